@@ -1,0 +1,209 @@
+"""The `aae` command: train, sample, inspect and evaluate models from the shell, with the app's configs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from aae.data import DATASET_NAMES
+from aae.priors import PRIOR_NAMES
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aae", description="Latent Lab: adversarial autoencoders, VAEs and GANs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    t = commands.add_parser("train", help="train a model and write a checkpoint")
+    t.add_argument("--model", choices=["aae", "vae", "gan"], default="aae")
+    t.add_argument("--encoder", choices=["deterministic", "gaussian", "universal"], default="deterministic",
+                   help="AAE posterior q(z|x) (default: deterministic)")
+    t.add_argument("--prior", choices=PRIOR_NAMES, default=None,
+                   help="prior p(z) (default: gaussian; a VAE needs gaussian)")
+    t.add_argument("--prior-std", type=float, default=None,
+                   help="scale of the prior (default: 5 for the AAE's Gaussian, as in the paper; else 1)")
+    t.add_argument("--label-regularized", action="store_true",
+                   help="AAE: the discriminator sees the label; p(z) is drawn from that label's component")
+    t.add_argument("--latent-dim", type=_positive_int, default=None, help="code size (default: 8; GAN noise: 100)")
+    t.add_argument("--hidden", type=_positive_int, default=1000, help="width of the hidden layers (default: 1000)")
+    t.add_argument("--epochs", type=_positive_int, default=20)
+    t.add_argument("--batch-size", type=_positive_int, default=100)
+    t.add_argument("--lr", type=float, default=None, help="learning rate (default: 1e-3; GAN 2e-4)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--dataset", choices=DATASET_NAMES, default="mnist")
+    t.add_argument("--data-dir", default=None, help="data root (default: $AAE_DATA_DIR, else ./data)")
+    t.add_argument("--train-limit", type=_positive_int, default=None, help="use only this many training images")
+    t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    t.add_argument("--out", required=True, help="checkpoint folder to write")
+    t.add_argument("--resume", default=None, help="checkpoint to continue training (its config is kept)")
+    t.add_argument("--half", action="store_true",
+                   help="store float16 inference weights only (small, for shipping; cannot be resumed)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    s = commands.add_parser("sample", help="decode prior samples of a checkpoint into a PNG grid")
+    s.add_argument("checkpoint")
+    s.add_argument("--n", type=_positive_int, default=100)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--manifold", action="store_true", help="2-D latent: decode a regular grid over the plane")
+    s.add_argument("--out", required=True, help="PNG file to write")
+
+    i = commands.add_parser("info", help="print a checkpoint's card")
+    i.add_argument("checkpoint")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info}
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, RuntimeError, FileNotFoundError) as error:  # our errors carry messages for people
+        print(f"aae {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
+    """The model kind and its config dataclass from `aae train` arguments."""
+    from aae.models import AAEConfig, GANConfig, VAEConfig
+    from aae.priors import PriorConfig
+
+    if args.model == "aae":
+        prior = args.prior or "gaussian"
+        std = args.prior_std if args.prior_std is not None else (5.0 if prior == "gaussian" else 1.0)
+        return "aae", AAEConfig(latent_dim=args.latent_dim or 8, hidden=args.hidden, encoder=args.encoder,
+                                prior=PriorConfig(name=prior, std=std), label_regularized=args.label_regularized)
+    if args.label_regularized:
+        raise ValueError("--label-regularized applies to the AAE only")
+    if args.model == "vae":
+        return "vae", VAEConfig(latent_dim=args.latent_dim or 8, hidden=args.hidden,
+                                prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
+    return "gan", GANConfig(latent_dim=args.latent_dim or 100,
+                            prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
+
+
+class ProgressPrinter:
+    """Turns TrainEvents into a tqdm bar with live losses (or nothing, when quiet)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet, self.bar = quiet, None
+
+    def __call__(self, event) -> None:
+        if self.quiet:
+            return
+        from tqdm import tqdm
+
+        if event.kind == "start":
+            print(f"training on {event.message}", file=sys.stderr)
+            self.bar = tqdm(total=event.total_steps, initial=event.step, unit="step", file=sys.stderr,
+                            dynamic_ncols=True)
+        elif event.kind == "step" and self.bar is not None:
+            self.bar.update(event.step - self.bar.n)
+            shown = {k: f"{v:.3g}" for k, v in event.losses.items()}
+            self.bar.set_postfix(shown | {"img/s": f"{event.images_per_second:.0f}"}, refresh=False)
+        elif event.kind == "epoch" and self.bar is not None:
+            self.bar.update(event.step - self.bar.n)
+            val = {k: round(v, 3) for k, v in event.losses.items() if k.startswith("val_")}
+            self.bar.write(f"epoch {event.epoch}/{event.epochs}  {val}")
+        elif event.kind in ("done", "cancelled") and self.bar is not None:
+            self.bar.close()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from aae.checkpoints import load_checkpoint, save_checkpoint
+    from aae.data import load_dataset
+    from aae.training import TrainConfig, create_model, pick_device, train
+
+    device = pick_device(args.device)
+    optimizer_state, start_epoch, prior_history = None, 0, []
+    if args.resume:
+        checkpoint = load_checkpoint(args.resume)
+        if checkpoint.optimizer_state is None:
+            raise ValueError(f"{args.resume} holds inference weights only and cannot be resumed")
+        model, kind = checkpoint.model, checkpoint.card["kind"]
+        training = checkpoint.card.get("training", {})
+        start_epoch, prior_history = training.get("epochs", 0), training.get("history", [])
+        optimizer_state = checkpoint.optimizer_state
+        if start_epoch >= args.epochs:
+            raise ValueError(f"{args.resume} already has {start_epoch} epochs; ask for more with --epochs")
+    else:
+        kind, model_config = model_config_from_args(args)
+        model = create_model(kind, model_config, seed=args.seed)
+    lr = args.lr if args.lr is not None else (2e-4 if kind == "gan" else 1e-3)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=lr, seed=args.seed,
+                         device=device.type, sample_every=0)
+    splits = load_dataset(args.dataset, data_dir=args.data_dir, device=device, train_limit=args.train_limit)
+    cancel = threading.Event()
+    started = time.time()
+    try:
+        result = train(model, splits, config, callback=ProgressPrinter(args.quiet), cancel=cancel,
+                       optimizer_state=optimizer_state, start_epoch=start_epoch)
+    except KeyboardInterrupt:
+        print("interrupted: nothing written", file=sys.stderr)
+        return 130
+    card = training_card(args.dataset, splits, config, result, history=prior_history + result.history,
+                         seconds=time.time() - started)
+    save_checkpoint(args.out, result.model, card=card, optimizer_state=result.optimizer_state,
+                    inference_only=args.half, half=args.half)
+    print(f"wrote {args.out} ({result.epochs_done} epochs, {result.elapsed:.1f} s on {result.device})")
+    return 0
+
+
+def training_card(dataset: str, splits, config, result, *, history: list, seconds: float) -> dict[str, Any]:
+    """What a checkpoint card records about data and training (the checkpoint adds model and versions)."""
+    from dataclasses import asdict
+
+    return {
+        "dataset": {"name": dataset, "train_images": len(splits.train_x), "val_images": len(splits.val_x),
+                    "test_images": len(splits.test_x),
+                    "note": "training split as found in the data root (the shared MNIST split has 10,000 "
+                            "images, of which the validation images are held out)"},
+        "training": {**asdict(config), "epochs": result.epochs_done, "steps": result.steps_done,
+                     "device": result.device, "seconds": round(seconds, 1), "history": history},
+    }
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import torch
+
+    from aae.checkpoints import load_checkpoint
+    from aae.explore import image_grid, manifold, to_png
+
+    checkpoint = load_checkpoint(args.checkpoint)
+    model = checkpoint.model
+    if args.manifold:
+        images, nrow = manifold(model, n=20), 20
+    else:
+        generator = torch.Generator().manual_seed(args.seed)
+        labels = torch.arange(args.n) % 10
+        images, nrow = model.sample(args.n, labels=labels, generator=generator), 10
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_bytes(to_png(image_grid(images, nrow=nrow)))
+    print(f"wrote {args.out} ({len(images)} images from {checkpoint.name})")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from aae.checkpoints import read_card
+
+    card = read_card(args.checkpoint)
+    card.get("training", {}).pop("history", None)
+    print(json.dumps(card, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

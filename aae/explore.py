@@ -1,0 +1,106 @@
+"""Latent-space operations the app and the CLI share: grids, the 2-D manifold, traversals, interpolation."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+import torch
+from torchvision.utils import make_grid
+
+from aae.models import LatentModel
+
+
+def image_grid(images: torch.Tensor, *, nrow: int = 10, padding: int = 2) -> np.ndarray:
+    """Images (N, 1, H, W) in [0, 1] -> one grey grid image (rows·H', nrow·W') as float32 in [0, 1]."""
+    grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=padding, pad_value=0.25)
+    return grid[0].numpy()
+
+
+def to_png(image: np.ndarray) -> bytes:
+    """A float image in [0, 1] (H, W) as PNG bytes."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray((np.clip(image, 0, 1) * 255).round().astype(np.uint8), mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@torch.no_grad()
+def encode_all(model: LatentModel, images: torch.Tensor, *, batch_size: int = 1000) -> torch.Tensor:
+    """Codes (N, D) of many images, batched, on the CPU."""
+    model.eval()
+    device = model.device
+    return torch.cat([model.encode(images[i:i + batch_size].to(device)).float().cpu()
+                      for i in range(0, len(images), batch_size)])
+
+
+@torch.no_grad()
+def decode_all(model: LatentModel, z: torch.Tensor, *, batch_size: int = 1000) -> torch.Tensor:
+    """Images (N, 1, 28, 28) of many codes, batched, on the CPU."""
+    model.eval()
+    device = model.device
+    return torch.cat([model.decode(z[i:i + batch_size].to(device)).float().cpu()
+                      for i in range(0, len(z), batch_size)])
+
+
+def manifold_codes(n: int, extent: float, *, dims: tuple[int, int] = (0, 1), latent_dim: int = 2,
+                   base: torch.Tensor | None = None) -> torch.Tensor:
+    """A regular n × n grid of codes over [−extent, extent]² in two dimensions (rows top to bottom = y
+    decreasing), the other dimensions taken from `base` (zeros by default). Shape (n·n, latent_dim)."""
+    values = torch.linspace(-extent, extent, n)
+    ys, xs = torch.meshgrid(values.flip(0), values, indexing="ij")
+    z = (base.clone().float() if base is not None else torch.zeros(latent_dim)).repeat(n * n, 1)
+    z[:, dims[0]] = xs.reshape(-1)
+    z[:, dims[1]] = ys.reshape(-1)
+    return z
+
+
+def manifold(model: LatentModel, *, n: int = 20, extent: float | None = None) -> torch.Tensor:
+    """The paper's manifold figure: decode a regular n × n grid over the plane of a 2-D latent space."""
+    if model.latent_dim != 2:
+        raise ValueError(f"the manifold grid needs a 2-D latent space; this model's is {model.latent_dim}-D")
+    extent = extent if extent is not None else 0.85 * model.prior.extent()
+    return decode_all(model, manifold_codes(n, extent))
+
+
+def traversal_codes(z: torch.Tensor, dim: int, values: torch.Tensor) -> torch.Tensor:
+    """Copies of the code `z` (D,) with dimension `dim` swept over `values` (S,) -> (S, D)."""
+    if not 0 <= dim < z.shape[-1]:
+        raise ValueError(f"dimension {dim} is outside the code's {z.shape[-1]} dimensions")
+    codes = z.reshape(1, -1).repeat(len(values), 1).float()
+    codes[:, dim] = values.float()
+    return codes
+
+
+InterpolationMode = Literal["linear", "spherical"]
+
+
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, mode: InterpolationMode = "linear") -> torch.Tensor:
+    """`steps` codes from z0 to z1 (both (D,)), straight or along the great circle (slerp) -> (steps, D).
+
+    Spherical interpolation keeps the norm near that of typical Gaussian samples, which linear
+    interpolation shrinks mid-way (White, "Sampling Generative Networks", 2016).
+    """
+    if steps < 2:
+        raise ValueError("interpolation needs at least 2 steps")
+    t = torch.linspace(0, 1, steps)[:, None]
+    z0, z1 = z0.reshape(1, -1).float(), z1.reshape(1, -1).float()
+    if mode == "linear":
+        return (1 - t) * z0 + t * z1
+    if mode != "spherical":
+        raise ValueError(f"unknown interpolation {mode!r}; choose linear or spherical")
+    cos = (z0 * z1).sum() / (z0.norm() * z1.norm()).clamp_min(1e-12)
+    omega = torch.arccos(cos.clamp(-1, 1))
+    if omega.abs() < 1e-4:  # (nearly) parallel: slerp degenerates to lerp
+        return (1 - t) * z0 + t * z1
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / math.sin(float(omega))
+
+
+def nearest(codes: torch.Tensor, query: torch.Tensor, k: int = 8) -> torch.Tensor:
+    """Indices (k,) of the rows of `codes` (N, D) closest to `query` (D,), nearest first."""
+    distances = (codes - query.reshape(1, -1)).pow(2).sum(1)
+    return distances.topk(min(k, len(codes)), largest=False).indices

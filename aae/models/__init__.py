@@ -1,0 +1,62 @@
+"""The models, and a registry that rebuilds any of them from the config stored in a checkpoint card."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any
+
+from aae.models.aae import AAEConfig, AdversarialAutoencoder
+from aae.models.base import LatentModel, Phase, PhaseOutput
+from aae.models.classifier import ClassifierConfig, MnistClassifier
+from aae.models.gan import GAN, GANConfig
+from aae.models.vae import VAEConfig, VariationalAutoencoder
+from aae.priors import PriorConfig
+
+MODELS: dict[str, tuple[type[LatentModel], type]] = {
+    "aae": (AdversarialAutoencoder, AAEConfig),
+    "vae": (VariationalAutoencoder, VAEConfig),
+    "gan": (GAN, GANConfig),
+    "classifier": (MnistClassifier, ClassifierConfig),
+}
+
+
+def config_from_dict(kind: str, values: dict[str, Any]) -> Any:
+    """The frozen config dataclass of `kind` from plain JSON values (nested prior, tuples restored).
+
+    Unknown keys are an error rather than silently dropped: a card from another version should
+    say so, not load into a different model.
+    """
+    if kind not in MODELS:
+        raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(MODELS)}")
+    config_cls = MODELS[kind][1]
+    hints = typing.get_type_hints(config_cls)
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"{kind} config has unknown fields: {', '.join(sorted(unknown))}")
+    kwargs = {}
+    for key, value in values.items():
+        if hints[key] is PriorConfig and isinstance(value, dict):
+            value = PriorConfig(**value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    return config_cls(**kwargs)
+
+
+def build_model(kind: str, config: Any | dict[str, Any] | None = None) -> LatentModel:
+    """A fresh model of `kind` from a config dataclass, a dict of its fields, or the defaults."""
+    if kind not in MODELS:
+        raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(MODELS)}")
+    model_cls, config_cls = MODELS[kind]
+    if isinstance(config, dict):
+        config = config_from_dict(kind, config)
+    return model_cls(config or config_cls())
+
+
+__all__ = [
+    "AAEConfig", "AdversarialAutoencoder", "ClassifierConfig", "GAN", "GANConfig", "LatentModel",
+    "MODELS", "MnistClassifier", "Phase", "PhaseOutput", "VAEConfig", "VariationalAutoencoder",
+    "build_model", "config_from_dict",
+]

@@ -1,0 +1,131 @@
+"""Adversarial Autoencoder (Makhzani et al., ICLR 2016): an autoencoder whose aggregated posterior q(z)
+is matched to a prior p(z) by a discriminator on z, trained per mini-batch in two phases.
+
+(1) Reconstruction: encoder + decoder minimise −log p(x | z).
+(2) Regularisation: the discriminator learns to tell z ~ p(z) from z ~ q(z | x), then the
+    encoder, as the generator, learns to fool it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from aae.models.base import LatentModel, Phase, PhaseOutput
+from aae.models.blocks import Decoder, Discriminator, Encoder, reconstruction_loss, set_requires_grad
+from aae.priors import PriorConfig, make_prior
+
+EncoderKind = Literal["deterministic", "gaussian", "universal"]
+
+
+@dataclass(frozen=True)
+class AAEConfig:
+    latent_dim: int = 8  # the paper's likelihood experiment uses 8-D codes
+    hidden: int = 1000  # width of the two hidden layers of encoder, decoder and discriminator (paper: 1000)
+    encoder: EncoderKind = "deterministic"  # q(z|x): deterministic, Gaussian posterior, or universal approximator
+    noise_dim: int = 8  # the universal approximator's extra noise input η ~ N(0, I)
+    prior: PriorConfig = PriorConfig(name="gaussian", std=5.0)  # the paper's likelihood model: N(0, 5² I)
+    label_regularized: bool = False  # discriminator sees the one-hot label; p(z) drawn from that label's part
+    n_classes: int = 10
+    recon_loss: Literal["bce", "mse"] = "bce"  # Bernoulli likelihood of pixels, or the seeds' squared error
+    adversarial_lr_scale: float = 0.5  # the regularisation phases move at this fraction of the base rate
+
+
+class AdversarialAutoencoder(LatentModel):
+    kind = "aae"
+
+    def __init__(self, config: AAEConfig | None = None) -> None:
+        config = config or AAEConfig()
+        super().__init__(config)
+        self.prior = make_prior(config.prior, config.latent_dim)
+        if config.label_regularized and not self.prior.supports_labels:
+            raise ValueError(
+                f"label-regularised training needs a prior with one part per class (mog10 or swissroll), "
+                f"not {config.prior.name!r}"
+            )
+        n_out = 2 * config.latent_dim if config.encoder == "gaussian" else config.latent_dim
+        extra = config.noise_dim if config.encoder == "universal" else 0
+        self.encoder = Encoder(hidden=config.hidden, n_outputs=n_out, extra_inputs=extra)
+        self.decoder = Decoder(latent_dim=config.latent_dim, hidden=config.hidden)
+        label_inputs = config.n_classes if config.label_regularized else 0
+        self.discriminator = Discriminator(input_dim=config.latent_dim + label_inputs, hidden=config.hidden)
+
+    # -- q(z|x) -----------------------------------------------------------------------------
+    def posterior(self, x: torch.Tensor, *, sample: bool) -> torch.Tensor:
+        """z for each image (B, D): drawn from q(z|x) if `sample`, else its mean (η = 0 for universal)."""
+        kind = self.config.encoder
+        if kind == "universal":
+            shape = (x.shape[0], self.config.noise_dim)
+            eta = torch.randn(shape, device=x.device) if sample else torch.zeros(shape, device=x.device)
+            return self.encoder(x, eta)
+        out = self.encoder(x)
+        if kind == "deterministic":
+            return out
+        mu, log_var = out.chunk(2, dim=1)  # (B, D) each
+        if not sample:
+            return mu
+        return mu + torch.randn_like(mu) * (0.5 * log_var).exp()  # reparameterisation (Kingma & Welling)
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.posterior(x, sample=False)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decoder(z)
+
+    def sample_latent(self, n, labels=None, generator=None):
+        z = self.prior.sample(n, labels=labels, generator=generator,
+                              device=None if generator is not None else self.device)
+        return z.to(self.device)
+
+    def _label_input(self, labels: torch.Tensor) -> torch.Tensor | None:
+        if not self.config.label_regularized:
+            return None
+        return F.one_hot(labels, self.config.n_classes).float()
+
+    # -- training ---------------------------------------------------------------------------
+    def phases(self, lr: float) -> list[Phase]:
+        adv_lr = lr * self.config.adversarial_lr_scale
+        return [
+            Phase("reconstruction", [*self.encoder.parameters(), *self.decoder.parameters()], lr),
+            Phase("discriminator", list(self.discriminator.parameters()), adv_lr, betas=(0.5, 0.999)),
+            Phase("generator", list(self.encoder.parameters()), adv_lr, betas=(0.5, 0.999)),
+        ]
+
+    def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
+        if phase == "reconstruction":
+            # (1) −log p(x|z), z ~ q(z|x)
+            z = self.posterior(x, sample=True)
+            loss = reconstruction_loss(self.decoder.logits(z), x, self.config.recon_loss)
+            return PhaseOutput(loss, {"recon": loss.item()})
+        label_input = self._label_input(labels)
+        if phase == "discriminator":
+            # (2a) maximise log D(z_prior) + log(1 − D(z_encoder)); the encoder is held fixed
+            with torch.no_grad():
+                z_fake = self.posterior(x, sample=True)
+            z_real = self.sample_latent(x.shape[0], labels=labels if self.config.label_regularized else None)
+            logit_real = self.discriminator(z_real, label_input)
+            logit_fake = self.discriminator(z_fake, label_input)
+            loss = F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real)) + \
+                F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake))
+            accuracy = 0.5 * ((logit_real > 0).float().mean() + (logit_fake < 0).float().mean())
+            return PhaseOutput(loss, {"disc": loss.item(), "disc_acc": accuracy.item()})
+        if phase == "generator":
+            # (2b) the encoder fools D: non-saturating −log D(z_encoder); D's weights get no gradient
+            set_requires_grad(self.discriminator, False)
+            try:
+                logit_fake = self.discriminator(self.posterior(x, sample=True), label_input)
+                loss = F.binary_cross_entropy_with_logits(logit_fake, torch.ones_like(logit_fake))
+            finally:
+                set_requires_grad(self.discriminator, True)
+            return PhaseOutput(loss, {"gen": loss.item()})
+        raise ValueError(f"unknown phase {phase!r}")
+
+    def inference_modules(self) -> list[nn.Module]:
+        """What decoding and encoding need; the discriminator matters only for training."""
+        return [self.encoder, self.decoder]

@@ -1,0 +1,82 @@
+"""Network pieces shared by the models: the paper's fully connected encoder, decoder and discriminator."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+IMAGE_SHAPE = (1, 28, 28)
+IMAGE_DIM = 784
+
+
+def mlp(sizes: list[int], *, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    """Linear layers of the given sizes with `activation` between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    """Image (B, 1, 28, 28) [+ extra inputs (B, E)] -> `n_outputs` numbers per image, via two hidden layers."""
+
+    def __init__(self, *, hidden: int, n_outputs: int, extra_inputs: int = 0) -> None:
+        super().__init__()
+        self.net = mlp([IMAGE_DIM + extra_inputs, hidden, hidden, n_outputs])
+
+    def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        h = x.flatten(1)  # (B, 784)
+        if extra is not None:
+            h = torch.cat([h, extra], dim=1)  # (B, 784 + E)
+        return self.net(h)
+
+
+class Decoder(nn.Module):
+    """Code (B, D) [+ one-hot label] -> Bernoulli means of the pixels (B, 1, 28, 28), as logits or in [0, 1]."""
+
+    def __init__(self, *, latent_dim: int, hidden: int, extra_inputs: int = 0) -> None:
+        super().__init__()
+        self.net = mlp([latent_dim + extra_inputs, hidden, hidden, IMAGE_DIM])
+
+    def logits(self, z: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        if extra is not None:
+            z = torch.cat([z, extra], dim=1)
+        return self.net(z).view(-1, *IMAGE_SHAPE)
+
+    def forward(self, z: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.sigmoid(self.logits(z, extra))
+
+
+class Discriminator(nn.Module):
+    """Vector (B, D) [+ one-hot label] -> one logit per row: "came from the prior" vs "came from the encoder"."""
+
+    def __init__(self, *, input_dim: int, hidden: int) -> None:
+        super().__init__()
+        self.net = mlp([input_dim, hidden, hidden, 1])
+
+    def forward(self, z: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        if extra is not None:
+            z = torch.cat([z, extra], dim=1)
+        return self.net(z).squeeze(1)  # (B,)
+
+
+def reconstruction_loss(logits: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
+    """Per-image reconstruction loss, summed over pixels and averaged over the batch.
+
+    "bce": −log p(x|z) under independent Bernoulli pixels (pytorch/examples' VAE);
+    "mse": ‖x − x̂‖² as in the seeds.
+    """
+    if kind == "bce":
+        per_pixel = nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    elif kind == "mse":
+        per_pixel = (torch.sigmoid(logits) - x).pow(2)
+    else:
+        raise ValueError(f"unknown reconstruction loss {kind!r}; choose 'bce' or 'mse'")
+    return per_pixel.flatten(1).sum(1).mean()
+
+
+def set_requires_grad(module: nn.Module, flag: bool) -> None:
+    for p in module.parameters():
+        p.requires_grad_(flag)

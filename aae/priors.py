@@ -1,0 +1,231 @@
+"""Priors p(z) for the latent space: each a small class that samples and gives a density to plot.
+
+An AAE can be regularised towards any distribution it can *sample* (the discriminator never
+needs a density), which is the point of the paper; the densities here are only for drawing.
+A new prior is one subclass with `sample`; `log_density` is optional (the base estimates it
+from samples with a histogram when there is no closed form, as for the swiss roll).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+PriorName = Literal["gaussian", "mog10", "swissroll", "uniform"]
+PRIOR_NAMES: tuple[str, ...] = ("gaussian", "mog10", "swissroll", "uniform")
+
+
+@dataclass(frozen=True)
+class PriorConfig:
+    """Which prior, and its scale. Stored inside every model config and checkpoint card."""
+
+    name: PriorName = "gaussian"
+    std: float = 1.0  # overall scale: N(0, std²I); the mixture's and the roll's radius grow with it
+    n_classes: int = 10  # components of the mixture / segments of the roll (one per digit class)
+
+
+def _device(generator: torch.Generator | None, device: torch.device | str | None) -> torch.device:
+    if device is not None:
+        return torch.device(device)
+    return generator.device if generator is not None else torch.device("cpu")
+
+
+class Prior:
+    """p(z) in `dim` dimensions. `labels` (n,) pick a mixture component or roll segment where defined."""
+
+    name: str = "prior"
+    supports_labels: bool = False
+
+    def __init__(self, dim: int, std: float = 1.0, n_classes: int = 10) -> None:
+        if dim < 1:
+            raise ValueError(f"latent dimension must be at least 1, got {dim}")
+        if not std > 0:
+            raise ValueError(f"prior scale must be positive, got {std}")
+        self.dim, self.std, self.n_classes = dim, float(std), n_classes
+
+    def sample(
+        self,
+        n: int,
+        labels: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+    ) -> torch.Tensor:
+        """(n, dim) float32 samples on `device` (default: `generator`'s device, else the CPU)."""
+        raise NotImplementedError
+
+    def log_density(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z) for points (N, dim) -> (N,); only where a closed form exists."""
+        raise NotImplementedError
+
+    def density_grid(
+        self, extent: float | None = None, resolution: int = 120
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Density of the first two dimensions on a square grid, for contour plots.
+
+        Returns (xs (R,), ys (R,), density (R, R) indexed [y, x]), normalised to max 1.
+        """
+        extent = extent or self.extent()
+        xs = torch.linspace(-extent, extent, resolution)
+        ys = torch.linspace(-extent, extent, resolution)
+        try:
+            if self.dim != 2:
+                raise NotImplementedError
+            grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+            points = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
+            density = self.log_density(points).exp().reshape(resolution, resolution)
+        except NotImplementedError:
+            # No closed form for this marginal: a smoothed histogram of many samples.
+            z = self.sample(200_000, generator=torch.Generator().manual_seed(0))[:, :2]
+            density = torch.histogramdd(
+                z[:, [1, 0]].double(), bins=[resolution, resolution],
+                range=[-extent, extent, -extent, extent],
+            ).hist.float()
+            kernel = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
+            density = torch.nn.functional.conv2d(
+                density[None, None], (kernel[:, None] * kernel[None, :])[None, None], padding=2
+            )[0, 0]
+        return xs, ys, density / density.max().clamp_min(1e-12)
+
+    def extent(self) -> float:
+        """Half-width of a square that holds nearly all the mass of the first two dimensions."""
+        return 3.5 * self.std
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(dim={self.dim}, std={self.std})"
+
+
+class GaussianPrior(Prior):
+    """N(0, std² I): the VAE's prior, and the AAE paper's (std 5 for the likelihood experiment)."""
+
+    name = "gaussian"
+
+    def sample(self, n, labels=None, generator=None, device=None):
+        device = _device(generator, device)
+        return self.std * torch.randn(n, self.dim, generator=generator, device=device)
+
+    def log_density(self, z):
+        return -0.5 * (z / self.std).pow(2).sum(1) - self.dim * math.log(self.std * math.sqrt(2 * math.pi))
+
+
+class UniformPrior(Prior):
+    """Uniform on the cube [-a, a]^dim with a = std·√3, so each coordinate has standard deviation std."""
+
+    name = "uniform"
+
+    @property
+    def half_width(self) -> float:
+        return self.std * math.sqrt(3)
+
+    def sample(self, n, labels=None, generator=None, device=None):
+        device = _device(generator, device)
+        return (2 * torch.rand(n, self.dim, generator=generator, device=device) - 1) * self.half_width
+
+    def log_density(self, z):
+        inside = (z.abs() <= self.half_width).all(1)
+        log_p = -self.dim * math.log(2 * self.half_width)
+        return torch.where(inside, torch.full_like(z[:, 0], log_p), torch.full_like(z[:, 0], -math.inf))
+
+    def extent(self):
+        return 1.25 * self.half_width
+
+
+class _TwoDimensionalPrior(Prior):
+    supports_labels = True
+
+    def __init__(self, dim: int, std: float = 1.0, n_classes: int = 10) -> None:
+        if dim != 2:
+            raise ValueError(f"the {self.name} prior is 2-D; use a latent dimension of 2 (got {dim})")
+        super().__init__(dim, std, n_classes)
+
+    def _labels(self, n: int, labels: torch.Tensor | None, generator: torch.Generator | None,
+                device: torch.device | str | None) -> torch.Tensor:
+        device = _device(generator, device)
+        if labels is None:
+            return torch.randint(0, self.n_classes, (n,), generator=generator, device=device)
+        labels = labels.to(device).long()
+        if labels.shape != (n,):
+            raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
+        if labels.min() < 0 or labels.max() >= self.n_classes:
+            raise ValueError(f"labels must lie in 0..{self.n_classes - 1}")
+        return labels
+
+
+class MixtureOfGaussiansPrior(_TwoDimensionalPrior):
+    """Ten 2-D Gaussians on a circle, one per digit class (the paper's Fig. 4 and the seeds' example).
+
+    Each component is elongated along its radius (std 0.5·s) and thin across it (0.1·s), with
+    its mean at radius 2·s, so neighbouring classes do not overlap.
+    """
+
+    name = "mog10"
+    radius, radial_std, tangential_std = 2.0, 0.5, 0.1
+
+    def angles(self) -> torch.Tensor:
+        return 2 * math.pi * torch.arange(self.n_classes) / self.n_classes
+
+    def means(self) -> torch.Tensor:
+        a = self.angles()
+        return self.std * self.radius * torch.stack([a.cos(), a.sin()], dim=1)  # (K, 2)
+
+    def sample(self, n, labels=None, generator=None, device=None):
+        labels = self._labels(n, labels, generator, device)
+        device = labels.device
+        eps = torch.randn(n, 2, generator=generator, device=device)
+        a = self.angles().to(device)[labels]
+        radial = self.std * (self.radius + self.radial_std * eps[:, 0])
+        tangential = self.std * self.tangential_std * eps[:, 1]
+        x = radial * a.cos() - tangential * a.sin()
+        y = radial * a.sin() + tangential * a.cos()
+        return torch.stack([x, y], dim=1)
+
+    def log_density(self, z):
+        a = self.angles().to(z.device)  # (K,)
+        d = z[:, None, :] - self.means().to(z.device)[None]  # (N, K, 2)
+        radial = d[..., 0] * a.cos() + d[..., 1] * a.sin()
+        tangential = -d[..., 0] * a.sin() + d[..., 1] * a.cos()
+        sr, st = self.std * self.radial_std, self.std * self.tangential_std
+        log_comp = -0.5 * ((radial / sr) ** 2 + (tangential / st) ** 2) - math.log(2 * math.pi * sr * st)
+        return torch.logsumexp(log_comp, dim=1) - math.log(self.n_classes)
+
+    def extent(self):
+        return self.std * (self.radius + 4 * self.radial_std)
+
+
+class SwissRollPrior(_TwoDimensionalPrior):
+    """A 2-D swiss roll; class k takes the k-th tenth of its length (the paper's Fig. 4, right).
+
+    A point at fraction u ∈ [0, 1) along the roll sits at radius 3·√u·s and angle 4π·√u,
+    which spreads samples evenly along the arc; small Gaussian noise gives it width.
+    """
+
+    name = "swissroll"
+
+    def sample(self, n, labels=None, generator=None, device=None):
+        labels = self._labels(n, labels, generator, device)
+        device = labels.device
+        u = (torch.rand(n, generator=generator, device=device) + labels) / self.n_classes
+        r = 3.0 * u.sqrt()
+        angle = 4 * math.pi * u.sqrt()
+        noise = 0.05 * torch.randn(n, 2, generator=generator, device=device)
+        return self.std * (torch.stack([r * angle.cos(), r * angle.sin()], dim=1) + noise)
+
+    def extent(self):
+        return 3.4 * self.std
+
+
+_PRIORS: dict[str, type[Prior]] = {
+    "gaussian": GaussianPrior,
+    "mog10": MixtureOfGaussiansPrior,
+    "swissroll": SwissRollPrior,
+    "uniform": UniformPrior,
+}
+
+
+def make_prior(config: PriorConfig, dim: int) -> Prior:
+    """The prior a config names, in `dim` dimensions."""
+    if config.name not in _PRIORS:
+        raise ValueError(f"unknown prior {config.name!r}; choose one of {', '.join(PRIOR_NAMES)}")
+    return _PRIORS[config.name](dim, std=config.std, n_classes=config.n_classes)

@@ -1,0 +1,269 @@
+"""The training engine: one loop for every model, driven by the model's phases, reporting through a callback.
+
+The engine knows nothing of any UI. It calls `callback(TrainEvent)` as it goes (the CLI prints a
+progress bar from these, the app writes them where its pages can poll them), checks a
+`threading.Event` between steps so training can be cancelled, and stops with TrainingDiverged
+when a loss stops being finite, before anything broken can be saved.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+
+from aae.data import Splits
+from aae.models import LatentModel, build_model
+
+DeviceChoice = Literal["auto", "cpu", "cuda"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 20  # passes over the training split
+    batch_size: int = 100  # the paper's mini-batch size
+    lr: float = 1e-3  # Adam's rate for the main phase; adversarial phases scale it (see each model's config)
+    seed: int = 0  # seeds initial weights, batch order and every noise draw: same seed, same model on the CPU
+    device: DeviceChoice = "auto"  # auto: CUDA when there is a GPU, else the CPU
+    log_every: int = 10  # steps between "step" events
+    sample_every: int = 200  # steps between preview grids from fixed noise (0: only at the end of each epoch)
+    n_preview: int = 100  # images in each preview grid (10 × 10)
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "log_every", "n_preview"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be auto, cpu or cuda, not {self.device!r}")
+
+
+EventKind = Literal["start", "step", "samples", "epoch", "done", "cancelled"]
+
+
+@dataclass
+class TrainEvent:
+    """What happened: `kind`, where (step/epoch), the latest losses, and for "samples" the preview images."""
+
+    kind: EventKind
+    step: int
+    total_steps: int
+    epoch: int
+    epochs: int
+    elapsed: float
+    losses: dict[str, float] = field(default_factory=dict)
+    samples: torch.Tensor | None = None  # (n_preview, 1, 28, 28) on the CPU, for "samples"
+    images_per_second: float = 0.0
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.step / max(self.total_steps, 1)
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; nothing is saved from such a run."""
+
+
+@dataclass
+class TrainResult:
+    model: LatentModel
+    status: Literal["done", "cancelled"]
+    epochs_done: int
+    steps_done: int
+    elapsed: float
+    history: list[dict[str, float]]  # one row per epoch: mean training losses and validation losses
+    optimizer_state: dict[str, Any]  # phase name -> optimiser state dict, for resuming
+    device: str
+
+
+def pick_device(choice: DeviceChoice | str = "auto") -> torch.device:
+    """CUDA when asked for or when present under "auto", else the CPU; a clear error if CUDA is missing."""
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but PyTorch sees no CUDA GPU here; use --device auto")
+    return torch.device(choice)
+
+
+def describe_device(device: torch.device | str) -> str:
+    """A name for people: the GPU's model, or the CPU with its thread count."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(device)}"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def create_model(kind: str, config: Any = None, *, seed: int = 0) -> LatentModel:
+    """A model whose initial weights depend only on `seed`."""
+    torch.manual_seed(seed)
+    return build_model(kind, config)
+
+
+class Trainer:
+    """Trains `model` on `splits` with one Adam optimiser per phase of the model."""
+
+    def __init__(
+        self,
+        model: LatentModel,
+        splits: Splits,
+        config: TrainConfig,
+        *,
+        callback: Callable[[TrainEvent], None] | None = None,
+        cancel: threading.Event | None = None,
+        optimizer_state: dict[str, Any] | None = None,
+        start_epoch: int = 0,
+    ) -> None:
+        self.config = config
+        self.device = pick_device(config.device)
+        self.model = model.to(self.device)
+        self.splits = splits.to(self.device)
+        self.callback = callback or (lambda event: None)
+        self.cancel = cancel or threading.Event()
+        self.start_epoch = start_epoch
+        self.phases = model.phases(config.lr)
+        self.optimizers = {
+            p.name: torch.optim.Adam(p.parameters, lr=p.lr, betas=p.betas) for p in self.phases
+        }
+        if optimizer_state:
+            missing = set(self.optimizers) - set(optimizer_state)
+            if missing:
+                raise ValueError(f"resume state lacks optimisers for phases: {', '.join(sorted(missing))}")
+            for name, opt in self.optimizers.items():
+                opt.load_state_dict(optimizer_state[name])
+        n = len(self.splits.train_x)
+        if n < config.batch_size:
+            raise ValueError(f"the training split has {n} images, fewer than one batch of {config.batch_size}")
+        self.steps_per_epoch = n // config.batch_size  # the last partial batch is dropped
+        # Fixed noise for preview grids; labels cycle 0..9 so a 10-wide grid shows one class per column.
+        gen = torch.Generator().manual_seed(config.seed + 12345)
+        labels = torch.arange(config.n_preview) % 10
+        self.preview_labels = labels.to(self.device)
+        self.preview_z = model.sample_latent(config.n_preview, labels=labels, generator=gen).to(self.device) \
+            if _can_sample(model) else None
+
+    def _emit(self, kind: EventKind, step: int, epoch: int, started: float, **kw: Any) -> None:
+        total = self.config.epochs * self.steps_per_epoch
+        self.callback(TrainEvent(kind, step, total, epoch, self.config.epochs, time.perf_counter() - started, **kw))
+
+    @torch.no_grad()
+    def preview(self) -> torch.Tensor | None:
+        if self.preview_z is None:
+            return None
+        was_training = self.model.training
+        self.model.eval()
+        images = self.model.decode(self.preview_z, labels=self.preview_labels).float().cpu()
+        self.model.train(was_training)
+        return images
+
+    @torch.no_grad()
+    def validate(self, batch_size: int = 500) -> dict[str, float]:
+        """Mean loss of every phase on the validation split, in eval mode."""
+        x, y = self.splits.val_x, self.splits.val_y
+        if len(x) == 0:
+            return {}
+        self.model.eval()
+        sums: dict[str, float] = defaultdict(float)
+        for start in range(0, len(x), batch_size):
+            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+            for phase in self.phases:
+                for key, value in self.model.phase_loss(phase.name, xb, yb).logs.items():
+                    sums[f"val_{key}"] += value * len(xb)
+        self.model.train()
+        return {k: v / len(x) for k, v in sums.items()}
+
+    def fit(self) -> TrainResult:
+        cfg = self.config
+        started = time.perf_counter()
+        history: list[dict[str, float]] = []
+        step = self.start_epoch * self.steps_per_epoch
+        self.model.train()
+        self._emit("start", step, self.start_epoch, started, message=describe_device(self.device))
+        status: Literal["done", "cancelled"] = "done"
+        epoch = self.start_epoch
+        for epoch in range(self.start_epoch, cfg.epochs):
+            # Seeding per epoch makes a resumed run draw the same batches and noise as an unbroken one.
+            torch.manual_seed(cfg.seed * 100_003 + epoch)
+            order = torch.randperm(len(self.splits.train_x), generator=torch.Generator().manual_seed(cfg.seed + epoch))
+            order = order.to(self.device)
+            sums: dict[str, float] = defaultdict(float)
+            epoch_started = time.perf_counter()
+            for i in range(self.steps_per_epoch):
+                if self.cancel.is_set():
+                    status = "cancelled"
+                    break
+                idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+                x, y = self.splits.train_x[idx], self.splits.train_y[idx]
+                logs = self.train_step(x, y, step=step, epoch=epoch)
+                for key, value in logs.items():
+                    sums[key] += value
+                step += 1
+                if step % cfg.log_every == 0:
+                    rate = (i + 1) * cfg.batch_size / (time.perf_counter() - epoch_started)
+                    self._emit("step", step, epoch, started, losses=logs, images_per_second=rate)
+                if cfg.sample_every and step % cfg.sample_every == 0:
+                    self._emit("samples", step, epoch, started, samples=self.preview())
+            if status == "cancelled":
+                break
+            row = {"epoch": epoch + 1, **{k: v / self.steps_per_epoch for k, v in sums.items()}, **self.validate()}
+            history.append(row)
+            rate = self.steps_per_epoch * cfg.batch_size / (time.perf_counter() - epoch_started)
+            self._emit("epoch", step, epoch + 1, started, losses=row, images_per_second=rate,
+                       samples=self.preview())
+        epochs_done = len(history) + self.start_epoch
+        elapsed = time.perf_counter() - started
+        self.model.eval()
+        self._emit(status, step, epochs_done, started, message=f"{status} after {epochs_done} epochs")
+        return TrainResult(
+            model=self.model, status=status, epochs_done=epochs_done, steps_done=step, elapsed=elapsed,
+            history=history, optimizer_state={k: o.state_dict() for k, o in self.optimizers.items()},
+            device=str(self.device),
+        )
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, *, step: int = 0, epoch: int = 0) -> dict[str, float]:
+        """One mini-batch: each phase in order, one optimiser step each."""
+        logs: dict[str, float] = {}
+        for phase in self.phases:
+            optimizer = self.optimizers[phase.name]
+            optimizer.zero_grad(set_to_none=True)
+            out = self.model.phase_loss(phase.name, x, y)
+            if not torch.isfinite(out.loss):
+                raise TrainingDiverged(
+                    f"the {phase.name} loss became {out.loss.item()} at step {step + 1} (epoch {epoch + 1}); "
+                    f"training stopped and nothing was saved. Try a lower learning rate (now {self.config.lr}) "
+                    "or another seed."
+                )
+            out.loss.backward()
+            optimizer.step()
+            logs.update(out.logs)
+        return logs
+
+
+def _can_sample(model: LatentModel) -> bool:
+    try:
+        model.sample_latent(1)
+    except NotImplementedError:
+        return False
+    return True
+
+
+def train(
+    model: LatentModel,
+    splits: Splits,
+    config: TrainConfig,
+    *,
+    callback: Callable[[TrainEvent], None] | None = None,
+    cancel: threading.Event | None = None,
+    optimizer_state: dict[str, Any] | None = None,
+    start_epoch: int = 0,
+) -> TrainResult:
+    """Train `model` on `splits` (see Trainer); returns the trained model, its history and optimiser state."""
+    trainer = Trainer(model, splits, config, callback=callback, cancel=cancel,
+                      optimizer_state=optimizer_state, start_epoch=start_epoch)
+    return trainer.fit()

@@ -1,0 +1,46 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from aae.cli import main
+
+
+def test_train_sample_info_resume(tmp_path, data_dir, capsys):
+    out = tmp_path / "m"
+    args = ["train", "--model", "aae", "--prior", "mog10", "--label-regularized", "--latent-dim", "2",
+            "--hidden", "64", "--epochs", "1", "--train-limit", "500", "--data-dir", str(data_dir),
+            "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    assert (out / "card.json").exists()
+    card = json.loads((out / "card.json").read_text())
+    assert card["kind"] == "aae" and card["training"]["epochs"] == 1 and card["dataset"]["train_images"] == 500
+
+    assert main(["sample", str(out), "--n", "30", "--out", str(tmp_path / "g.png")]) == 0
+    grid = np.asarray(Image.open(tmp_path / "g.png"))
+    assert grid.shape == (3 * 30 + 2, 10 * 30 + 2) and grid.std() > 10  # not a blank image
+    assert main(["sample", str(out), "--manifold", "--out", str(tmp_path / "m.png")]) == 0
+    assert np.asarray(Image.open(tmp_path / "m.png")).shape == (20 * 30 + 2, 20 * 30 + 2)
+
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["prior"]["name"] == "mog10"
+
+    assert main(args[:-3] + ["--epochs", "2", "--resume", str(out), "--out", str(tmp_path / "m2"), "--quiet"]) == 0
+    resumed = json.loads((tmp_path / "m2" / "card.json").read_text())
+    assert resumed["training"]["epochs"] == 2 and len(resumed["training"]["history"]) == 2
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
+    assert main(["info", str(tmp_path / "absent")]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    assert main(["train", "--model", "vae", "--prior", "mog10", "--out", str(tmp_path / "x"),
+                 "--data-dir", str(tmp_path)]) == 2
+    assert "Gaussian prior" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    result = subprocess.run([sys.executable, "-m", "aae.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "train" in result.stdout and "sample" in result.stdout

@@ -1,0 +1,75 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from aae.explore import (
+    decode_all,
+    encode_all,
+    image_grid,
+    interpolate,
+    manifold,
+    manifold_codes,
+    nearest,
+    to_png,
+    traversal_codes,
+)
+from aae.models import AAEConfig, build_model
+from aae.priors import PriorConfig
+
+
+def test_image_grid_and_png():
+    images = torch.rand(12, 1, 28, 28)
+    grid = image_grid(images, nrow=4, padding=2)
+    assert grid.shape == (3 * 30 + 2, 4 * 30 + 2) and grid.dtype == np.float32
+    decoded = np.asarray(Image.open(io.BytesIO(to_png(grid))))
+    assert decoded.shape == grid.shape and abs(decoded / 255 - grid).max() <= 1 / 255
+
+
+def test_manifold_codes_are_a_regular_grid():
+    z = manifold_codes(5, 2.0)
+    assert z.shape == (25, 2)
+    assert torch.allclose(z[0], torch.tensor([-2.0, 2.0])) and torch.allclose(z[-1], torch.tensor([2.0, -2.0]))
+    assert torch.allclose(z[:5, 1], torch.full((5,), 2.0))  # first row: top of the plane
+
+
+def test_manifold_needs_two_dimensions():
+    model2 = build_model("aae", AAEConfig(latent_dim=2, hidden=16, prior=PriorConfig("gaussian", 1.0)))
+    assert manifold(model2, n=4).shape == (16, 1, 28, 28)
+    with pytest.raises(ValueError, match="2-D"):
+        manifold(build_model("aae", AAEConfig(latent_dim=3, hidden=16)), n=4)
+
+
+def test_traversal_changes_only_one_dimension():
+    z = torch.tensor([1.0, 2.0, 3.0])
+    codes = traversal_codes(z, 1, torch.linspace(-1, 1, 5))
+    assert torch.equal(codes[:, 0], torch.ones(5)) and torch.equal(codes[:, 2], torch.full((5,), 3.0))
+    assert torch.equal(codes[:, 1], torch.linspace(-1, 1, 5))
+    with pytest.raises(ValueError):
+        traversal_codes(z, 3, torch.zeros(2))
+
+
+def test_interpolations_start_and_end_at_the_codes():
+    z0, z1 = torch.tensor([3.0, 0.0]), torch.tensor([0.0, 3.0])
+    for mode in ("linear", "spherical"):
+        path = interpolate(z0, z1, 7, mode)
+        assert path.shape == (7, 2)
+        assert torch.allclose(path[0], z0, atol=1e-5) and torch.allclose(path[-1], z1, atol=1e-5)
+    # slerp keeps the norm of equal-norm endpoints; lerp shrinks it mid-way
+    assert torch.allclose(interpolate(z0, z1, 7, "spherical").norm(dim=1), torch.full((7,), 3.0), atol=1e-4)
+    assert interpolate(z0, z1, 7, "linear")[3].norm() < 2.2
+
+
+def test_nearest():
+    codes = torch.tensor([[0.0, 0], [5, 5], [1, 0], [0, 2]])
+    assert nearest(codes, torch.tensor([0.9, 0.1]), k=2).tolist() == [2, 0]
+
+
+def test_encode_and_decode_all_batch_like_one_call():
+    model = build_model("aae", AAEConfig(latent_dim=2, hidden=16)).eval()
+    x = torch.rand(25, 1, 28, 28)
+    assert torch.allclose(encode_all(model, x, batch_size=7), model.encode(x), atol=1e-6)
+    z = torch.randn(9, 2)
+    assert torch.allclose(decode_all(model, z, batch_size=4), model.decode(z), atol=1e-6)

@@ -1,0 +1,158 @@
+import pytest
+import torch
+
+from aae.models import AAEConfig, GANConfig, VAEConfig, build_model, config_from_dict
+from aae.priors import PriorConfig
+
+SMALL = 32  # hidden width for fast tests
+
+CONFIGS = {
+    "aae-deterministic": ("aae", AAEConfig(latent_dim=4, hidden=SMALL)),
+    "aae-gaussian": ("aae", AAEConfig(latent_dim=4, hidden=SMALL, encoder="gaussian")),
+    "aae-universal": ("aae", AAEConfig(latent_dim=4, hidden=SMALL, encoder="universal")),
+    "aae-mog10-labels": ("aae", AAEConfig(latent_dim=2, hidden=SMALL, prior=PriorConfig("mog10"),
+                                          label_regularized=True)),
+    "aae-swissroll-labels": ("aae", AAEConfig(latent_dim=2, hidden=SMALL, prior=PriorConfig("swissroll"),
+                                              label_regularized=True)),
+    "aae-uniform": ("aae", AAEConfig(latent_dim=3, hidden=SMALL, prior=PriorConfig("uniform"))),
+    "vae": ("vae", VAEConfig(latent_dim=4, hidden=SMALL)),
+    "gan": ("gan", GANConfig(latent_dim=16, generator_hidden=(32, 64), disc_channels=8)),
+}
+
+
+@pytest.fixture(params=sorted(CONFIGS))
+def model(request):
+    torch.manual_seed(0)
+    kind, config = CONFIGS[request.param]
+    return build_model(kind, config)
+
+
+@pytest.fixture
+def batch():
+    torch.manual_seed(1)
+    return torch.rand(16, 1, 28, 28), torch.arange(16) % 10
+
+
+def test_sample_and_decode_shapes(model):
+    z = model.sample_latent(6, labels=torch.arange(6))
+    assert z.shape == (6, model.latent_dim)
+    images = model.sample(6, labels=torch.arange(6))
+    assert images.shape == (6, 1, 28, 28)
+    assert images.min() >= 0 and images.max() <= 1
+
+
+def test_encode_shapes(model, batch):
+    if not model.has_encoder:
+        with pytest.raises(NotImplementedError):
+            model.encode(batch[0])
+        return
+    z = model.encode(batch[0])
+    assert z.shape == (16, model.latent_dim) and not z.requires_grad
+    assert model.reconstruct(batch[0]).shape == (16, 1, 28, 28)
+
+
+def test_every_phase_gives_a_finite_loss_with_gradients_only_where_it_should(model, batch):
+    for phase in model.phases(1e-3):
+        model.zero_grad(set_to_none=True)
+        out = model.phase_loss(phase.name, *batch)
+        assert out.loss.dim() == 0 and torch.isfinite(out.loss)
+        assert out.logs and all(torch.isfinite(torch.tensor(v)) for v in out.logs.values())
+        out.loss.backward()
+        moved = {id(p) for p in model.parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+        own = {id(p) for p in phase.parameters}
+        assert moved and moved <= own, f"phase {phase.name} sent gradients outside its parameters"
+
+
+def _fixed_batch_loss_after_steps(model, phase_name, batch, steps):
+    phase = next(p for p in model.phases(1e-3) if p.name == phase_name)
+    optimizer = torch.optim.Adam(phase.parameters, lr=phase.lr)
+    torch.manual_seed(2)
+    before = model.phase_loss(phase_name, *batch).loss.item()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model.phase_loss(phase_name, *batch).loss.backward()
+        optimizer.step()
+    torch.manual_seed(2)
+    return before, model.phase_loss(phase_name, *batch).loss.item()
+
+
+@pytest.mark.parametrize("name", ["aae-deterministic", "aae-gaussian", "aae-universal", "vae"])
+def test_a_step_lowers_the_reconstruction_loss_on_a_fixed_batch(name, batch):
+    torch.manual_seed(0)
+    kind, config = CONFIGS[name]
+    model = build_model(kind, config)
+    phase = "elbo" if kind == "vae" else "reconstruction"
+    before, after = _fixed_batch_loss_after_steps(model, phase, batch, steps=1)
+    assert after < before
+
+
+def test_aae_discriminator_learns_to_separate_prior_from_a_shifted_distribution():
+    torch.manual_seed(0)
+    model = build_model("aae", AAEConfig(latent_dim=2, hidden=64, prior=PriorConfig("gaussian", std=1.0)))
+    disc = model.discriminator
+    optimizer = torch.optim.Adam(disc.parameters(), lr=1e-3)
+    for _ in range(200):
+        real, fake = model.prior.sample(128), torch.randn(128, 2) + 3.0
+        logits = disc(torch.cat([real, fake]))
+        target = torch.cat([torch.ones(128), torch.zeros(128)])
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        accuracy = 0.5 * ((disc(model.prior.sample(1000)) > 0).float().mean()
+                          + (disc(torch.randn(1000, 2) + 3.0) < 0).float().mean())
+    assert accuracy > 0.95
+
+
+def test_aae_generator_phase_moves_codes_towards_the_prior():
+    """The regularisation phases together pull q(z) onto p(z): the mean code shrinks towards 0."""
+    torch.manual_seed(0)
+    model = build_model("aae", AAEConfig(latent_dim=2, hidden=64, prior=PriorConfig("gaussian", std=1.0)))
+    with torch.no_grad():
+        model.encoder.net[-1].bias.fill_(4.0)  # start q(z) far from the prior
+    x, y = torch.rand(128, 1, 28, 28), torch.zeros(128, dtype=torch.long)
+    optimizers = {p.name: torch.optim.Adam(p.parameters, lr=1e-3, betas=p.betas) for p in model.phases(2e-3)}
+    start = model.encode(x).mean(0).norm()
+    for _ in range(150):
+        for name in ("discriminator", "generator"):
+            optimizers[name].zero_grad()
+            model.phase_loss(name, x, y).loss.backward()
+            optimizers[name].step()
+    assert model.encode(x).mean(0).norm() < 0.5 * start
+
+
+def test_label_regularised_discriminator_sees_the_label():
+    model = build_model("aae", CONFIGS["aae-mog10-labels"][1])
+    assert model.discriminator.net[0].in_features == 2 + 10
+
+
+def test_label_regularisation_needs_a_prior_with_parts():
+    with pytest.raises(ValueError, match="mog10 or swissroll"):
+        build_model("aae", AAEConfig(latent_dim=2, label_regularized=True))
+
+
+def test_vae_refuses_a_non_gaussian_prior():
+    with pytest.raises(ValueError, match="Gaussian"):
+        VAEConfig(latent_dim=2, prior=PriorConfig("mog10"))
+
+
+def test_vae_kl_is_zero_when_the_posterior_is_the_prior():
+    model = build_model("vae", VAEConfig(latent_dim=3, hidden=SMALL, prior=PriorConfig("gaussian", std=2.0)))
+    with torch.no_grad():
+        last = model.encoder.net[-1]
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([0.0, 0, 0] + [2 * torch.log(torch.tensor(2.0)).item()] * 3))  # μ=0, σ=2
+    out = model.phase_loss("elbo", torch.rand(4, 1, 28, 28), torch.zeros(4, dtype=torch.long))
+    assert abs(out.logs["kl"]) < 1e-5
+
+
+def test_config_round_trips_through_plain_dicts():
+    for kind, config in CONFIGS.values():
+        model = build_model(kind, config)
+        assert config_from_dict(kind, model.config_dict()) == config
+
+
+def test_unknown_config_fields_are_refused():
+    with pytest.raises(ValueError, match="unknown fields"):
+        config_from_dict("aae", {"latent_dim": 2, "colour": "red"})
