@@ -186,6 +186,17 @@ def read_card(path: str | os.PathLike) -> dict[str, Any]:
     return card
 
 
+def update_card(path: str | os.PathLike, changes: dict[str, Any]) -> dict[str, Any]:
+    """Merge `changes` into a checkpoint's card (e.g. measured metrics), written atomically."""
+    path = Path(path)
+    card = {**read_card(path), **changes}
+    tmp = path / f".{CARD}.tmp"
+    tmp.write_text(json.dumps(card, indent=2, default=_json_default))
+    tmp.chmod(0o644)
+    os.replace(tmp, path / CARD)
+    return card
+
+
 def _check_file(path: Path, card: dict[str, Any], name: str) -> None:
     expected = card.get("files", {}).get(name)
     if not (path / name).is_file():

@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     t = commands.add_parser("train", help="train a model and write a checkpoint")
-    t.add_argument("--model", choices=["aae", "vae", "gan"], default="aae")
+    t.add_argument("--model", choices=["aae", "vae", "gan", "classifier"], default="aae",
+                   help="classifier: the MNIST CNN that Fréchet distance and class coverage use")
     t.add_argument("--encoder", choices=["deterministic", "gaussian", "universal"], default="deterministic",
                    help="AAE posterior q(z|x) (default: deterministic)")
     t.add_argument("--prior", choices=PRIOR_NAMES, default=None,
@@ -60,12 +61,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = commands.add_parser("info", help="print a checkpoint's card")
     i.add_argument("checkpoint")
+
+    e = commands.add_parser("eval", help="measure checkpoints: Parzen, Fréchet, coverage, latent metrics")
+    e.add_argument("checkpoints", nargs="+")
+    e.add_argument("--data-dir", default=None, help="data root (default: $AAE_DATA_DIR, else ./data)")
+    e.add_argument("--samples", type=_positive_int, default=10_000, help="samples per model (papers: 10,000)")
+    e.add_argument("--classifier", default=None,
+                   help="classifier checkpoint for Fréchet distance and coverage (default: checkpoints/classifier)")
+    e.add_argument("--no-parzen", action="store_true", help="skip the Parzen estimate (the slowest metric)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    e.add_argument("--write", action="store_true", help="store the metrics in each checkpoint's card")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info}
+    handlers = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
@@ -88,6 +100,10 @@ def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
                                 prior=PriorConfig(name=prior, std=std), label_regularized=args.label_regularized)
     if args.label_regularized:
         raise ValueError("--label-regularized applies to the AAE only")
+    if args.model == "classifier":
+        from aae.models import ClassifierConfig
+
+        return "classifier", ClassifierConfig()
     if args.model == "vae":
         return "vae", VAEConfig(latent_dim=args.latent_dim or 8, hidden=args.hidden,
                                 prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
@@ -184,6 +200,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     checkpoint = load_checkpoint(args.checkpoint)
     model = checkpoint.model
+    if model.kind == "classifier":
+        raise ValueError(f"{args.checkpoint} is a classifier: it has nothing to sample")
     if args.manifold:
         images, nrow = manifold(model, n=20), 20
     else:
@@ -202,6 +220,44 @@ def cmd_info(args: argparse.Namespace) -> int:
     card = read_card(args.checkpoint)
     card.get("training", {}).pop("history", None)
     print(json.dumps(card, indent=2))
+    return 0
+
+
+def default_classifier() -> Path:
+    return Path(__file__).resolve().parents[1] / "checkpoints" / "classifier"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from aae.checkpoints import load_checkpoint, update_card
+    from aae.data import load_dataset
+    from aae.metrics.evaluate import evaluate, format_table
+
+    splits = load_dataset("mnist", data_dir=args.data_dir)
+    classifier_path = Path(args.classifier) if args.classifier else default_classifier()
+    classifier = None
+    if classifier_path.exists():
+        classifier = load_checkpoint(classifier_path).model
+    elif args.classifier:
+        raise ValueError(f"no classifier checkpoint at {classifier_path}")
+    else:
+        print(f"(no classifier at {classifier_path}: Fréchet distance and coverage skipped; "
+              "train one with `aae train --model classifier --out checkpoints/classifier`)", file=sys.stderr)
+    names, rows = [], []
+    for path in args.checkpoints:
+        checkpoint = load_checkpoint(path)
+        print(f"evaluating {checkpoint.name} …", file=sys.stderr)
+        started = time.time()
+        row = evaluate(checkpoint.model, splits, classifier=classifier, n_samples=args.samples, seed=args.seed,
+                       parzen=not args.no_parzen)
+        row["data"]["seconds"] = round(time.time() - started, 1)
+        names.append(checkpoint.name)
+        rows.append(row)
+        if args.write:
+            update_card(path, {"metrics": row})
+    if args.json:
+        print(json.dumps(dict(zip(names, rows)), indent=2))
+    else:
+        print(format_table(names, rows))
     return 0
 
 

@@ -24,3 +24,36 @@ def small_splits(data_dir):
     from aae.data import load_dataset
 
     return load_dataset("mnist", data_dir=data_dir, val_size=200, train_limit=600, test_limit=500)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, data_dir):
+    """Small real models trained for one epoch on 600 MNIST images, saved as checkpoints in a runs folder.
+
+    Sets AAE_RUNS_DIR (so the app lists them as the user's models) and AAE_DATA_DIR for the app.
+    Returns {name: path}.
+    """
+    from aae.checkpoints import save_checkpoint
+    from aae.data import load_dataset
+    from aae.models import AAEConfig, GANConfig, VAEConfig
+    from aae.priors import PriorConfig
+    from aae.training import TrainConfig, create_model, train
+
+    runs = tmp_path_factory.mktemp("runs")
+    os.environ["AAE_RUNS_DIR"] = str(runs)
+    os.environ["AAE_DATA_DIR"] = str(data_dir)
+    splits = load_dataset("mnist", data_dir=data_dir, val_size=100, train_limit=600, test_limit=200)
+    specs = {
+        "tiny-aae-2d-mog10": ("aae", AAEConfig(latent_dim=2, hidden=64, prior=PriorConfig("mog10"),
+                                               label_regularized=True)),
+        "tiny-aae-2d-gaussian": ("aae", AAEConfig(latent_dim=2, hidden=64, prior=PriorConfig("gaussian", 1.0))),
+        "tiny-vae-2d": ("vae", VAEConfig(latent_dim=2, hidden=64)),
+        "tiny-aae-8d": ("aae", AAEConfig(latent_dim=8, hidden=64)),
+        "tiny-vae-8d": ("vae", VAEConfig(latent_dim=8, hidden=64, prior=PriorConfig("gaussian", 5.0))),
+        "tiny-gan": ("gan", GANConfig(latent_dim=16, generator_hidden=(32, 64), disc_channels=8)),
+    }
+    paths = {}
+    for name, (kind, config) in specs.items():
+        result = train(create_model(kind, config, seed=0), splits, TrainConfig(epochs=1, sample_every=0))
+        paths[name] = save_checkpoint(runs / name, result.model, card={"name": name, "dataset": {"name": "mnist"}})
+    return paths

@@ -44,3 +44,23 @@ def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
 def test_console_script_is_installed():
     result = subprocess.run([sys.executable, "-m", "aae.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "train" in result.stdout and "sample" in result.stdout
+
+
+def test_eval_prints_metrics_and_writes_them_to_the_card(tiny_models, data_dir, capsys):
+    import math
+
+    path = str(tiny_models["tiny-aae-2d-mog10"])
+    gan = str(tiny_models["tiny-gan"])
+    assert main(["eval", path, gan, "--samples", "300", "--json", "--write", "--data-dir", str(data_dir)]) == 0
+    results = json.loads(capsys.readouterr().out)
+    aae, gan_row = results["tiny-aae-2d-mog10"], results["tiny-gan"]
+    assert math.isfinite(aae["parzen_ll"]) and aae["parzen_se"] > 0 and 0.1 <= aae["parzen_sigma"] <= 1
+    assert 0 <= aae["knn_accuracy"] <= 1 and aae["recon_bce"] > 0 and math.isfinite(aae["mmd"])
+    assert "knn_accuracy" not in gan_row and math.isfinite(gan_row["parzen_ll"])  # a GAN has no encoder
+    assert aae["data"]["test_images"] == 10000 and aae["data"]["samples"] == 300
+    card = json.loads((tiny_models["tiny-aae-2d-mog10"] / "card.json").read_text())
+    assert card["metrics"]["knn_accuracy"] == aae["knn_accuracy"]
+
+    assert main(["eval", path, "--samples", "300", "--no-parzen", "--data-dir", str(data_dir)]) == 0
+    table = capsys.readouterr().out
+    assert "kNN accuracy" in table and "Parzen" not in table and "10000 test images" in table

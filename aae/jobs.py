@@ -1,0 +1,389 @@
+"""Background jobs: training in a worker thread, with progress in a lock-protected snapshot a UI can poll.
+
+The worker never calls into any UI. It writes what it has (step, losses, latest samples, errors)
+into its job object under a lock; the app reads `snapshot()` on a timer. Jobs outlive page
+switches and reruns because the app keeps them in a process-wide registry, not in a page.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from aae.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from aae.data import load_dataset
+from aae.priors import make_prior
+from aae.training import (
+    TrainConfig,
+    Trainer,
+    TrainEvent,
+    TrainingDiverged,
+    create_model,
+    describe_device,
+    pick_device,
+)
+
+log = logging.getLogger(__name__)
+
+JobStatus = Literal["pending", "running", "paused", "done", "cancelled", "failed"]
+
+
+# -- checking a config before a job starts ----------------------------------------------------
+
+def validate_model_config(kind: str, config: Any) -> None:
+    """Raise ValueError with a message for people when `config` cannot make a `kind` model.
+
+    Checks what only fails once a model is built (a 2-D prior at another latent size, label
+    regularisation with a prior that has no part per class), without building any network,
+    so a form can say so before a job starts.
+    """
+    if kind not in ("aae", "vae", "gan"):
+        raise ValueError(f"unknown model kind {kind!r}; choose aae, vae or gan")
+    prior = make_prior(config.prior, config.latent_dim)  # a 2-D-only prior at another size raises here
+    if getattr(config, "label_regularized", False) and not prior.supports_labels:
+        raise ValueError(
+            "label-regularised training needs a prior with one part per class (mog10 or swissroll), "
+            f"not {config.prior.name!r}"
+        )
+
+
+# -- progress snapshots and the shared job machinery -------------------------------------------
+
+@dataclass
+class JobSnapshot:
+    """A consistent copy of a job's progress at one moment."""
+
+    status: JobStatus
+    step: int = 0
+    total_steps: int = 0
+    epoch: int = 0  # epochs completed
+    epochs: int = 0
+    elapsed: float = 0.0  # seconds spent training (pauses excluded)
+    images_per_second: float = 0.0
+    message: str = ""
+    error: str | None = None  # one readable line for people
+    losses: list[dict[str, float]] = field(default_factory=list)  # one row per logged step
+    history: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
+    samples: torch.Tensor | None = None  # latest preview grid images (N, 1, 28, 28)
+    checkpoint: str | None = None
+    details: str | None = None  # the traceback of an unexpected error, for a bug report (never for the main view)
+
+    @property
+    def fraction(self) -> float:
+        return min(self.step / self.total_steps, 1.0) if self.total_steps else 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "cancelled", "failed")
+
+
+class _Job:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state = JobSnapshot(status="pending")
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("this job has already been started")
+        self._thread = threading.Thread(target=self._guarded_run, daemon=True, name=type(self).__name__)
+        self._update(status="running")
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _copy_state(self) -> JobSnapshot:
+        with self._lock:
+            snap = copy.copy(self._state)
+            # The worker appends to these lists; the copy must not change under the reader.
+            snap.losses, snap.history = list(snap.losses), list(snap.history)
+            return snap
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            for key, value in changes.items():
+                setattr(self._state, key, value)
+
+    def _guarded_run(self) -> None:
+        try:
+            self._run()
+        except (TrainingDiverged, ValueError, FileNotFoundError, RuntimeError) as error:
+            # Our errors (bad config, missing data, divergence) carry messages meant for people.
+            self._update(status="failed", error=str(error), message="failed")
+        except Exception as error:  # a bug: keep the details for the report, never kill the app
+            log.exception("%s failed", type(self).__name__)
+            self._update(status="failed", error=f"unexpected {type(error).__name__}: {error}", message="failed",
+                         details=traceback.format_exc())
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+# -- one model ---------------------------------------------------------------------------------
+
+class TrainingJob(_Job):
+    """Train one model in the background and save it as a checkpoint when it finishes.
+
+    A cancelled job saves nothing (a half-trained model is not what was asked for); a failed one
+    records its error message.
+    """
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        model_config: Any,
+        train_config: TrainConfig,
+        out: str | Path,
+        dataset: str = "mnist",
+        data_dir: str | Path | None = None,
+        train_limit: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.kind, self.model_config, self.train_config = kind, model_config, train_config
+        self.out, self.dataset, self.data_dir, self.train_limit = Path(out), dataset, data_dir, train_limit
+        self.name = name or self.out.name
+        self._state.epochs = train_config.epochs
+
+    def snapshot(self) -> JobSnapshot:
+        return self._copy_state()
+
+    def _on_event(self, event: TrainEvent) -> None:
+        changes: dict[str, Any] = {"step": event.step, "total_steps": event.total_steps, "epochs": event.epochs,
+                                   "elapsed": event.elapsed}
+        # "step" and "samples" events carry the 0-based epoch in progress; "epoch"/"done" the epochs completed.
+        if event.kind in ("start", "epoch", "done", "cancelled"):
+            changes["epoch"] = event.epoch
+        with self._lock:
+            if event.kind == "start":
+                changes["message"] = f"training on {event.message}"
+            if event.kind == "step":
+                self._state.losses.append({"step": event.step, **event.losses})
+                changes["images_per_second"] = event.images_per_second
+            if event.kind == "epoch":
+                self._state.history.append(event.losses)
+                changes["images_per_second"] = event.images_per_second
+            if event.samples is not None:
+                changes["samples"] = event.samples
+            for key, value in changes.items():
+                setattr(self._state, key, value)
+
+    def _run(self) -> None:
+        from aae.cli import training_card
+
+        self._update(message="loading data")
+        device = pick_device(self.train_config.device)
+        splits = load_dataset(self.dataset, data_dir=self.data_dir, device=device, train_limit=self.train_limit)
+        model = create_model(self.kind, self.model_config, seed=self.train_config.seed)
+        started = time.time()
+        result = Trainer(model, splits, self.train_config, callback=self._on_event, cancel=self._cancel).fit()
+        if result.status == "cancelled":
+            self._update(status="cancelled", message="cancelled: nothing was saved")
+            return
+        self._update(message="saving")
+        card = training_card(self.dataset, splits, self.train_config, result, history=result.history,
+                             seconds=time.time() - started)
+        card["name"] = self.name
+        save_checkpoint(self.out, result.model, card=card, optimizer_state=result.optimizer_state)
+        self._update(status="done", checkpoint=str(self.out), message=f"saved to {self.out}")
+
+
+# -- a GAN and an AAE side by side -------------------------------------------------------------
+
+@dataclass
+class DuelFrame:
+    """One moment of a GAN-vs-AAE run: both models' samples from their fixed noise, and their numbers."""
+
+    step: int
+    epoch: float
+    gan_samples: torch.Tensor  # (N, 1, 28, 28)
+    aae_samples: torch.Tensor
+    gan_losses: dict[str, float]
+    aae_losses: dict[str, float]
+    gan_coverage: dict[str, Any] | None = None  # class shares and modes covered, from the classifier
+    aae_coverage: dict[str, Any] | None = None
+
+
+class DuelJob(_Job):
+    """Train a GAN and an AAE together on the same batches and device; keep a frame every `frame_every` steps.
+
+    Can be paused and resumed; `save(prefix)` writes both models once paused or finished. Every
+    `train_config.log_every` steps a row of both models' losses ("gan_disc", "aae_recon", ...) is
+    added to the snapshot's `losses`.
+    """
+
+    def __init__(
+        self,
+        *,
+        gan_config: Any,
+        aae_config: Any,
+        train_config: TrainConfig,
+        gan_lr: float = 2e-4,
+        frame_every: int = 100,
+        dataset: str = "mnist",
+        data_dir: str | Path | None = None,
+        train_limit: int | None = None,
+        classifier: str | Path | None = None,
+        coverage_samples: int = 500,
+    ) -> None:
+        super().__init__()
+        if frame_every < 1:
+            raise ValueError(f"frame_every must be at least 1, got {frame_every}")
+        if coverage_samples < 1:
+            raise ValueError(f"coverage_samples must be at least 1, got {coverage_samples}")
+        self.gan_config, self.aae_config, self.train_config, self.gan_lr = gan_config, aae_config, train_config, gan_lr
+        self.frame_every, self.dataset, self.data_dir, self.train_limit = frame_every, dataset, data_dir, train_limit
+        self.classifier_path, self.coverage_samples = classifier, coverage_samples
+        self.coverage_error: str | None = None  # why coverage is off although a classifier was given
+        self._resume = threading.Event()
+        self._resume.set()
+        self._frames: list[DuelFrame] = []
+        # Models and optimisers change under their own lock, so polling snapshots never waits for a step.
+        self._model_lock = threading.Lock()
+        self._trainers: dict[str, Trainer] = {}
+        self._train_images = 0
+        self._state.epochs = train_config.epochs
+
+    def pause(self) -> None:
+        self._resume.clear()
+
+    def resume(self) -> None:
+        with self._lock:
+            # Say "running" at once: a UI redrawn right after the click must not still see "paused".
+            if self._state.status == "paused":
+                self._state.status, self._state.message = "running", "running"
+            self._resume.set()
+
+    def cancel(self) -> None:
+        super().cancel()
+        self._resume.set()
+
+    def snapshot(self) -> tuple[JobSnapshot, list[DuelFrame]]:
+        with self._lock:
+            frames = list(self._frames)
+        return self._copy_state(), frames
+
+    def save(self, prefix: str | Path) -> list[Path]:
+        """Write both models (full precision, with optimiser state) as `<prefix>-gan` and `<prefix>-aae`.
+
+        Sibling folders rather than one folder holding two, because model lists look for checkpoints
+        one level down. Only while paused or once finished, so the weights are not changing under the writer.
+        Returns [gan path, aae path].
+        """
+        with self._lock:
+            status, step, epoch = self._state.status, self._state.step, self._state.epoch
+        if status not in ("paused", "done", "cancelled") or not self._trainers:
+            raise RuntimeError("pause or stop the run before saving")
+        prefix = Path(prefix)
+        paths = []
+        with self._model_lock:  # a resume clicked meanwhile waits for the files
+            for name, trainer in self._trainers.items():
+                config = trainer.config
+                card = {
+                    "name": f"{prefix.name}-{name}",
+                    "dataset": {"name": self.dataset, "train_images": self._train_images},
+                    "training": {**asdict(config), "epochs": epoch, "steps": step, "duel": True,
+                                 "device": str(trainer.device)},
+                }
+                path = prefix.with_name(f"{prefix.name}-{name}")
+                optimizer_state = {k: o.state_dict() for k, o in trainer.optimizers.items()}
+                paths.append(save_checkpoint(path, trainer.model, card=card, optimizer_state=optimizer_state))
+        return paths
+
+    def _coverage(self, classifier, images: torch.Tensor) -> dict[str, Any] | None:
+        if classifier is None:
+            return None
+        from aae.metrics import class_coverage
+
+        cov = class_coverage(classifier.predict(images.to(classifier.device)).cpu(), n_classes=10)
+        return {"shares": list(cov.shares), "modes_covered": cov.modes_covered,
+                "normalized_entropy": cov.normalized_entropy}
+
+    def _load_classifier(self, device: torch.device):
+        if not self.classifier_path:
+            return None
+        if not Path(self.classifier_path).exists():
+            self.coverage_error = f"no classifier at {self.classifier_path}"
+            return None
+        try:
+            return load_checkpoint(self.classifier_path, device=device).model
+        except CheckpointError as error:  # coverage is extra: a broken classifier must not stop the duel
+            self.coverage_error = str(error)
+            return None
+
+    def _run(self) -> None:
+        cfg = self.train_config
+        self._update(message="loading data")
+        device = pick_device(cfg.device)
+        splits = load_dataset(self.dataset, data_dir=self.data_dir, device=device, train_limit=self.train_limit)
+        self._train_images = len(splits.train_x)
+        classifier = self._load_classifier(device)
+        gan = create_model("gan", self.gan_config, seed=cfg.seed)
+        aae = create_model("aae", self.aae_config, seed=cfg.seed)
+        gan_cfg = TrainConfig(**{**asdict(cfg), "lr": self.gan_lr, "n_preview": self.coverage_samples})
+        aae_cfg = TrainConfig(**{**asdict(cfg), "n_preview": self.coverage_samples})
+        trainers = {"gan": Trainer(gan, splits, gan_cfg), "aae": Trainer(aae, splits, aae_cfg)}
+        with self._model_lock:
+            self._trainers = trainers
+        steps_per_epoch = trainers["aae"].steps_per_epoch
+        total = cfg.epochs * steps_per_epoch
+        self._update(total_steps=total, message=f"training on {describe_device(device)}")
+        step, trained_for = 0, 0.0
+        logs: dict[str, dict[str, float]] = {"gan": {}, "aae": {}}
+        for epoch in range(cfg.epochs):
+            torch.manual_seed(cfg.seed * 100_003 + epoch)
+            order = torch.randperm(len(splits.train_x), generator=torch.Generator().manual_seed(cfg.seed + epoch))
+            for i in range(steps_per_epoch):
+                if not self._resume.is_set():
+                    self._update(status="paused", message="paused")
+                    self._resume.wait()
+                    if not self._cancel.is_set():
+                        self._update(status="running", message="running")
+                if self._cancel.is_set():
+                    self._update(status="cancelled", message="stopped")
+                    return
+                step_started = time.perf_counter()  # pauses are not training time
+                idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size].to(device)
+                x, y = splits.train_x[idx], splits.train_y[idx]
+                with self._model_lock:  # saving reads the models under the same lock
+                    for name, trainer in trainers.items():
+                        logs[name] = trainer.train_step(x, y, step=step, epoch=epoch)
+                step += 1
+                trained_for += time.perf_counter() - step_started
+                with self._lock:
+                    if step % cfg.log_every == 0 or step == total:
+                        self._state.losses.append({"step": step, **{f"{name}_{k}": v for name, row in logs.items()
+                                                                    for k, v in row.items()}})
+                    self._state.step, self._state.epoch = step, step // steps_per_epoch
+                    self._state.elapsed = trained_for
+                    self._state.images_per_second = step * cfg.batch_size / max(trained_for, 1e-9)
+                if step % self.frame_every == 0 or step == total:
+                    self._add_frame(step, step / steps_per_epoch, trainers, logs, classifier)
+        self._update(status="done", message=f"done after {cfg.epochs} epochs")
+
+    def _add_frame(self, step, epoch, trainers, logs, classifier) -> None:
+        with self._model_lock:
+            samples = {name: trainer.preview() for name, trainer in trainers.items()}
+        frame = DuelFrame(
+            step=step, epoch=epoch, gan_samples=samples["gan"][:100], aae_samples=samples["aae"][:100],
+            gan_losses=dict(logs["gan"]), aae_losses=dict(logs["aae"]),
+            gan_coverage=self._coverage(classifier, samples["gan"]),
+            aae_coverage=self._coverage(classifier, samples["aae"]),
+        )
+        with self._lock:
+            self._frames.append(frame)

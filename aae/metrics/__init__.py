@@ -1,0 +1,21 @@
+"""Evaluation metrics as plain functions: Parzen, Fréchet distance, class coverage, latent-space measures."""
+
+from aae.metrics.coverage import Coverage, class_coverage
+from aae.metrics.frechet import classifier_frechet_distance, frechet_distance
+from aae.metrics.latent import knn_accuracy, mmd, reconstruction_error, silhouette
+from aae.metrics.parzen import ParzenResult, parzen_evaluate, parzen_log_likelihood, select_parzen_sigma
+
+__all__ = [
+    "Coverage",
+    "ParzenResult",
+    "class_coverage",
+    "classifier_frechet_distance",
+    "frechet_distance",
+    "knn_accuracy",
+    "mmd",
+    "parzen_evaluate",
+    "parzen_log_likelihood",
+    "reconstruction_error",
+    "select_parzen_sigma",
+    "silhouette",
+]
