@@ -104,3 +104,38 @@ def nearest(codes: torch.Tensor, query: torch.Tensor, k: int = 8) -> torch.Tenso
     """Indices (k,) of the rows of `codes` (N, D) closest to `query` (D,), nearest first."""
     distances = (codes - query.reshape(1, -1)).pow(2).sum(1)
     return distances.topk(min(k, len(codes)), largest=False).indices
+
+
+def plane_density(prior, extent: float | None = None, resolution: int = 120):
+    """Density of a prior's first two dimensions on a square grid: (xs (R,), ys (R,), density (R, R) [y, x]).
+
+    Gaussian and uniform priors factorise over dimensions, so their 2-D marginal is the same prior in
+    two dimensions, in closed form; `Prior.density_grid` would otherwise fall back to a histogram of
+    200,000 samples in all `dim` dimensions (slow and noisy for a 100-D GAN's noise).
+    """
+    from aae.priors import GaussianPrior, UniformPrior
+
+    if prior.dim > 2 and isinstance(prior, (GaussianPrior, UniformPrior)):
+        prior = type(prior)(2, std=prior.std, n_classes=prior.n_classes)
+    return prior.density_grid(extent=extent, resolution=resolution)
+
+
+def latent_range(prior) -> float:
+    """Half-width r of a useful range [−r, r] for one latent coordinate under `prior` (sliders, sweeps).
+
+    ±3σ for a Gaussian, the cube's edge for a uniform prior, and the prior's plotting extent for the
+    2-D priors (mixture, swiss roll), whose mass is not centred on 0.
+    """
+    from aae.priors import GaussianPrior, UniformPrior
+
+    if isinstance(prior, GaussianPrior):
+        return 3.0 * prior.std
+    if isinstance(prior, UniformPrior):
+        return prior.half_width
+    return float(prior.extent())
+
+
+def cycled_labels(n: int, n_classes: int = 10) -> torch.Tensor:
+    """Labels 0, 1, …, n_classes−1, 0, 1, … (n,): in a grid of n_classes columns (or a multiple), column k
+    holds class k."""
+    return torch.arange(n) % n_classes

@@ -107,11 +107,11 @@ class _Job:
             self._thread.join(timeout)
 
     def _copy_state(self) -> JobSnapshot:
-        with self._lock:
-            snap = copy.copy(self._state)
-            # The worker appends to these lists; the copy must not change under the reader.
-            snap.losses, snap.history = list(snap.losses), list(snap.history)
-            return snap
+        """A copy of the state; call with the lock held."""
+        snap = copy.copy(self._state)
+        # The worker appends to these lists; the copy must not change under the reader.
+        snap.losses, snap.history = list(snap.losses), list(snap.history)
+        return snap
 
     def _update(self, **changes: Any) -> None:
         with self._lock:
@@ -161,7 +161,8 @@ class TrainingJob(_Job):
         self._state.epochs = train_config.epochs
 
     def snapshot(self) -> JobSnapshot:
-        return self._copy_state()
+        with self._lock:
+            return self._copy_state()
 
     def _on_event(self, event: TrainEvent) -> None:
         changes: dict[str, Any] = {"step": event.step, "total_steps": event.total_steps, "epochs": event.epochs,
@@ -274,9 +275,8 @@ class DuelJob(_Job):
         self._resume.set()
 
     def snapshot(self) -> tuple[JobSnapshot, list[DuelFrame]]:
-        with self._lock:
-            frames = list(self._frames)
-        return self._copy_state(), frames
+        with self._lock:  # one acquisition: the frames never run ahead of the state's step
+            return self._copy_state(), list(self._frames)
 
     def save(self, prefix: str | Path) -> list[Path]:
         """Write both models (full precision, with optimiser state) as `<prefix>-gan` and `<prefix>-aae`.

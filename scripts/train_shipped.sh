@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 DATA="${1:-${AAE_DATA_DIR:-../shared/data}}"
 DEVICE="${2:-auto}"
 AAE="${AAE_BIN:-.venv/bin/aae}"
-ONLY="${ONLY:-}"   # e.g. ONLY="aae-2d-mog10 gan" retrains just those
+ONLY="${ONLY:-}"   # e.g. ONLY="aae-2d-mog10 gan" retrains just those (two ONLY lists can run side by side)
 common=(--data-dir "$DATA" --device "$DEVICE" --seed 0 --half --quiet)
 
 run() {  # name, then `aae train` arguments
@@ -21,10 +21,10 @@ run() {  # name, then `aae train` arguments
 }
 
 run aae-2d-gaussian  --model aae --latent-dim 2 --hidden 400 --prior gaussian --prior-std 1 --epochs 60
-run aae-2d-mog10     --model aae --latent-dim 2 --hidden 400 --prior mog10 --label-regularized --epochs 60
-run aae-2d-swissroll --model aae --latent-dim 2 --hidden 400 --prior swissroll --label-regularized --epochs 60
-run vae-2d           --model vae --latent-dim 2 --hidden 400 --epochs 60
-run aae-8d           --model aae --latent-dim 8 --hidden 1000 --prior gaussian --prior-std 5 --epochs 60
-run vae-8d           --model vae --latent-dim 8 --hidden 1000 --prior-std 5 --epochs 60
-run gan              --model gan --epochs 60
+run aae-2d-mog10     --model aae --latent-dim 2 --hidden 400 --prior mog10 --label-regularized --epochs 40
+run aae-2d-swissroll --model aae --latent-dim 2 --hidden 400 --prior swissroll --label-regularized --epochs 40
+run vae-2d           --model vae --latent-dim 2 --hidden 400 --epochs 40
+run aae-8d           --model aae --latent-dim 8 --hidden 1000 --prior gaussian --prior-std 5 --epochs 40
+run vae-8d           --model vae --latent-dim 8 --hidden 1000 --prior-std 5 --epochs 40
+run gan              --model gan --epochs 30
 run classifier       --model classifier --epochs 8 --lr 1e-3

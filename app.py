@@ -1,0 +1,97 @@
+"""Latent Lab: the entry point. Navigation over pages/ and the home page (what AAEs are, device, data, models)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from aae.data import is_available
+from ui import common
+
+PAGES = {
+    "Explore": [
+        ("pages/1_prior_samples.py", "Prior & samples", ":material/scatter_plot:"),
+        ("pages/2_traversal.py", "Latent traversal", ":material/tune:"),
+        ("pages/3_encode.py", "Encode a digit", ":material/draw:"),
+    ],
+    "Compare": [
+        ("pages/4_aae_vs_vae.py", "AAE vs VAE", ":material/compare:"),
+        ("pages/5_gan_vs_aae.py", "GAN vs AAE", ":material/sports_kabaddi:"),
+    ],
+    "Build": [
+        ("pages/6_train.py", "Train", ":material/model_training:"),
+    ],
+}
+
+METRIC_LABELS = {  # card["metrics"] key -> how the home page names it
+    "parzen_ll": "Parzen LL",
+    "frechet": "Fréchet dist.",
+    "modes_covered": "classes covered",
+    "knn_accuracy": "kNN acc.",
+    "recon_bce": "recon. BCE",
+    "test_accuracy": "test accuracy",
+}
+
+
+def home() -> None:
+    st.title("Latent Lab")
+    st.markdown(
+        "An **adversarial autoencoder** (Makhzani et al., 2016) is an autoencoder whose codes are pushed, by a "
+        "discriminator, to look like samples of a prior you choose — a Gaussian, a mixture with one part per "
+        "digit, a swiss roll. A **VAE** does the same with a KL term, which only works for simple priors; a "
+        "**GAN** puts its adversary on the images instead and has no encoder. Here you can train all three, "
+        "draw from their priors, walk their latent spaces, encode your own digits and measure what you see."
+    )
+    left, right = st.columns(2)
+    left.markdown(f"**Device:** {common.device_description()}")
+    root = common.data_dir()
+    if is_available("mnist", root):
+        right.markdown(f"**Data:** MNIST found in `{root}`")
+    else:
+        right.warning(common.data_missing_message(root))
+
+    st.subheader("Models")
+    entries = common.list_models(kinds=("aae", "vae", "gan", "classifier"))
+    if not entries:
+        st.info("No models yet: train one on the **Train** page, or run `bash scripts/train_shipped.sh`.")
+    columns = st.columns(3)
+    for i, entry in enumerate(entries):
+        with columns[i % 3].container(border=True):
+            model_card(entry)
+
+    st.subheader("Pages")
+    for section, pages in PAGES.items():
+        st.markdown(f"**{section}**")
+        for path, title, icon in pages:
+            st.page_link(path, label=title, icon=icon)
+
+
+def model_card(entry: common.ModelEntry) -> None:
+    card = entry.card
+    config = card.get("config", {})
+    training = card.get("training", {})
+    dataset = card.get("dataset", {})
+    st.markdown(f"**{entry.name}** · {'shipped' if entry.shipped else 'yours'}")
+    if entry.kind == "classifier":
+        st.caption("MNIST classifier used for Fréchet distance and class coverage")
+    else:
+        extra = ", label-regularised" if config.get("label_regularized") else ""
+        encoder = f", {config['encoder']} encoder" if "encoder" in config else ""
+        st.caption(f"{entry.kind.upper()} · {entry.latent_dim}-D {entry.prior} prior{encoder}{extra}")
+    trained = f"{training.get('epochs', '?')} epochs on {dataset.get('train_images', '?')} {dataset.get('name', '')}"
+    st.caption(f"trained {trained} images" + (f" · {training['seconds']:.0f} s on {training.get('device')}"
+                                                if training.get("seconds") else ""))
+    metrics = card.get("metrics", {})
+    shown = [(METRIC_LABELS[k], metrics[k]) for k in METRIC_LABELS if isinstance(metrics.get(k), (int, float))]
+    if shown:
+        cols = st.columns(len(shown[:3]))
+        for col, (label, value) in zip(cols, shown[:3]):
+            col.metric(label, f"{value:.3g}" if isinstance(value, float) else value)
+
+
+st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide")
+navigation = st.navigation(
+    {"Latent Lab": [st.Page(home, title="Home", icon=":material/home:", default=True)]}
+    | {section: [st.Page(path, title=title, icon=icon) for path, title, icon in pages]
+       for section, pages in PAGES.items()}
+)
+navigation.run()

@@ -1,0 +1,211 @@
+"""Latent traversal: move a code with one slider per dimension, sweep one dimension, interpolate between two codes."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from aae.checkpoints import CheckpointError
+from aae.explore import decode_all, interpolate, latent_range, traversal_codes
+from ui import common
+
+# -- session state -----------------------------------------------------------------------------------
+MAX_SEED = 2**31 - 1
+MAX_SLIDERS = 16  # more sliders than this is a wall, not a control; the rest of the code stays fixed
+SWEEP_STEPS = 11
+PRIOR_START, DIGIT_START = "prior sample", "test digit"
+st.session_state.setdefault("trav_start", PRIOR_START)
+st.session_state.setdefault("trav_seed", 0)
+st.session_state.setdefault("trav_index", 0)
+st.session_state.setdefault("sweep_dim", 0)
+st.session_state.setdefault("interp_a", 0)
+st.session_state.setdefault("interp_b", 1)
+st.session_state.setdefault("interp_seed_a", 1)
+st.session_state.setdefault("interp_seed_b", 2)
+st.session_state.setdefault("interp_mode", "linear")
+st.session_state.setdefault("interp_steps", 9)
+# What the sliders were last set from (model, start, seed/index), the start code, and the slider range:
+# the sliders are re-initialised only when the start changes, so moving one never snaps the others back.
+st.session_state.setdefault("trav_signature", None)
+st.session_state.setdefault("trav_start_code", None)
+st.session_state.setdefault("trav_range", 3.0)
+# What the page shows (for tests and readers): the decoded image (uint8), the code it decodes, the sweep
+# strip and its codes, the interpolation strip and its codes.
+st.session_state.setdefault("traversal_image", None)
+st.session_state.setdefault("traversal_code", None)
+st.session_state.setdefault("sweep_strip", None)
+st.session_state.setdefault("sweep_images", None)
+st.session_state.setdefault("interp_strip", None)
+st.session_state.setdefault("interp_codes", None)
+
+
+def slider_key(i: int) -> str:
+    return f"trav_z{i}"
+
+
+def reset_sliders() -> None:
+    """Put every slider back on the start code (a button callback: runs before the sliders are drawn)."""
+    start = st.session_state.get("trav_start_code")
+    if start is None:
+        return
+    for i, value in enumerate(start[:MAX_SLIDERS]):
+        st.session_state[slider_key(i)] = float(value)
+
+
+def another_sample() -> None:
+    st.session_state["trav_seed"] = (int(st.session_state.get("trav_seed", 0)) + 1) % MAX_SEED
+
+
+def prior_code(model, seed: int) -> torch.Tensor:
+    """One code (D,) from the model's prior, reproducible from `seed`."""
+    return model.sample_latent(1, generator=torch.Generator().manual_seed(seed))[0].cpu()
+
+
+# -- model -------------------------------------------------------------------------------------------
+common.page_header(
+    "Latent traversal",
+    "Start from a code, move it one dimension at a time and watch the decoded digit change; sweep a "
+    "dimension across its range; walk from one digit to another.",
+)
+entry = common.model_picker(kinds=("aae", "vae", "gan"))
+if entry is None:
+    st.stop()
+try:
+    model = common.load(entry.path).model
+except CheckpointError as error:
+    st.error(f"Could not load {entry.name}: {error}")
+    st.stop()
+dim = model.latent_dim
+shown = min(dim, MAX_SLIDERS)
+data = common.test_set() if model.has_encoder else None  # says itself when MNIST is missing
+can_encode = model.has_encoder and data is not None
+
+# -- the start point ---------------------------------------------------------------------------------
+st.subheader("Start")
+if not can_encode:
+    st.session_state["trav_start"] = PRIOR_START
+start_column, number_column, button_column = st.columns([2, 2, 1.3], vertical_alignment="bottom")
+start = start_column.radio("Start from", [PRIOR_START, DIGIT_START], key="trav_start", horizontal=True,
+                           disabled=not can_encode)
+if not model.has_encoder:
+    st.caption("A GAN has no encoder: it cannot turn a test digit into a code, so it starts from a prior sample.")
+elif data is None:
+    st.caption("Without the MNIST test set only a prior sample can be the start.")
+
+try:
+    if start == DIGIT_START:
+        index = int(number_column.number_input("Test digit (index)", min_value=0, max_value=len(data[0]) - 1,
+                                               step=1, key="trav_index"))
+        original = data[0][index:index + 1]
+        z0 = model.encode(original)[0].cpu()
+        start_label = f"test digit #{index} (a {int(data[1][index])})"
+        signature = (entry.path, start, index)
+    else:
+        seed = int(number_column.number_input("Seed", min_value=0, max_value=MAX_SEED, step=1, key="trav_seed"))
+        button_column.button("New sample", key="trav_new_sample", on_click=another_sample,
+                             icon=":material/casino:")
+        original = None
+        z0 = prior_code(model, seed)
+        start_label = f"prior sample, seed {seed}"
+        signature = (entry.path, start, seed)
+except ValueError as error:
+    st.error(str(error))
+    st.stop()
+
+if st.session_state["trav_signature"] != signature:
+    # A new start: the range covers the prior (±3σ or its extent) and this code, so the sliders begin
+    # exactly on it even when an encoded digit lies outside the prior's bulk.
+    reach = float(z0[:shown].abs().max()) * 1.05
+    st.session_state["trav_range"] = round(max(latent_range(model.prior), reach), 2)
+    st.session_state["trav_start_code"] = z0.tolist()
+    st.session_state["trav_signature"] = signature
+    reset_sliders()
+for i in range(shown):  # a slider whose state was dropped (e.g. after visiting another page) restarts on the code
+    st.session_state.setdefault(slider_key(i), float(z0[i]))
+bound = float(st.session_state["trav_range"])
+
+# -- sliders and the decoded image ------------------------------------------------------------------
+st.subheader("Move the code")
+slider_area, image_area = st.columns([3, 2], gap="large")
+with slider_area:
+    columns = st.columns(2)
+    values = [columns[i % 2].slider(f"z{i}", min_value=-bound, max_value=bound, step=bound / 50, format="%.2f",
+                                    key=slider_key(i)) for i in range(shown)]
+    st.button("Reset sliders", key="trav_reset", on_click=reset_sliders, icon=":material/restart_alt:")
+    notes = [f"Each slider spans ±{bound:.2f} (the prior's scale, widened to hold the start code if needed)."]
+    if dim > shown:
+        notes.append(f"This model's code has {dim} dimensions: the sliders move the first {shown}; the other "
+                     f"{dim - shown} stay as they are in the start code.")
+    st.caption(" ".join(notes))
+
+z = z0.clone()
+z[:shown] = torch.tensor(values, dtype=z.dtype)
+image = common.digit_image(model.decode(z[None])[0], scale=8)
+st.session_state["traversal_image"] = image
+st.session_state["traversal_code"] = z.numpy()
+
+with image_area:
+    left, right = st.columns(2)
+    if original is not None:
+        left.image(common.digit_image(original[0], scale=8), caption=f"the original: {start_label}",
+                   width="stretch")
+    else:
+        left.image(common.digit_image(model.decode(z0[None])[0], scale=8), caption=f"the start: {start_label}",
+                   width="stretch")
+    right.image(image, caption="decoded from the sliders", width="stretch")
+
+# -- sweep one dimension ------------------------------------------------------------------------------
+st.subheader("Sweep one dimension")
+if st.session_state["sweep_dim"] not in range(dim):  # a dimension of the previous, larger model
+    st.session_state["sweep_dim"] = 0
+sweep_dim = st.selectbox("Dimension", list(range(dim)), key="sweep_dim", format_func=lambda i: f"z{i}")
+sweep_values = torch.linspace(-bound, bound, SWEEP_STEPS)
+try:
+    sweep = decode_all(model, traversal_codes(z, int(sweep_dim), sweep_values))
+except ValueError as error:
+    st.error(str(error))
+else:
+    st.session_state["sweep_images"] = sweep.numpy()
+    st.session_state["sweep_strip"] = common.grid_image(sweep, nrow=SWEEP_STEPS, scale=3)
+    st.image(st.session_state["sweep_strip"], width="stretch")
+    st.caption(f"z{sweep_dim} from {-bound:.2f} to {bound:.2f} in {SWEEP_STEPS} steps, every other dimension "
+               "as the sliders set it.")
+
+# -- interpolate between two codes --------------------------------------------------------------------
+st.subheader("Interpolate")
+a_column, b_column, mode_column, steps_column = st.columns(4, vertical_alignment="bottom")
+try:
+    if can_encode:
+        a = int(a_column.number_input("From test digit", min_value=0, max_value=len(data[0]) - 1, step=1,
+                                      key="interp_a"))
+        b = int(b_column.number_input("To test digit", min_value=0, max_value=len(data[0]) - 1, step=1,
+                                      key="interp_b"))
+        ends = data[0][[a, b]]
+        za, zb = model.encode(ends).cpu()
+    else:
+        a = int(a_column.number_input("From prior sample (seed)", min_value=0, max_value=MAX_SEED, step=1,
+                                      key="interp_seed_a"))
+        b = int(b_column.number_input("To prior sample (seed)", min_value=0, max_value=MAX_SEED, step=1,
+                                      key="interp_seed_b"))
+        ends = None
+        za, zb = prior_code(model, a), prior_code(model, b)
+    mode = mode_column.radio("Path", ["linear", "spherical"], key="interp_mode", horizontal=True)
+    steps = steps_column.slider("Steps", min_value=3, max_value=20, key="interp_steps")
+    codes = interpolate(za, zb, steps, mode)
+    strip = decode_all(model, codes)
+except ValueError as error:
+    st.error(str(error))
+else:
+    if ends is not None:
+        strip = torch.cat([ends[:1], strip, ends[1:]])  # the originals frame the decoded path
+    st.session_state["interp_codes"] = codes.numpy()
+    st.session_state["interp_strip"] = common.grid_image(strip, nrow=len(strip), scale=3)
+    st.image(st.session_state["interp_strip"], width="stretch")
+    why = ("Spherical interpolation follows the great circle between the codes, keeping their norm; a straight "
+           "line passes closer to the origin, where a Gaussian prior has little mass in many dimensions.")
+    if ends is not None:
+        st.caption(f"First and last: the original test digits #{a} and #{b}; between them, {steps} codes decoded "
+                   f"along the {mode} path from the first's code to the second's. {why}")
+    else:
+        st.caption(f"{steps} codes along the {mode} path between two prior samples (seeds {a} and {b}), decoded. "
+                   f"{why}")

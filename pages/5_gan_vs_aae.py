@@ -1,0 +1,256 @@
+"""GAN vs AAE: train both together on the same batches and watch their samples from fixed noise side by side."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from aae.data import is_available
+from aae.jobs import DuelFrame, DuelJob, JobSnapshot
+from aae.models import AAEConfig, GANConfig
+from aae.training import TrainConfig
+from ui import common
+
+# -- session state ------------------------------------------------------------------------------
+st.session_state.setdefault("duel_status", None)  # the last duel's status ("running", "paused", "done", ...)
+st.session_state.setdefault("duel_saved", None)  # paths "Save both" wrote, as strings
+st.session_state.setdefault("duel_frames_seen", 0)  # frames the history slider knew at its last draw
+st.session_state.setdefault("duel_shown", None)  # {"step", "gan", "aae"}: the frame and grids on screen
+st.session_state.setdefault("duel_name", common.free_model_name("duel", suffixes=("-gan", "-aae")))
+
+jobs = common.session_jobs()
+job: DuelJob | None = jobs.get("duel")
+has_classifier = (common.CLASSIFIER / "card.json").is_file()
+LIVE = ("pending", "running")
+GAN_SIZES = {"seeds'": GANConfig(), "small": GANConfig(generator_hidden=(128, 256, 512), disc_channels=16)}
+on_gpu = common.device_description().startswith("GPU")
+
+
+# -- controls -----------------------------------------------------------------------------------
+
+def wait_until(job: DuelJob, statuses: tuple[str, ...], timeout: float = 1.5) -> None:
+    """Give the worker a moment to reach the asked-for state (it finishes its current step first)."""
+    deadline = time.monotonic() + timeout
+    while job.snapshot()[0].status not in statuses and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def pause(job: DuelJob) -> None:
+    job.pause()
+    wait_until(job, ("paused", "done", "cancelled", "failed"))
+
+
+def stop(job: DuelJob) -> None:
+    job.cancel()
+    wait_until(job, ("done", "cancelled", "failed"))
+
+
+def save_both(job: DuelJob, name: str) -> None:
+    try:
+        paths = job.save(common.runs_dir() / name)
+    except (RuntimeError, ValueError, OSError) as error:
+        st.session_state["duel_save_error"] = str(error)
+        return
+    st.session_state["duel_save_error"] = None
+    st.session_state["duel_saved"] = [str(p) for p in paths]
+    st.session_state["duel_name"] = common.free_model_name("duel", suffixes=("-gan", "-aae"))
+
+
+def controls(job: DuelJob, snap: JobSnapshot) -> None:
+    """Pause / Resume / Stop and the progress line."""
+    status = snap.status
+    cols = st.columns([1, 1, 1, 5])
+    cols[0].button("Pause", key="duel_pause", on_click=pause, args=(job,), disabled=status != "running")
+    cols[1].button("Resume", key="duel_resume", on_click=job.resume, disabled=status != "paused")
+    cols[2].button("Stop", key="duel_stop", on_click=stop, args=(job,), disabled=status not in ("running", "paused"),
+                   help="End the run; what was trained so far can still be saved.")
+    words = {"pending": "Starting", "running": "Training", "paused": "Paused", "done": "Done",
+             "cancelled": "Stopped", "failed": "Failed"}[status]
+    cols[3].progress(snap.fraction, text=(f"{words} · epoch {min(snap.epoch + 1, snap.epochs)}/{snap.epochs} · "
+                                          f"step {snap.step}/{snap.total_steps or '?'} · "
+                                          f"{snap.images_per_second:,.0f} images/s · {snap.elapsed:.0f} s"))
+
+
+# -- what the duel shows ------------------------------------------------------------------------
+
+def pick_frame(frames: list[DuelFrame]) -> DuelFrame:
+    """The latest frame, or the one chosen on the history slider (which follows the latest until moved back)."""
+    n = len(frames)
+    current = st.session_state.get("duel_frame")
+    follow = current is None or current >= st.session_state["duel_frames_seen"] or current > n
+    # Set every time: a new maximum makes a new slider, which takes its value from here.
+    st.session_state["duel_frame"] = n if follow else current  # at the newest frame: stay there as frames arrive
+    st.session_state["duel_frames_seen"] = n
+    if n < 2:
+        return frames[-1]
+    index = st.slider("Scroll back through history", min_value=1, max_value=n, key="duel_frame",
+                      help="Frame number; the newest is at the right end.")
+    return frames[index - 1]
+
+
+def loss_figure(losses: list[dict[str, float]], model: str, keys: tuple[str, ...], step: int) -> go.Figure:
+    """The model's losses against the step; the AAE's reconstruction (hundreds) on its own left axis."""
+    fig = go.Figure()
+    steps = [row["step"] for row in losses]
+    for key in keys:
+        on_left = key == "recon" or model == "gan"
+        fig.add_trace(go.Scatter(x=steps, y=[row.get(f"{model}_{key}") for row in losses], mode="lines", name=key,
+                                 yaxis="y" if on_left else "y2", line=None if on_left else {"dash": "dot"}))
+    fig.add_vline(x=step, line_dash="dot", line_color="grey")  # the frame on screen
+    fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10}, xaxis_title="step",
+                      yaxis_title=f"{model.upper()} loss" if model == "gan" else "reconstruction",
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
+    if model == "aae":
+        fig.update_layout(yaxis2={"title": "adversarial (dotted)", "overlaying": "y", "side": "right",
+                                  "showgrid": False})
+    return fig
+
+
+def coverage_figure(shares: list[float], model: str) -> go.Figure:
+    fig = go.Figure(go.Bar(x=[str(i) for i in range(10)], y=shares, marker_color="#4c78a8"))
+    fig.add_hline(y=0.1, line_dash="dot", line_color="grey", annotation_text="fair share")
+    fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 30, "b": 10}, yaxis_range=[0, max(0.3, *shares)],
+                      title=f"{model.upper()}: share of samples per predicted digit", xaxis_title="digit")
+    return fig
+
+
+def show_coverage(coverage: dict[str, Any] | None, model: str) -> None:
+    if coverage is None:
+        return
+    a, b = st.columns(2)
+    a.metric("Classes covered", f"{coverage['modes_covered']}/10",
+             help="Digits with at least half their fair share (5 %) of the samples, by the MNIST classifier.")
+    b.metric("Normalised entropy", f"{abs(coverage['normalized_entropy']):.2f}",  # abs: no "-0.00" for one class
+             help="Of the class shares: 1 = every digit equally often, 0 = one digit only (mode collapse).")
+    st.plotly_chart(coverage_figure(coverage["shares"], model), key=f"duel_coverage_{model}")
+
+
+def show_duel(job: DuelJob) -> None:
+    snap, frames = job.snapshot()
+    st.session_state["duel_status"] = snap.status
+    controls(job, snap)
+    if snap.status == "failed":
+        st.error(f"The run failed: {snap.error}")
+    if not frames:
+        if snap.status in LIVE or snap.status == "paused":
+            st.info(f"The first frame comes after {job.frame_every} steps ({snap.message or 'starting'}).")
+        return
+    frame = pick_frame(frames)
+    st.caption(f"Frame {frames.index(frame) + 1} of {len(frames)}: step {frame.step} "
+               f"(epoch {frame.epoch:.2f}). Both grids decode the same fixed noise at every frame.")
+    grids = {"gan": common.grid_image(frame.gan_samples[:100], nrow=10, scale=2),
+             "aae": common.grid_image(frame.aae_samples[:100], nrow=10, scale=2)}
+    st.session_state["duel_shown"] = {"step": frame.step, **grids}
+    for column, model, keys in zip(st.columns(2), ("gan", "aae"), (("disc", "gen"), ("recon", "disc", "gen"))):
+        with column:
+            st.subheader(model.upper())
+            st.image(grids[model], caption=f"{model.upper()} samples at step {frame.step}")
+            if snap.losses:
+                st.plotly_chart(loss_figure(snap.losses, model, keys, frame.step), key=f"duel_losses_{model}")
+            show_coverage(frame.gan_coverage if model == "gan" else frame.aae_coverage, model)
+    if job.coverage_error:
+        st.warning(f"Coverage is off for this run: {job.coverage_error}")
+    elif not has_classifier:
+        st.info("Class coverage (mode collapse as a number) needs the MNIST classifier in "
+                f"`{common.CLASSIFIER}`. Train it with `bash scripts/train_shipped.sh`, or only it with "
+                "`ONLY=classifier bash scripts/train_shipped.sh`.")
+
+
+@st.fragment(run_every=1.0)
+def live_duel(job: DuelJob) -> None:
+    """Redraw every second while training; once paused or finished, a full rerun draws it without polling."""
+    if job.snapshot()[0].status not in LIVE:
+        st.rerun()
+    show_duel(job)
+
+
+def save_section(job: DuelJob, snap: JobSnapshot) -> None:
+    st.subheader("Save both models")
+    left, right = st.columns([3, 2])
+    name = left.text_input("Name", key="duel_name", help="Saved as <name>-gan and <name>-aae in the runs folder.")
+    overwrite = right.checkbox("Overwrite models of yours with these names", key="duel_overwrite")
+    name = name.strip()
+    problem = common.model_name_problem(name, overwrite=overwrite, folders=(f"{name}-gan", f"{name}-aae")) \
+        if name else "Give the pair a name."
+    savable = snap.status in ("paused", "cancelled", "done")
+    if problem:
+        st.error(problem)
+    st.button("Save both", key="duel_save", on_click=save_both, args=(job, name), disabled=not savable or bool(problem),
+              help=None if savable else "Pause or stop the run first.")
+    if st.session_state.get("duel_save_error"):
+        st.error(f"Could not save: {st.session_state['duel_save_error']}")
+    elif st.session_state["duel_saved"]:
+        names = ", ".join(f"`{p}`" for p in st.session_state["duel_saved"])
+        st.success(f"Saved {names}. Both are now in the model picker and on the home page.")
+
+
+# -- the page -----------------------------------------------------------------------------------
+common.page_header(
+    "GAN vs AAE",
+    "A GAN and an AAE trained together, on the same batches and device, each decoding its own fixed noise at every "
+    "frame: watch the samples evolve side by side, scroll back through the history, and see mode collapse as a "
+    "number.",
+)
+current = job.snapshot()[0] if job is not None else None
+busy = current is not None and current.status in (*LIVE, "paused")
+
+with st.expander("Settings", expanded=job is None):
+    a, b, c, d = st.columns(4)
+    epochs = a.number_input("Epochs", min_value=1, max_value=200, value=5, step=1, key="duel_epochs")
+    batch_size = a.number_input("Batch size", min_value=10, max_value=1000, value=100, step=10, key="duel_batch_size")
+    seed = b.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="duel_seed")
+    frame_every = b.number_input("Frame every N steps", min_value=1, max_value=10_000, value=100, step=10,
+                                 key="duel_frame_every", help="How often both grids are kept for the history.")
+    latent_dim = c.number_input("AAE latent dimension", min_value=1, max_value=100, value=8, step=1,
+                                key="duel_latent_dim")
+    hidden = c.number_input("AAE hidden width", min_value=16, max_value=2000, value=256, step=16, key="duel_hidden",
+                            help="256 keeps the CPU fast; the paper uses 1000.")
+    noise_dim = d.number_input("GAN noise dimension", min_value=2, max_value=200, value=100, step=1,
+                               key="duel_noise_dim", help="The seeds' GAN draws 100-D noise.")
+    gan_size = d.selectbox("GAN size", list(GAN_SIZES), key="duel_gan_size", index=0 if on_gpu else 1,
+                           help="The seeds' GAN (generator 256-512-1024, discriminator 64 channels) is about "
+                                "five times slower on a CPU than the small one (128-256-512, 16 channels).")
+    train_limit = b.number_input("Training images", min_value=200, max_value=60_000, value=None, step=100,
+                                 key="duel_limit", placeholder="all", help="Empty: all of the training split.")
+    st.caption(f"Both models train on **{common.device_description()}**. The AAE's hidden width defaults to 256 "
+               "for CPU speed (the paper uses 1000); it has the paper's Gaussian prior N(0, 5²I). The GAN has a dense "
+               "generator and a convolutional discriminator like the seeds' (the small one on a CPU).")
+
+has_data = is_available("mnist", common.data_dir())
+if not has_data:
+    st.info(common.data_missing_message(common.data_dir()))
+too_big = train_limit is not None and batch_size > train_limit
+if too_big:
+    st.error(f"The batch size ({batch_size}) is larger than the {train_limit} training images: lower it.")
+start = st.button("Start", key="duel_start", type="primary", disabled=busy or not has_data or too_big,
+                  help="Pause or stop the current run first." if busy else "A new run replaces the last one.")
+if start and not busy and has_data and not too_big:
+    try:
+        train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), seed=int(seed), device="auto",
+                                   log_every=max(1, int(frame_every) // 10))
+        gan_config = dataclasses.replace(GAN_SIZES[gan_size], latent_dim=int(noise_dim))
+        job = DuelJob(gan_config=gan_config,
+                      aae_config=AAEConfig(latent_dim=int(latent_dim), hidden=int(hidden)),
+                      train_config=train_config, frame_every=int(frame_every), data_dir=common.data_dir(),
+                      train_limit=int(train_limit) if train_limit else None,
+                      classifier=common.CLASSIFIER if has_classifier else None)
+    except ValueError as error:
+        st.error(str(error))
+    else:
+        job.start()
+        jobs["duel"] = job
+        st.session_state.update(duel_status="running", duel_saved=None, duel_save_error=None, duel_frames_seen=0)
+        st.session_state.pop("duel_frame", None)
+        st.rerun()  # redraw with Start disabled and the live view below
+
+if job is not None:
+    st.divider()
+    if job.snapshot()[0].status in LIVE:
+        live_duel(job)
+    else:
+        show_duel(job)
+    save_section(job, job.snapshot()[0])

@@ -1,0 +1,175 @@
+"""End to end: `streamlit run app.py` on a local port, driven by Debian's Chromium through Playwright.
+
+Opens the home page and every page (no error box, no traceback), moves a traversal slider and
+checks the decoded image changes, uploads a digit file and checks it is encoded. Screenshots go to
+test-artifacts/screenshots/ (the README's come from there).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+PAGES = ["Prior & samples", "Latent traversal", "Encode a digit", "AAE vs VAE", "GAN vs AAE", "Train"]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(data_dir, tiny_models):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run should have installed Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    port = _free_port()
+    env = {**os.environ, "AAE_DATA_DIR": str(data_dir), "AAE_RUNS_DIR": str(Path(tiny_models["tiny-gan"]).parent)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        pytest.fail(f"streamlit did not start: {server.stdout.read().decode()[-2000:]}")
+    yield url
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(60_000)
+        yield tab
+        browser.close()
+
+
+def _settle(page, timeout: float = 90) -> None:
+    """Wait until Streamlit has finished running the script (no 'Running…' status widget)."""
+    page.wait_for_timeout(800)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            page.wait_for_timeout(500)
+            if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+                return
+        page.wait_for_timeout(300)
+
+
+def _assert_no_errors(page, where: str) -> None:
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, f"{where}: {exceptions.first.inner_text()[:500]}"
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, f"{where}: {errors.first.inner_text()[:500]}"
+
+
+def _goto(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    _settle(page)
+
+
+def _shot(page, name: str) -> Path:
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _image_sources(page) -> list[str]:
+    return page.locator('[data-testid="stImage"] img').evaluate_all("els => els.map(e => e.src)")
+
+
+def test_home_and_every_page_open_without_errors(page, app_url):
+    page.goto(app_url)
+    _settle(page)
+    assert page.get_by_role("heading", name="Latent Lab").count() >= 1
+    assert page.get_by_text("Device:").count() >= 1
+    _assert_no_errors(page, "home")
+    _shot(page, "home")
+    for title in PAGES:
+        _goto(page, title)
+        _assert_no_errors(page, title)
+        shot = _shot(page, title.lower().replace(" & ", "_").replace(" ", "_"))
+        assert np.asarray(Image.open(shot).convert("L")).std() > 5, f"{title}: the screenshot is blank"
+
+
+def test_traversal_slider_changes_the_image(page, app_url):
+    page.goto(app_url)
+    _settle(page)
+    _goto(page, "Latent traversal")
+    before = _image_sources(page)
+    assert before, "the traversal page shows no image"
+    slider = page.locator('[data-testid="stSlider"] [role="slider"]').first
+    slider.focus()
+    for _ in range(8):
+        slider.press("ArrowRight")
+    _settle(page)
+    after = _image_sources(page)
+    assert after and after != before, "moving a latent slider did not change the decoded image"
+    _assert_no_errors(page, "traversal after slider")
+
+
+def test_uploading_a_digit_encodes_it(page, app_url, data_dir, tmp_path):
+    raw = (data_dir / "MNIST" / "raw" / "t10k-images-idx3-ubyte").read_bytes()
+    digit = np.frombuffer(raw, dtype=np.uint8, offset=16)[:784].reshape(28, 28)
+    scan = Image.fromarray(255 - digit).resize((280, 280), Image.LANCZOS)  # dark ink on white paper
+    paper = Image.new("L", (400, 360), 235)
+    paper.paste(scan, (70, 30))
+    file = tmp_path / "my_digit.png"
+    paper.save(file)
+
+    page.goto(app_url)
+    _settle(page)
+    _goto(page, "Encode a digit")
+    page.locator('input[type="file"]').first.set_input_files(str(file))
+    _settle(page)
+    page.get_by_text("Reconstruction", exact=False).first.wait_for()
+    _assert_no_errors(page, "encode after upload")
+    _shot(page, "encode_upload")
+    assert len(_image_sources(page)) >= 3  # conversion steps, input and reconstruction at least
+
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"this is not an image")
+    page.locator('input[type="file"]').first.set_input_files(str(bad))
+    _settle(page)
+    assert page.locator('[data-testid="stAlertContentError"]').count() >= 1
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -1,0 +1,214 @@
+"""Background jobs: a TrainingJob and a GAN-vs-AAE DuelJob on tiny configs and a slice of real MNIST."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from aae.checkpoints import load_checkpoint, save_checkpoint
+from aae.jobs import DuelJob, TrainingJob, validate_model_config
+from aae.models import AAEConfig, ClassifierConfig, GANConfig, VAEConfig
+from aae.priors import PriorConfig
+from aae.training import TrainConfig, create_model, train
+
+TINY_AAE = AAEConfig(latent_dim=2, hidden=32, prior=PriorConfig("gaussian", 1.0))
+TINY_GAN = GANConfig(latent_dim=16, generator_hidden=(32, 64), disc_channels=8)
+
+
+def wait_for(condition, timeout: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def run_job(job, timeout: float = 60.0):
+    job.start()
+    job.join(timeout)
+    snap = job.snapshot()
+    return snap[0] if isinstance(snap, tuple) else snap
+
+
+# -- checking configs before a job ------------------------------------------------------------
+
+def test_validate_model_config_names_the_problem():
+    validate_model_config("aae", AAEConfig(latent_dim=2, prior=PriorConfig("mog10"), label_regularized=True))
+    validate_model_config("gan", GANConfig(latent_dim=2, prior=PriorConfig("swissroll")))
+    with pytest.raises(ValueError, match="latent dimension of 2"):
+        validate_model_config("aae", AAEConfig(latent_dim=8, prior=PriorConfig("mog10")))
+    with pytest.raises(ValueError, match="mog10 or swissroll"):
+        validate_model_config("aae", AAEConfig(latent_dim=2, prior=PriorConfig("gaussian"), label_regularized=True))
+    with pytest.raises(ValueError, match="positive"):
+        validate_model_config("vae", VAEConfig(latent_dim=2, prior=PriorConfig("gaussian", 0.0)))
+
+
+# -- one model ---------------------------------------------------------------------------------
+
+def test_training_job_runs_to_done_and_writes_a_loadable_checkpoint(tmp_path, data_dir):
+    out = tmp_path / "tiny-run"
+    config = TrainConfig(epochs=1, batch_size=100, seed=3, device="cpu", log_every=1, sample_every=2)
+    job = TrainingJob(kind="aae", model_config=TINY_AAE, train_config=config, out=out, data_dir=data_dir,
+                      train_limit=300, name="my tiny run")
+    assert job.snapshot().status == "pending"
+    snap = run_job(job)
+    assert snap.status == "done", snap.error
+    assert snap.finished and snap.error is None and snap.checkpoint == str(out)
+    assert (snap.step, snap.total_steps, snap.epoch, snap.epochs) == (3, 3, 1, 1)
+    assert snap.fraction == 1.0 and snap.images_per_second > 0 and snap.elapsed > 0
+    assert [row["step"] for row in snap.losses] == [1, 2, 3]
+    assert {"recon", "disc", "gen"} <= set(snap.losses[0])
+    assert snap.samples.shape == (100, 1, 28, 28) and 0 <= snap.samples.min() <= snap.samples.max() <= 1
+    assert len(snap.history) == 1 and "val_recon" in snap.history[0]
+
+    checkpoint = load_checkpoint(out)
+    assert checkpoint.model.kind == "aae" and checkpoint.model.latent_dim == 2
+    assert checkpoint.card["name"] == "my tiny run"
+    assert checkpoint.card["dataset"]["name"] == "mnist" and checkpoint.card["dataset"]["train_images"] == 300
+    assert checkpoint.card["training"]["seed"] == 3
+    assert [row["epoch"] for row in checkpoint.card["training"]["history"]] == [1]
+    assert checkpoint.optimizer_state is not None  # resumable from the CLI
+
+
+def test_snapshots_are_copies_the_worker_cannot_change(tmp_path, data_dir):
+    job = TrainingJob(kind="aae", model_config=TINY_AAE, train_config=TrainConfig(epochs=1, log_every=1),
+                      out=tmp_path / "x", data_dir=data_dir, train_limit=300)
+    before = job.snapshot()
+    run_job(job)
+    assert before.status == "pending" and before.losses == [] and before.step == 0
+
+
+def test_cancel_stops_training_and_writes_nothing(tmp_path, data_dir):
+    out = tmp_path / "cancelled"
+    config = TrainConfig(epochs=500, batch_size=100, device="cpu", log_every=1, sample_every=0)
+    job = TrainingJob(kind="aae", model_config=TINY_AAE, train_config=config, out=out, data_dir=data_dir,
+                      train_limit=300)
+    job.start()
+    wait_for(lambda: job.snapshot().step >= 1, what="the first step")
+    job.cancel()
+    job.join(30)
+    snap = job.snapshot()
+    assert snap.status == "cancelled" and snap.finished
+    assert 1 <= snap.step < snap.total_steps == 1500
+    assert snap.checkpoint is None and not out.exists()
+    assert not any(tmp_path.iterdir())  # no half-written temporary folder either
+
+
+def test_bad_config_fails_with_a_readable_error(tmp_path, data_dir):
+    bad = AAEConfig(latent_dim=2, hidden=32, prior=PriorConfig("gaussian"), label_regularized=True)
+    job = TrainingJob(kind="aae", model_config=bad, train_config=TrainConfig(epochs=1), out=tmp_path / "bad",
+                      data_dir=data_dir, train_limit=300)
+    snap = run_job(job)
+    assert snap.status == "failed" and snap.finished
+    assert "mog10 or swissroll" in snap.error and "Traceback" not in snap.error
+    assert not (tmp_path / "bad").exists()
+
+
+def test_missing_data_fails_with_the_data_not_found_message(tmp_path, monkeypatch):
+    import aae.data
+
+    def offline(name, root, train):  # what torchvision does with no files and no network
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+
+    monkeypatch.setattr(aae.data, "_torchvision_split", offline)
+    empty = tmp_path / "no-data"
+    job = TrainingJob(kind="aae", model_config=TINY_AAE, train_config=TrainConfig(epochs=1), out=tmp_path / "m",
+                      data_dir=empty)
+    snap = run_job(job)
+    assert snap.status == "failed"
+    assert f"{(empty / 'MNIST' / 'raw').resolve()}" in snap.error and "AAE_DATA_DIR" in snap.error
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_job_starts_only_once(tmp_path, data_dir):
+    job = TrainingJob(kind="aae", model_config=TINY_AAE, train_config=TrainConfig(epochs=1), out=tmp_path / "o",
+                      data_dir=data_dir, train_limit=300)
+    job.cancel()  # cancelled before it starts: the trainer stops before its first step
+    snap = run_job(job)
+    assert snap.status == "cancelled" and snap.step == 0
+    with pytest.raises(RuntimeError, match="already been started"):
+        job.start()
+
+
+# -- a GAN and an AAE side by side -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def classifier_path(tmp_path_factory, small_splits):
+    """A tiny MNIST classifier, trained for a few steps: enough to give coverage numbers."""
+    model = create_model("classifier", ClassifierConfig(channels=4, feature_dim=16), seed=0)
+    result = train(model, small_splits, TrainConfig(epochs=1, batch_size=100, device="cpu", sample_every=0))
+    return save_checkpoint(tmp_path_factory.mktemp("clf") / "classifier", result.model, card={"name": "clf"})
+
+
+def duel(data_dir, *, epochs: int = 1, **kw) -> DuelJob:
+    config = TrainConfig(epochs=epochs, batch_size=100, seed=0, device="cpu", log_every=1)
+    return DuelJob(gan_config=TINY_GAN, aae_config=AAEConfig(latent_dim=8, hidden=32), train_config=config,
+                   frame_every=1, data_dir=data_dir, train_limit=300, coverage_samples=200, **kw)
+
+
+def test_duel_pauses_resumes_saves_and_measures_coverage(tmp_path, data_dir, classifier_path):
+    job = duel(data_dir, epochs=20, classifier=classifier_path)
+    with pytest.raises(RuntimeError, match="pause or stop"):
+        job.save(tmp_path / "early")  # nothing to save before it has run
+    job.start()
+    wait_for(lambda: job.snapshot()[0].step >= 1, what="the first duel step")
+    job.pause()
+    wait_for(lambda: job.snapshot()[0].status == "paused", what="the pause")
+    paused_at = job.snapshot()[0].step
+    time.sleep(0.5)
+    snap, frames = job.snapshot()
+    assert snap.status == "paused" and snap.step == paused_at < snap.total_steps == 60
+
+    # Saving while paused writes two sibling checkpoints the model lists can see.
+    gan_path, aae_path = job.save(tmp_path / "duel")
+    assert (gan_path.name, aae_path.name) == ("duel-gan", "duel-aae") and gan_path.parent == tmp_path
+    gan, aae = load_checkpoint(gan_path), load_checkpoint(aae_path)
+    assert gan.model.kind == "gan" and gan.card["name"] == "duel-gan" and gan.card["training"]["steps"] == paused_at
+    assert aae.model.kind == "aae" and aae.model.latent_dim == 8 and aae.card["training"]["duel"] is True
+    assert gan.optimizer_state is not None and aae.optimizer_state is not None
+    assert torch.allclose(gan.model.generator.net[0].weight, job._trainers["gan"].model.generator.net[0].weight)
+
+    job.resume()
+    job.join(120)
+    snap, frames = job.snapshot()
+    assert snap.status == "done", snap.error
+    assert snap.step == 60 and snap.epoch == 20 and snap.fraction == 1.0
+    assert [f.step for f in frames] == list(range(1, 61))  # a frame every step, none lost to the pause
+    last = frames[-1]
+    assert last.gan_samples.shape == last.aae_samples.shape == (100, 1, 28, 28)
+    assert not torch.equal(frames[0].gan_samples, last.gan_samples)  # the grids evolve
+    assert {"disc", "gen"} <= set(last.gan_losses) and {"recon", "disc", "gen"} <= set(last.aae_losses)
+    assert {"gan_disc", "gan_gen", "aae_recon", "aae_disc", "aae_gen"} <= set(snap.losses[-1])
+    for coverage in (last.gan_coverage, last.aae_coverage):
+        assert len(coverage["shares"]) == 10 and sum(coverage["shares"]) == pytest.approx(1.0)
+        assert 0 <= coverage["modes_covered"] <= 10 and 0 <= coverage["normalized_entropy"] <= 1
+    assert job.coverage_error is None
+
+    # Saving again once done overwrites the earlier pair with the trained models.
+    job.save(tmp_path / "duel")
+    assert load_checkpoint(tmp_path / "duel-gan").card["training"]["steps"] == 60
+
+
+def test_duel_stop_while_paused_and_without_a_classifier(tmp_path, data_dir):
+    job = duel(data_dir, classifier=tmp_path / "no-classifier")
+    job.pause()  # paused before the first step
+    job.start()
+    wait_for(lambda: job.snapshot()[0].status == "paused", what="the pause")
+    job.cancel()
+    job.join(30)
+    snap, frames = job.snapshot()
+    assert snap.status == "cancelled" and snap.step == 0 and frames == []
+    assert "no classifier" in job.coverage_error
+    assert len(job.save(tmp_path / "stopped")) == 2  # a stopped run can still be saved
+
+
+def test_duel_without_classifier_has_no_coverage(data_dir):
+    job = duel(data_dir)
+    snap = run_job(job)
+    frames = job.snapshot()[1]
+    assert snap.status == "done" and len(frames) == 3
+    assert frames[-1].gan_coverage is None and frames[-1].aae_coverage is None
+    with pytest.raises(ValueError, match="frame_every"):
+        DuelJob(gan_config=TINY_GAN, aae_config=TINY_AAE, train_config=TrainConfig(), frame_every=0)

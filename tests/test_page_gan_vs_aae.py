@@ -1,0 +1,132 @@
+"""The GAN vs AAE page: a tiny duel runs to the end, shows both grids and a history, and saves both models."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from aae.checkpoints import load_checkpoint, save_checkpoint
+from aae.models import ClassifierConfig
+from aae.training import TrainConfig, create_model, train
+
+PAGE = Path(__file__).resolve().parents[1] / "pages" / "5_gan_vs_aae.py"
+
+
+def wait_for_status(at: AppTest, statuses: tuple[str, ...], timeout: float = 60.0) -> None:
+    # st.fragment(run_every=...) does not rerun by itself in AppTest: poll with full runs.
+    deadline = time.monotonic() + timeout
+    while at.session_state["duel_status"] not in statuses and time.monotonic() < deadline:
+        time.sleep(0.3)
+        at.run()
+        assert not at.exception
+    assert at.session_state["duel_status"] in statuses
+
+
+def tiny_duel(at: AppTest, *, epochs: int = 1) -> None:
+    """The smallest settings the widgets allow: 200 images, 2 steps per epoch, a frame every step."""
+    at.number_input(key="duel_epochs").set_value(epochs)
+    at.number_input(key="duel_batch_size").set_value(100)
+    at.number_input(key="duel_latent_dim").set_value(2)
+    at.number_input(key="duel_hidden").set_value(16)
+    at.number_input(key="duel_noise_dim").set_value(2)
+    at.number_input(key="duel_frame_every").set_value(1)
+    at.number_input(key="duel_limit").set_value(200)
+    at.selectbox(key="duel_gan_size").set_value("small")
+
+
+def test_a_tiny_duel_shows_both_grids_a_history_and_saves_both(tiny_models, data_dir, small_splits, tmp_path,
+                                                               monkeypatch):
+    from ui import common
+
+    # A tiny classifier stands in for the shipped one, so coverage is shown whatever checkpoints/ holds.
+    model = create_model("classifier", ClassifierConfig(channels=4, feature_dim=16), seed=0)
+    result = train(model, small_splits, TrainConfig(epochs=1, device="cpu", sample_every=0))
+    monkeypatch.setattr(common, "CLASSIFIER", save_checkpoint(tmp_path / "classifier", result.model))
+
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "duel_save"]  # nothing to save before a run
+    tiny_duel(at)
+    at.button(key="duel_start").click().run()
+    assert not at.exception
+    wait_for_status(at, ("done",))
+
+    images = at.get("image")  # the two grids side by side
+    assert [i.proto.imgs[0].caption for i in images] == ["GAN samples at step 2", "AAE samples at step 2"]
+    shown = at.session_state["duel_shown"]
+    assert shown["step"] == 2  # the newest frame
+    assert shown["gan"].dtype == np.uint8 and shown["gan"].shape == shown["aae"].shape
+    assert [s.value for s in at.subheader][:2] == ["GAN", "AAE"]
+    assert at.button(key="duel_start").disabled is False and at.button(key="duel_pause").disabled is True
+
+    # Scrolling back shows the earlier frame's grids.
+    slider = at.slider(key="duel_frame")
+    assert (slider.min, slider.max, slider.value) == (1, 2, 2)
+    slider.set_value(1).run()
+    assert at.session_state["duel_shown"]["step"] == 1
+    assert not np.array_equal(at.session_state["duel_shown"]["aae"], shown["aae"])
+    assert at.get("image")[0].proto.imgs[0].caption == "GAN samples at step 1"
+
+    # Coverage per model: classes covered out of 10, normalised entropy, and a bar chart of class shares.
+    metrics = {(m.label, m.value) for m in at.metric}
+    assert [m.label for m in at.metric] == ["Classes covered", "Normalised entropy"] * 2
+    assert all(value.endswith("/10") for label, value in metrics if label == "Classes covered")
+    assert all(0 <= float(value) <= 1 for label, value in metrics if label == "Normalised entropy")
+    assert not any("ONLY=classifier" in i.value for i in at.info)
+
+    # Save both: two sibling checkpoints that the model picker lists.
+    at.text_input(key="duel_name").set_value("page-duel").run()
+    assert at.button(key="duel_save").disabled is False
+    at.button(key="duel_save").click().run()
+    assert not at.exception
+    runs = Path(os.environ["AAE_RUNS_DIR"])
+    gan, aae = load_checkpoint(runs / "page-duel-gan"), load_checkpoint(runs / "page-duel-aae")
+    assert gan.model.kind == "gan" and gan.model.latent_dim == 2
+    assert aae.model.kind == "aae" and aae.model.latent_dim == 2 and aae.card["training"]["steps"] == 2
+    assert any("page-duel-gan" in s.value and "page-duel-aae" in s.value for s in at.success)
+    from ui import common
+
+    listed = {entry.name for entry in common.list_models()}
+    assert {"page-duel-gan", "page-duel-aae"} <= listed
+    # The name field moved on; the old name is now taken unless overwriting.
+    assert at.session_state["duel_name"] != "page-duel"
+    at.text_input(key="duel_name").set_value("page-duel").run()
+    assert any("already exists" in e.value for e in at.error) and at.button(key="duel_save").disabled is True
+
+
+def test_pause_resume_and_stop(tiny_models, data_dir):
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    tiny_duel(at, epochs=200)  # 400 steps: long enough to pause in the middle
+    at.button(key="duel_start").click().run()
+    assert at.session_state["duel_status"] == "running"
+    assert at.button(key="duel_save").disabled is True  # not while it trains
+    at.button(key="duel_pause").click().run()
+    assert at.session_state["duel_status"] == "paused"
+    progress = at.get("progress")[0].proto.text
+    assert progress.startswith("Paused")
+    time.sleep(0.5)
+    at.run()
+    assert at.get("progress")[0].proto.text.split(" · ")[2] == progress.split(" · ")[2]  # the step stands still
+    assert at.button(key="duel_resume").disabled is False and at.button(key="duel_save").disabled is False
+    at.button(key="duel_resume").click().run()
+    assert at.session_state["duel_status"] == "running"
+    at.button(key="duel_stop").click().run()
+    wait_for_status(at, ("cancelled",), timeout=20)
+    assert at.button(key="duel_start").disabled is False
+
+
+def test_classifier_missing_says_how_to_train_it(tiny_models, data_dir, monkeypatch, tmp_path):
+    from ui import common
+
+    if (common.CLASSIFIER / "card.json").is_file():
+        monkeypatch.setattr(common, "CLASSIFIER", tmp_path / "no-classifier")
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    tiny_duel(at)
+    at.button(key="duel_start").click().run()
+    wait_for_status(at, ("done",))
+    assert any("scripts/train_shipped.sh" in i.value and "ONLY=classifier" in i.value for i in at.info)
+    assert not at.get("metric")

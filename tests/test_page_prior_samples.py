@@ -1,0 +1,106 @@
+"""AppTest of pages/1_prior_samples.py on the tiny models: samples, the scatter, the manifold, and what changes them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "1_prior_samples.py")
+
+
+def open_page(path: Path) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["model_path"] = str(path)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def scatter(at: AppTest) -> dict:
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    return json.loads(charts[0].proto.spec)
+
+
+def trace_names(at: AppTest) -> list[str]:
+    return [trace.get("name") for trace in scatter(at)["data"]]
+
+
+def q_z_traces(at: AppTest) -> list[dict]:
+    """The encoded test set's traces on the scatter: one per digit."""
+    return [trace for trace in scatter(at)["data"] if trace.get("legendgroup") == "q"]
+
+
+def test_2d_aae_samples_scatter_and_manifold(tiny_models):
+    at = open_page(tiny_models["tiny-aae-2d-mog10"])
+    grid = at.session_state["samples_grid"]
+    # 100 samples, 10 per row, 28 px + 2 px padding, upscaled 3×
+    assert grid.dtype == np.uint8 and grid.shape == (3 * (10 * 30 + 2), 3 * (10 * 30 + 2))
+    assert grid.std() > 0  # not a blank picture
+    names = trace_names(at)
+    assert "prior samples" in names
+    assert [t["name"] for t in q_z_traces(at)] == [str(d) for d in range(10)]  # encoder + data: q(z) drawn
+    assert at.session_state["prior_points"].shape == (100, 2)
+    assert any("each column is one class" in c.value for c in at.caption)  # label-regularised mixture
+    plane = at.session_state["manifold_grid"]
+    assert plane is not None and plane.shape == (2 * (20 * 30 + 2),) * 2
+    assert not at.warning  # its own prior: no off-prior warning
+
+    # "New samples" picks another seed, and the grid changes with it
+    seed = at.number_input(key="samples_seed").value
+    at.button(key="new_samples").click().run()
+    assert not at.exception
+    assert at.number_input(key="samples_seed").value != seed
+    assert not np.array_equal(at.session_state["samples_grid"], grid)
+
+    # so does typing a seed
+    grid = at.session_state["samples_grid"]
+    at.number_input(key="samples_seed").set_value(7).run()
+    assert not np.array_equal(at.session_state["samples_grid"], grid)
+
+    # another prior: other points on the scatter, and a warning that this is off the model's prior
+    points, spec = at.session_state["prior_points"], scatter(at)
+    assert "mog10:1" not in at.selectbox(key="prior_choice").options  # its own prior is offered once only
+    at.selectbox(key="prior_choice").set_value("swissroll:1").run()
+    assert not at.exception
+    assert not np.allclose(at.session_state["prior_points"], points)
+    assert scatter(at) != spec
+    assert any("off" in w.value and "prior" in w.value for w in at.warning)
+
+    # the manifold follows its slider
+    at.slider(key="manifold_n").set_value(10).run()
+    assert at.session_state["manifold_grid"].shape == (2 * (10 * 30 + 2),) * 2
+
+
+def test_8d_vae_has_no_manifold_and_no_2d_only_priors(tiny_models):
+    at = open_page(tiny_models["tiny-vae-8d"])
+    assert at.session_state["manifold_grid"] is None
+    assert any("needs a 2-D latent space" in c.value for c in at.caption)
+    assert any("first two dimensions" in c.value for c in at.caption)
+    options = at.selectbox(key="prior_choice").options
+    assert not any("mixture" in o or "swiss" in o for o in options)  # the 2-D priors do not exist in 8-D
+    assert len(q_z_traces(at)) == 10
+
+    # more samples: 20 per row so columns stay classes
+    at.number_input(key="n_samples").set_value(200).run()
+    assert not at.exception
+    assert at.session_state["samples_grid"].shape == (2 * (10 * 30 + 2), 2 * (20 * 30 + 2))
+    assert at.session_state["prior_points"].shape == (200, 2)
+
+
+def test_gan_samples_without_encoder(tiny_models):
+    at = open_page(tiny_models["tiny-gan"])
+    names = trace_names(at)
+    assert "prior samples" in names and not q_z_traces(at)
+    assert any("no encoder" in c.value for c in at.caption)
+    assert at.session_state["manifold_grid"] is None
+    points, grid = at.session_state["prior_points"], at.session_state["samples_grid"]
+    at.selectbox(key="prior_choice").set_value("uniform:1").run()
+    assert not at.exception
+    assert not np.allclose(at.session_state["prior_points"], points)
+    assert np.abs(at.session_state["prior_points"]).max() <= 3 ** 0.5 + 1e-6  # uniform on the cube, σ = 1
+    assert not np.array_equal(at.session_state["samples_grid"], grid)

@@ -1,0 +1,122 @@
+"""The Train page: configure, start a background job, watch it to the end, find the model; bad input is refused."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from aae.checkpoints import load_checkpoint
+
+PAGE = Path(__file__).resolve().parents[1] / "pages" / "6_train.py"
+
+
+@pytest.fixture
+def page(tiny_models, data_dir):
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def configure_tiny(at: AppTest, name: str) -> None:
+    at.number_input(key="train_hidden").set_value(32)
+    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_limit").set_value(300)
+    at.number_input(key="train_latent_dim").set_value(2)
+    at.text_input(key="train_name").set_value(name)
+
+
+def test_a_small_training_runs_to_the_end_and_is_saved(page, tiny_models):
+    import os
+
+    at = page
+    assert at.button(key="train_start").disabled is False
+    assert any("Training runs on" in c.value and ("CPU" in c.value or "GPU" in c.value) for c in at.caption)
+    configure_tiny(at, "page-run")
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert at.session_state["train_status"] in ("running", "done")
+    deadline = time.monotonic() + 60
+    while at.session_state["train_status"] != "done" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception
+        assert not at.error, [e.value for e in at.error]
+    assert at.session_state["train_status"] == "done"
+
+    saved = Path(os.environ["AAE_RUNS_DIR"]) / "page-run"
+    checkpoint = load_checkpoint(saved)
+    assert checkpoint.card["name"] == "page-run" and checkpoint.model.latent_dim == 2
+    assert checkpoint.card["training"]["epochs"] == 1 and checkpoint.card["dataset"]["train_images"] == 300
+    assert any("page-run" in s.value and str(saved) in s.value for s in at.success)
+    assert at.session_state["model_path"] == str(saved)  # the sidebar picker now shows the new model
+    assert at.session_state["train_preview"].dtype.name == "uint8"
+    assert at.session_state["train_name"] != "page-run"  # the name field moved on to a free name
+    # The finished page no longer polls: no Cancel button, Start is enabled again.
+    assert not [b for b in at.button if b.key == "train_cancel"]
+    assert at.button(key="train_start").disabled is False
+
+    # The same name again is refused unless "overwrite" is ticked.
+    at.text_input(key="train_name").set_value("page-run").run()
+    assert any("already exists" in e.value for e in at.error)
+    assert at.button(key="train_start").disabled is True
+    at.checkbox(key="train_overwrite").check().run()
+    assert not at.error and at.button(key="train_start").disabled is False
+
+
+def test_cancel_stops_the_job_and_saves_nothing(page, tiny_models):
+    import os
+
+    at = page
+    configure_tiny(at, "page-cancelled")
+    at.number_input(key="train_epochs").set_value(500)
+    at.button(key="train_start").click().run()
+    assert at.session_state["train_status"] == "running"
+    progress = at.get("progress")
+    assert progress and "Epoch" in progress[0].proto.text
+    assert at.button(key="train_start").disabled is True  # one job at a time
+    at.button(key="train_cancel").click().run()
+    deadline = time.monotonic() + 30
+    while at.session_state["train_status"] != "cancelled" and time.monotonic() < deadline:
+        time.sleep(0.3)
+        at.run()
+    assert at.session_state["train_status"] == "cancelled"
+    assert any("nothing was saved" in i.value for i in at.info)
+    assert not (Path(os.environ["AAE_RUNS_DIR"]) / "page-cancelled").exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"train_model": "vae", "train_prior": "mog10"}, "Gaussian prior"),
+        ({"train_prior": "mog10", "train_latent_dim": 8}, "latent dimension of 2"),
+        ({"train_label_regularized": True}, "mog10 or swissroll"),
+        ({"train_name": "my model!"}, "letters, digits"),
+        ({"train_batch_size": 500, "train_limit": 300}, "batch size"),
+    ],
+)
+def test_invalid_settings_show_an_error_and_start_nothing(page, tiny_models, changes, message):
+    import os
+
+    at = page
+    before = sorted(os.listdir(os.environ["AAE_RUNS_DIR"]))
+    for key, value in changes.items():
+        widget = next(w for w in [*at.selectbox, *at.number_input, *at.checkbox, *at.text_input] if w.key == key)
+        widget.set_value(value)
+    at.run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert at.button(key="train_start").disabled is True  # AppTest, like a browser, cannot click it
+    assert at.session_state["train_status"] is None
+    assert sorted(os.listdir(os.environ["AAE_RUNS_DIR"])) == before
+
+
+def test_missing_data_says_how_to_provide_it_and_disables_start(tiny_models, tmp_path, monkeypatch):
+    monkeypatch.setenv("AAE_DATA_DIR", str(tmp_path / "empty"))
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    assert not at.exception
+    assert any("AAE_DATA_DIR" in i.value and "MNIST" in i.value for i in at.info)
+    assert at.button(key="train_start").disabled is True

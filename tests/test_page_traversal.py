@@ -1,0 +1,145 @@
+"""AppTest of pages/2_traversal.py on the tiny models: sliders, start points, sweep and interpolation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from aae.checkpoints import load_checkpoint, save_checkpoint
+from aae.data import load_split, to_float
+from aae.models import GANConfig, build_model
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "2_traversal.py")
+
+
+def open_page(path: Path) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["model_path"] = str(path)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def slider_keys(at: AppTest) -> list[str]:
+    return [s.key for s in at.slider if s.key.startswith("trav_z")]
+
+
+def strip_width(n_images: int) -> int:
+    return 3 * (n_images * 30 + 2)  # 28 px + 2 px padding each, upscaled 3×
+
+
+@pytest.fixture(scope="module")
+def test_digits(data_dir) -> torch.Tensor:
+    images, _ = load_split("mnist", train=False, data_dir=data_dir)
+    return to_float(images[:10])
+
+
+def test_2d_aae_sliders_sweep_and_test_digit_start(tiny_models, test_digits):
+    path = tiny_models["tiny-aae-2d-gaussian"]
+    at = open_page(path)
+    assert slider_keys(at) == ["trav_z0", "trav_z1"]
+    image = at.session_state["traversal_image"]
+    assert image.dtype == np.uint8 and image.shape == (224, 224)
+
+    # moving a slider moves the code and changes the decoded image
+    start_code = np.array(at.session_state["trav_start_code"])
+    target = 0.5 if abs(start_code[0] - 0.5) > 0.3 else -0.5
+    at.slider(key="trav_z0").set_value(target).run()
+    assert not at.exception
+    assert at.session_state["traversal_code"][0] == pytest.approx(target)
+    assert at.session_state["traversal_code"][1] == pytest.approx(start_code[1])
+    assert not np.array_equal(at.session_state["traversal_image"], image)
+
+    # the sweep: 11 decoded images across the range of the chosen dimension
+    sweep = at.session_state["sweep_images"]
+    assert sweep.shape == (11, 1, 28, 28)
+    assert at.session_state["sweep_strip"].shape[1] == strip_width(11)
+    assert not np.allclose(sweep[0], sweep[-1])
+
+    # reset puts the sliders back on the start code
+    at.button(key="trav_reset").click().run()
+    assert at.slider(key="trav_z0").value == pytest.approx(start_code[0])
+
+    # a test digit as the start: the code is the encoder's, and another index gives another image
+    model = load_checkpoint(path, device="cpu").model
+    at.radio(key="trav_start").set_value("test digit").run()
+    assert not at.exception
+    expected = model.encode(test_digits[0:1])[0].numpy()
+    assert np.allclose(at.session_state["traversal_code"], expected, atol=1e-4)
+    assert at.slider(key="trav_z1").value == pytest.approx(expected[1], abs=1e-4)
+    image = at.session_state["traversal_image"]
+    at.number_input(key="trav_index").set_value(3).run()
+    assert np.allclose(at.session_state["traversal_code"], model.encode(test_digits[3:4])[0].numpy(), atol=1e-4)
+    assert not np.array_equal(at.session_state["traversal_image"], image)
+
+
+def test_8d_vae_linear_and_spherical_interpolation_differ(tiny_models):
+    at = open_page(tiny_models["tiny-vae-8d"])
+    assert len(slider_keys(at)) == 8
+    at.slider(key="interp_steps").set_value(7).run()
+    linear, linear_codes = at.session_state["interp_strip"], at.session_state["interp_codes"]
+    assert linear.shape[1] == strip_width(7 + 2)  # both originals frame the 7 decoded steps
+    assert at.session_state["interp_codes"].shape == (7, 8)
+    at.radio(key="interp_mode").set_value("spherical").run()
+    assert not at.exception
+    spherical = at.session_state["interp_strip"]
+    assert spherical.shape == linear.shape and not np.array_equal(spherical, linear)
+    # same endpoints, a different path between them
+    codes = at.session_state["interp_codes"]
+    assert np.allclose(codes[[0, -1]], linear_codes[[0, -1]], atol=1e-4)
+    assert not np.allclose(codes[3], linear_codes[3], atol=1e-3)
+    assert np.linalg.norm(codes[3]) > np.linalg.norm(linear_codes[3])  # slerp does not cut through the middle
+
+    # the sweep follows the chosen dimension
+    before = at.session_state["sweep_images"]
+    at.selectbox(key="sweep_dim").set_value(5).run()
+    assert at.session_state["sweep_images"].shape == (11, 1, 28, 28)
+    assert not np.array_equal(at.session_state["sweep_images"], before)
+
+
+def test_gan_starts_from_prior_samples_only(tiny_models):
+    at = open_page(tiny_models["tiny-gan"])  # 16-D noise
+    assert at.radio(key="trav_start").disabled and at.radio(key="trav_start").value == "prior sample"
+    assert any("no encoder" in c.value for c in at.caption)
+    assert len(slider_keys(at)) == 16
+    image = at.session_state["traversal_image"]
+    at.slider(key="trav_z5").set_value(2.5).run()
+    assert not at.exception and not np.array_equal(at.session_state["traversal_image"], image)
+    # a new seed is a new start: the sliders follow it
+    z5 = at.slider(key="trav_z5").value
+    at.button(key="trav_new_sample").click().run()
+    assert at.number_input(key="trav_seed").value == 1 and at.slider(key="trav_z5").value != z5
+    # interpolation between two prior samples (no originals to frame it)
+    at.slider(key="interp_steps").set_value(5).run()
+    assert at.session_state["interp_strip"].shape[1] == strip_width(5)
+
+
+def test_wide_latent_and_missing_data(tiny_models, tmp_path, monkeypatch):
+    # a 20-D GAN (untrained: only the shapes matter) and no MNIST anywhere
+    runs = tmp_path / "runs"
+    wide = save_checkpoint(runs / "wide-gan", build_model("gan", GANConfig(latent_dim=20, generator_hidden=(16,),
+                                                                              disc_channels=4)))
+    monkeypatch.setenv("AAE_RUNS_DIR", str(runs))
+    monkeypatch.setenv("AAE_DATA_DIR", str(tmp_path / "no-data"))
+    at = open_page(wide)
+    assert len(slider_keys(at)) == 16
+    assert any("first 16" in c.value for c in at.caption)
+    start = np.array(at.session_state["trav_start_code"])
+    at.slider(key="trav_z15").set_value(-1.0).run()
+    code = at.session_state["traversal_code"]
+    assert code[15] == pytest.approx(-1.0) and np.allclose(code[16:], start[16:])  # the rest stay fixed
+    at.selectbox(key="sweep_dim").set_value(19).run()  # sweeping works beyond the sliders
+    assert not at.exception and at.session_state["sweep_images"].shape == (11, 1, 28, 28)
+
+    # a VAE without data: the page says so and starts from a prior sample
+    monkeypatch.setenv("AAE_RUNS_DIR", str(Path(tiny_models["tiny-vae-8d"]).parent))
+    at = open_page(tiny_models["tiny-vae-8d"])
+    assert at.session_state["model_path"] == str(tiny_models["tiny-vae-8d"]) and len(slider_keys(at)) == 8
+    assert any("MNIST" in i.value for i in at.info)
+    assert at.radio(key="trav_start").disabled
+    assert at.session_state["interp_strip"] is not None

@@ -1,0 +1,1 @@
+"""Streamlit-only helpers for the pages of Latent Lab (the core lives in `aae`)."""

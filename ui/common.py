@@ -1,0 +1,227 @@
+"""Streamlit-only helpers shared by the pages: model registry and picker, caches, data status, errors.
+
+Everything that computes lives in `aae`; this module only caches what `aae` returns and draws
+the widgets every page shares. Pages import it as `from ui import common`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from aae.checkpoints import CheckpointError, find_checkpoints, load_checkpoint, read_card
+from aae.data import DataNotFoundError, is_available, load_dataset, resolve_data_dir
+from aae.explore import encode_all
+from aae.training import describe_device, pick_device
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_DIR = ROOT / "checkpoints"
+
+
+def runs_dir() -> Path:
+    """Where models trained in the app are saved: $AAE_RUNS_DIR, else ./runs beside the app."""
+    return Path(os.environ.get("AAE_RUNS_DIR") or ROOT / "runs")
+
+
+def data_dir() -> Path:
+    return resolve_data_dir(None)
+
+
+CLASSIFIER = SHIPPED_DIR / "classifier"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    path: str
+    name: str
+    kind: str
+    latent_dim: int
+    prior: str
+    shipped: bool
+    card: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        where = "shipped" if self.shipped else "yours"
+        return f"{self.name} · {self.kind.upper()} {self.latent_dim}-D {self.prior} ({where})"
+
+    @property
+    def has_encoder(self) -> bool:
+        return self.kind in ("aae", "vae")
+
+
+def list_models(*, kinds: tuple[str, ...] = ("aae", "vae", "gan")) -> list[ModelEntry]:
+    """Every loadable checkpoint card in checkpoints/ and the runs folder, of the given kinds."""
+    entries = []
+    for path in find_checkpoints(SHIPPED_DIR, runs_dir()):
+        try:
+            card = read_card(path)
+        except CheckpointError:
+            continue
+        if card.get("kind") not in kinds:
+            continue
+        config = card.get("config", {})
+        entries.append(ModelEntry(
+            path=str(path), name=card.get("name") or path.name, kind=card["kind"],
+            latent_dim=int(config.get("latent_dim", 0)), prior=config.get("prior", {}).get("name", "?"),
+            shipped=path.parent.resolve() == SHIPPED_DIR.resolve(), card=card,
+        ))
+    return entries
+
+
+def _mtime(path: str | Path) -> float:
+    card = Path(path) / "card.json"
+    return card.stat().st_mtime if card.exists() else 0.0
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=16)
+def _load(path: str, mtime: float):
+    return load_checkpoint(path, device="cpu")
+
+
+def load(path: str | Path):
+    """The checkpoint at `path`, cached until its card changes (a retrained model is reloaded)."""
+    return _load(str(path), _mtime(path))
+
+
+def model_picker(
+    *, kinds: tuple[str, ...] = ("aae", "vae", "gan"), key: str = "model_path", label: str = "Model",
+    where=None, min_latent: int = 1, encoder_required: bool = False,
+) -> ModelEntry | None:
+    """A selectbox of models in the sidebar (or `where`), remembered across pages in st.session_state."""
+    where = where or st.sidebar
+    entries = [e for e in list_models(kinds=kinds) if e.latent_dim >= min_latent
+               and (e.has_encoder or not encoder_required)]
+    if not entries:
+        where.warning("No models yet. Train one on the **Train** page (or run `bash scripts/train_shipped.sh`).")
+        return None
+    paths = [e.path for e in entries]
+    remembered = st.session_state.get(key)
+    index = paths.index(remembered) if remembered in paths else 0
+    chosen = where.selectbox(label, paths, index=index, format_func=lambda p: entries[paths.index(p)].label,
+                             key=f"_{key}_widget")
+    st.session_state[key] = chosen
+    return entries[paths.index(chosen)]
+
+
+@st.cache_resource(show_spinner="Loading the test set…")
+def _test_set(root: str, mtime: float) -> tuple[torch.Tensor, torch.Tensor]:
+    splits = load_dataset("mnist", data_dir=root, val_size=0)
+    return splits.test_x, splits.test_y
+
+
+def test_set() -> tuple[torch.Tensor, torch.Tensor] | None:
+    """MNIST test images (10000, 1, 28, 28) and labels, or None (after saying why) when the data is absent."""
+    root = data_dir()
+    if not is_available("mnist", root):
+        st.info(data_missing_message(root))
+        return None
+    try:
+        return _test_set(str(root), (root / "MNIST" / "raw").stat().st_mtime)
+    except DataNotFoundError as error:
+        st.info(str(error))
+        return None
+
+
+def data_missing_message(root: Path) -> str:
+    return (f"MNIST is not in `{root.resolve()}/MNIST/raw`. Parts of this page that need data are off. "
+            "Set `AAE_DATA_DIR` to a folder holding MNIST in torchvision's layout (for example "
+            "`AAE_DATA_DIR=../shared/data streamlit run app.py`), or train once online so torchvision "
+            "downloads it.")
+
+
+@st.cache_data(show_spinner="Encoding the test set…", max_entries=32)
+def test_codes(path: str, mtime: float) -> np.ndarray:
+    """Codes (10000, D) of the MNIST test set under the model at `path` (cached per model)."""
+    data = test_set()
+    if data is None:
+        return np.zeros((0, 0), dtype=np.float32)
+    return encode_all(load(path).model, data[0]).numpy()
+
+
+def codes_for(entry: ModelEntry) -> np.ndarray | None:
+    """The test set's codes for a model with an encoder, or None when there is no data."""
+    if test_set() is None or not entry.has_encoder:
+        return None
+    return test_codes(entry.path, _mtime(entry.path))
+
+
+@st.cache_resource
+def device_description() -> str:
+    return describe_device(pick_device("auto"))
+
+
+def page_header(title: str, caption: str) -> None:
+    st.title(title)
+    st.caption(caption)
+
+
+def grid_image(images: torch.Tensor, *, nrow: int = 10, scale: int = 3) -> np.ndarray:
+    """A grid of images as a uint8 array, upscaled with nearest neighbours so pixels stay sharp."""
+    from aae.explore import image_grid
+
+    grid = image_grid(images, nrow=nrow)
+    grid = np.kron(grid, np.ones((scale, scale), dtype=np.float32))
+    return (grid * 255).round().astype(np.uint8)
+
+
+def digit_image(image: torch.Tensor | np.ndarray, *, scale: int = 8) -> np.ndarray:
+    """One 28×28 image as an upscaled uint8 array."""
+    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    array = array.reshape(28, 28)
+    return (np.kron(np.clip(array, 0, 1), np.ones((scale, scale))) * 255).round().astype(np.uint8)
+
+
+# -- background jobs (Train, GAN vs AAE) ------------------------------------------------------
+
+@st.cache_resource
+def job_registry() -> dict[str, dict[str, Any]]:
+    """Process-wide {browser session id: {job slot: job}}: jobs outlive reruns and page switches."""
+    return {}
+
+
+def session_jobs() -> dict[str, Any]:
+    """This browser session's jobs by slot ("train", "duel"), never another user's."""
+    import uuid
+
+    session_id = st.session_state.setdefault("_job_session_id", uuid.uuid4().hex)
+    return job_registry().setdefault(session_id, {})
+
+
+def model_name_problem(name: str, *, overwrite: bool, folders: tuple[str, ...] | None = None) -> str | None:
+    """Why `name` cannot name a new model in the runs folder (None when it can).
+
+    `folders` are the folder names it will write (default: just `name`); a shipped model's name is
+    never reused, a model of yours only with `overwrite`.
+    """
+    import re
+
+    if not name:
+        return "Give the model a name."
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        return f"“{name}” is not a usable name: use only letters, digits, - and _ (no spaces)."
+    folders = folders or (name,)
+    shipped = {p.name for p in find_checkpoints(SHIPPED_DIR)}
+    taken = [f for f in folders if f in shipped]
+    if taken:
+        return f"“{taken[0]}” is the name of a shipped model; choose another name."
+    existing = [f for f in folders if (runs_dir() / f).exists()]
+    if existing and not overwrite:
+        return (f"A model named “{existing[0]}” already exists in `{runs_dir()}`. Choose another name, "
+                "or tick “Overwrite” to replace it.")
+    return None
+
+
+def free_model_name(base: str, *, suffixes: tuple[str, ...] = ("",)) -> str:
+    """`base`, or `base-2`, `base-3`, …: the first for which no `<name><suffix>` folder is in the runs folder."""
+    name, n = base, 1
+    while any((runs_dir() / f"{name}{suffix}").exists() for suffix in suffixes):
+        n += 1
+        name = f"{base}-{n}"
+    return name
