@@ -7,9 +7,7 @@ test-artifacts/screenshots/ (the README's come from there).
 
 from __future__ import annotations
 
-import io
 import os
-import shutil
 import socket
 import subprocess
 import sys
