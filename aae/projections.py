@@ -1,0 +1,128 @@
+"""2-D views of latent codes (PCA, t-SNE, UMAP) and where one code sits among others: its majority class
+among its nearest neighbours, and the prior component it is closest to.
+
+Plain numpy/scikit-learn/umap-learn, no Streamlit: the pages cache and display what these return.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Literal
+
+import numpy as np
+import torch
+
+from aae.priors import Prior
+
+__all__ = ["METHODS", "MIN_POINTS", "majority_class", "nearest_component", "project"]
+
+ProjectionMethod = Literal["pca", "tsne", "umap"]
+METHODS: tuple[str, ...] = ("pca", "tsne", "umap")
+# Fewest points each method can work with: PCA needs more points than components; t-SNE needs
+# perplexity < N; UMAP's spectral initialisation needs a neighbour graph of a handful of points.
+MIN_POINTS: dict[str, int] = {"pca": 3, "tsne": 5, "umap": 10}
+
+
+def project(
+    codes: np.ndarray, method: ProjectionMethod, *, seed: int = 0, n_components: int = 2
+) -> np.ndarray:
+    """Codes (N, D) -> (N, n_components) float32 for plotting.
+
+    Codes that already have `n_components` dimensions are returned unchanged (as float32): a 2-D latent
+    space is its own map. Codes with fewer dimensions are padded with zero columns, so a 1-D code plots
+    on a line. PCA is exact and fast (10,000 codes in milliseconds); t-SNE (scikit-learn, PCA
+    initialisation, perplexity min(30, (N − 1)/3)) and UMAP (umap-learn, 15 neighbours, min_dist 0.1)
+    take seconds to minutes, so callers should subsample and cache.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown projection {method!r}; choose one of {', '.join(METHODS)}")
+    x = np.asarray(codes, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"codes must be a 2-D array (points × dimensions), got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("codes contain NaN or infinite values; cannot project them")
+    n, d = x.shape
+    if d == n_components:
+        return x
+    if d < n_components:
+        return np.concatenate([x, np.zeros((n, n_components - d), dtype=np.float32)], axis=1)
+    if n < MIN_POINTS[method]:
+        raise ValueError(f"{method} needs at least {MIN_POINTS[method]} points to project; got {n}")
+
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        out = PCA(n_components=n_components, random_state=seed).fit_transform(x)
+    elif method == "tsne":
+        from sklearn.manifold import TSNE
+        from threadpoolctl import threadpool_limits
+
+        # sklearn requires perplexity < N; (N − 1)/3 keeps about three perplexities of neighbours per point.
+        perplexity = min(30.0, (n - 1) / 3)
+        tsne = TSNE(n_components=n_components, init="pca", perplexity=perplexity, random_state=seed)
+        # Its OpenMP threads spin-wait: on a busy machine with every core taken (training in the
+        # background) they ran 10× slower than one thread (300 points: 12-17 s vs 1.1 s). Use half the cores.
+        with threadpool_limits(limits=max(1, (os.cpu_count() or 2) // 2)):
+            out = tsne.fit_transform(x)
+    else:
+        # Imported here: umap-learn pulls in numba, whose first import and JIT compile take ~20 s.
+        import umap
+
+        reducer = umap.UMAP(n_components=n_components, n_neighbors=min(15, n - 1), min_dist=0.1,
+                            random_state=seed)
+        with warnings.catch_warnings():
+            # A fixed random_state makes UMAP single-threaded, and it warns about that on every call.
+            warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+            out = reducer.fit_transform(x)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def majority_class(
+    codes: np.ndarray, labels: np.ndarray, query: np.ndarray, *, k: int = 10
+) -> tuple[int, float, np.ndarray]:
+    """The class a code is closest to: the most common label among its k nearest codes (Euclidean).
+
+    Returns (label, share of the k neighbours that carry it, indices of the k neighbours nearest first).
+    Ties go to the label whose members are nearer (the first to reach the top count in distance order).
+    """
+    z = np.asarray(codes, dtype=np.float64)
+    y = np.asarray(labels).reshape(-1)
+    q = np.asarray(query, dtype=np.float64).reshape(1, -1)
+    if z.ndim != 2 or z.shape[0] != y.shape[0] or z.shape[0] == 0:
+        raise ValueError(f"need codes (N, D) with N ≥ 1 and N labels; got {z.shape} and {y.shape[0]} labels")
+    if q.shape[1] != z.shape[1]:
+        raise ValueError(f"query has {q.shape[1]} dimensions but the codes have {z.shape[1]}")
+    k = min(k, z.shape[0])
+    order = np.argsort(((z - q) ** 2).sum(1), kind="stable")[:k]
+    votes = y[order]
+    values, counts = np.unique(votes, return_counts=True)
+    best = counts.max()
+    winners = set(values[counts == best].tolist())
+    label = next(int(v) for v in votes if int(v) in winners)
+    return label, float(best / k), order
+
+
+def nearest_component(prior: Prior, code: np.ndarray | torch.Tensor, *, samples_per_class: int = 500,
+                      seed: int = 0) -> tuple[int, float]:
+    """Which part of a class-structured prior (mog10, swiss roll) a 2-D code lies closest to.
+
+    For the mixture it is the component whose mean is nearest; for priors without means (the swiss roll)
+    it is the class of the nearest of `samples_per_class` seeded prior draws per class. Returns
+    (component index = digit class, distance to that mean or draw).
+    """
+    if not prior.supports_labels:
+        raise ValueError(f"the {prior.name} prior has no per-class components")
+    z = torch.as_tensor(np.asarray(code, dtype=np.float32)).reshape(1, -1)
+    if z.shape[1] != prior.dim:
+        raise ValueError(f"code has {z.shape[1]} dimensions but the prior has {prior.dim}")
+    means = getattr(prior, "means", None)
+    if callable(means):
+        centres = means().float()
+        labels = torch.arange(len(centres))
+    else:
+        labels = torch.arange(prior.n_classes).repeat_interleave(samples_per_class)
+        centres = prior.sample(len(labels), labels=labels, generator=torch.Generator().manual_seed(seed))
+    distances = (centres - z).norm(dim=1)
+    best = int(distances.argmin())
+    return int(labels[best]), float(distances[best])

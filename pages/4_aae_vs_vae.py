@@ -1,0 +1,255 @@
+"""AAE vs VAE: the test set's codes of two models side by side, coloured by digit, with numbers beside each
+plot for how well the classes separate, how well the codes match the prior, and how well images come back.
+
+Codes of more than two dimensions are projected to 2-D (PCA, t-SNE or UMAP), fitted separately per model:
+the two models' codes live in different spaces. The numbers are computed in the original code space.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+from plotly.colors import qualitative
+
+from aae.checkpoints import CheckpointError
+from aae.explore import decode_all
+from aae.metrics import knn_accuracy, mmd, reconstruction_error, silhouette
+from aae.projections import project
+from ui import common
+
+# --- session state ----------------------------------------------------------------------------------
+st.session_state.setdefault("compare_projection", "PCA")
+# What the page shows, for tests and readers: {model name: {metric: value}} and {model name: plotted (N, 2)}.
+st.session_state["compare_metrics"] = {}
+st.session_state["compare_points"] = {}
+
+PALETTE = qualitative.T10  # one colour per digit, as on the other pages
+PROJECTIONS = {"PCA": "pca", "t-SNE": "tsne", "UMAP": "umap"}
+DEFAULT_SUBSAMPLE = {"pca": 10_000, "tsne": 2_000, "umap": 2_000}  # t-SNE and UMAP take minutes on 10,000
+PREFERRED_PAIRS = [("aae-2d-gaussian", "vae-2d"), ("aae-8d", "vae-8d")]
+N_RECON = 2_000  # test images for the reconstruction error
+N_PRIOR = 2_000  # prior draws (and codes) for the MMD
+KNN_K = 5
+SEED = 0
+
+HELP = {
+    "knn_accuracy": f"Share of test codes whose digit the {KNN_K} nearest other codes vote right (2-fold "
+                    "cross-validation, in the code space itself). Higher: digits are easier to read off the code.",
+    "silhouette": "How much nearer each code is to its own digit's codes than to the next digit's, from −1 to 1, "
+                  "on 2,000 codes in the code space. Higher: tighter, better separated digit clusters.",
+    "mmd": f"MMD² between {N_PRIOR:,} codes and {N_PRIOR:,} draws from the model's own prior; kernel: inverse "
+           "multiquadric C/(C + |a − b|²), C = 2·D·s², summed over s = 0.1…10. Near 0: codes look like the prior.",
+    "recon_bce": f"Binary cross-entropy of the reconstruction, summed over the 784 pixels of an image (nats), "
+                 f"averaged over {N_RECON:,} test images. Lower is better; it is the loss both models train on.",
+    "recon_mse": f"Mean squared error per pixel (pixels in [0, 1]) between {N_RECON:,} test images and their "
+                 "reconstructions. Lower is better.",
+}
+LABELS = {"knn_accuracy": f"kNN accuracy (k={KNN_K})", "silhouette": "Silhouette", "mmd": "MMD² to prior",
+          "recon_bce": "Recon. BCE / image", "recon_mse": "Recon. MSE / pixel"}
+HIGHER_IS_BETTER = {"knn_accuracy": True, "silhouette": True, "mmd": False, "recon_bce": False, "recon_mse": False}
+FORMATS = {"knn_accuracy": "{:.3f}", "silhouette": "{:.3f}", "mmd": "{:.4f}", "recon_bce": "{:.1f}",
+           "recon_mse": "{:.4f}"}
+
+
+def prior_description(entry: common.ModelEntry) -> str:
+    prior = entry.card.get("config", {}).get("prior", {})
+    return f"{prior.get('name', '?')} (std {prior.get('std', '?')})"
+
+
+def default_pair(entries: list[common.ModelEntry]) -> tuple[common.ModelEntry | None, common.ModelEntry | None]:
+    """A matching AAE and VAE: a preferred shipped pair, else the same latent size (and prior if possible)."""
+    by_name: dict[str, common.ModelEntry] = {}
+    for entry in sorted(entries, key=lambda e: not e.shipped):  # shipped first: they win name clashes
+        by_name.setdefault(entry.name, entry)
+    for aae_name, vae_name in PREFERRED_PAIRS:
+        if aae_name in by_name and vae_name in by_name:
+            return by_name[aae_name], by_name[vae_name]
+    aaes = [e for e in entries if e.kind == "aae"]
+    vaes = [e for e in entries if e.kind == "vae"]
+    for same_prior in (True, False):
+        for a in aaes:
+            for v in vaes:
+                if a.latent_dim == v.latent_dim and (not same_prior or prior_description(a) == prior_description(v)):
+                    return a, v
+    return (aaes or entries or [None])[0], (vaes or entries or [None])[-1]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def projected(codes: np.ndarray, method: str, seed: int) -> np.ndarray:
+    """2-D view of codes (cached on their content, so per model and subsample)."""
+    return project(codes, method, seed=seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def model_metrics(path: str, codes: np.ndarray) -> dict[str, float]:
+    """The numbers beside a model's plot, from its test codes (the key changes when the model is retrained)."""
+    model = common.load(path).model
+    images, labels = common.test_set()
+    prior_draws = model.prior.sample(N_PRIOR, generator=torch.Generator().manual_seed(SEED))
+    x = images[:N_RECON]
+    x_hat = decode_all(model, torch.from_numpy(codes[:N_RECON]))  # codes are the test set's, in order
+    error = reconstruction_error(x, x_hat)
+    return {
+        "knn_accuracy": knn_accuracy(codes, labels, k=KNN_K, seed=SEED),
+        "silhouette": silhouette(codes, labels, seed=SEED),
+        "mmd": mmd(codes, prior_draws, kernel="imq", max_points=N_PRIOR, seed=SEED),
+        "recon_bce": error["bce"],
+        "recon_mse": error["mse"],
+    }
+
+
+def scatter(points: np.ndarray, labels: np.ndarray, indices: np.ndarray, axis_names: tuple[str, str],
+            ranges: tuple[list[float], list[float]]) -> go.Figure:
+    figure = go.Figure()
+    for digit in range(10):
+        mask = labels == digit
+        figure.add_trace(go.Scattergl(
+            x=points[mask, 0], y=points[mask, 1], mode="markers", name=str(digit),
+            marker={"size": 3, "color": PALETTE[digit], "opacity": 0.6},
+            customdata=np.stack([labels[mask], indices[mask]], axis=1),
+            hovertemplate="digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",
+        ))
+    figure.update_layout(
+        height=460, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"title": {"text": "digit"}, "itemsizing": "constant"},
+        xaxis={"title": axis_names[0], "range": ranges[0]}, yaxis={"title": axis_names[1], "range": ranges[1]},
+    )
+    return figure
+
+
+# --- header and the two models ------------------------------------------------------------------------
+common.page_header(
+    "AAE vs VAE",
+    "The same 10,000 test digits encoded by an adversarial autoencoder and a variational autoencoder. Both "
+    "push their codes towards a prior; the AAE with a discriminator, the VAE with a KL term per image.",
+)
+entries = common.list_models(kinds=("aae", "vae"))
+default_left, default_right = default_pair(entries)
+if default_left is not None:
+    st.session_state.setdefault("compare_aae_path", default_left.path)
+    st.session_state.setdefault("compare_vae_path", default_right.path)
+left_pick, right_pick = st.columns(2)
+left = common.model_picker(kinds=("aae", "vae"), key="compare_aae_path", label="Left model (an AAE)",
+                           where=left_pick, encoder_required=True)
+right = common.model_picker(kinds=("aae", "vae"), key="compare_vae_path", label="Right model (a VAE)",
+                            where=right_pick, encoder_required=True)
+if left is None or right is None:
+    st.stop()
+pair = [left, right]
+try:
+    for entry in pair:
+        common.load(entry.path)
+except CheckpointError as error:
+    st.error(f"A model cannot be loaded: {error}")
+    st.stop()
+
+if left.path == right.path:
+    st.info("Both sides show the same model; pick another on one side to compare.")
+if left.latent_dim != right.latent_dim:
+    st.warning(f"The models' latent sizes differ ({left.latent_dim}-D vs {right.latent_dim}-D): the maps and the "
+               "numbers are not like for like. Pick models of the same size for a fair comparison.")
+if prior_description(left) != prior_description(right):
+    st.warning(f"The priors differ ({prior_description(left)} vs {prior_description(right)}): each MMD is "
+               "measured against the model's own prior, so those two numbers do not compare directly.")
+
+data = common.test_set()
+if data is None:
+    st.info("This page compares codes of the MNIST test set, so it needs the data (see above).")
+    st.stop()
+labels_all = data[1].numpy()
+codes = {}
+for entry in pair:
+    codes[entry.path] = common.codes_for(entry)
+
+# --- how the codes are drawn ----------------------------------------------------------------------------
+needs_projection = any(entry.latent_dim > 2 for entry in pair)
+n_total = len(labels_all)
+method = "pca"
+if needs_projection:
+    choose, size = st.columns([1, 1])
+    method_label = choose.selectbox(
+        "Projection of codes with more than 2 dimensions", list(PROJECTIONS), key="compare_projection",
+        help="PCA: the plane the codes vary most in (linear, exact, instant). t-SNE and UMAP: non-linear maps "
+             "that keep neighbours together (cluster shapes and gaps between clusters are not to scale). Each is "
+             "fitted to each model's codes separately.",
+    )
+    method = PROJECTIONS[method_label]
+    n_points = int(size.number_input(
+        "Test digits to show (a random subset)", min_value=100, max_value=n_total, step=500,
+        value=min(DEFAULT_SUBSAMPLE[method], n_total), key=f"compare_n_{method}",
+        help="t-SNE and UMAP cost seconds per thousand points (UMAP's first run also compiles for ~20 s); "
+             "PCA is instant on all 10,000. The same digits are shown for both models.",
+    ))
+else:
+    n_points = n_total
+# The same seeded subset on both sides, so the two plots show the same digits.
+subset = np.sort(np.random.default_rng(SEED).permutation(n_total)[:n_points])
+labels = labels_all[subset]
+
+points, axis_names, shown = {}, {}, {}
+for entry in pair:
+    if entry.path in points:
+        continue
+    sub = codes[entry.path][subset]
+    if entry.latent_dim == 2:
+        points[entry.path], axis_names[entry.path] = sub, ("z1", "z2")
+        shown[entry.path] = "the raw 2-D codes"
+        continue
+    if entry.latent_dim < 2:
+        points[entry.path], axis_names[entry.path] = project(sub, "pca"), ("z1", "(none)")
+        shown[entry.path] = "the 1-D codes on a line"
+        continue
+    name = method_label
+    with st.spinner(f"Computing the {name} of {len(sub):,} codes of {entry.name}…"):
+        try:
+            points[entry.path] = projected(sub, method, SEED)
+        except ValueError as error:
+            st.error(f"Cannot project {entry.name}'s codes: {error}")
+            st.stop()
+    axis_names[entry.path] = (f"{name} 1", f"{name} 2")
+    shown[entry.path] = f"the {name} of the {entry.latent_dim}-D codes"
+what = (f"{shown[left.path]} of both models" if shown[left.path] == shown[right.path]
+        else f"{shown[left.path]} (left) and {shown[right.path]} (right)")
+st.caption(f"Shown: {what}, {n_points:,} of {n_total:,} test digits. Hover a point for its digit and test index."
+           + (" Projections are fitted to each model separately." if needs_projection else ""))
+
+# Same axis ranges on both sides, so spreads compare at a glance (for raw 2-D codes, in the same units).
+stacked = np.concatenate([points[entry.path] for entry in pair])
+low, high = stacked.min(axis=0), stacked.max(axis=0)
+pad = 0.05 * (high - low) + 1e-6
+ranges = ([float(low[0] - pad[0]), float(high[0] + pad[0])], [float(low[1] - pad[1]), float(high[1] + pad[1])])
+
+# --- side by side ------------------------------------------------------------------------------------------
+# The plots first, then the numbers beside them: measuring a model takes seconds the first time.
+number_columns = []
+for side, (column, entry) in enumerate(zip(st.columns(2, gap="medium"), pair)):
+    with column:
+        title = f"**{entry.name}**: {entry.kind.upper()}, {entry.latent_dim}-D, {prior_description(entry)} prior"
+        st.markdown(title)  # above the chart, not in it: plotly's toolbar would cover a long title
+        st.plotly_chart(scatter(points[entry.path], labels, subset, axis_names[entry.path], ranges),
+                        key=f"compare_chart_{side}")
+        # Two metrics a row under the plot: wide enough for the labels even in a narrow (centred) layout.
+        number_columns.append(st.container())
+st.caption("Class separation is measured in the original code space, not on the 2-D map (kNN accuracy on all "
+           "10,000 codes, silhouette on 2,000). The small number under each value is its difference from the "
+           "other model (green: better).")
+
+# --- the numbers --------------------------------------------------------------------------------------
+metrics: dict[str, dict[str, float]] = {}
+for numbers, entry in zip(number_columns, pair):
+    if entry.name not in metrics:
+        with numbers, st.spinner(f"Measuring {entry.name}…"):
+            metrics[entry.name] = model_metrics(entry.path, codes[entry.path])
+st.session_state["compare_metrics"] = metrics
+st.session_state["compare_points"] = {entry.name: points[entry.path] for entry in pair}
+for numbers, entry, other in zip(number_columns, pair, pair[::-1]):
+    mine, theirs = metrics[entry.name], metrics[other.name]
+    cells = [cell for _ in range(3) for cell in numbers.columns(2)]
+    for cell, key in zip(cells, LABELS):
+        cell.metric(
+            LABELS[key], FORMATS[key].format(mine[key]),
+            delta=None if other.name == entry.name else f"{mine[key] - theirs[key]:+.3g}",
+            delta_color="normal" if HIGHER_IS_BETTER[key] else "inverse", help=HELP[key],
+        )

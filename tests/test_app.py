@@ -1,0 +1,40 @@
+"""The entry point in the real Streamlit runtime: home page content and navigation to every page."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _text(at) -> str:
+    return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+
+
+def test_home_shows_device_data_models_and_links(tiny_models):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Latent Lab"
+    text = _text(at)
+    assert "Device:" in text and ("CPU" in text or "GPU" in text)
+    assert "MNIST found" in text
+    for name in tiny_models:  # the user's models appear as cards
+        assert name in text
+    assert "shipped" in text and "classifier" in text  # the shipped classifier is listed too
+
+
+def test_home_says_how_to_get_data_when_it_is_missing(tiny_models, tmp_path, monkeypatch):
+    monkeypatch.setenv("AAE_DATA_DIR", str(tmp_path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert any("AAE_DATA_DIR" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("page", ["1_prior_samples", "2_traversal", "3_encode", "4_aae_vs_vae", "5_gan_vs_aae",
+                                  "6_train"])
+def test_navigation_reaches_every_page(tiny_models, page):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception
+    assert at.title and at.title[0].value != "Latent Lab"  # the page's own title, not the home page

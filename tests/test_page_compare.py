@@ -1,0 +1,125 @@
+"""AppTest of pages/4_aae_vs_vae.py on the tiny models: two maps of the test codes side by side with their
+numbers, PCA / t-SNE for 8-D codes, and warnings when the two models do not match."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from aae.checkpoints import load_checkpoint
+from aae.data import load_dataset
+from aae.explore import encode_all
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "4_aae_vs_vae.py")
+METRICS = {"knn_accuracy", "silhouette", "mmd", "recon_bce", "recon_mse"}
+
+
+def values(array) -> np.ndarray:
+    """A plotly JSON array: a list, or numpy data packed as {"dtype", "bdata" (base64)}."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
+    return np.asarray(array)
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def open_pair(left: Path | None, right: Path | None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    if left is not None:
+        at.session_state["compare_aae_path"] = str(left)
+        at.session_state["compare_vae_path"] = str(right)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def assert_two_plots_and_finite_numbers(at: AppTest, names: list[str], n_points: int) -> list[dict]:
+    plots = figures(at)
+    assert len(plots) == 2
+    for plot in plots:
+        assert len(plot["data"]) == 10  # one trace per digit
+        assert sum(len(values(trace["x"])) for trace in plot["data"]) == n_points
+        assert "test #" in plot["data"][0]["hovertemplate"]
+    # Same axes on both sides.
+    assert plots[0]["layout"]["xaxis"]["range"] == plots[1]["layout"]["xaxis"]["range"]
+    assert plots[0]["layout"]["yaxis"]["range"] == plots[1]["layout"]["yaxis"]["range"]
+    metrics = at.session_state["compare_metrics"]
+    assert set(metrics) == set(names)
+    for numbers in metrics.values():
+        assert set(numbers) == METRICS and all(math.isfinite(v) for v in numbers.values())
+        assert 0.0 <= numbers["knn_accuracy"] <= 1.0 and -1.0 <= numbers["silhouette"] <= 1.0
+        assert numbers["recon_bce"] > 0 and 0 < numbers["recon_mse"] < 1
+    assert len(at.metric) == 10 and all(m.proto.help for m in at.metric)
+    return plots
+
+
+def test_two_dimensional_pair_shows_raw_codes_side_by_side(tiny_models):
+    aae, vae = tiny_models["tiny-aae-2d-gaussian"], tiny_models["tiny-vae-2d"]
+    at = open_pair(aae, vae)
+    assert_two_plots_and_finite_numbers(at, ["tiny-aae-2d-gaussian", "tiny-vae-2d"], 10_000)
+    assert not at.warning  # same size, same prior
+    assert not [s for s in at.selectbox if s.key == "compare_projection"]  # nothing to project
+    # The plotted points are the models' own 2-D codes of the test set.
+    images = load_dataset("mnist", data_dir=os.environ["AAE_DATA_DIR"], val_size=0, train_limit=10,
+                          test_limit=50).test_x
+    for name, path in [("tiny-aae-2d-gaussian", aae), ("tiny-vae-2d", vae)]:
+        codes = encode_all(load_checkpoint(path).model, images).numpy()
+        assert np.allclose(at.session_state["compare_points"][name][:50], codes, atol=1e-5)
+    # The two models really differ in their numbers.
+    metrics = at.session_state["compare_metrics"]
+    assert metrics["tiny-aae-2d-gaussian"] != metrics["tiny-vae-2d"]
+
+
+def test_eight_dimensional_pair_with_pca_then_tsne_on_a_subsample(tiny_models):
+    names = ["tiny-aae-8d", "tiny-vae-8d"]
+    at = open_pair(tiny_models[names[0]], tiny_models[names[1]])
+    assert at.selectbox(key="compare_projection").value == "PCA"
+    assert at.number_input(key="compare_n_pca").value == 10_000
+    pca_plots = assert_two_plots_and_finite_numbers(at, names, 10_000)
+    assert pca_plots[0]["layout"]["xaxis"]["title"]["text"] == "PCA 1"
+    assert any("PCA of the 8-D codes" in c.value for c in at.caption)
+    pca_metrics = at.session_state["compare_metrics"]
+
+    at.selectbox(key="compare_projection").set_value("t-SNE")
+    at.session_state["compare_n_tsne"] = 300  # small, to keep the test fast
+    at.run()
+    assert not at.exception and not at.error
+    plots = assert_two_plots_and_finite_numbers(at, names, 300)
+    assert plots[0]["layout"]["xaxis"]["title"]["text"] == "t-SNE 1"
+    assert any("t-SNE of the 8-D codes" in c.value and "300 of 10,000" in c.value for c in at.caption)
+    points = at.session_state["compare_points"]
+    assert all(p.shape == (300, 2) and np.isfinite(p).all() for p in points.values())
+    # Fitted per model: the two maps differ. The numbers are of the codes, not the map: unchanged.
+    assert not np.allclose(points[names[0]], points[names[1]])
+    assert at.session_state["compare_metrics"] == pca_metrics
+
+
+def test_default_pair_matches_and_a_mismatch_is_warned(tiny_models):
+    at = open_pair(None, None)
+    by_path = {}
+    for path in (at.session_state["compare_aae_path"], at.session_state["compare_vae_path"]):
+        card = json.loads((Path(path) / "card.json").read_text())
+        by_path[path] = (card["kind"], card["config"]["latent_dim"])
+    (left_kind, left_dim), (right_kind, right_dim) = by_path.values()
+    assert (left_kind, right_kind) == ("aae", "vae") and left_dim == right_dim
+    assert not any("sizes differ" in w.value for w in at.warning)
+
+    # A 2-D mixture AAE against the 8-D VAE: both the size and the prior differ.
+    at.selectbox(key="_compare_aae_path_widget").set_value(str(tiny_models["tiny-aae-2d-mog10"]))
+    at.selectbox(key="_compare_vae_path_widget").set_value(str(tiny_models["tiny-vae-8d"]))
+    at.run()
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "latent sizes differ (2-D vs 8-D)" in warnings and "priors differ" in warnings
+    assert len(figures(at)) == 2
+    assert at.session_state["compare_points"]["tiny-vae-8d"].shape == (10_000, 2)
+    assert set(at.session_state["compare_metrics"]) == {"tiny-aae-2d-mog10", "tiny-vae-8d"}

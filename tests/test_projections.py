@@ -1,0 +1,97 @@
+"""aae.projections: 2-D maps of codes (PCA, t-SNE, UMAP), a code's majority class, its nearest prior part."""
+
+import numpy as np
+import pytest
+import torch
+
+from aae.metrics import knn_accuracy
+from aae.priors import PriorConfig, make_prior
+from aae.projections import majority_class, nearest_component, project
+
+
+def _blobs(n_per: int = 100, dim: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three unit-variance Gaussian blobs 12 apart in `dim` dimensions."""
+    rng = np.random.default_rng(seed)
+    centres = np.zeros((3, dim))
+    centres[1, 0], centres[2, 1] = 12.0, 12.0
+    labels = np.repeat(np.arange(3), n_per)
+    return (centres[labels] + rng.normal(size=(3 * n_per, dim))).astype(np.float32), labels
+
+
+def test_pca_shape_and_dtype():
+    codes = np.random.default_rng(0).normal(size=(50, 5))
+    out = project(codes, "pca")
+    assert out.shape == (50, 2) and out.dtype == np.float32
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne", "umap"])
+def test_two_dimensional_codes_are_returned_unchanged(method):
+    codes = np.random.default_rng(1).normal(size=(40, 2)).astype(np.float32)
+    out = project(codes, method)
+    assert out.dtype == np.float32 and np.array_equal(out, codes)
+
+
+def test_one_dimensional_codes_are_padded_onto_a_line():
+    codes = np.arange(6, dtype=np.float64).reshape(6, 1)
+    out = project(codes, "pca")
+    assert out.shape == (6, 2) and np.array_equal(out[:, 0], codes[:, 0]) and not out[:, 1].any()
+
+
+def test_pca_keeps_the_variance_ordering_of_an_anisotropic_cloud():
+    rng = np.random.default_rng(2)
+    stds = np.array([1.0, 5.0, 0.2, 3.0])  # the two widest axes are 1 (std 5) then 3 (std 3)
+    codes = rng.normal(size=(2000, 4)) * stds
+    out = project(codes, "pca")
+    var = out.var(axis=0)
+    assert var[0] > var[1] > 0
+    assert var[0] == pytest.approx(25.0, rel=0.1) and var[1] == pytest.approx(9.0, rel=0.1)
+    # The first component is the std-5 axis itself (up to sign), the second the std-3 axis.
+    assert abs(np.corrcoef(out[:, 0], codes[:, 1])[0, 1]) > 0.99
+    assert abs(np.corrcoef(out[:, 1], codes[:, 3])[0, 1]) > 0.99
+
+
+@pytest.mark.parametrize("method", ["tsne", "umap"])
+def test_nonlinear_maps_keep_separated_blobs_separated(method):
+    codes, labels = _blobs()
+    out = project(codes, method, seed=0)
+    assert out.shape == (300, 2) and out.dtype == np.float32 and np.isfinite(out).all()
+    assert knn_accuracy(out, labels, k=5) > 0.95
+
+
+def test_clear_errors():
+    codes = np.random.default_rng(3).normal(size=(20, 4))
+    with pytest.raises(ValueError, match="unknown projection"):
+        project(codes, "isomap")
+    with pytest.raises(ValueError, match="at least"):
+        project(codes[:3], "tsne")
+    with pytest.raises(ValueError, match="at least"):
+        project(codes[:2], "pca")
+    with pytest.raises(ValueError, match="NaN"):
+        project(np.full((20, 4), np.nan), "pca")
+    with pytest.raises(ValueError, match="2-D array"):
+        project(codes[0], "pca")
+
+
+def test_majority_class_of_the_nearest_codes():
+    codes = np.array([[0.0, 0.0], [0.1, 0.0], [0.2, 0.0], [5.0, 5.0], [5.1, 5.0], [0.3, 0.0]])
+    labels = np.array([4, 4, 7, 1, 1, 4])
+    label, share, idx = majority_class(codes, labels, np.array([0.05, 0.0]), k=4)
+    assert label == 4 and share == pytest.approx(0.75)
+    assert list(idx) == [0, 1, 2, 5]  # nearest first
+    label, share, _ = majority_class(codes, labels, np.array([5.0, 5.1]), k=2)
+    assert (label, share) == (1, 1.0)
+    with pytest.raises(ValueError, match="dimensions"):
+        majority_class(codes, labels, np.zeros(3))
+
+
+def test_nearest_component_of_class_structured_priors():
+    mog = make_prior(PriorConfig("mog10"), 2)
+    for k in (0, 3, 9):
+        component, distance = nearest_component(mog, mog.means()[k] * 1.1)
+        assert component == k and distance == pytest.approx(0.1 * float(mog.means()[k].norm()), rel=1e-4)
+    roll = make_prior(PriorConfig("swissroll"), 2)
+    draws = roll.sample(20, labels=torch.full((20,), 6), generator=torch.Generator().manual_seed(5))
+    found = [nearest_component(roll, z.numpy())[0] for z in draws]
+    assert sum(c == 6 for c in found) >= 17  # draws near a segment's ends may touch its neighbour
+    with pytest.raises(ValueError, match="components"):
+        nearest_component(make_prior(PriorConfig("gaussian"), 2), np.zeros(2))
