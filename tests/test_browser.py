@@ -82,16 +82,19 @@ def page(app_url):
         browser.close()
 
 
-def _settle(page, timeout: float = 90) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running…' status widget)."""
-    page.wait_for_timeout(800)
+def _settle(page, timeout: float = 120) -> None:
+    """Wait until Streamlit has run the script to the end: the app's script state reads notRunning twice
+    in a row (after a change) and no spinner is left."""
+    page.wait_for_timeout(500)
+    state = '[data-testid="stApp"][data-test-script-state="notRunning"]'
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            page.wait_for_timeout(500)
-            if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+        if page.locator(state).count() and page.locator('[data-testid="stSpinner"]').count() == 0:
+            page.wait_for_timeout(700)
+            if page.locator(state).count() and page.locator('[data-testid="stSpinner"]').count() == 0:
                 return
         page.wait_for_timeout(300)
+    raise AssertionError("the app did not finish running its script in time")
 
 
 def _assert_no_errors(page, where: str) -> None:
@@ -136,7 +139,7 @@ def test_traversal_slider_changes_the_image(page, app_url):
     _goto(page, "Latent traversal")
     before = _image_sources(page)
     assert before, "the traversal page shows no image"
-    slider = page.locator('[data-testid="stSlider"] [role="slider"]').first
+    slider = page.locator('[data-testid="stSlider"] input[type="range"], [data-testid="stSlider"] [role="slider"]').first
     slider.focus()
     for _ in range(8):
         slider.press("ArrowRight")
