@@ -2,8 +2,9 @@
 
 Ours: the dataset lives on the device as one tensor and a batch is an index into it (aae.data).
 The common way: torchvision's MNIST with ToTensor and a shuffling DataLoader, each batch copied to
-the device. Both run the very same model and the same `Trainer.train_step`, so the ratio is the
-data path alone. Prints one table; `--quick` runs fewer steps (for CI-friendly time).
+the device. Both run the very same model and the same `Trainer.train_step`, so the fp32 ratio is
+the data path alone; the bf16 column runs our path with bfloat16 autocast (TrainConfig.precision).
+Prints one table; `--quick` runs fewer steps (for CI-friendly time).
 
     python bench/throughput.py [--quick] [--device auto|cpu|cuda] [--data-dir DIR] [--models aae vae gan]
 """
@@ -20,7 +21,8 @@ from aae.data import load_dataset, resolve_data_dir
 from aae.training import TrainConfig, Trainer, create_model, describe_device, pick_device
 
 
-def ours(trainer: Trainer, steps: int, batch_size: int) -> float:
+def ours(trainer: Trainer, steps: int, batch_size: int, precision: str = "fp32") -> float:
+    trainer.config = TrainConfig(**{**trainer.config.__dict__, "precision": precision})
     x_all, y_all = trainer.splits.train_x, trainer.splits.train_y
     order = torch.randperm(len(x_all), device=x_all.device)
     n_batches = len(x_all) // batch_size
@@ -81,16 +83,20 @@ def main() -> None:
     print(f"machine: {cpu}, {describe_device(device)}, torch {torch.__version__}")
     print(f"data: MNIST from {data_dir} ({len(splits.train_x)} training images); batch {args.batch_size}; "
           f"{steps} timed steps after warm-up")
-    print(f"{'model (default sizes)':34s}{'ours img/s':>12s}{'DataLoader img/s':>18s}{'ratio':>8s}")
+    print(f"{'model (default sizes)':34s}{'ours fp32':>11s}{'ours bf16':>11s}{'DataLoader fp32':>17s}"
+          f"{'ratio fp32':>12s}{'best/DL':>9s}  (images/second)")
     for kind in args.models:
         model = create_model(kind, None, seed=0)
         lr = 2e-4 if kind == "gan" else 1e-3
         trainer = Trainer(model, splits, TrainConfig(batch_size=args.batch_size, lr=lr, device=device.type))
-        fast = ours(trainer, steps, args.batch_size)
+        fast = ours(trainer, steps, args.batch_size, "fp32")
+        fast_bf16 = ours(trainer, steps, args.batch_size, "bf16")
+        trainer.config = TrainConfig(**{**trainer.config.__dict__, "precision": "fp32"})
         slow = dataloader_way(trainer, steps, args.batch_size, data_dir)
         label = {"aae": "AAE 2×1000 ReLU, 8-D, two-phase", "vae": "VAE 2×1000 ReLU, 8-D",
                  "gan": "GAN dense G + conv D"}[kind]
-        print(f"{label:34s}{fast:12.0f}{slow:18.0f}{fast / slow:8.2f}")
+        print(f"{label:34s}{fast:11.0f}{fast_bf16:11.0f}{slow:17.0f}{fast / slow:12.2f}"
+              f"{max(fast, fast_bf16) / slow:9.2f}")
 
 
 if __name__ == "__main__":

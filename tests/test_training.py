@@ -92,3 +92,14 @@ def test_bad_train_config_is_refused():
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match="lr"):
         TrainConfig(lr=-1)
+
+
+def test_bf16_autocast_training_still_learns(small_splits):
+    model = create_model("aae", AAEConfig(latent_dim=4, hidden=128, prior=PriorConfig("gaussian")), seed=0)
+    trainer = Trainer(model, small_splits, TrainConfig(epochs=3, sample_every=0, precision="bf16"))
+    before = trainer.validate()["val_recon"]
+    result = trainer.fit()
+    assert result.history[-1]["val_recon"] < 0.85 * before
+    assert all(p.dtype == torch.float32 for p in result.model.parameters())  # weights stay fp32
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="fp8")
