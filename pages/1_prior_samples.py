@@ -8,7 +8,6 @@ import streamlit as st
 import torch
 from plotly.colors import qualitative
 
-from aae.checkpoints import CheckpointError
 from aae.explore import cycled_labels, decode_all, manifold, plane_density, to_png
 from aae.priors import Prior, PriorConfig, make_prior
 from ui import common
@@ -120,14 +119,7 @@ common.page_header(
     "Draw codes z from a prior p(z), see where they fall next to the codes the encoder gives real digits "
     "(q(z)), and decode them into images.",
 )
-entry = common.model_picker(kinds=("aae", "vae", "gan"))
-if entry is None:
-    st.stop()
-try:
-    model = common.load(entry.path).model
-except CheckpointError as error:
-    st.error(f"Could not load {entry.name}: {error}")
-    st.stop()
+entry, model = common.picked_model(kinds=("aae", "vae", "gan"))
 dim = model.latent_dim
 own_config: PriorConfig = model.config.prior
 label_regularized = bool(getattr(model.config, "label_regularized", False))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from aae.checkpoints import CheckpointError
 from aae.explore import decode_all, interpolate, latent_range, traversal_codes
 from ui import common
 
@@ -67,14 +66,7 @@ common.page_header(
     "Start from a code, move it one dimension at a time and watch the decoded digit change; sweep a "
     "dimension across its range; walk from one digit to another.",
 )
-entry = common.model_picker(kinds=("aae", "vae", "gan"))
-if entry is None:
-    st.stop()
-try:
-    model = common.load(entry.path).model
-except CheckpointError as error:
-    st.error(f"Could not load {entry.name}: {error}")
-    st.stop()
+entry, model = common.picked_model(kinds=("aae", "vae", "gan"))
 dim = model.latent_dim
 shown = min(dim, MAX_SLIDERS)
 data = common.test_set() if model.has_encoder else None  # says itself when MNIST is missing

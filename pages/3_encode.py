@@ -16,7 +16,6 @@ import streamlit as st
 import torch
 from plotly.colors import qualitative
 
-from aae.checkpoints import CheckpointError
 from aae.digits import array_to_mnist_steps, to_mnist_steps
 from aae.explore import nearest, to_png
 from aae.metrics import reconstruction_error
@@ -78,14 +77,7 @@ common.page_header(
     "Upload a photo or scan of one handwritten digit, draw one, or pick a test digit. It is turned into "
     "MNIST form step by step, encoded by the model, decoded again, and placed among the test set's codes.",
 )
-entry = common.model_picker(kinds=("aae", "vae"), encoder_required=True)
-if entry is None:
-    st.stop()
-try:
-    model = common.load(entry.path).model
-except CheckpointError as error:
-    st.error(f"This model cannot be loaded: {error}")
-    st.stop()
+entry, model = common.picked_model(kinds=("aae", "vae"), encoder_required=True)
 
 data = common.test_set()  # None (after an info message) when MNIST is absent; encoding still works
 

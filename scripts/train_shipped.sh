@@ -26,5 +26,5 @@ run aae-2d-swissroll --model aae --latent-dim 2 --hidden 400 --prior swissroll -
 run vae-2d           --model vae --latent-dim 2 --hidden 400 --epochs 40
 run aae-8d           --model aae --latent-dim 8 --hidden 1000 --prior gaussian --prior-std 5 --epochs 40
 run vae-8d           --model vae --latent-dim 8 --hidden 1000 --prior-std 5 --epochs 40
-run gan              --model gan --epochs 30
+run gan              --model gan --epochs 100 --batch-size 64
 run classifier       --model classifier --epochs 8 --lr 1e-3

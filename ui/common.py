@@ -110,6 +110,19 @@ def model_picker(
     return entries[paths.index(chosen)]
 
 
+def picked_model(**picker_options):
+    """The sidebar picker's model, loaded: (entry, model). Stops the page with a message when there is no
+    model or it cannot be loaded (the picker takes the same options as `model_picker`)."""
+    entry = model_picker(**picker_options)
+    if entry is None:
+        st.stop()
+    try:
+        return entry, load(entry.path).model
+    except CheckpointError as error:
+        st.error(f"Could not load {entry.name}: {error}")
+        st.stop()
+
+
 @st.cache_resource(show_spinner="Loading the test set…")
 def _test_set(root: str, mtime: float) -> tuple[torch.Tensor, torch.Tensor]:
     splits = load_dataset("mnist", data_dir=root, val_size=0)

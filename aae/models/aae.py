@@ -16,7 +16,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from aae.models.base import LatentModel, Phase, PhaseOutput
-from aae.models.blocks import Decoder, Discriminator, Encoder, reconstruction_loss, set_requires_grad
+from aae.models.blocks import (
+    Decoder,
+    Discriminator,
+    Encoder,
+    discriminator_loss,
+    frozen,
+    generator_loss,
+    reconstruction_loss,
+)
 from aae.priors import PriorConfig, make_prior
 
 EncoderKind = Literal["deterministic", "gaussian", "universal"]
@@ -109,21 +117,12 @@ class AdversarialAutoencoder(LatentModel):
             with torch.no_grad():
                 z_fake = self.posterior(x, sample=True)
             z_real = self.sample_latent(x.shape[0], labels=labels if self.config.label_regularized else None)
-            logit_real = self.discriminator(z_real, label_input)
-            logit_fake = self.discriminator(z_fake, label_input)
-            loss = F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real)) + \
-                F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake))
-            accuracy = 0.5 * ((logit_real > 0).float().mean() + (logit_fake < 0).float().mean())
-            return PhaseOutput(loss, {"disc": loss.item(), "disc_acc": accuracy.item()})
+            return PhaseOutput(*discriminator_loss(self.discriminator(z_real, label_input),
+                                                   self.discriminator(z_fake, label_input)))
         if phase == "generator":
             # (2b) the encoder fools D: non-saturating −log D(z_encoder); D's weights get no gradient
-            set_requires_grad(self.discriminator, False)
-            try:
-                logit_fake = self.discriminator(self.posterior(x, sample=True), label_input)
-                loss = F.binary_cross_entropy_with_logits(logit_fake, torch.ones_like(logit_fake))
-            finally:
-                set_requires_grad(self.discriminator, True)
-            return PhaseOutput(loss, {"gen": loss.item()})
+            with frozen(self.discriminator):
+                return PhaseOutput(*generator_loss(self.discriminator(self.posterior(x, sample=True), label_input)))
         raise ValueError(f"unknown phase {phase!r}")
 
     def inference_modules(self) -> list[nn.Module]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -80,3 +82,29 @@ def reconstruction_loss(logits: torch.Tensor, x: torch.Tensor, kind: str) -> tor
 def set_requires_grad(module: nn.Module, flag: bool) -> None:
     for p in module.parameters():
         p.requires_grad_(flag)
+
+
+@contextmanager
+def frozen(module: nn.Module):
+    """Inside, `module`'s weights get no gradient (the generator phase trains through a fixed D)."""
+    set_requires_grad(module, False)
+    try:
+        yield module
+    finally:
+        set_requires_grad(module, True)
+
+
+def discriminator_loss(
+    logit_real: torch.Tensor, logit_fake: torch.Tensor, *, real_label: float = 1.0
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """−[log D(real) + log(1 − D(fake))] with D's logits, and its accuracy; `real_label` < 1 smooths."""
+    bce = nn.functional.binary_cross_entropy_with_logits
+    loss = bce(logit_real, torch.full_like(logit_real, real_label)) + bce(logit_fake, torch.zeros_like(logit_fake))
+    accuracy = 0.5 * ((logit_real > 0).float().mean() + (logit_fake < 0).float().mean())
+    return loss, {"disc": loss.item(), "disc_acc": accuracy.item()}
+
+
+def generator_loss(logit_fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """The non-saturating generator loss −log D(fake) (Goodfellow et al., 2014, section 3)."""
+    loss = nn.functional.binary_cross_entropy_with_logits(logit_fake, torch.ones_like(logit_fake))
+    return loss, {"gen": loss.item()}

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from aae.models.base import LatentModel, Phase, PhaseOutput
-from aae.models.blocks import IMAGE_DIM, IMAGE_SHAPE, set_requires_grad
+from aae.models.blocks import IMAGE_DIM, IMAGE_SHAPE, discriminator_loss, frozen, generator_loss
 from aae.priors import PriorConfig, make_prior
 
 
@@ -21,20 +20,25 @@ from aae.priors import PriorConfig, make_prior
 class GANConfig:
     latent_dim: int = 100  # the noise z fed to the generator (the seeds: 100-D)
     generator_hidden: tuple[int, ...] = (256, 512, 1024)  # dense layers of the generator, as PyTorch-GAN's gan.py
-    disc_channels: int = 64  # channels of the first conv layer; the second has twice as many
+    disc_channels: int = 32  # channels of the first conv layer; the second has twice as many
     prior: PriorConfig = PriorConfig(name="gaussian", std=1.0)
+    real_label: float = 0.9  # one-sided label smoothing (Salimans et al., 2016): D's target for real images
+    batch_norm: bool = True  # batch norm in the generator's hidden layers (after the first), as PyTorch-GAN
+    spectral_norm: bool = True  # spectral normalisation of D's layers (Miyato et al., 2018) against mode collapse
+    minibatch_std: bool = True  # D sees the batch's feature spread, so collapsed batches look fake
+    disc_lr_scale: float = 1.0  # D's learning rate as a fraction of G's: below 1 keeps a conv D from winning early
 
 
 class Generator(nn.Module):
     """Noise (B, Z) -> image logits (B, 1, 28, 28), through dense layers with batch norm."""
 
-    def __init__(self, *, latent_dim: int, hidden: tuple[int, ...]) -> None:
+    def __init__(self, *, latent_dim: int, hidden: tuple[int, ...], batch_norm: bool = True) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         n_in = latent_dim
         for i, n_out in enumerate(hidden):
             layers.append(nn.Linear(n_in, n_out))
-            if i > 0:
+            if i > 0 and batch_norm:
                 layers.append(nn.BatchNorm1d(n_out))
             layers.append(nn.LeakyReLU(0.2))
             n_in = n_out
@@ -46,23 +50,36 @@ class Generator(nn.Module):
 
 
 class ImageDiscriminator(nn.Module):
-    """Image (B, 1, 28, 28) -> one logit "real": two strided convolutions, then a linear layer."""
+    """Image (B, 1, 28, 28) -> one logit "real": two strided convolutions, then a linear layer.
 
-    def __init__(self, *, channels: int) -> None:
+    With `minibatch_std`, the mean standard deviation of the conv features across the batch is appended
+    as one more feature map (Karras et al., 2018): a batch of near-identical fakes then looks fake, which
+    gives the generator a reason to keep its samples varied (it counters mode collapse).
+    """
+
+    def __init__(self, *, channels: int, spectral_norm: bool = True, minibatch_std: bool = True) -> None:
         super().__init__()
         c = channels
-        self.net = nn.Sequential(
-            nn.Conv2d(1, c, 4, stride=2, padding=1),  # (B, c, 14, 14)
+        norm = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
+        self.features = nn.Sequential(
+            norm(nn.Conv2d(1, c, 4, stride=2, padding=1)),  # (B, c, 14, 14)
             nn.LeakyReLU(0.2),
-            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),  # (B, 2c, 7, 7)
+            norm(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1)),  # (B, 2c, 7, 7)
             nn.LeakyReLU(0.2),
+        )
+        self.minibatch_std = minibatch_std
+        self.head = nn.Sequential(
             nn.Flatten(),
             nn.Dropout(0.3),
-            nn.Linear(2 * c * 7 * 7, 1),
+            norm(nn.Linear((2 * c + int(minibatch_std)) * 7 * 7, 1)),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(2 * x - 1).squeeze(1)  # inputs centred on 0
+        h = self.features(2 * x - 1)  # inputs centred on 0 -> (B, 2c, 7, 7)
+        if self.minibatch_std:
+            spread = h.std(dim=0, correction=0).mean() if h.shape[0] > 1 else h.new_zeros(())
+            h = torch.cat([h, spread.expand(h.shape[0], 1, *h.shape[2:])], dim=1)  # (B, 2c + 1, 7, 7)
+        return self.head(h).squeeze(1)
 
 
 class GAN(LatentModel):
@@ -73,8 +90,10 @@ class GAN(LatentModel):
         config = config or GANConfig()
         super().__init__(config)
         self.prior = make_prior(config.prior, config.latent_dim)
-        self.generator = Generator(latent_dim=config.latent_dim, hidden=tuple(config.generator_hidden))
-        self.discriminator = ImageDiscriminator(channels=config.disc_channels)
+        self.generator = Generator(latent_dim=config.latent_dim, hidden=tuple(config.generator_hidden),
+                                   batch_norm=config.batch_norm)
+        self.discriminator = ImageDiscriminator(channels=config.disc_channels, spectral_norm=config.spectral_norm,
+                                                minibatch_std=config.minibatch_std)
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -86,7 +105,8 @@ class GAN(LatentModel):
 
     def phases(self, lr: float) -> list[Phase]:
         return [
-            Phase("discriminator", list(self.discriminator.parameters()), lr, betas=(0.5, 0.999)),
+            Phase("discriminator", list(self.discriminator.parameters()), lr * self.config.disc_lr_scale,
+                  betas=(0.5, 0.999)),
             Phase("generator", list(self.generator.parameters()), lr, betas=(0.5, 0.999)),
         ]
 
@@ -96,20 +116,12 @@ class GAN(LatentModel):
             # (1) Update D: maximise log D(x) + log(1 − D(G(z)))
             with torch.no_grad():
                 fake = self.generator(z)
-            logit_real, logit_fake = self.discriminator(x), self.discriminator(fake)
-            loss = F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real)) + \
-                F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake))
-            accuracy = 0.5 * ((logit_real > 0).float().mean() + (logit_fake < 0).float().mean())
-            return PhaseOutput(loss, {"disc": loss.item(), "disc_acc": accuracy.item()})
+            return PhaseOutput(*discriminator_loss(self.discriminator(x), self.discriminator(fake),
+                                                   real_label=self.config.real_label))
         if phase == "generator":
-            # (2) Update G: maximise log D(G(z)) (the non-saturating loss)
-            set_requires_grad(self.discriminator, False)
-            try:
-                logit_fake = self.discriminator(self.generator(z))
-                loss = F.binary_cross_entropy_with_logits(logit_fake, torch.ones_like(logit_fake))
-            finally:
-                set_requires_grad(self.discriminator, True)
-            return PhaseOutput(loss, {"gen": loss.item()})
+            # (2) Update G: maximise log D(G(z)) (the non-saturating loss); D's weights get no gradient
+            with frozen(self.discriminator):
+                return PhaseOutput(*generator_loss(self.discriminator(self.generator(z))))
         raise ValueError(f"unknown phase {phase!r}")
 
     def inference_modules(self) -> list[nn.Module]:
