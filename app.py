@@ -25,7 +25,7 @@ PAGES = {
 METRIC_LABELS = {  # card["metrics"] key -> how the home page names it
     "parzen_ll": "Parzen LL",
     "frechet": "Fréchet dist.",
-    "modes_covered": "classes covered",
+    "modes_covered": "classes",
     "knn_accuracy": "kNN acc.",
     "recon_bce": "recon. BCE",
     "test_accuracy": "test accuracy",
