@@ -47,7 +47,9 @@ def home() -> None:
     if is_available("mnist", root):
         right.markdown(f"**Data:** MNIST found in `{root}`")
     else:
-        right.warning(common.data_missing_message(root))
+        with right:
+            st.warning(common.data_missing_message(root))
+            common.download_button(root)
 
     st.subheader("Models")
     entries = common.list_models(kinds=("aae", "vae", "gan", "classifier"))

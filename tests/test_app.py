@@ -38,3 +38,17 @@ def test_navigation_reaches_every_page(tiny_models, page):
     at.switch_page(f"pages/{page}.py").run()
     assert not at.exception
     assert at.title and at.title[0].value != "Latent Lab"  # the page's own title, not the home page
+
+
+def test_download_button_offline_shows_the_clear_error(tiny_models, tmp_path, monkeypatch):
+    import torchvision.datasets.utils as tv_utils
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(tv_utils, "urlretrieve", offline, raising=False)
+    monkeypatch.setenv("AAE_DATA_DIR", str(tmp_path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.button(key="download_mnist").click().run()
+    assert not at.exception
+    assert any(str(tmp_path) in e.value and "could not be downloaded" in e.value for e in at.error)

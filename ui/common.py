@@ -142,11 +142,23 @@ def test_set() -> tuple[torch.Tensor, torch.Tensor] | None:
         return None
 
 
+def download_button(root: Path) -> None:
+    """Offer to fetch MNIST into `root` with torchvision (online users get the data on first use)."""
+    if st.button("Download MNIST now (about 12 MB)", key="download_mnist", icon=":material/download:"):
+        with st.spinner(f"Downloading MNIST into {root.resolve()}…"):
+            try:
+                load_dataset("mnist", data_dir=root, val_size=0)
+            except DataNotFoundError as error:
+                st.error(str(error))
+                return
+        st.rerun()
+
+
 def data_missing_message(root: Path) -> str:
     return (f"MNIST is not in `{root.resolve()}/MNIST/raw`. Parts of this page that need data are off. "
             "Set `AAE_DATA_DIR` to a folder holding MNIST in torchvision's layout (for example "
-            "`AAE_DATA_DIR=../shared/data streamlit run app.py`), or train once online so torchvision "
-            "downloads it.")
+            "`AAE_DATA_DIR=../shared/data streamlit run app.py`), or, online, use **Download MNIST** on the "
+            "Home page.")
 
 
 @st.cache_data(show_spinner="Encoding the test set…", max_entries=32)
