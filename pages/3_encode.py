@@ -14,7 +14,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 import torch
-from plotly.colors import qualitative
 
 from aae.digits import array_to_mnist_steps, to_mnist_steps
 from aae.explore import nearest, to_png
@@ -43,7 +42,6 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 N_NEIGHBOURS = 8
 K_CLASS = 10  # neighbours that vote on the closest class
 CANVAS_SIDE = 280  # 10× MNIST, drawn white on black like MNIST itself
-PALETTE = qualitative.T10  # one colour per digit, as on the Prior & samples page
 
 
 def _on_upload() -> None:
@@ -234,15 +232,7 @@ st.session_state["encode_neighbours"] = [int(i) for i in neighbour_index]
 st.session_state["encode_closest"] = {"label": closest_label, "share": share, "k": K_CLASS, "component": component}
 
 figure = go.Figure()
-indices = np.arange(len(labels))
-for digit in range(10):
-    mask = labels == digit
-    figure.add_trace(go.Scattergl(
-        x=test_xy[mask, 0], y=test_xy[mask, 1], mode="markers", name=str(digit),
-        marker={"size": 3, "color": PALETTE[digit], "opacity": 0.55},
-        customdata=np.stack([labels[mask], indices[mask]], axis=1),
-        hovertemplate="digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",
-    ))
+common.add_digit_traces(figure, test_xy, labels, opacity=0.55)
 figure.add_trace(go.Scatter(
     x=test_xy[neighbour_index, 0], y=test_xy[neighbour_index, 1], mode="markers", name=f"{N_NEIGHBOURS} nearest",
     marker={"symbol": "circle-open", "size": 11, "color": "black", "line": {"width": 1.5}},

@@ -11,7 +11,6 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 import torch
-from plotly.colors import qualitative
 
 from aae.checkpoints import CheckpointError
 from aae.explore import decode_all
@@ -25,7 +24,6 @@ st.session_state.setdefault("compare_projection", "PCA")
 st.session_state["compare_metrics"] = {}
 st.session_state["compare_points"] = {}
 
-PALETTE = qualitative.T10  # one colour per digit, as on the other pages
 PROJECTIONS = {"PCA": "pca", "t-SNE": "tsne", "UMAP": "umap"}
 DEFAULT_SUBSAMPLE = {"pca": 10_000, "tsne": 2_000, "umap": 2_000}  # t-SNE and UMAP take minutes on 10,000
 PREFERRED_PAIRS = [("aae-2d-gaussian", "vae-2d"), ("aae-8d", "vae-8d")]
@@ -103,14 +101,7 @@ def model_metrics(path: str, codes: np.ndarray) -> dict[str, float]:
 def scatter(points: np.ndarray, labels: np.ndarray, indices: np.ndarray, axis_names: tuple[str, str],
             ranges: tuple[list[float], list[float]]) -> go.Figure:
     figure = go.Figure()
-    for digit in range(10):
-        mask = labels == digit
-        figure.add_trace(go.Scattergl(
-            x=points[mask, 0], y=points[mask, 1], mode="markers", name=str(digit),
-            marker={"size": 3, "color": PALETTE[digit], "opacity": 0.6},
-            customdata=np.stack([labels[mask], indices[mask]], axis=1),
-            hovertemplate="digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",
-        ))
+    common.add_digit_traces(figure, points, labels, indices=indices)
     figure.update_layout(
         height=460, margin={"l": 10, "r": 10, "t": 30, "b": 10},
         legend={"title": {"text": "digit"}, "itemsizing": "constant"},

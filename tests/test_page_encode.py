@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from page_runner import open_page as run_page
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from aae.checkpoints import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "3_encode.py")
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +46,7 @@ def blank_png() -> bytes:
 
 
 def open_page(model: Path, **state) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["model_path"] = str(model)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page("3_encode", model, **state)
 
 
 def values(array) -> np.ndarray:

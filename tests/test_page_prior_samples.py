@@ -6,18 +6,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+from page_runner import open_page as run_page
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "1_prior_samples.py")
 
 
 def open_page(path: Path) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["model_path"] = str(path)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page("1_prior_samples", path)
 
 
 def scatter(at: AppTest) -> dict:

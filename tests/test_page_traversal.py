@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from page_runner import open_page as run_page
 from streamlit.testing.v1 import AppTest
 
 from aae.checkpoints import load_checkpoint, save_checkpoint
@@ -14,15 +15,10 @@ from aae.data import load_split, to_float
 from aae.models import GANConfig, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "2_traversal.py")
 
 
 def open_page(path: Path) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["model_path"] = str(path)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page("2_traversal", path)
 
 
 def slider_keys(at: AppTest) -> list[str]:

@@ -203,6 +203,26 @@ def digit_image(image: torch.Tensor | np.ndarray, *, scale: int = 8) -> np.ndarr
     return (np.kron(np.clip(array, 0, 1), np.ones((scale, scale))) * 255).round().astype(np.uint8)
 
 
+# -- latent maps ------------------------------------------------------------------------------
+
+def add_digit_traces(figure, points: np.ndarray, labels: np.ndarray, *, indices: np.ndarray | None = None,
+                     opacity: float = 0.6) -> None:
+    """One scatter trace per digit, in the colours every page uses; hover shows the digit and its test
+    index (`indices`, aligned with `points`; default 0..N-1)."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+
+    indices = np.arange(len(labels)) if indices is None else np.asarray(indices)
+    for digit in range(10):
+        mask = labels == digit
+        figure.add_trace(go.Scattergl(
+            x=points[mask, 0], y=points[mask, 1], mode="markers", name=str(digit),
+            marker={"size": 3, "color": qualitative.T10[digit], "opacity": opacity},
+            customdata=np.stack([labels[mask], indices[mask]], axis=1),
+            hovertemplate="digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",
+        ))
+
+
 # -- background jobs (Train, GAN vs AAE) ------------------------------------------------------
 
 @st.cache_resource

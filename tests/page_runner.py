@@ -1,0 +1,20 @@
+"""Open a page in the real Streamlit runtime (AppTest) on a chosen model, with session state preset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def open_page(page: str, model: Path, **state) -> AppTest:
+    """Run pages/`page`.py once with `model` picked (and `state` in st.session_state); no exception."""
+    at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=60)
+    at.session_state["model_path"] = str(model)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
