@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="classifier: the MNIST CNN that Fréchet distance and class coverage use")
     t.add_argument("--encoder", choices=["deterministic", "gaussian", "universal"], default="deterministic",
                    help="AAE posterior q(z|x) (default: deterministic)")
+    t.add_argument("--generator", choices=["dense", "conv"], default="dense",
+                   help="GAN generator: dense (the seeds' GAN) or conv (DCGAN-style)")
     t.add_argument("--prior", choices=PRIOR_NAMES, default=None,
                    help="prior p(z) (default: gaussian; a VAE needs gaussian)")
     t.add_argument("--prior-std", type=float, default=None,
@@ -109,7 +111,7 @@ def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
     if args.model == "vae":
         return "vae", VAEConfig(latent_dim=args.latent_dim or 8, hidden=args.hidden,
                                 prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
-    return "gan", GANConfig(latent_dim=args.latent_dim or 100,
+    return "gan", GANConfig(latent_dim=args.latent_dim or 100, generator=getattr(args, "generator", "dense"),
                             prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
 
 

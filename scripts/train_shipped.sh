@@ -27,4 +27,5 @@ run vae-2d           --model vae --latent-dim 2 --hidden 400 --epochs 40
 run aae-8d           --model aae --latent-dim 8 --hidden 1000 --prior gaussian --prior-std 5 --epochs 40
 run vae-8d           --model vae --latent-dim 8 --hidden 1000 --prior-std 5 --epochs 40
 run gan              --model gan --epochs 100 --batch-size 64
+run dcgan            --model gan --generator conv --epochs 40 --batch-size 64
 run classifier       --model classifier --epochs 8 --lr 1e-3

@@ -17,6 +17,7 @@ CONFIGS = {
     "aae-uniform": ("aae", AAEConfig(latent_dim=3, hidden=SMALL, prior=PriorConfig("uniform"))),
     "vae": ("vae", VAEConfig(latent_dim=4, hidden=SMALL)),
     "gan": ("gan", GANConfig(latent_dim=16, generator_hidden=(32, 64), disc_channels=8)),
+    "gan-conv": ("gan", GANConfig(latent_dim=16, generator="conv", generator_channels=16, disc_channels=8)),
 }
 
 
@@ -151,6 +152,22 @@ def test_config_round_trips_through_plain_dicts():
     for kind, config in CONFIGS.values():
         model = build_model(kind, config)
         assert config_from_dict(kind, model.config_dict()) == config
+
+
+def test_gan_generators_and_a_generator_step_raises_d_on_fakes():
+    """One generator step (D fixed) makes D rate the same fakes as more real, for both generator kinds."""
+    for name in ("gan", "gan-conv"):
+        torch.manual_seed(0)
+        model = build_model(*CONFIGS[name]).eval()  # eval: no dropout, fixed batch-norm statistics
+        z = torch.randn(32, 16)
+        phase = next(p for p in model.phases(1e-3) if p.name == "generator")
+        optimizer = torch.optim.Adam(phase.parameters, lr=1e-3)
+        before = model.discriminator(model.generator(z)).mean()
+        loss = torch.nn.functional.softplus(-model.discriminator(model.generator(z))).mean()  # −log D(G(z))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        assert model.discriminator(model.generator(z)).mean() > before
 
 
 def test_unknown_config_fields_are_refused():

@@ -7,6 +7,7 @@ Where the AAE puts its adversary on the code z, the GAN puts it on the image x, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -19,7 +20,9 @@ from aae.priors import PriorConfig, make_prior
 @dataclass(frozen=True)
 class GANConfig:
     latent_dim: int = 100  # the noise z fed to the generator (the seeds: 100-D)
+    generator: Literal["dense", "conv"] = "dense"  # dense: the seeds' GAN; conv: a DCGAN-style generator
     generator_hidden: tuple[int, ...] = (256, 512, 1024)  # dense layers of the generator, as PyTorch-GAN's gan.py
+    generator_channels: int = 64  # conv generator: channels at 7×7 (half as many at 14×14)
     disc_channels: int = 32  # channels of the first conv layer; the second has twice as many
     prior: PriorConfig = PriorConfig(name="gaussian", std=1.0)
     real_label: float = 0.9  # one-sided label smoothing (Salimans et al., 2016): D's target for real images
@@ -47,6 +50,27 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.net(z)).view(-1, *IMAGE_SHAPE)
+
+
+class ConvGenerator(nn.Module):
+    """Noise (B, Z) -> image (B, 1, 28, 28) with transposed convolutions (Radford et al., 2016, DCGAN)."""
+
+    def __init__(self, *, latent_dim: int, channels: int) -> None:
+        super().__init__()
+        c = channels
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, c * 7 * 7),
+            nn.Unflatten(1, (c, 7, 7)),
+            nn.BatchNorm2d(c),
+            nn.ReLU(),
+            nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1),  # (B, c/2, 14, 14)
+            nn.BatchNorm2d(c // 2),
+            nn.ReLU(),
+            nn.ConvTranspose2d(c // 2, 1, 4, stride=2, padding=1),  # (B, 1, 28, 28)
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(z))
 
 
 class ImageDiscriminator(nn.Module):
@@ -90,8 +114,13 @@ class GAN(LatentModel):
         config = config or GANConfig()
         super().__init__(config)
         self.prior = make_prior(config.prior, config.latent_dim)
-        self.generator = Generator(latent_dim=config.latent_dim, hidden=tuple(config.generator_hidden),
-                                   batch_norm=config.batch_norm)
+        if config.generator == "conv":
+            self.generator = ConvGenerator(latent_dim=config.latent_dim, channels=config.generator_channels)
+        elif config.generator == "dense":
+            self.generator = Generator(latent_dim=config.latent_dim, hidden=tuple(config.generator_hidden),
+                                       batch_norm=config.batch_norm)
+        else:
+            raise ValueError(f"unknown generator {config.generator!r}; choose dense or conv")
         self.discriminator = ImageDiscriminator(channels=config.disc_channels, spectral_norm=config.spectral_norm,
                                                 minibatch_std=config.minibatch_std)
 
