@@ -84,8 +84,22 @@ def _unflatten_optimizers(tensors: dict[str, torch.Tensor], meta: dict[str, Any]
     return state
 
 
-def model_weights(model: LatentModel, *, inference_only: bool = False, half: bool = False) -> dict[str, torch.Tensor]:
-    """The state dict to store: all of it, or only what encoding/decoding needs (e.g. no discriminator)."""
+WEIGHT_DTYPES = ("float32", "float16", "int8")
+INT8_SCALE = ".int8_scale"  # suffix of the per-row scales stored beside each int8 matrix
+INT8_MIN_SIZE = 4096  # smaller tensors (biases, tiny layers) stay float16 in an int8 checkpoint
+
+
+def model_weights(
+    model: LatentModel, *, inference_only: bool = False, dtype: str = "float32"
+) -> dict[str, torch.Tensor]:
+    """The state dict to store: all of it, or only what encoding/decoding needs (e.g. no discriminator).
+
+    dtype "float16" halves floating tensors; "int8" also stores each weight matrix (and conv kernel)
+    as int8 with one float16 scale per output row (symmetric, round to nearest): a quarter of
+    float32, for shipping. `load_checkpoint` turns both back into float32.
+    """
+    if dtype not in WEIGHT_DTYPES:
+        raise ValueError(f"unknown weights dtype {dtype!r}; choose {', '.join(WEIGHT_DTYPES)}")
     state = model.state_dict()
     if inference_only and hasattr(model, "inference_modules"):
         keep = {id(m) for m in model.inference_modules()}
@@ -94,7 +108,35 @@ def model_weights(model: LatentModel, *, inference_only: bool = False, half: boo
     out = {}
     for key, value in state.items():
         value = value.detach().cpu().contiguous()
-        out[key] = value.half() if half and value.is_floating_point() else value
+        if not value.is_floating_point() or dtype == "float32":
+            out[key] = value
+        elif dtype == "int8" and value.ndim >= 2 and value.numel() >= INT8_MIN_SIZE:
+            out[key], out[key + INT8_SCALE] = quantize_int8(value)
+        else:
+            out[key] = value.half()
+    return out
+
+
+def quantize_int8(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-row symmetric int8: (q (same shape, int8), scale (rows,) float16) with weight ≈ q · scale."""
+    rows = weight.float().flatten(1)
+    scale = (rows.abs().amax(dim=1) / 127.0).clamp_min(1e-12).half()
+    q = (rows / scale.float()[:, None]).round().clamp(-127, 127).to(torch.int8)
+    return q.view_as(weight), scale
+
+
+def dequantize(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Stored tensors back to float32 (int8 matrices times their row scales); integer buffers unchanged."""
+    out = {}
+    for key, value in weights.items():
+        if key.endswith(INT8_SCALE):
+            continue
+        scale = weights.get(key + INT8_SCALE)
+        if scale is not None:
+            shape = (-1,) + (1,) * (value.ndim - 1)
+            out[key] = value.float() * scale.float().view(shape)
+        else:
+            out[key] = value.float() if value.is_floating_point() else value
     return out
 
 
@@ -106,12 +148,15 @@ def save_checkpoint(
     optimizer_state: dict[str, Any] | None = None,
     inference_only: bool = False,
     half: bool = False,
+    dtype: str | None = None,
 ) -> Path:
     """Write `model` (and optionally its optimiser state) to the folder `path`, atomically.
 
     `card` holds what the caller knows (dataset, training, metrics, name); the kind, config,
-    versions, weights' format and file hashes are added here.
+    versions, weights' format and file hashes are added here. `dtype` ("float32", "float16",
+    "int8"; `half` means "float16") sets how weights are stored; only float32 can be resumed.
     """
+    dtype = dtype or ("float16" if half else "float32")
     import aae
 
     path = Path(path)
@@ -122,7 +167,7 @@ def save_checkpoint(
         **(card or {}),
         "kind": model.kind,
         "config": model.config_dict(),
-        "weights": {"dtype": "float16" if half else "float32", "inference_only": inference_only,
+        "weights": {"dtype": dtype, "inference_only": inference_only,
                     "resumable": optimizer_state is not None and not inference_only},
         "versions": {"aae": aae.__version__, "torch": torch.__version__},
         "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -130,7 +175,7 @@ def save_checkpoint(
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         tmp.chmod(0o755)
-        save_file(model_weights(model, inference_only=inference_only, half=half), str(tmp / WEIGHTS))
+        save_file(model_weights(model, inference_only=inference_only, dtype=dtype), str(tmp / WEIGHTS))
         files = [WEIGHTS]
         if optimizer_state is not None and not inference_only:
             tensors, meta = _flatten_optimizers(optimizer_state)
@@ -222,7 +267,7 @@ def load_checkpoint(path: str | os.PathLike, *, device: torch.device | str = "cp
         weights = load_file(str(path / WEIGHTS))
     except (SafetensorError, OSError) as error:
         raise CheckpointError(f"checkpoint {path}: cannot read {WEIGHTS} ({error})") from None
-    weights = {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
+    weights = dequantize(weights)
     strict = not card.get("weights", {}).get("inference_only", False)
     expected = model_weights(model, inference_only=not strict)
     missing = sorted(set(expected) - set(weights))

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from aae.corruption import CORRUPTIONS
 from aae.data import DATASET_NAMES
 from aae.priors import PRIOR_NAMES
 
@@ -21,13 +22,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _labels_per_class(text: str) -> int | None:
+    if text.strip().lower() == "all":
+        return None
+    return _positive_int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aae", description="Latent Lab: adversarial autoencoders, VAEs and GANs.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     t = commands.add_parser("train", help="train a model and write a checkpoint")
-    t.add_argument("--model", choices=["aae", "vae", "gan", "classifier"], default="aae",
-                   help="classifier: the MNIST CNN that Fréchet distance and class coverage use")
+    t.add_argument("--model", choices=["aae", "vae", "gan", "supervised", "semi", "cluster", "classifier"],
+                   default="aae",
+                   help="supervised: label + style decoder; semi: semi-supervised classifier AAE; cluster: "
+                        "unsupervised clustering AAE; classifier: the MNIST CNN that Fréchet distance and coverage use")
     t.add_argument("--encoder", choices=["deterministic", "gaussian", "universal"], default="deterministic",
                    help="AAE posterior q(z|x) (default: deterministic)")
     t.add_argument("--generator", choices=["dense", "conv"], default="dense",
@@ -38,7 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scale of the prior (default: 5 for the AAE's Gaussian, as in the paper; else 1)")
     t.add_argument("--label-regularized", action="store_true",
                    help="AAE: the discriminator sees the label; p(z) is drawn from that label's component")
-    t.add_argument("--latent-dim", type=_positive_int, default=None, help="code size (default: 8; GAN noise: 100)")
+    t.add_argument("--latent-dim", type=_positive_int, default=None,
+                   help="code size (default: 8; the style z of supervised 2, semi 4, cluster 2; GAN noise: 100)")
+    t.add_argument("--labels-per-class", type=_labels_per_class, default=10,
+                   help="semi: labelled training images per class (10 -> 100 labels), or 'all' (default: 10)")
+    t.add_argument("--clusters", type=_positive_int, default=16, help="cluster: the number of clusters K (default: 16)")
+    t.add_argument("--corruption", choices=CORRUPTIONS, default="none",
+                   help="AAE: train a denoising AAE on inputs corrupted this way (clean targets)")
+    t.add_argument("--corruption-level", type=float, default=0.3,
+                   help="strength of --corruption in [0, 1] (Gaussian σ, or the share of pixels hit; default 0.3)")
     t.add_argument("--hidden", type=_positive_int, default=1000, help="width of the hidden layers (default: 1000)")
     t.add_argument("--epochs", type=_positive_int, default=20)
     t.add_argument("--batch-size", type=_positive_int, default=100)
@@ -54,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", default=None, help="checkpoint to continue training (its config is kept)")
     t.add_argument("--half", action="store_true",
                    help="store float16 inference weights only (small, for shipping; cannot be resumed)")
+    t.add_argument("--int8", action="store_true",
+                   help="store int8 inference weights (one scale per row; a quarter of float32; cannot be resumed)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     s = commands.add_parser("sample", help="decode prior samples of a checkpoint into a PNG grid")
@@ -62,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--manifold", action="store_true", help="2-D latent: decode a regular grid over the plane")
     s.add_argument("--out", required=True, help="PNG file to write")
+
+    x = commands.add_parser("export", help="copy a checkpoint as small inference-only weights (for shipping)")
+    x.add_argument("checkpoint")
+    x.add_argument("--out", required=True, help="checkpoint folder to write")
+    x.add_argument("--half", action="store_true", help="float16 weights (the default)")
+    x.add_argument("--int8", action="store_true", help="int8 weight matrices with per-row scales")
 
     i = commands.add_parser("info", help="print a checkpoint's card")
     i.add_argument("checkpoint")
@@ -81,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval}
+    handlers = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval, "export": cmd_export}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
@@ -94,16 +119,39 @@ def main(argv: list[str] | None = None) -> int:
 
 def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
     """The model kind and its config dataclass from `aae train` arguments."""
-    from aae.models import AAEConfig, GANConfig, VAEConfig
+    from aae.models import (
+        AAEConfig,
+        ClusteringAAEConfig,
+        GANConfig,
+        SemiSupervisedAAEConfig,
+        SupervisedAAEConfig,
+        VAEConfig,
+    )
     from aae.priors import PriorConfig
 
+    corruption = getattr(args, "corruption", "none")
     if args.model == "aae":
         prior = args.prior or "gaussian"
         std = args.prior_std if args.prior_std is not None else (5.0 if prior == "gaussian" else 1.0)
         return "aae", AAEConfig(latent_dim=args.latent_dim or 8, hidden=args.hidden, encoder=args.encoder,
-                                prior=PriorConfig(name=prior, std=std), label_regularized=args.label_regularized)
+                                prior=PriorConfig(name=prior, std=std), label_regularized=args.label_regularized,
+                                corruption=corruption,
+                                corruption_level=args.corruption_level if corruption != "none" else 0.0)
     if args.label_regularized:
         raise ValueError("--label-regularized applies to the AAE only")
+    if corruption != "none":
+        raise ValueError("--corruption (the denoising AAE) applies to --model aae only")
+    if args.model in ("supervised", "semi", "cluster"):
+        if args.prior not in (None, "gaussian"):
+            raise ValueError(f"the style code of a {args.model} AAE takes a Gaussian prior, not {args.prior!r}")
+        style = {"hidden": args.hidden, "prior": PriorConfig(name="gaussian", std=args.prior_std or 1.0)}
+        if args.latent_dim:
+            style["latent_dim"] = args.latent_dim
+        if args.model == "supervised":
+            return "supervised", SupervisedAAEConfig(**style)
+        if args.model == "semi":
+            return "semi", SemiSupervisedAAEConfig(**style, labels_per_class=args.labels_per_class)
+        return "cluster", ClusteringAAEConfig(**style, n_categories=args.clusters)
     if args.model == "classifier":
         from aae.models import ClassifierConfig
 
@@ -177,7 +225,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     card = training_card(args.dataset, splits, config, result, history=prior_history + result.history,
                          seconds=time.time() - started)
     save_checkpoint(args.out, result.model, card=card, optimizer_state=result.optimizer_state,
-                    inference_only=args.half, half=args.half)
+                    inference_only=args.half or args.int8, dtype=_weights_dtype(args))
     print(f"wrote {args.out} ({result.epochs_done} epochs, {result.elapsed:.1f} s on {result.device})")
     return 0
 
@@ -196,6 +244,28 @@ def training_card(dataset: str, splits, config, result, *, history: list, second
     }
 
 
+def _weights_dtype(args: argparse.Namespace) -> str:
+    if args.half and args.int8:
+        raise ValueError("choose one of --half and --int8")
+    return "int8" if args.int8 else "float16" if args.half else "float32"
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Copy a checkpoint as inference-only weights in a smaller dtype (for shipping), keeping its card."""
+    from aae.checkpoints import load_checkpoint, save_checkpoint
+
+    checkpoint = load_checkpoint(args.checkpoint)
+    card = {k: v for k, v in checkpoint.card.items()
+            if k not in ("format", "kind", "config", "weights", "versions", "saved_at", "files")}
+    card["name"] = Path(args.out).name
+    card["exported_from"] = {"path": str(args.checkpoint), "weights": checkpoint.card.get("weights")}
+    dtype = _weights_dtype(args) if (args.half or args.int8) else "float16"
+    save_checkpoint(args.out, checkpoint.model, card=card, inference_only=True, dtype=dtype)
+    size = sum(f.stat().st_size for f in Path(args.out).iterdir())
+    print(f"wrote {args.out} ({dtype} inference weights, {size / 1e6:.1f} MB)")
+    return 0
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     import torch
 
@@ -210,8 +280,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
         images, nrow = manifold(model, n=20), 20
     else:
         generator = torch.Generator().manual_seed(args.seed)
-        labels = torch.arange(args.n) % 10
-        images, nrow = model.sample(args.n, labels=labels, generator=generator), 10
+        if model.conditional:  # the paper's figure: each row one style z, written as every class (or cluster)
+            nrow = model.n_content
+            images = model.style_grid(model.sample_latent(max(1, args.n // nrow), generator=generator))
+        else:
+            images, nrow = model.sample(args.n, labels=torch.arange(args.n) % 10, generator=generator), 10
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_bytes(to_png(image_grid(images, nrow=nrow)))
     print(f"wrote {args.out} ({len(images)} images from {checkpoint.name})")

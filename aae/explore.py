@@ -47,6 +47,45 @@ def decode_all(model: LatentModel, z: torch.Tensor, *, batch_size: int = 1000) -
                       for i in range(0, len(z), batch_size)])
 
 
+@torch.no_grad()
+def reconstruct_all(
+    model: LatentModel, images: torch.Tensor, labels: torch.Tensor | None = None, *, batch_size: int = 1000
+) -> torch.Tensor:
+    """Each image encoded and decoded again (N, 1, 28, 28) on the CPU; a supervised AAE writes it as `labels`."""
+    model.eval()
+    out = []
+    for i in range(0, len(images), batch_size):
+        y = None if labels is None else labels[i:i + batch_size].to(model.device)
+        out.append(model.reconstruct(images[i:i + batch_size].to(model.device), labels=y).float().cpu())
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def category_probs_all(model: LatentModel, images: torch.Tensor, *, batch_size: int = 1000) -> torch.Tensor:
+    """q(y | x) of a semi-supervised or clustering AAE for many images (N, K), on the CPU."""
+    model.eval()
+    return torch.cat([model.category_probs(images[i:i + batch_size].to(model.device)).float().cpu()
+                      for i in range(0, len(images), batch_size)])
+
+
+@torch.no_grad()
+def denoise(
+    model: LatentModel, clean: torch.Tensor, kind: str, level: float, *, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(noisy, denoised): `clean` images corrupted reproducibly (aae.corruption), then encoded and decoded."""
+    from aae.corruption import corrupt
+
+    noisy = corrupt(clean.float().cpu(), kind, level, generator=torch.Generator().manual_seed(seed))
+    return noisy, reconstruct_all(model, noisy)
+
+
+def most_confident(probs: torch.Tensor, category: int, n: int) -> torch.Tensor:
+    """Indices of up to `n` images whose most probable y is `category`, most confident first."""
+    members = (probs.argmax(dim=1) == category).nonzero().flatten()
+    order = probs[members, category].argsort(descending=True, stable=True)
+    return members[order[:n]]
+
+
 def manifold_codes(n: int, extent: float, *, dims: tuple[int, int] = (0, 1), latent_dim: int = 2,
                    base: torch.Tensor | None = None) -> torch.Tensor:
     """A regular n × n grid of codes over [−extent, extent]² in two dimensions (rows top to bottom = y

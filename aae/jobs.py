@@ -19,6 +19,7 @@ from typing import Any, Literal
 import torch
 
 from aae.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from aae.corruption import check_corruption
 from aae.data import load_dataset
 from aae.priors import make_prior
 from aae.training import (
@@ -38,6 +39,9 @@ JobStatus = Literal["pending", "running", "paused", "done", "cancelled", "failed
 
 # -- checking a config before a job starts ----------------------------------------------------
 
+TRAINABLE_KINDS = ("aae", "vae", "gan", "supervised", "semi", "cluster")
+
+
 def validate_model_config(kind: str, config: Any) -> None:
     """Raise ValueError with a message for people when `config` cannot make a `kind` model.
 
@@ -45,9 +49,12 @@ def validate_model_config(kind: str, config: Any) -> None:
     regularisation with a prior that has no part per class), without building any network,
     so a form can say so before a job starts.
     """
-    if kind not in ("aae", "vae", "gan"):
-        raise ValueError(f"unknown model kind {kind!r}; choose aae, vae or gan")
+    if kind not in TRAINABLE_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(TRAINABLE_KINDS)}")
     prior = make_prior(config.prior, config.latent_dim)  # a 2-D-only prior at another size raises here
+    if kind in ("supervised", "semi", "cluster") and config.prior.name != "gaussian":
+        raise ValueError(f"the style code of a {kind} AAE takes the Gaussian prior, not {config.prior.name!r}")
+    check_corruption(getattr(config, "corruption", "none"), getattr(config, "corruption_level", 0.0))
     if getattr(config, "label_regularized", False) and not prior.supports_labels:
         raise ValueError(
             "label-regularised training needs a prior with one part per class (mog10 or swissroll), "

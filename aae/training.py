@@ -131,6 +131,7 @@ class Trainer:
         self.callback = callback or (lambda event: None)
         self.cancel = cancel or threading.Event()
         self.start_epoch = start_epoch
+        self.preparation = model.prepare_training(self.splits, config.seed)  # e.g. the labelled subset
         self.phases = model.phases(config.lr)
         self.optimizers = {p.name: _adam(p.parameters, lr=p.lr, betas=p.betas) for p in self.phases}
         if optimizer_state:
@@ -146,7 +147,8 @@ class Trainer:
         # Fixed noise for preview grids; labels cycle 0..9 so a 10-wide grid shows one class per column.
         gen = torch.Generator().manual_seed(config.seed + 12345)
         labels = torch.arange(config.n_preview) % 10
-        self.preview_labels = labels.to(self.device)
+        # A clustering AAE may have fewer than 10 clusters: its decoder takes only labels 0..K−1.
+        self.preview_labels = (labels % model.n_content if model.conditional else labels).to(self.device)
         self.preview_z = model.sample_latent(config.n_preview, labels=labels, generator=gen).to(self.device) \
             if _can_sample(model) else None
 

@@ -1,5 +1,6 @@
 """Evaluation metrics as plain functions: Parzen, Fréchet distance, class coverage, latent-space measures."""
 
+from aae.metrics.clustering import assign_clusters, classification_error, clustering_error, confusion
 from aae.metrics.coverage import Coverage, class_coverage
 from aae.metrics.frechet import classifier_frechet_distance, frechet_distance
 from aae.metrics.latent import knn_accuracy, mmd, reconstruction_error, silhouette
@@ -8,8 +9,12 @@ from aae.metrics.parzen import ParzenResult, parzen_evaluate, parzen_log_likelih
 __all__ = [
     "Coverage",
     "ParzenResult",
+    "assign_clusters",
+    "classification_error",
     "class_coverage",
     "classifier_frechet_distance",
+    "clustering_error",
+    "confusion",
     "frechet_distance",
     "knn_accuracy",
     "mmd",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from aae.data import Splits
-from aae.explore import decode_all, encode_all
+from aae.explore import category_probs_all, decode_all, encode_all, reconstruct_all
 from aae.models import LatentModel
 from aae.priors import make_prior
 
@@ -25,6 +26,11 @@ METRICS: dict[str, tuple[str, str]] = {
     "recon_bce": ("reconstruction BCE (nats/image)", "lower"),
     "recon_mse": ("reconstruction MSE (per pixel)", "lower"),
     "test_accuracy": ("classifier test accuracy", "higher"),
+    "test_error": ("test error of y (semi-supervised)", "lower"),
+    "cluster_error": ("clustering test error (paper's way)", "lower"),
+    "cluster_error_majority": ("clustering test error (majority)", "lower"),
+    "denoise_mse": ("denoising MSE (per pixel)", "lower"),
+    "noisy_mse": ("  MSE of the noisy input itself", ""),
 }
 
 
@@ -78,15 +84,82 @@ def evaluate(
         results.update(modes_covered=coverage.modes_covered, coverage_entropy=coverage.normalized_entropy,
                        class_shares=coverage.shares)
 
+    if getattr(model, "n_content", None) and hasattr(model, "category_probs"):
+        results.update(categorical_errors(model, splits))
+    if getattr(model.config, "corruption", "none") != "none":
+        results.update(denoising_errors(model, test_x, seed=seed))
+
     if model.has_encoder:
         codes = encode_all(model, test_x)  # (N, D)
         prior = make_prior(model.config.prior, model.latent_dim)
         results["mmd"] = mmd(codes, prior.sample(len(codes), generator=generator))
         results["knn_accuracy"] = knn_accuracy(codes, test_y)
         results["silhouette"] = silhouette(codes, test_y)
-        recon = reconstruction_error(test_x, decode_all(model, codes))
+        recon = reconstruction_error(test_x, reconstruct_all(model, test_x, test_y if model.conditional else None))
         results.update(recon_bce=recon["bce"], recon_mse=recon["mse"])
     return results
+
+
+@dataclass
+class ClusterReport:
+    """What y does on the test set: each image's category, each category's digit, and how well that holds."""
+
+    probs: torch.Tensor  # (N, K) q(y | x) of the test images
+    clusters: torch.Tensor  # (N,) argmax
+    digits: torch.Tensor  # (K,) the digit each category stands for (the paper's way for clusters)
+    error: float  # test error with `digits`
+    confusion: torch.Tensor  # (K, 10) test images of each label per category
+    digits_majority: torch.Tensor | None = None  # clustering AAE: names by majority of the training images
+    error_majority: float | None = None
+
+    def purity(self, digits: torch.Tensor | None = None) -> torch.Tensor:
+        """Per category (K,): the share of its test images whose label is its digit (nan when empty)."""
+        digits = self.digits if digits is None else digits
+        sizes = self.confusion.sum(dim=1).float()
+        hits = self.confusion.gather(1, digits.view(-1, 1)).squeeze(1).float()
+        return torch.where(sizes > 0, hits / sizes.clamp_min(1), torch.full_like(sizes, float("nan")))
+
+
+@torch.no_grad()
+def cluster_report(model: LatentModel, splits: Splits) -> ClusterReport:
+    """Semi-supervised AAE: y is the class. Clustering AAE: clusters named the paper's way from the
+    validation images and by majority from the training images (aae.metrics.clustering)."""
+    from aae.metrics import assign_clusters, classification_error, clustering_error, confusion
+
+    probs = category_probs_all(model, splits.test_x.cpu())
+    test_y = splits.test_y.cpu()
+    clusters = probs.argmax(dim=1)
+    table = confusion(clusters, test_y, model.n_content)
+    if model.kind == "semi":
+        return ClusterReport(probs, clusters, torch.arange(model.n_content), classification_error(clusters, test_y),
+                             table)
+    digits = assign_clusters(category_probs_all(model, splits.val_x.cpu()), splits.val_y.cpu())
+    majority = assign_clusters(category_probs_all(model, splits.train_x.cpu()), splits.train_y.cpu(),
+                               method="majority")
+    return ClusterReport(probs, clusters, digits, clustering_error(clusters, test_y, digits), table,
+                         majority, clustering_error(clusters, test_y, majority))
+
+
+def categorical_errors(model: LatentModel, splits: Splits) -> dict[str, Any]:
+    """Semi-supervised AAE: test error of argmax q(y|x). Clustering AAE: clustering test error, both ways,
+    the digit of each cluster (the paper's way) and the test images per cluster."""
+    report = cluster_report(model, splits)
+    if model.kind == "semi":
+        return {"test_error": report.error}
+    return {"cluster_error": report.error, "cluster_error_majority": report.error_majority,
+            "cluster_digits": report.digits.tolist(), "cluster_sizes": report.confusion.sum(dim=1).tolist()}
+
+
+@torch.no_grad()
+def denoising_errors(model: LatentModel, test_x: torch.Tensor, *, seed: int = 0) -> dict[str, float]:
+    """Denoising AAE: per-pixel MSE to the clean test images of the reconstructions of corrupted copies."""
+    from aae.corruption import corrupt
+
+    noisy = corrupt(test_x, model.config.corruption, model.config.corruption_level,
+                    generator=torch.Generator().manual_seed(seed))
+    denoised = reconstruct_all(model, noisy)
+    return {"denoise_mse": float((denoised - test_x).pow(2).mean()),
+            "noisy_mse": float((noisy - test_x).pow(2).mean())}
 
 
 def format_table(names: list[str], rows: list[dict[str, Any]]) -> str:

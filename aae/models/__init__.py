@@ -8,8 +8,15 @@ from typing import Any
 
 from aae.models.aae import AAEConfig, AdversarialAutoencoder
 from aae.models.base import LatentModel, Phase, PhaseOutput
+from aae.models.categorical import (
+    ClusteringAAE,
+    ClusteringAAEConfig,
+    SemiSupervisedAAE,
+    SemiSupervisedAAEConfig,
+)
 from aae.models.classifier import ClassifierConfig, MnistClassifier
 from aae.models.gan import GAN, GANConfig
+from aae.models.style import SupervisedAAE, SupervisedAAEConfig
 from aae.models.vae import VAEConfig, VariationalAutoencoder
 from aae.priors import PriorConfig
 
@@ -18,6 +25,9 @@ MODELS: dict[str, tuple[type[LatentModel], type]] = {
     "vae": (VariationalAutoencoder, VAEConfig),
     "gan": (GAN, GANConfig),
     "classifier": (MnistClassifier, ClassifierConfig),
+    "supervised": (SupervisedAAE, SupervisedAAEConfig),
+    "semi": (SemiSupervisedAAE, SemiSupervisedAAEConfig),
+    "cluster": (ClusteringAAE, ClusteringAAEConfig),
 }
 
 
@@ -56,7 +66,8 @@ def build_model(kind: str, config: Any | dict[str, Any] | None = None) -> Latent
 
 
 __all__ = [
-    "AAEConfig", "AdversarialAutoencoder", "ClassifierConfig", "GAN", "GANConfig", "LatentModel",
-    "MODELS", "MnistClassifier", "Phase", "PhaseOutput", "VAEConfig", "VariationalAutoencoder",
+    "AAEConfig", "AdversarialAutoencoder", "ClassifierConfig", "ClusteringAAE", "ClusteringAAEConfig", "GAN",
+    "GANConfig", "LatentModel", "MODELS", "MnistClassifier", "Phase", "PhaseOutput", "SemiSupervisedAAE",
+    "SemiSupervisedAAEConfig", "SupervisedAAE", "SupervisedAAEConfig", "VAEConfig", "VariationalAutoencoder",
     "build_model", "config_from_dict",
 ]

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from aae.corruption import Corruption, check_corruption, corrupt
 from aae.models.base import LatentModel, Phase, PhaseOutput
 from aae.models.blocks import (
     Decoder,
@@ -41,6 +42,8 @@ class AAEConfig:
     n_classes: int = 10
     recon_loss: Literal["bce", "mse"] = "bce"  # Bernoulli likelihood of pixels, or the seeds' squared error
     adversarial_lr_scale: float = 0.5  # the regularisation phases move at this fraction of the base rate
+    corruption: Corruption = "none"  # denoising AAE: the encoder sees corrupted images, the decoder rebuilds clean
+    corruption_level: float = 0.0  # its strength in [0, 1] (see aae.corruption)
 
 
 class AdversarialAutoencoder(LatentModel):
@@ -48,6 +51,7 @@ class AdversarialAutoencoder(LatentModel):
 
     def __init__(self, config: AAEConfig | None = None) -> None:
         config = config or AAEConfig()
+        check_corruption(config.corruption, config.corruption_level)
         super().__init__(config)
         self.prior = make_prior(config.prior, config.latent_dim)
         if config.label_regularized and not self.prior.supports_labels:
@@ -106,23 +110,25 @@ class AdversarialAutoencoder(LatentModel):
         ]
 
     def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
+        # Denoising: every phase encodes a corrupted copy; the reconstruction target stays the clean x.
+        x_in = corrupt(x, self.config.corruption, self.config.corruption_level)
         if phase == "reconstruction":
-            # (1) −log p(x|z), z ~ q(z|x)
-            z = self.posterior(x, sample=True)
+            # (1) −log p(x|z), z ~ q(z|x̃)
+            z = self.posterior(x_in, sample=True)
             loss = reconstruction_loss(self.decoder.logits(z), x, self.config.recon_loss)
             return PhaseOutput(loss, {"recon": loss.item()})
         label_input = self._label_input(labels)
         if phase == "discriminator":
             # (2a) maximise log D(z_prior) + log(1 − D(z_encoder)); the encoder is held fixed
             with torch.no_grad():
-                z_fake = self.posterior(x, sample=True)
+                z_fake = self.posterior(x_in, sample=True)
             z_real = self.sample_latent(x.shape[0], labels=labels if self.config.label_regularized else None)
             return PhaseOutput(*discriminator_loss(self.discriminator(z_real, label_input),
                                                    self.discriminator(z_fake, label_input)))
         if phase == "generator":
             # (2b) the encoder fools D: non-saturating −log D(z_encoder); D's weights get no gradient
             with frozen(self.discriminator):
-                return PhaseOutput(*generator_loss(self.discriminator(self.posterior(x, sample=True), label_input)))
+                return PhaseOutput(*generator_loss(self.discriminator(self.posterior(x_in, sample=True), label_input)))
         raise ValueError(f"unknown phase {phase!r}")
 
     def inference_modules(self) -> list[nn.Module]:

@@ -42,6 +42,7 @@ class LatentModel(nn.Module):
 
     kind: ClassVar[str] = "base"
     has_encoder: ClassVar[bool] = True
+    conditional: ClassVar[bool] = False  # True where decode() writes `labels` as the content (style models)
 
     def __init__(self, config: Any) -> None:
         super().__init__()
@@ -50,6 +51,10 @@ class LatentModel(nn.Module):
     # -- training ---------------------------------------------------------------------------
     def phases(self, lr: float) -> list[Phase]:
         raise NotImplementedError
+
+    def prepare_training(self, splits: Any, seed: int) -> dict[str, Any]:
+        """Called by the trainer once the model and data are on the device (e.g. to pick a labelled subset)."""
+        return {}
 
     def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
         """Loss of `phase` on a batch `x` (B, 1, 28, 28) in [0, 1] with `labels` (B,)."""
