@@ -17,6 +17,11 @@ PAGES = {
         ("pages/4_aae_vs_vae.py", "AAE vs VAE", ":material/compare:"),
         ("pages/5_gan_vs_aae.py", "GAN vs AAE", ":material/sports_kabaddi:"),
     ],
+    "The paper's other AAEs": [
+        ("pages/7_style_content.py", "Style & content", ":material/style:"),
+        ("pages/8_clusters.py", "Clusters", ":material/workspaces:"),
+        ("pages/9_denoise.py", "Denoise", ":material/blur_off:"),
+    ],
     "Build": [
         ("pages/6_train.py", "Train", ":material/model_training:"),
     ],
@@ -29,6 +34,14 @@ METRIC_LABELS = {  # card["metrics"] key -> how the home page names it
     "knn_accuracy": "kNN acc.",
     "recon_bce": "recon. BCE",
     "test_accuracy": "test accuracy",
+    "test_error": "test error",
+    "cluster_error": "cluster error",
+    "denoise_mse": "denoised MSE",
+}
+KIND_CAPTIONS = {
+    "supervised": "supervised AAE: the decoder gets the label, the code learns the style",
+    "semi": "semi-supervised AAE: a classifier learnt mostly without labels",
+    "cluster": "clustering AAE: categories found without labels",
 }
 
 
@@ -52,7 +65,7 @@ def home() -> None:
             common.download_button(root)
 
     st.subheader("Models")
-    entries = common.list_models(kinds=("aae", "vae", "gan", "classifier"))
+    entries = common.list_models(kinds=("aae", "vae", "gan", "classifier", "supervised", "semi", "cluster"))
     if not entries:
         st.info("No models yet: train one on the **Train** page, or run `bash scripts/train_shipped.sh`.")
     columns = st.columns(3)
@@ -75,8 +88,15 @@ def model_card(entry: common.ModelEntry) -> None:
     st.markdown(f"**{entry.name}** · {'shipped' if entry.shipped else 'yours'}")
     if entry.kind == "classifier":
         st.caption("MNIST classifier used for Fréchet distance and class coverage")
+    elif entry.kind in KIND_CAPTIONS:
+        labels = config.get("labels_per_class")
+        detail = f", {config.get('n_categories')} clusters" if entry.kind == "cluster" else \
+            (f", {'all' if labels is None else labels * 10} labels" if entry.kind == "semi" else "")
+        st.caption(f"{KIND_CAPTIONS[entry.kind]} · {entry.latent_dim}-D style{detail}")
     else:
         extra = ", label-regularised" if config.get("label_regularized") else ""
+        if config.get("corruption", "none") != "none":
+            extra += f", denoising ({config['corruption']} {config['corruption_level']:g})"
         encoder = f", {config['encoder']} encoder" if "encoder" in config else ""
         st.caption(f"{entry.kind.upper()} · {entry.latent_dim}-D {entry.prior} prior{encoder}{extra}")
     trained = f"{training.get('epochs', '?')} epochs on {dataset.get('train_images', '?')} {dataset.get('name', '')}"

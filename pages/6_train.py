@@ -22,6 +22,10 @@ st.session_state.setdefault("train_announced", None)  # the checkpoint already m
 st.session_state.setdefault("train_name", common.free_model_name("my-model"))
 
 TWO_D_PRIORS = ("mog10", "swissroll")  # priors that exist only in 2-D, with one part per class
+MODEL_NAMES = {"aae": "AAE (adversarial autoencoder)", "vae": "VAE", "gan": "GAN",
+               "supervised": "supervised AAE (label + style)", "semi": "semi-supervised AAE",
+               "cluster": "clustering AAE"}
+STYLE_MODELS = ("supervised", "semi", "cluster")
 DATASET_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 jobs = common.session_jobs()
 job: TrainingJob | None = jobs.get("train")
@@ -48,9 +52,14 @@ def job_settings(values: dict[str, Any]) -> tuple[str, Any, TrainConfig]:
                          f"(mog10 or swissroll), not {prior}.")
     # Empty latent size: 2 for the 2-D-only priors, else the CLI's default (8; GAN noise 100).
     latent = values["latent_dim"] or (2 if prior in TWO_D_PRIORS else None)
+    if model in STYLE_MODELS and prior != "gaussian":
+        raise ValueError(f"The style code of a {MODEL_NAMES[model]} takes the Gaussian prior, not {prior}.")
+    labels = values["labels_per_class"]
     args = argparse.Namespace(model=model, encoder=values["encoder"], prior=prior, prior_std=values["prior_std"],
                               label_regularized=values["label_regularized"], latent_dim=latent,
-                              hidden=values["hidden"])
+                              hidden=values["hidden"], labels_per_class=None if labels == "all" else int(labels),
+                              clusters=values["clusters"], corruption=values["corruption"],
+                              corruption_level=values["corruption_level"])
     kind, model_config = model_config_from_args(args)
     validate_model_config(kind, model_config)
     limit, batch = values["train_limit"], values["batch_size"]
@@ -158,9 +167,7 @@ running = job is not None and not job.snapshot().finished
 
 left, middle, right = st.columns(3)
 with left:
-    model = st.selectbox("Model", ["aae", "vae", "gan"], key="train_model",
-                         format_func=lambda k: {"aae": "AAE (adversarial autoencoder)", "vae": "VAE",
-                                                "gan": "GAN"}[k])
+    model = st.selectbox("Model", list(MODEL_NAMES), key="train_model", format_func=MODEL_NAMES.get)
     encoder = st.selectbox("Encoder q(z|x)", ["deterministic", "gaussian", "universal"], key="train_encoder",
                            disabled=model != "aae", help="AAE only: deterministic, Gaussian posterior, or the "
                                                          "universal approximator (noise fed to the encoder).")
@@ -173,7 +180,8 @@ with left:
                                          "and p(z) is drawn from that label's part.")
 with middle:
     latent_dim = st.number_input("Latent dimension", min_value=1, max_value=512, value=None, step=1,
-                                 key="train_latent_dim", placeholder="default: 8 (2 for mog10/swissroll; GAN 100)")
+                                 key="train_latent_dim",
+                                 placeholder="default: 8 (2 for mog10/swissroll; GAN 100; style 2, semi 4)")
     hidden = st.number_input("Hidden width", min_value=16, max_value=4096, value=1000, step=100,
                              key="train_hidden", disabled=model == "gan",
                              help="Width of the hidden layers of encoder, decoder and discriminator (paper: 1000). "
@@ -192,13 +200,32 @@ with right:
     name = st.text_input("Name", key="train_name", max_chars=80, help="Letters, digits, - and _. The model is "
                                                                       "saved in the runs folder under this name.")
     overwrite = st.checkbox("Overwrite a model of yours with this name", key="train_overwrite")
+with st.expander("The paper's other AAEs: labels, clusters, denoising",
+                 expanded=model in ("semi", "cluster") or st.session_state.get("train_corruption", "none") != "none"):
+    variant_left, variant_middle, variant_right = st.columns(3)
+    labels_per_class = variant_left.selectbox(
+        "Labels per class", [1, 10, 100, "all"], index=1, key="train_labels_per_class", disabled=model != "semi",
+        help="Semi-supervised AAE: labelled training images per digit (10 → 100 labels, as in the paper).")
+    clusters = variant_middle.number_input("Clusters", min_value=2, max_value=100, value=16, step=1,
+                                           key="train_clusters", disabled=model != "cluster",
+                                           help="Clustering AAE: the number of categories (paper: 16 and 30).")
+    corruption = variant_right.selectbox("Denoising: corrupt inputs with", ["none", "gaussian", "masking",
+                                                                            "salt_pepper"],
+                                         key="train_corruption", disabled=model != "aae",
+                                         help="AAE only: the encoder sees corrupted digits, the decoder must "
+                                              "rebuild the clean ones.")
+    corruption_level = variant_right.slider("Corruption level", 0.05, 0.95, 0.5, step=0.05,
+                                            key="train_corruption_level",
+                                            disabled=model != "aae" or corruption == "none")
 st.caption(f"Training runs on **{common.device_description()}** (chosen automatically). "
            f"Models are saved in `{common.runs_dir()}`.")
 
 values = {"model": model, "encoder": encoder, "prior": prior, "prior_std": prior_std,
           "label_regularized": label_regularized, "latent_dim": latent_dim, "hidden": int(hidden),
           "epochs": int(epochs), "batch_size": int(batch_size), "lr": lr, "seed": int(seed),
-          "train_limit": int(train_limit) if train_limit else None}
+          "train_limit": int(train_limit) if train_limit else None, "labels_per_class": labels_per_class,
+          "clusters": int(clusters), "corruption": corruption if model == "aae" else "none",
+          "corruption_level": float(corruption_level)}
 problems: list[str] = []
 settings = None
 try:

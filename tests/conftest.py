@@ -35,7 +35,14 @@ def tiny_models(tmp_path_factory, data_dir):
     """
     from aae.checkpoints import save_checkpoint
     from aae.data import load_dataset
-    from aae.models import AAEConfig, GANConfig, VAEConfig
+    from aae.models import (
+        AAEConfig,
+        ClusteringAAEConfig,
+        GANConfig,
+        SemiSupervisedAAEConfig,
+        SupervisedAAEConfig,
+        VAEConfig,
+    )
     from aae.priors import PriorConfig
     from aae.training import TrainConfig, create_model, train
 
@@ -51,6 +58,11 @@ def tiny_models(tmp_path_factory, data_dir):
         "tiny-aae-8d": ("aae", AAEConfig(latent_dim=8, hidden=64)),
         "tiny-vae-8d": ("vae", VAEConfig(latent_dim=8, hidden=64, prior=PriorConfig("gaussian", 5.0))),
         "tiny-gan": ("gan", GANConfig(latent_dim=16, generator_hidden=(32, 64), disc_channels=8)),
+        "tiny-supervised": ("supervised", SupervisedAAEConfig(latent_dim=2, hidden=64)),
+        "tiny-semi": ("semi", SemiSupervisedAAEConfig(latent_dim=4, hidden=64, labels_per_class=5)),
+        "tiny-cluster": ("cluster", ClusteringAAEConfig(latent_dim=2, hidden=64, n_categories=6)),
+        "tiny-denoise": ("aae", AAEConfig(latent_dim=8, hidden=64, prior=PriorConfig("gaussian", 1.0),
+                                          corruption="gaussian", corruption_level=0.5)),
     }
     paths = {}
     for name, (kind, config) in specs.items():

@@ -22,7 +22,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-PAGES = ["Prior & samples", "Latent traversal", "Encode a digit", "AAE vs VAE", "GAN vs AAE", "Train"]
+PAGES = ["Prior & samples", "Latent traversal", "Encode a digit", "AAE vs VAE", "GAN vs AAE", "Style & content",
+         "Clusters", "Denoise", "Train"]
 
 pytestmark = pytest.mark.browser
 
@@ -149,14 +150,43 @@ def test_traversal_slider_changes_the_image(page, app_url):
     _assert_no_errors(page, "traversal after slider")
 
 
-def test_uploading_a_digit_encodes_it(page, app_url, data_dir, tmp_path):
+def _scan_of_test_digit(data_dir: Path, folder: Path, index: int = 0) -> Path:
+    """MNIST test digit `index` as a scan: dark ink on light paper, enlarged, saved as a PNG file."""
     raw = (data_dir / "MNIST" / "raw" / "t10k-images-idx3-ubyte").read_bytes()
-    digit = np.frombuffer(raw, dtype=np.uint8, offset=16)[:784].reshape(28, 28)
+    digit = np.frombuffer(raw, dtype=np.uint8, offset=16 + 784 * index)[:784].reshape(28, 28)
     scan = Image.fromarray(255 - digit).resize((280, 280), Image.LANCZOS)  # dark ink on white paper
     paper = Image.new("L", (400, 360), 235)
     paper.paste(scan, (70, 30))
-    file = tmp_path / "my_digit.png"
+    file = folder / f"digit_{index}.png"
     paper.save(file)
+    return file
+
+
+def test_style_from_an_upload_and_denoise_level(page, app_url, data_dir, tmp_path):
+    page.goto(app_url)
+    _settle(page)
+    _goto(page, "Style & content")
+    page.get_by_text("an upload", exact=True).click()
+    _settle(page)
+    page.locator('input[type="file"]').first.set_input_files(str(_scan_of_test_digit(data_dir, tmp_path, 1)))
+    _settle(page)
+    _assert_no_errors(page, "style after upload")
+    assert page.get_by_text("First column: the digit each style was taken from", exact=False).count() == 1
+    _shot(page, "style_upload")
+
+    _goto(page, "Denoise")
+    before = _image_sources(page)
+    slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
+    slider.focus()
+    for _ in range(4):
+        slider.press("ArrowRight")
+    _settle(page)
+    assert _image_sources(page) != before, "changing the corruption level did not change the images"
+    _assert_no_errors(page, "denoise after slider")
+
+
+def test_uploading_a_digit_encodes_it(page, app_url, data_dir, tmp_path):
+    file = _scan_of_test_digit(data_dir, tmp_path)
 
     page.goto(app_url)
     _settle(page)

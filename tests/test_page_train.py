@@ -120,3 +120,45 @@ def test_missing_data_says_how_to_provide_it_and_disables_start(tiny_models, tmp
     assert not at.exception
     assert any("AAE_DATA_DIR" in i.value and "MNIST" in i.value for i in at.info)
     assert at.button(key="train_start").disabled is True
+
+
+@pytest.mark.parametrize("kind", ["semi", "cluster"])
+def test_the_papers_other_aaes_train_from_the_page(page, tiny_models, kind):
+    """Semi-supervised (100 labels) and clustering (5 clusters) AAEs train in the background and are saved."""
+    import os
+
+    at = page
+    at.selectbox(key="train_model").set_value(kind).run()
+    configure_tiny(at, f"page-{kind}")
+    if kind == "semi":
+        at.selectbox(key="train_labels_per_class").set_value(10)
+    else:
+        at.number_input(key="train_clusters").set_value(5)
+    at.run()
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="train_start").click().run()
+    deadline = time.monotonic() + 60
+    while at.session_state["train_status"] != "done" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception
+        assert not at.error, [e.value for e in at.error]
+    checkpoint = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / f"page-{kind}")
+    assert checkpoint.card["kind"] == kind and checkpoint.model.latent_dim == 2
+    if kind == "semi":
+        assert checkpoint.card["config"]["labels_per_class"] == 10
+    else:
+        assert checkpoint.model.n_content == 5
+
+
+def test_style_models_refuse_other_priors_and_denoising_is_aae_only(page):
+    at = page
+    at.selectbox(key="train_model").set_value("semi").run()
+    at.selectbox(key="train_prior").set_value("mog10").run()
+    assert any("Gaussian prior" in e.value for e in at.error)
+    assert at.button(key="train_start").disabled is True
+    at.selectbox(key="train_model").set_value("aae").run()
+    at.selectbox(key="train_prior").set_value("gaussian").run()
+    at.selectbox(key="train_corruption").set_value("masking").run()
+    assert not at.error
+    assert at.slider(key="train_corruption_level").disabled is False

@@ -34,6 +34,7 @@ def data_dir() -> Path:
 
 
 CLASSIFIER = SHIPPED_DIR / "classifier"
+ENCODER_KINDS = ("aae", "vae", "supervised", "semi", "cluster")
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class ModelEntry:
 
     @property
     def has_encoder(self) -> bool:
-        return self.kind in ("aae", "vae")
+        return self.kind in ENCODER_KINDS
 
 
 def list_models(*, kinds: tuple[str, ...] = ("aae", "vae", "gan")) -> list[ModelEntry]:
@@ -75,7 +76,7 @@ def list_models(*, kinds: tuple[str, ...] = ("aae", "vae", "gan")) -> list[Model
     return entries
 
 
-def _mtime(path: str | Path) -> float:
+def card_mtime(path: str | Path) -> float:
     card = Path(path) / "card.json"
     return card.stat().st_mtime if card.exists() else 0.0
 
@@ -87,7 +88,7 @@ def _load(path: str, mtime: float):
 
 def load(path: str | Path):
     """The checkpoint at `path`, cached until its card changes (a retrained model is reloaded)."""
-    return _load(str(path), _mtime(path))
+    return _load(str(path), card_mtime(path))
 
 
 def model_picker(
@@ -142,6 +143,24 @@ def test_set() -> tuple[torch.Tensor, torch.Tensor] | None:
         return None
 
 
+@st.cache_resource(show_spinner="Loading MNIST…")
+def _splits(root: str, mtime: float):
+    return load_dataset("mnist", data_dir=root)
+
+
+def splits():
+    """MNIST with its validation hold-out (training, validation, test), or None (after saying why) when absent."""
+    root = data_dir()
+    if not is_available("mnist", root):
+        st.info(data_missing_message(root))
+        return None
+    try:
+        return _splits(str(root), (root / "MNIST" / "raw").stat().st_mtime)
+    except DataNotFoundError as error:
+        st.info(str(error))
+        return None
+
+
 def download_button(root: Path) -> None:
     """Offer to fetch MNIST into `root` with torchvision (online users get the data on first use)."""
     if st.button("Download MNIST now (about 12 MB)", key="download_mnist", icon=":material/download:"):
@@ -174,7 +193,7 @@ def codes_for(entry: ModelEntry) -> np.ndarray | None:
     """The test set's codes for a model with an encoder, or None when there is no data."""
     if test_set() is None or not entry.has_encoder:
         return None
-    return test_codes(entry.path, _mtime(entry.path))
+    return test_codes(entry.path, card_mtime(entry.path))
 
 
 @st.cache_resource

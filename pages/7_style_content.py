@@ -1,0 +1,111 @@
+"""Style & content: fix a style z (from the prior, a test digit or an upload) and write it as every digit.
+
+Works with the models whose decoder takes the class beside the code: the supervised AAE (the label is
+given) and the semi-supervised AAE (the label is inferred). Rows are styles, columns the ten digits: the
+AAE paper's figure 7.
+
+Test hook: `st.session_state["style_upload_bytes"]` holds the bytes of the current upload (the uploader's
+callback writes them), so a test can put PNG bytes there and take the path a real upload takes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from aae.digits import NotADigitError, to_mnist
+from ui import common
+
+PRIOR, TEST, UPLOAD = "prior samples", "test digits", "an upload"
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
+MAX_SEED = 2**31 - 1
+
+st.session_state.setdefault("style_source", PRIOR)
+st.session_state.setdefault("style_n", 6)
+st.session_state.setdefault("style_seed", 0)
+st.session_state.setdefault("style_index", 0)
+st.session_state.setdefault("style_upload_bytes", None)
+# What the page shows (for tests and readers): the grid (uint8), the style codes, the source digits' labels
+# as the model reads them (semi-supervised only).
+st.session_state["style_grid"] = None
+st.session_state["style_codes"] = None
+st.session_state["style_readings"] = None
+
+
+def _on_upload() -> None:
+    uploaded = st.session_state.get("style_upload")
+    st.session_state["style_upload_bytes"] = uploaded.getvalue() if uploaded is not None else None
+
+
+common.page_header(
+    "Style & content",
+    "When the decoder is told which digit to write, the code z only has to say *how*: slant, width, size. "
+    "Fix one style and write it as every digit — rows are styles, columns the digits 0–9 (the AAE paper's "
+    "figure 7).",
+)
+entry, model = common.picked_model(kinds=("supervised", "semi"), encoder_required=True)
+if entry.kind == "supervised":
+    st.caption(f"**{entry.name}**: a supervised AAE — during training the decoder got each digit's true label "
+               f"and the {entry.latent_dim}-D code was pushed to a Gaussian, so it learnt the style.")
+else:
+    labels = entry.card.get("config", {}).get("labels_per_class")
+    told = "every label" if labels is None else f"{labels * 10} labels"
+    st.caption(f"**{entry.name}**: a semi-supervised AAE — it inferred the digit itself (trained with {told}); "
+               f"the {entry.latent_dim}-D style code is what is left.")
+
+source = st.radio("Take the styles from", [PRIOR, TEST, UPLOAD], key="style_source", horizontal=True)
+sources: torch.Tensor | None = None  # (S, 1, 28, 28): the digits the styles were taken from
+if source == PRIOR:
+    left, right = st.columns(2)
+    n = left.slider("Styles (rows)", 1, 10, key="style_n")
+    seed = right.number_input("Seed", 0, MAX_SEED, key="style_seed", help="The same seed draws the same styles.")
+    styles = model.sample_latent(n, generator=torch.Generator().manual_seed(int(seed))).cpu()
+elif source == TEST:
+    data = common.test_set()
+    if data is None:
+        st.stop()
+    left, right = st.columns(2)
+    n = left.slider("Styles (rows)", 1, 10, key="style_n")
+    start = right.number_input("First test digit", 0, len(data[0]) - n, key="style_index",
+                               help="Rows take the styles of test digits number start, start + 1, …")
+    sources = data[0][int(start):int(start) + n]
+    styles = model.encode(sources.to(model.device)).cpu()
+else:
+    st.file_uploader("An image of one handwritten digit", type=UPLOAD_TYPES, key="style_upload",
+                     on_change=_on_upload)
+    payload = st.session_state["style_upload_bytes"]
+    if payload is None:
+        st.info("Upload a photo or scan of one digit: its style is written as every digit.")
+        st.stop()
+    try:
+        digit = to_mnist(payload)
+    except NotADigitError as error:
+        st.error(f"That image could not be used: {error}")
+        st.stop()
+    sources = torch.from_numpy(np.asarray(digit, dtype=np.float32))[None, None]
+    styles = model.encode(sources.to(model.device)).cpu()
+
+grid = model.style_grid(styles).cpu()  # (S·K, 1, 28, 28)
+k = model.n_content
+if sources is not None:  # the source digit first in each row, then the ten digits in its style
+    rows = [torch.cat([sources[i:i + 1], grid[i * k:(i + 1) * k]]) for i in range(len(styles))]
+    shown, columns = torch.cat(rows), k + 1
+else:
+    shown, columns = grid, k
+image = common.grid_image(shown, nrow=columns, scale=3)
+st.session_state["style_grid"] = image
+st.session_state["style_codes"] = styles.numpy()
+st.image(image, width="stretch")
+if sources is not None:
+    caption = "First column: the digit each style was taken from; then that style written as 0, 1, …, 9."
+    if entry.kind == "semi":
+        probs = model.category_probs(sources.to(model.device)).cpu()
+        readings = [(int(p.argmax()), float(p.max())) for p in probs]
+        st.session_state["style_readings"] = readings
+        caption += " The model reads the sources as " + ", ".join(
+            f"{digit} ({share:.0%})" for digit, share in readings) + "."
+    st.caption(caption)
+else:
+    st.caption(f"Each row one style z drawn from the prior N(0, {entry.card['config']['prior']['std']:g}² I), "
+               "written as 0, 1, …, 9. Same seed, same styles.")

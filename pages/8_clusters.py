@@ -1,0 +1,104 @@
+"""Clusters: what the categorical y of a clustering (or semi-supervised) AAE has found, one row per cluster.
+
+Each row: the digit the cluster is named after and how pure it is on the test set, samples the decoder
+writes for that cluster (the same styles in every row), and the test digits the encoder is surest belong
+to it. Above: the test error and the clusters × digits table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from aae.explore import most_confident
+from aae.metrics.evaluate import ClusterReport, cluster_report
+from ui import common
+
+N_STYLES = 8  # samples per row
+PAPER, MAJORITY = "the paper's way", "majority"
+
+st.session_state.setdefault("cluster_naming", PAPER)
+st.session_state.setdefault("cluster_seed", 0)
+# What the page shows (for tests and readers): the test error shown, and one dict per row.
+st.session_state["cluster_error_shown"] = None
+st.session_state["cluster_rows"] = None
+
+
+@st.cache_resource(show_spinner="Assigning the test set to clusters…", max_entries=8)
+def report_for(path: str, mtime: float) -> ClusterReport:
+    return cluster_report(common.load(path).model, common.splits())
+
+
+common.page_header(
+    "Clusters",
+    "A clustering AAE's encoder picks one of K categories for every image — no labels involved — while a "
+    "second code z keeps the style. Each row is one category: what the decoder writes for it, and the test "
+    "digits it holds.",
+)
+entry, model = common.picked_model(kinds=("cluster", "semi"), encoder_required=True)
+if common.splits() is None:
+    st.stop()
+report = report_for(entry.path, common.card_mtime(entry.path))
+k = model.n_content
+
+digits, error = report.digits, report.error
+if entry.kind == "cluster":
+    st.caption(f"**{entry.name}**: {k} clusters learnt without labels. To measure them, each cluster is named "
+               "after a digit: *the paper's way* takes the label of the validation image the cluster is most "
+               "sure of; *majority* takes the most common label of the training images it holds.")
+    naming = st.radio("Name the clusters", [PAPER, MAJORITY], key="cluster_naming", horizontal=True)
+    if naming == MAJORITY:
+        digits, error = report.digits_majority, report.error_majority
+else:
+    labels = entry.card.get("config", {}).get("labels_per_class")
+    told = "every label" if labels is None else f"{labels * 10} labels"
+    st.caption(f"**{entry.name}**: a semi-supervised AAE, trained with {told}: its 10 categories are the "
+               "digits themselves.")
+st.session_state["cluster_error_shown"] = error
+
+sizes = report.confusion.sum(dim=1)
+purity = report.purity(digits)
+cols = st.columns(4)
+cols[0].metric("Test error", f"{error:.2%}", help="Share of the 10,000 test digits whose category is named "
+               "after another digit than their label.")
+cols[1].metric("Categories", k)
+cols[2].metric("Empty on the test set", int((sizes == 0).sum()))
+cols[3].metric("Digits named by no cluster", len(set(range(10)) - set(digits.tolist())),
+               help="A digit no cluster is named after is always counted wrong.")
+
+order = sorted(range(k), key=lambda c: (int(digits[c]), -int(sizes[c])))
+with st.expander("Clusters × digits on the test set", expanded=False):
+    counts = report.confusion[order].numpy()
+    names = [f"{c} → {int(digits[c])}" for c in order]
+    figure = go.Figure(go.Heatmap(z=counts, x=[str(d) for d in range(10)], y=names, colorscale="Blues",
+                                  hovertemplate="cluster %{y} · digit %{x}: %{z} images<extra></extra>"))
+    figure.update_layout(height=max(300, 22 * k + 80), margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                         xaxis_title="true digit", yaxis={"autorange": "reversed", "title": "cluster → named"})
+    st.plotly_chart(figure, key="cluster_confusion")
+
+seed = st.number_input("Seed of the styles", 0, 2**31 - 1, key="cluster_seed",
+                       help="The same styles are written in every row; a new seed draws others.")
+styles = model.sample_latent(N_STYLES, generator=torch.Generator().manual_seed(int(seed))).cpu()
+generated = model.style_grid(styles, rows="content").cpu()  # (K·S, 1, 28, 28), row c = category c
+test_x = common.splits().test_x
+head = st.columns([1.3, 4, 4])
+head[1].markdown("**Written by the decoder** (same styles in every row)")
+head[2].markdown("**Test digits it is surest of**")
+rows = []
+for c in order:
+    members = most_confident(report.probs, c, N_STYLES)
+    row = {"cluster": c, "digit": int(digits[c]), "size": int(sizes[c]),
+           "purity": None if np.isnan(float(purity[c])) else float(purity[c]), "members": members.tolist()}
+    rows.append(row)
+    left, middle, right = st.columns([1.3, 4, 4], vertical_alignment="center")
+    share = "—" if row["purity"] is None else f"{row['purity']:.0%} {row['digit']}s"
+    left.markdown(f"**{c} → {row['digit']}**  \n{row['size']} test digits · {share}")
+    middle.image(common.grid_image(generated[c * N_STYLES:(c + 1) * N_STYLES], nrow=N_STYLES, scale=2),
+                 width="stretch")
+    if len(members):
+        right.image(common.grid_image(test_x[members], nrow=N_STYLES, scale=2), width="stretch")
+    else:
+        right.caption("no test digit lands here")
+st.session_state["cluster_rows"] = rows

@@ -1,0 +1,89 @@
+"""Denoise: corrupt test digits (Gaussian noise, masking, salt & pepper) and see what an AAE gives back.
+
+A denoising AAE was trained on corrupted inputs with clean targets; any other AAE can be put beside it
+to see how much of the cleaning is learnt rather than a side effect of any autoencoder's bottleneck.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from aae.corruption import CORRUPTIONS
+from aae.explore import denoise
+from ui import common
+
+N_MEASURE = 1000  # test digits the errors are measured on
+KINDS = [c for c in CORRUPTIONS if c != "none"]
+KIND_NAMES = {"gaussian": "Gaussian noise (level = σ)", "masking": "masking (level = share of pixels zeroed)",
+              "salt_pepper": "salt & pepper (level = share of pixels set to 0 or 1)"}
+NONE = "(none)"
+
+st.session_state.setdefault("denoise_seed", 0)
+st.session_state.setdefault("denoise_n", 10)
+st.session_state.setdefault("denoise_compare", NONE)
+# What the page shows (for tests and readers): the grid (uint8) and the errors {name: mse}.
+st.session_state["denoise_grid"] = None
+st.session_state["denoise_errors"] = None
+
+common.page_header(
+    "Denoise",
+    "Damage test digits, encode the damaged image, decode: a denoising AAE learnt to give back the clean "
+    "digit. Rows: clean, corrupted, and what each model makes of the corrupted one.",
+)
+# Its own picker, which starts on a denoising AAE (the other pages' choice is usually a plain one).
+if "denoise_model_path" not in st.session_state:
+    denoisers = [e for e in common.list_models(kinds=("aae",))
+                 if e.card.get("config", {}).get("corruption", "none") != "none"]
+    if denoisers:
+        st.session_state["denoise_model_path"] = denoisers[0].path
+entry, model = common.picked_model(kinds=("aae",), encoder_required=True, key="denoise_model_path")
+config = model.config
+trained_on = config.corruption if config.corruption != "none" else None
+if trained_on:
+    st.caption(f"**{entry.name}** is a denoising AAE, trained on {KIND_NAMES[trained_on].split(' (')[0]} at "
+               f"level {config.corruption_level:g} with clean targets.")
+else:
+    st.caption(f"**{entry.name}** was trained on clean digits only: whatever it removes, it removes because its "
+               "codes cannot hold noise. Pick a denoising AAE (e.g. the shipped `denoise`) to see the difference.")
+# The controls start at what the model was trained on (once per model).
+if st.session_state.get("denoise_for") != entry.path:
+    st.session_state["denoise_for"] = entry.path
+    st.session_state["denoise_kind"] = trained_on or "gaussian"
+    st.session_state["denoise_level"] = float(config.corruption_level) if trained_on else 0.5
+
+data = common.test_set()
+if data is None:
+    st.stop()
+others = [e for e in common.list_models(kinds=("aae",)) if e.path != entry.path]
+if st.session_state["denoise_compare"] not in [NONE] + [e.path for e in others]:
+    st.session_state["denoise_compare"] = NONE
+left, middle, right = st.columns(3)
+kind = left.selectbox("Corruption", KINDS, key="denoise_kind", format_func=lambda k: KIND_NAMES[k])
+level = middle.slider("Level", 0.05, 0.95, step=0.05, key="denoise_level")
+compare_path = right.selectbox("Compare with", [NONE] + [e.path for e in others], key="denoise_compare",
+                               format_func=lambda p: p if p == NONE else next(e.label for e in others if e.path == p))
+left, right = st.columns(2)
+n = left.slider("Digits shown", 4, 16, key="denoise_n")
+seed = right.number_input("Seed", 0, 2**31 - 1, key="denoise_seed", help="Picks the digits and the noise.")
+
+pick = torch.randperm(len(data[0]), generator=torch.Generator().manual_seed(int(seed)))[:N_MEASURE]
+clean = data[0][pick]
+noisy, denoised = denoise(model, clean, kind, float(level), seed=int(seed))
+rows = [("clean", clean), ("corrupted", noisy), (entry.name, denoised)]
+if compare_path != NONE:
+    other = common.load(compare_path)
+    rows.append((other.name, denoise(other.model, clean, kind, float(level), seed=int(seed))[1]))
+
+grid = common.grid_image(torch.cat([images[:n] for _, images in rows]), nrow=int(n), scale=3)
+st.session_state["denoise_grid"] = grid
+st.image(grid, width="stretch")
+st.caption("Rows, top to bottom: " + ", ".join(name for name, _ in rows) + ".")
+
+errors = {name: float((images - clean).pow(2).mean()) for name, images in rows[1:]}
+st.session_state["denoise_errors"] = errors
+cols = st.columns(len(errors))
+for col, (name, value) in zip(cols, errors.items()):
+    col.metric(f"MSE to clean: {name}", f"{value:.4f}")
+st.caption(f"Mean squared error per pixel against the clean digits, over {len(clean):,} test digits "
+           "(the seed picks them and the noise).")
