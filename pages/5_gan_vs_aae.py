@@ -26,7 +26,8 @@ jobs = common.session_jobs()
 job: DuelJob | None = jobs.get("duel")
 has_classifier = (common.CLASSIFIER / "card.json").is_file()
 LIVE = ("pending", "running")
-GAN_SIZES = {"seeds'": GANConfig(), "small": GANConfig(generator_hidden=(128, 256, 512), disc_channels=16)}
+GAN_SIZES = {"seeds'": GANConfig(), "small": GANConfig(generator_hidden=(128, 256, 512), disc_channels=16),
+             "DCGAN-style": GANConfig(generator="conv")}
 on_gpu = common.device_description().startswith("GPU")
 
 
@@ -212,13 +213,16 @@ with st.expander("Settings", expanded=job is None):
     noise_dim = d.number_input("GAN noise dimension", min_value=2, max_value=200, value=100, step=1,
                                key="duel_noise_dim", help="The seeds' GAN draws 100-D noise.")
     gan_size = d.selectbox("GAN size", list(GAN_SIZES), key="duel_gan_size", index=0 if on_gpu else 1,
-                           help="The seeds' GAN (generator 256-512-1024, discriminator 64 channels) is about "
-                                "five times slower on a CPU than the small one (128-256-512, 16 channels).")
+                           help="The seeds' GAN (dense generator 256-512-1024, discriminator 64 channels) is about "
+                                "five times slower on a CPU than the small one (128-256-512, 16 channels). "
+                                "DCGAN-style: a transposed-convolution generator against the seeds' discriminator "
+                                "— it does not collapse like the dense ones (see the README's results).")
     train_limit = b.number_input("Training images", min_value=200, max_value=60_000, value=None, step=100,
                                  key="duel_limit", placeholder="all", help="Empty: all of the training split.")
     st.caption(f"Both models train on **{common.device_description()}**. The AAE's hidden width defaults to 256 "
-               "for CPU speed (the paper uses 1000); it has the paper's Gaussian prior N(0, 5²I). The GAN has a dense "
-               "generator and a convolutional discriminator like the seeds' (the small one on a CPU).")
+               "for CPU speed (the paper uses 1000); it has the paper's Gaussian prior N(0, 5²I). The GAN has a "
+               "convolutional discriminator like the seeds' and a dense generator (the small one on a CPU), or a "
+               "DCGAN-style convolutional one.")
 
 has_data = is_available("mnist", common.data_dir())
 if not has_data:

@@ -130,3 +130,18 @@ def test_classifier_missing_says_how_to_train_it(tiny_models, data_dir, monkeypa
     wait_for_status(at, ("done",))
     assert any("scripts/train_shipped.sh" in i.value and "ONLY=classifier" in i.value for i in at.info)
     assert not at.get("metric")
+
+
+def test_a_dcgan_style_duel_trains_and_saves_a_conv_generator(tiny_models, data_dir):
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    tiny_duel(at, epochs=1)
+    at.selectbox(key="duel_gan_size").set_value("DCGAN-style")
+    at.button(key="duel_start").click().run()
+    assert not at.exception
+    wait_for_status(at, ("done",))
+    at.text_input(key="duel_name").set_value("page-dcgan").run()
+    at.button(key="duel_save").click().run()
+    assert not at.exception
+    gan = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / "page-dcgan-gan")
+    assert gan.card["config"]["generator"] == "conv"
+    assert gan.model.sample(4).shape == (4, 1, 28, 28)
