@@ -120,7 +120,8 @@ def model_weights(
 def quantize_int8(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-row symmetric int8: (q (same shape, int8), scale (rows,) float16) with weight ≈ q · scale."""
     rows = weight.float().flatten(1)
-    scale = (rows.abs().amax(dim=1) / 127.0).clamp_min(1e-12).half()
+    scale = (rows.abs().amax(dim=1) / 127.0).half()
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # an all-zero row (or one below fp16) stays 0
     q = (rows / scale.float()[:, None]).round().clamp(-127, 127).to(torch.int8)
     return q.view_as(weight), scale
 

@@ -196,6 +196,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from aae.training import TrainConfig, create_model, pick_device, train
 
     device = pick_device(args.device)
+    weights_dtype = _weights_dtype(args)  # a bad combination is refused before training, not after
     optimizer_state, start_epoch, prior_history = None, 0, []
     if args.resume:
         checkpoint = load_checkpoint(args.resume)
@@ -225,7 +226,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     card = training_card(args.dataset, splits, config, result, history=prior_history + result.history,
                          seconds=time.time() - started)
     save_checkpoint(args.out, result.model, card=card, optimizer_state=result.optimizer_state,
-                    inference_only=args.half or args.int8, dtype=_weights_dtype(args))
+                    inference_only=args.half or args.int8, dtype=weights_dtype)
     print(f"wrote {args.out} ({result.epochs_done} epochs, {result.elapsed:.1f} s on {result.device})")
     return 0
 

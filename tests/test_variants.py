@@ -1,0 +1,376 @@
+"""The paper's AAE variants: supervised (style + label), semi-supervised, clustering, and the denoising AAE.
+
+Shapes and the latent API, every phase's loss on real MNIST, single optimiser steps, what the
+categorical adversary does to y, how the labelled subset is picked, the configs that are refused,
+input corruption, and a short real training run of the semi-supervised AAE.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from aae.corruption import CORRUPTIONS, check_corruption, corrupt
+from aae.models import (
+    AAEConfig,
+    ClusteringAAE,
+    ClusteringAAEConfig,
+    SemiSupervisedAAE,
+    SemiSupervisedAAEConfig,
+    SupervisedAAEConfig,
+    build_model,
+    config_from_dict,
+)
+from aae.models.blocks import reconstruction_loss
+from aae.models.categorical import labelled_subset
+from aae.priors import PriorConfig
+from aae.training import TrainConfig, create_model, train
+
+SMALL = 32  # hidden width for fast tests
+
+VARIANTS = {
+    "supervised": ("supervised", SupervisedAAEConfig(latent_dim=4, hidden=SMALL)),
+    "semi": ("semi", SemiSupervisedAAEConfig(latent_dim=4, hidden=SMALL, labels_per_class=5)),
+    "cluster": ("cluster", ClusteringAAEConfig(latent_dim=4, hidden=SMALL, n_categories=12)),
+    "denoising": ("aae", AAEConfig(latent_dim=4, hidden=SMALL, prior=PriorConfig("gaussian", 1.0),
+                                   corruption="gaussian", corruption_level=0.3)),
+}
+PHASES = {
+    "supervised": ["reconstruction", "discriminator", "generator"],
+    "semi": ["reconstruction", "discriminator", "generator", "classification"],
+    "cluster": ["reconstruction", "discriminator", "generator"],
+    "denoising": ["reconstruction", "discriminator", "generator"],
+}
+STYLE_VARIANTS = ["supervised", "semi", "cluster"]
+CATEGORICAL_VARIANTS = ["semi", "cluster"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These models are tiny: one intra-op thread is as fast, and far faster on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _build(name: str, splits, seed: int = 0):
+    """A fresh small model of variant `name`, prepared for training on `splits` (picks the labelled subset)."""
+    torch.manual_seed(seed)
+    kind, config = VARIANTS[name]
+    model = build_model(kind, config)
+    model.prepare_training(splits, seed)
+    return model
+
+
+@pytest.fixture
+def real_batch(small_splits):
+    """64 real MNIST training images and their labels."""
+    return small_splits.train_x[:64], small_splits.train_y[:64]
+
+
+# -- shapes and the latent API ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_encode_and_decode_shapes(name, small_splits, real_batch):
+    """encode gives (B, latent_dim) codes; decode (with classes where the model takes them) images in [0, 1]."""
+    model = _build(name, small_splits).eval()
+    x, y = real_batch
+    z = model.encode(x)
+    assert z.shape == (64, 4) and not z.requires_grad and torch.isfinite(z).all()
+    labels = y % model.n_content if model.conditional else y
+    images = model.decode(z, labels)
+    assert images.shape == (64, 1, 28, 28) and images.min() >= 0 and images.max() <= 1
+    assert model.reconstruct(x, y if model.conditional else None).shape == (64, 1, 28, 28)
+    samples = model.sample(7, generator=torch.Generator().manual_seed(0))
+    assert samples.shape == (7, 1, 28, 28)
+
+
+@pytest.mark.parametrize("name", STYLE_VARIANTS)
+def test_style_grid_writes_every_style_as_every_class(name, small_splits):
+    """style_grid(styles) gives S·K images; row r, column c is decode(styles[r], class c)."""
+    model = _build(name, small_splits).eval()
+    k = model.n_content
+    styles = model.sample_latent(3, generator=torch.Generator().manual_seed(1))
+    grid = model.style_grid(styles)
+    assert grid.shape == (3 * k, 1, 28, 28)
+    for r in range(3):
+        for c in (0, k // 2, k - 1):
+            expected = model.decode(styles[r:r + 1], torch.tensor([c]))
+            assert torch.allclose(grid[r * k + c], expected[0], atol=1e-6), (r, c)
+    # the class really changes the image: one style written as two classes gives two different images
+    assert not torch.allclose(grid[0], grid[1])
+
+
+@pytest.mark.parametrize("name", CATEGORICAL_VARIANTS)
+def test_category_probs_and_classify(name, small_splits, real_batch):
+    """q(y|x) has K columns and rows summing to 1; classify is its argmax, an integer in 0..K−1."""
+    model = _build(name, small_splits).eval()
+    x, _ = real_batch
+    probs = model.category_probs(x)
+    k = model.config.n_categories
+    assert probs.shape == (64, k) and (probs >= 0).all()
+    assert torch.allclose(probs.sum(dim=1), torch.ones(64), atol=1e-5)
+    predicted = model.classify(x)
+    assert predicted.shape == (64,) and not predicted.is_floating_point()
+    assert predicted.min() >= 0 and predicted.max() < k
+    assert torch.equal(predicted, probs.argmax(dim=1))
+
+
+@pytest.mark.parametrize("name", STYLE_VARIANTS)
+def test_content_labels_out_of_range_are_refused(name, small_splits):
+    """decode raises ValueError for a class below 0 or at/above K, rather than a one-hot error deep inside."""
+    model = _build(name, small_splits).eval()
+    z = torch.zeros(2, 4)
+    for bad in ([0, model.n_content], [-1, 0]):
+        with pytest.raises(ValueError, match="content labels"):
+            model.decode(z, torch.tensor(bad))
+    assert model.decode(z, torch.tensor([0, model.n_content - 1])).shape == (2, 1, 28, 28)
+    assert model.decode(z).shape == (2, 1, 28, 28)  # without labels the classes cycle
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_config_round_trips_through_plain_dicts(name):
+    kind, config = VARIANTS[name]
+    assert config_from_dict(kind, build_model(kind, config).config_dict()) == config
+
+
+# -- phases ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_every_phase_is_finite_on_real_mnist_and_moves_only_its_parameters(name, small_splits, real_batch):
+    """The phases are the ones the model names (semi adds classification); each loss is finite on a real
+    batch and sends gradients only to that phase's parameters."""
+    model = _build(name, small_splits)
+    phases = model.phases(1e-3)
+    assert [p.name for p in phases] == PHASES[name]
+    for phase in phases:
+        model.zero_grad(set_to_none=True)
+        out = model.phase_loss(phase.name, *real_batch)
+        assert out.loss.dim() == 0 and torch.isfinite(out.loss), phase.name
+        assert out.logs and all(torch.isfinite(torch.tensor(v)) for v in out.logs.values()), phase.name
+        out.loss.backward()
+        moved = {id(p) for p in model.parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+        assert moved and moved <= {id(p) for p in phase.parameters}, phase.name
+    with pytest.raises(ValueError, match="unknown phase"):
+        model.phase_loss("elbo", *real_batch)
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_one_step_of_each_phase_lowers_its_loss_on_a_fixed_batch(name, small_splits, real_batch):
+    """One Adam step on a phase's own parameters lowers that phase's loss, with identical noise draws."""
+    for phase in _build(name, small_splits).phases(1e-3):
+        model = _build(name, small_splits)  # fresh each time: the phases do not affect one another
+        params = next(p for p in model.phases(1e-3) if p.name == phase.name).parameters
+        optimizer = torch.optim.Adam(params, lr=phase.lr, betas=phase.betas)
+        torch.manual_seed(5)
+        before = model.phase_loss(phase.name, *real_batch).loss
+        optimizer.zero_grad()
+        before.backward()
+        optimizer.step()
+        torch.manual_seed(5)
+        after = model.phase_loss(phase.name, *real_batch).loss.item()
+        assert after < before.item(), f"{name}/{phase.name}: {before.item():.5f} -> {after:.5f}"
+
+
+def test_categorical_adversary_pushes_y_towards_one_hot(small_splits):
+    """Trained only with the adversarial phases, a fresh clustering AAE's q(y|x) leaves the uniform
+    distribution for one-hot: the mean largest probability rises and the entropy falls."""
+    torch.manual_seed(0)
+    model = build_model("cluster", ClusteringAAEConfig(latent_dim=4, hidden=64, n_categories=10))
+    x, y = small_splits.train_x[:100], small_splits.train_y[:100]
+    phases = {p.name: p for p in model.phases(2e-3)}
+    optimizers = {name: torch.optim.Adam(phases[name].parameters, lr=phases[name].lr, betas=phases[name].betas)
+                  for name in ("discriminator", "generator")}
+
+    def peak_and_entropy():
+        probs = model.category_probs(x)
+        entropy = -(probs * probs.clamp_min(1e-12).log()).sum(dim=1).mean().item()
+        return probs.max(dim=1).values.mean().item(), entropy
+
+    peak_start, entropy_start = peak_and_entropy()
+    assert peak_start < 0.2  # a fresh encoder is close to uniform over 10 clusters
+    for _ in range(80):
+        for name, optimizer in optimizers.items():
+            optimizer.zero_grad()
+            model.phase_loss(name, x, y).loss.backward()
+            optimizer.step()
+    peak_end, entropy_end = peak_and_entropy()
+    # over 40 seeds the smallest rise was ×1.95 and the smallest entropy fall 0.28 nats
+    assert peak_end > 1.5 * peak_start, (peak_start, peak_end)
+    assert entropy_end < entropy_start - 0.1, (entropy_start, entropy_end)
+
+
+def test_generator_logs_how_one_hot_y_is(small_splits, real_batch):
+    """The categorical generator phase reports y_max, the mean largest probability of y (1/K .. 1)."""
+    model = _build("cluster", small_splits)
+    logs = model.phase_loss("generator", *real_batch).logs
+    expected = model.category_probs(real_batch[0]).max(dim=1).values.mean().item()
+    assert logs["y_max"] == pytest.approx(expected, abs=1e-5)
+    assert 1 / 12 <= logs["y_max"] <= 1
+
+
+# -- the labelled subset ------------------------------------------------------------------------------------
+def test_semi_supervised_picks_labels_per_class_images_of_each_class(small_splits):
+    """prepare_training keeps exactly labels_per_class training images per class, the same ones for a seed."""
+    model = build_model("semi", SemiSupervisedAAEConfig(hidden=SMALL, labels_per_class=5))
+    info = model.prepare_training(small_splits, seed=3)
+    assert info == {"labelled_images": 50}
+    x, y = model._labelled
+    assert torch.equal(torch.bincount(y, minlength=10), torch.full((10,), 5))
+    index = labelled_subset(small_splits.train_y, 5, seed=3)
+    assert torch.equal(x, small_splits.train_x[index]) and torch.equal(y, small_splits.train_y[index])
+
+    again = build_model("semi", SemiSupervisedAAEConfig(hidden=SMALL, labels_per_class=5))
+    again.prepare_training(small_splits, seed=3)
+    assert torch.equal(again._labelled[0], x)
+    other = build_model("semi", SemiSupervisedAAEConfig(hidden=SMALL, labels_per_class=5))
+    other.prepare_training(small_splits, seed=4)
+    assert not torch.equal(other._labelled[0], x)
+
+
+def test_labels_per_class_none_uses_every_training_label(small_splits):
+    model = build_model("semi", SemiSupervisedAAEConfig(hidden=SMALL, labels_per_class=None))
+    assert model.prepare_training(small_splits, seed=0) == {"labelled_images": len(small_splits.train_x)}
+    assert torch.equal(model._labelled[1], small_splits.train_y)
+
+
+def test_labelled_subset_is_sorted_per_class_and_refuses_too_few():
+    labels = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+    index = labelled_subset(labels, 2, n_classes=3, seed=0)
+    assert len(index) == 6 and torch.equal(index, index.sort().values) and len(set(index.tolist())) == 6
+    assert torch.equal(torch.bincount(labels[index]), torch.tensor([2, 2, 2]))
+    assert torch.equal(index, labelled_subset(labels, 2, n_classes=3, seed=0))
+    with pytest.raises(ValueError, match="class 1 has only 3"):
+        labelled_subset(labels, 4, n_classes=3)
+
+
+def test_invalid_variant_configs_are_refused():
+    with pytest.raises(ValueError, match="one category per class"):
+        SemiSupervisedAAE(SemiSupervisedAAEConfig(hidden=SMALL, n_categories=16))
+    with pytest.raises(ValueError, match="at least 1 label"):
+        SemiSupervisedAAE(SemiSupervisedAAEConfig(hidden=SMALL, labels_per_class=0))
+    for labels in (10, None):
+        with pytest.raises(ValueError, match="uses no labels"):
+            ClusteringAAE(ClusteringAAEConfig(hidden=SMALL, labels_per_class=labels))
+    with pytest.raises(ValueError, match="at least 2 categories"):
+        ClusteringAAE(ClusteringAAEConfig(hidden=SMALL, n_categories=1))
+    with pytest.raises(ValueError, match="Gaussian prior"):
+        build_model("supervised", SupervisedAAEConfig(hidden=SMALL, prior=PriorConfig("mog10")))
+
+
+def test_classification_phase_needs_the_labelled_subset_when_training(real_batch):
+    model = build_model("semi", SemiSupervisedAAEConfig(latent_dim=4, hidden=SMALL, labels_per_class=5))
+    with pytest.raises(RuntimeError, match="prepare_training"):
+        model.phase_loss("classification", *real_batch)
+
+
+def test_classification_phase_in_eval_mode_scores_the_batch_given(small_splits):
+    """In eval mode (validation) class_err is the model's error on the batch passed in, not on labelled data."""
+    model = _build("semi", small_splits).eval()
+    x, y = small_splits.val_x[:100], small_splits.val_y[:100]
+    logs = model.phase_loss("classification", x, y).logs
+    assert logs["class_err"] == pytest.approx((model.classify(x) != y).float().mean().item(), abs=1e-6)
+    all_wrong = (model.classify(x) + 1) % 10  # labels that disagree with every prediction
+    assert model.phase_loss("classification", x, all_wrong).logs["class_err"] == 1.0
+
+
+# -- corruption and the denoising AAE ----------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["gaussian", "masking", "salt_pepper"])
+def test_corrupt_stays_in_range_changes_the_image_and_repeats_with_a_generator(kind, real_batch):
+    x, _ = real_batch
+    noisy = corrupt(x, kind, 0.3, generator=torch.Generator().manual_seed(0))
+    assert noisy.shape == x.shape and noisy.dtype == x.dtype
+    assert noisy.min() >= 0 and noisy.max() <= 1
+    assert (noisy != x).float().mean() > 0.05
+    assert torch.equal(noisy, corrupt(x, kind, 0.3, generator=torch.Generator().manual_seed(0)))
+    assert not torch.equal(noisy, corrupt(x, kind, 0.3, generator=torch.Generator().manual_seed(1)))
+    assert torch.equal(x, real_batch[0])  # the input is left as it was
+
+
+def test_each_corruption_does_what_it_says(real_batch):
+    """masking only blanks pixels (about `level` of the inked ones); salt and pepper sets pixels to 0 or 1."""
+    x, _ = real_batch
+    gen = torch.Generator().manual_seed(0)
+    masked = corrupt(x, "masking", 0.3, generator=gen)
+    assert ((masked == x) | (masked == 0)).all()
+    inked = x > 0
+    assert (masked[inked] == 0).float().mean().item() == pytest.approx(0.3, abs=0.03)
+    salted = corrupt(x, "salt_pepper", 0.3, generator=gen)
+    changed = salted != x
+    assert ((salted[changed] == 0) | (salted[changed] == 1)).all()
+    assert changed.float().mean().item() < 0.3  # some hits land on a pixel already 0 or 1
+    noisier = [(corrupt(x, "gaussian", level, generator=torch.Generator().manual_seed(0)) - x).abs().mean()
+               for level in (0.1, 0.5)]
+    assert noisier[0] < noisier[1]
+
+
+def test_corrupt_none_and_bad_arguments(real_batch):
+    x, _ = real_batch
+    assert corrupt(x, "none", 0.0) is x
+    assert set(CORRUPTIONS) == {"none", "gaussian", "masking", "salt_pepper"}
+    for kind, level in [("blur", 0.3), ("gaussian", -0.1), ("masking", 1.5), ("salt_pepper", 0.0),
+                        ("gaussian", float("nan"))]:
+        with pytest.raises(ValueError):
+            corrupt(x, kind, level)
+        with pytest.raises(ValueError):
+            check_corruption(kind, level)
+
+
+def test_a_denoising_aae_refuses_a_bad_corruption():
+    for kind, level in [("gaussian", 1.5), ("gaussian", 0.0), ("blur", 0.3)]:
+        with pytest.raises(ValueError, match="corruption"):
+            build_model("aae", AAEConfig(hidden=SMALL, corruption=kind, corruption_level=level))
+
+
+def test_denoising_aae_encodes_a_corrupted_input_and_rebuilds_the_clean_one(small_splits, real_batch):
+    """Every phase encodes x + noise (drawn from the global RNG); the reconstruction target stays the clean x."""
+    x, y = real_batch
+    model = _build("denoising", small_splits)
+    seen = []
+    model.encoder.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].detach().clone()))
+    torch.manual_seed(7)
+    noisy = corrupt(x, "gaussian", 0.3)  # the draws the phase will make after the same seed
+    for phase in PHASES["denoising"]:
+        seen.clear()
+        torch.manual_seed(7)
+        loss = model.phase_loss(phase, x, y).loss.item()
+        assert len(seen) == 1 and torch.equal(seen[0], noisy), phase
+    torch.manual_seed(7)
+    loss = model.phase_loss("reconstruction", x, y).loss.item()
+    with torch.no_grad():
+        expected = reconstruction_loss(model.decoder.logits(model.encoder(noisy)), x, "bce").item()
+    assert loss == pytest.approx(expected, rel=1e-6)
+
+    plain = build_model("aae", AAEConfig(latent_dim=4, hidden=SMALL, prior=PriorConfig("gaussian", 1.0)))
+    plain.load_state_dict(model.state_dict())  # the same weights, no corruption: it encodes x itself
+    seen_plain = []
+    plain.encoder.register_forward_hook(lambda module, inputs, output: seen_plain.append(inputs[0].detach()))
+    torch.manual_seed(7)
+    plain_loss = plain.phase_loss("reconstruction", x, y).loss.item()
+    assert torch.equal(seen_plain[0], x) and plain_loss != loss
+
+
+# -- short real training runs --------------------------------------------------------------------------------
+def test_semi_supervised_aae_learns_the_classes_from_50_labels(small_splits):
+    """Ten epochs on 600 real images, 5 labels per class: validation and test error far below chance (0.9).
+
+    Over 12 seeds the worst validation error was 0.48 and the worst test error 0.49.
+    """
+    model = create_model("semi", SemiSupervisedAAEConfig(latent_dim=10, hidden=64, labels_per_class=5), seed=0)
+    result = train(model, small_splits, TrainConfig(epochs=10, batch_size=50, sample_every=0, seed=0))
+    assert result.status == "done" and len(result.history) == 10
+    assert result.history[-1]["val_class_err"] < 0.6
+    assert result.history[-1]["val_class_err"] < result.history[0]["val_class_err"]
+    test_error = (model.classify(small_splits.test_x) != small_splits.test_y).float().mean().item()
+    assert test_error < 0.6
+
+
+def test_a_clustering_aae_with_fewer_than_10_clusters_trains(small_splits):
+    """Regression: the trainer's preview decoded classes 0..9, which a 4-cluster decoder refuses."""
+    model = create_model("cluster", ClusteringAAEConfig(latent_dim=4, hidden=SMALL, n_categories=4), seed=0)
+    seen = []
+    result = train(model, small_splits, TrainConfig(epochs=1, batch_size=100, sample_every=3),
+                   callback=lambda event: seen.append(event))
+    assert result.status == "done"
+    previews = [e.samples for e in seen if e.samples is not None]
+    assert previews and all(p.shape == (100, 1, 28, 28) for p in previews)
+    assert set(result.history[0]) >= {"recon", "disc_y", "gen_y", "y_max", "val_recon"}
