@@ -42,6 +42,7 @@ KIND_CAPTIONS = {
     "supervised": "supervised AAE: the decoder gets the label, the code learns the style",
     "semi": "semi-supervised AAE: a classifier learnt mostly without labels",
     "cluster": "clustering AAE: categories found without labels",
+    "dimred": "semi-supervised 2-D map: a cluster head per digit plus the style",
 }
 
 
@@ -65,7 +66,7 @@ def home() -> None:
             common.download_button(root)
 
     st.subheader("Models")
-    entries = common.list_models(kinds=("aae", "vae", "gan", "classifier", "supervised", "semi", "cluster"))
+    entries = common.list_models(kinds=("aae", "vae", "gan", "classifier", "supervised", "semi", "cluster", "dimred"))
     if not entries:
         st.info("No models yet: train one on the **Train** page, or run `bash scripts/train_shipped.sh`.")
     columns = st.columns(3)
@@ -91,7 +92,7 @@ def model_card(entry: common.ModelEntry) -> None:
     elif entry.kind in KIND_CAPTIONS:
         labels = config.get("labels_per_class")
         detail = f", {config.get('n_categories')} clusters" if entry.kind == "cluster" else \
-            (f", {'all' if labels is None else labels * 10} labels" if entry.kind == "semi" else "")
+            (f", {'all' if labels is None else labels * 10} labels" if entry.kind in ("semi", "dimred") else "")
         st.caption(f"{KIND_CAPTIONS[entry.kind]} · {entry.latent_dim}-D style{detail}")
     else:
         extra = ", label-regularised" if config.get("label_regularized") else ""

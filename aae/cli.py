@@ -33,10 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     t = commands.add_parser("train", help="train a model and write a checkpoint")
-    t.add_argument("--model", choices=["aae", "vae", "gan", "supervised", "semi", "cluster", "classifier"],
+    t.add_argument("--model", choices=["aae", "vae", "gan", "supervised", "semi", "cluster", "dimred", "classifier"],
                    default="aae",
                    help="supervised: label + style decoder; semi: semi-supervised classifier AAE; cluster: "
-                        "unsupervised clustering AAE; classifier: the MNIST CNN that Fréchet distance and coverage use")
+                        "unsupervised clustering AAE; dimred: semi-supervised 2-D map with cluster heads; "
+                        "classifier: the MNIST CNN that Fréchet distance and coverage use")
     t.add_argument("--encoder", choices=["deterministic", "gaussian", "universal"], default="deterministic",
                    help="AAE posterior q(z|x) (default: deterministic)")
     t.add_argument("--generator", choices=["dense", "conv"], default="dense",
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--latent-dim", type=_positive_int, default=None,
                    help="code size (default: 8; the style z of supervised 2, semi 4, cluster 2; GAN noise: 100)")
     t.add_argument("--labels-per-class", type=_labels_per_class, default=10,
-                   help="semi: labelled training images per class (10 -> 100 labels), or 'all' (default: 10)")
+                   help="semi, dimred: labelled training images per class (10 -> 100 labels), or 'all' (default: 10)")
     t.add_argument("--clusters", type=_positive_int, default=16, help="cluster: the number of clusters K (default: 16)")
     t.add_argument("--corruption", choices=CORRUPTIONS, default="none",
                    help="AAE: train a denoising AAE on inputs corrupted this way (clean targets)")
@@ -141,7 +142,7 @@ def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
         raise ValueError("--label-regularized applies to the AAE only")
     if corruption != "none":
         raise ValueError("--corruption (the denoising AAE) applies to --model aae only")
-    if args.model in ("supervised", "semi", "cluster"):
+    if args.model in ("supervised", "semi", "cluster", "dimred"):
         if args.prior not in (None, "gaussian"):
             raise ValueError(f"the style code of a {args.model} AAE takes a Gaussian prior, not {args.prior!r}")
         style = {"hidden": args.hidden, "prior": PriorConfig(name="gaussian", std=args.prior_std or 1.0)}
@@ -151,6 +152,10 @@ def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
             return "supervised", SupervisedAAEConfig(**style)
         if args.model == "semi":
             return "semi", SemiSupervisedAAEConfig(**style, labels_per_class=args.labels_per_class)
+        if args.model == "dimred":
+            from aae.models import DimReductionAAEConfig
+
+            return "dimred", DimReductionAAEConfig(**style, labels_per_class=args.labels_per_class)
         return "cluster", ClusteringAAEConfig(**style, n_categories=args.clusters)
     if args.model == "classifier":
         from aae.models import ClassifierConfig

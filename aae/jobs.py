@@ -39,7 +39,7 @@ JobStatus = Literal["pending", "running", "paused", "done", "cancelled", "failed
 
 # -- checking a config before a job starts ----------------------------------------------------
 
-TRAINABLE_KINDS = ("aae", "vae", "gan", "supervised", "semi", "cluster")
+TRAINABLE_KINDS = ("aae", "vae", "gan", "supervised", "semi", "cluster", "dimred")
 
 
 def validate_model_config(kind: str, config: Any) -> None:
@@ -52,7 +52,7 @@ def validate_model_config(kind: str, config: Any) -> None:
     if kind not in TRAINABLE_KINDS:
         raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(TRAINABLE_KINDS)}")
     prior = make_prior(config.prior, config.latent_dim)  # a 2-D-only prior at another size raises here
-    if kind in ("supervised", "semi", "cluster") and config.prior.name != "gaussian":
+    if kind in ("supervised", "semi", "cluster", "dimred") and config.prior.name != "gaussian":
         raise ValueError(f"the style code of a {kind} AAE takes the Gaussian prior, not {config.prior.name!r}")
     check_corruption(getattr(config, "corruption", "none"), getattr(config, "corruption_level", 0.0))
     if getattr(config, "label_regularized", False) and not prior.supports_labels:

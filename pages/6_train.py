@@ -24,8 +24,8 @@ st.session_state.setdefault("train_name", common.free_model_name("my-model"))
 TWO_D_PRIORS = ("mog10", "swissroll")  # priors that exist only in 2-D, with one part per class
 MODEL_NAMES = {"aae": "AAE (adversarial autoencoder)", "vae": "VAE", "gan": "GAN",
                "supervised": "supervised AAE (label + style)", "semi": "semi-supervised AAE",
-               "cluster": "clustering AAE"}
-STYLE_MODELS = ("supervised", "semi", "cluster")
+               "cluster": "clustering AAE", "dimred": "semi-supervised 2-D map (cluster heads)"}
+STYLE_MODELS = ("supervised", "semi", "cluster", "dimred")
 DATASET_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 jobs = common.session_jobs()
 job: TrainingJob | None = jobs.get("train")
@@ -201,10 +201,12 @@ with right:
                                                                       "saved in the runs folder under this name.")
     overwrite = st.checkbox("Overwrite a model of yours with this name", key="train_overwrite")
 with st.expander("The paper's other AAEs: labels, clusters, denoising",
-                 expanded=model in ("semi", "cluster") or st.session_state.get("train_corruption", "none") != "none"):
+                 expanded=model in ("semi", "cluster", "dimred")
+                 or st.session_state.get("train_corruption", "none") != "none"):
     variant_left, variant_middle, variant_right = st.columns(3)
     labels_per_class = variant_left.selectbox(
-        "Labels per class", [1, 10, 100, "all"], index=1, key="train_labels_per_class", disabled=model != "semi",
+        "Labels per class", [1, 10, 100, "all"], index=1, key="train_labels_per_class",
+        disabled=model not in ("semi", "dimred"),
         help="Semi-supervised AAE: labelled training images per digit (10 → 100 labels, as in the paper).")
     clusters = variant_middle.number_input("Clusters", min_value=2, max_value=100, value=16, step=1,
                                            key="train_clusters", disabled=model != "cluster",

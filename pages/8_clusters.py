@@ -37,7 +37,7 @@ common.page_header(
     "second code z keeps the style. Each row is one category: what the decoder writes for it, and the test "
     "digits it holds.",
 )
-entry, model = common.picked_model(kinds=("cluster", "semi"), encoder_required=True)
+entry, model = common.picked_model(kinds=("cluster", "semi", "dimred"), encoder_required=True)
 if common.splits() is None:
     st.stop()
 report = report_for(entry.path, common.card_mtime(entry.path))
@@ -54,8 +54,8 @@ if entry.kind == "cluster":
 else:
     labels = entry.card.get("config", {}).get("labels_per_class")
     told = "every label" if labels is None else f"{labels * 10} labels"
-    st.caption(f"**{entry.name}**: a semi-supervised AAE, trained with {told}: its 10 categories are the "
-               "digits themselves.")
+    what = "a semi-supervised 2-D map" if entry.kind == "dimred" else "a semi-supervised AAE"
+    st.caption(f"**{entry.name}**: {what}, trained with {told}: its 10 categories are the digits themselves.")
 st.session_state["cluster_error_shown"] = error
 
 sizes = report.confusion.sum(dim=1)
@@ -67,6 +67,22 @@ cols[1].metric("Categories", k)
 cols[2].metric("Empty on the test set", int((sizes == 0).sum()))
 cols[3].metric("Digits named by no cluster", len(set(range(10)) - set(digits.tolist())),
                help="A digit no cluster is named after is always counted wrong.")
+
+if entry.kind == "dimred":  # the paper's figure 12: every test digit at W·y + z, one head per class
+    codes = common.codes_for(entry)
+    heads = model.cluster_heads.weight.detach().cpu().numpy()
+    st.session_state["cluster_map_points"] = len(codes)
+    figure = go.Figure()
+    common.add_digit_traces(figure, codes[:, :2], common.test_set()[1].numpy())
+    figure.add_trace(go.Scatter(x=heads[:, 0], y=heads[:, 1], mode="markers+text", name="heads",
+                                text=[str(d) for d in range(len(heads))], textposition="top center",
+                                marker={"symbol": "x", "size": 12, "color": "black"}))
+    figure.update_layout(height=520, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                         legend={"title": {"text": "digit"}, "itemsizing": "constant"},
+                         yaxis={"scaleanchor": "x"})
+    st.plotly_chart(figure, key="cluster_map")
+    st.caption("The 10,000 test digits on the learnt 2-D map, coloured by their label; black crosses: the "
+               "cluster heads W (one per digit). A digit lands at its inferred class's head plus its style.")
 
 order = sorted(range(k), key=lambda c: (int(digits[c]), -int(sizes[c])))
 with st.expander("Clusters × digits on the test set", expanded=False):

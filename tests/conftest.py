@@ -38,6 +38,7 @@ def tiny_models(tmp_path_factory, data_dir):
     from aae.models import (
         AAEConfig,
         ClusteringAAEConfig,
+        DimReductionAAEConfig,
         GANConfig,
         SemiSupervisedAAEConfig,
         SupervisedAAEConfig,
@@ -61,6 +62,7 @@ def tiny_models(tmp_path_factory, data_dir):
         "tiny-supervised": ("supervised", SupervisedAAEConfig(latent_dim=2, hidden=64)),
         "tiny-semi": ("semi", SemiSupervisedAAEConfig(latent_dim=4, hidden=64, labels_per_class=5)),
         "tiny-cluster": ("cluster", ClusteringAAEConfig(latent_dim=2, hidden=64, n_categories=6)),
+        "tiny-dimred": ("dimred", DimReductionAAEConfig(hidden=64, labels_per_class=5)),
         "tiny-denoise": ("aae", AAEConfig(latent_dim=8, hidden=64, prior=PriorConfig("gaussian", 1.0),
                                           corruption="gaussian", corruption_level=0.5)),
     }

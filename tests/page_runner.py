@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,3 +20,10 @@ def open_page(page: str, model: Path, **state) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def values(array) -> np.ndarray:
+    """A plotly JSON array: a list, or numpy data packed as {"dtype", "bdata" (base64)}."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
+    return np.asarray(array)

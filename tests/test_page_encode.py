@@ -3,7 +3,6 @@ starred on the map with its neighbours; bad files give an error, not a traceback
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from page_runner import open_page as run_page
+from page_runner import values
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -47,13 +47,6 @@ def blank_png() -> bytes:
 
 def open_page(model: Path, **state) -> AppTest:
     return run_page("3_encode", model, **state)
-
-
-def values(array) -> np.ndarray:
-    """A plotly JSON array: a list, or numpy data packed as {"dtype", "bdata" (base64)}."""
-    if isinstance(array, dict):
-        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
-    return np.asarray(array)
 
 
 def figure(at: AppTest) -> dict:

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 import torch
-from page_runner import open_page
+from page_runner import open_page, values
 from PIL import Image
 
 from aae.checkpoints import load_checkpoint
@@ -158,3 +158,21 @@ def test_denoise_page_compares_two_models(tiny_models):
     assert not at.exception
     assert set(at.session_state["denoise_errors"]) == {"corrupted", "tiny-denoise", "tiny-aae-8d"}
     assert at.session_state["denoise_grid"].shape[0] == 4 * GRID_CELL + 6
+
+
+def test_cluster_page_draws_the_2d_map_of_a_dimred_model(tiny_models, data_dir):
+    path = tiny_models["tiny-dimred"]
+    model = load_checkpoint(path).model
+    at = open_page("8_clusters", path)
+    assert at.session_state["cluster_map_points"] == 10_000
+    figure = at.get("plotly_chart")[0].proto.spec
+    import json
+
+    traces = json.loads(figure)["data"]
+    heads = [t for t in traces if t.get("name") == "heads"][0]
+    np.testing.assert_allclose(np.stack([values(heads["x"]), values(heads["y"])], axis=1),
+                               model.cluster_heads.weight.detach().numpy(), atol=1e-5)
+    assert len([t for t in traces if t.get("name") in [str(d) for d in range(10)]]) == 10
+    splits = load_dataset("mnist", data_dir=data_dir)
+    predicted = model.classify(splits.test_x)
+    assert at.session_state["cluster_error_shown"] == pytest.approx(float((predicted != splits.test_y).float().mean()))

@@ -374,3 +374,70 @@ def test_a_clustering_aae_with_fewer_than_10_clusters_trains(small_splits):
     previews = [e.samples for e in seen if e.samples is not None]
     assert previews and all(p.shape == (100, 1, 28, 28) for p in previews)
     assert set(result.history[0]) >= {"recon", "disc_y", "gen_y", "y_max", "val_recon"}
+
+
+# -- the semi-supervised 2-D map with cluster heads ---------------------------------------------------------
+
+def test_dimred_map_point_is_the_inferred_head_plus_the_style(small_splits, real_batch):
+    from aae.models import DimReductionAAEConfig
+
+    model = _build_dimred(small_splits)
+    x, _ = real_batch
+    logits, z = model.infer(x)
+    expected = logits.softmax(dim=1) @ model.cluster_heads.weight + z
+    torch.testing.assert_close(model.encode(x), expected)
+    assert model.encode(x).shape == (len(x), DimReductionAAEConfig().latent_dim)
+    # decoding a point of the map needs no label; sampling with labels puts points around those heads
+    assert model.decode(model.encode(x)).shape == (len(x), 1, 28, 28)
+    labels = torch.tensor([3] * 500)
+    points = model.sample_latent(500, labels=labels, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(points.mean(dim=0), model.cluster_heads.weight[3].detach(), atol=0.2, rtol=0)
+
+
+def test_dimred_heads_start_apart_and_are_pushed_apart_when_close(small_splits):
+    model = _build_dimred(small_splits)
+    eta = model.config.head_distance
+    assert torch.pdist(model.cluster_heads.weight).min() >= eta  # the circle start: no penalty
+    assert model.cluster_heads.penalty(eta).item() == 0.0
+    with torch.no_grad():
+        model.cluster_heads.weight[1] = model.cluster_heads.weight[0] + 0.5
+    penalty = model.cluster_heads.penalty(eta)
+    assert penalty.item() > 0
+    penalty.backward()
+    grad = model.cluster_heads.weight.grad
+    # a gradient step moves heads 0 and 1 apart
+    moved = model.cluster_heads.weight.detach() - 0.01 * grad
+    assert torch.dist(moved[0], moved[1]) > torch.dist(model.cluster_heads.weight[0], model.cluster_heads.weight[1])
+    # the reconstruction phase trains the heads, and its loss includes the push
+    names = {p.name: p for p in model.phases(1e-3)}
+    assert any(p is model.cluster_heads.weight for p in names["reconstruction"].parameters)
+
+
+def test_dimred_inference_checkpoint_keeps_the_heads(small_splits, real_batch, tmp_path):
+    from aae.checkpoints import load_checkpoint, save_checkpoint
+
+    model = _build_dimred(small_splits)
+    path = save_checkpoint(tmp_path / "dimred", model, inference_only=True, dtype="float16")
+    loaded = load_checkpoint(path).model
+    torch.testing.assert_close(loaded.cluster_heads.weight, model.cluster_heads.weight, atol=1e-2, rtol=0)
+    torch.testing.assert_close(loaded.encode(real_batch[0]), model.encode(real_batch[0]), atol=0.05, rtol=0)
+
+
+def test_dimred_learns_the_classes_from_50_labels(small_splits):
+    from aae.metrics.evaluate import cluster_report
+    from aae.models import DimReductionAAEConfig
+
+    config = DimReductionAAEConfig(hidden=64, labels_per_class=5)
+    result = train(create_model("dimred", config, seed=0), small_splits,
+                   TrainConfig(epochs=10, batch_size=50, sample_every=0))
+    assert result.history[-1]["val_class_err"] < 0.6
+    assert cluster_report(result.model, small_splits).error < 0.6
+
+
+def _build_dimred(splits):
+    from aae.models import DimReductionAAEConfig
+
+    torch.manual_seed(0)
+    model = build_model("dimred", DimReductionAAEConfig(hidden=SMALL, labels_per_class=5))
+    model.prepare_training(splits, 0)
+    return model

@@ -34,7 +34,7 @@ def data_dir() -> Path:
 
 
 CLASSIFIER = SHIPPED_DIR / "classifier"
-ENCODER_KINDS = ("aae", "vae", "supervised", "semi", "cluster")
+ENCODER_KINDS = ("aae", "vae", "supervised", "semi", "cluster", "dimred")
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ def cluster_report(model: LatentModel, splits: Splits) -> ClusterReport:
     test_y = splits.test_y.cpu()
     clusters = probs.argmax(dim=1)
     table = confusion(clusters, test_y, model.n_content)
-    if model.kind == "semi":
+    if model.uses_labels:  # semi-supervised (and its 2-D map): y is the class
         return ClusterReport(probs, clusters, torch.arange(model.n_content), classification_error(clusters, test_y),
                              table)
     digits = assign_clusters(category_probs_all(model, splits.val_x.cpu()), splits.val_y.cpu())
@@ -144,7 +144,7 @@ def categorical_errors(model: LatentModel, splits: Splits) -> dict[str, Any]:
     """Semi-supervised AAE: test error of argmax q(y|x). Clustering AAE: clustering test error, both ways,
     the digit of each cluster (the paper's way) and the test images per cluster."""
     report = cluster_report(model, splits)
-    if model.kind == "semi":
+    if model.uses_labels:
         return {"test_error": report.error}
     return {"cluster_error": report.error, "cluster_error_majority": report.error_majority,
             "cluster_digits": report.digits.tolist(), "cluster_sizes": report.confusion.sum(dim=1).tolist()}

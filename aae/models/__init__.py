@@ -11,6 +11,8 @@ from aae.models.base import LatentModel, Phase, PhaseOutput
 from aae.models.categorical import (
     ClusteringAAE,
     ClusteringAAEConfig,
+    DimReductionAAE,
+    DimReductionAAEConfig,
     SemiSupervisedAAE,
     SemiSupervisedAAEConfig,
 )
@@ -28,6 +30,7 @@ MODELS: dict[str, tuple[type[LatentModel], type]] = {
     "supervised": (SupervisedAAE, SupervisedAAEConfig),
     "semi": (SemiSupervisedAAE, SemiSupervisedAAEConfig),
     "cluster": (ClusteringAAE, ClusteringAAEConfig),
+    "dimred": (DimReductionAAE, DimReductionAAEConfig),
 }
 
 
@@ -66,7 +69,8 @@ def build_model(kind: str, config: Any | dict[str, Any] | None = None) -> Latent
 
 
 __all__ = [
-    "AAEConfig", "AdversarialAutoencoder", "ClassifierConfig", "ClusteringAAE", "ClusteringAAEConfig", "GAN",
+    "AAEConfig", "AdversarialAutoencoder", "ClassifierConfig", "ClusteringAAE", "ClusteringAAEConfig",
+    "DimReductionAAE", "DimReductionAAEConfig", "GAN",
     "GANConfig", "LatentModel", "MODELS", "MnistClassifier", "Phase", "PhaseOutput", "SemiSupervisedAAE",
     "SemiSupervisedAAEConfig", "SupervisedAAE", "SupervisedAAEConfig", "VAEConfig", "VariationalAutoencoder",
     "build_model", "config_from_dict",

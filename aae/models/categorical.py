@@ -16,6 +16,7 @@ With K = 16 or 30 and no labels, y becomes a clustering; each cluster is then na
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -24,7 +25,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from aae.models.base import Phase, PhaseOutput
-from aae.models.blocks import Discriminator, discriminator_loss, frozen, generator_loss, reconstruction_loss
+from aae.models.blocks import (
+    Decoder,
+    Discriminator,
+    discriminator_loss,
+    frozen,
+    generator_loss,
+    reconstruction_loss,
+)
 from aae.models.style import StyleContentAAE
 from aae.priors import PriorConfig
 
@@ -106,10 +114,14 @@ class CategoricalAAE(StyleContentAAE):
         """n one-hot draws from the uniform Cat(K) (n, K): what the category adversary calls real."""
         return F.one_hot(torch.randint(self.n_content, (n,), device=self.device), self.n_content).float()
 
+    def reconstruction_logits(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's pixel logits from the inferred y (softmax of `logits`) and style z."""
+        return self.decoder.logits(z, logits.softmax(dim=1))
+
     def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
         if phase == "reconstruction":
             logits, z = self.infer(x)
-            loss = reconstruction_loss(self.decoder.logits(z, logits.softmax(dim=1)), x, self.config.recon_loss)
+            loss = reconstruction_loss(self.reconstruction_logits(logits, z), x, self.config.recon_loss)
             return PhaseOutput(loss, {"recon": loss.item()})
         if phase == "discriminator":
             with torch.no_grad():
@@ -190,6 +202,101 @@ class ClusteringAAE(CategoricalAAE):
             raise ValueError("a clustering AAE uses no labels (labels_per_class must be 0); "
                              "for labels, train a semi-supervised AAE")
         super().__init__(config)
+
+
+@dataclass(frozen=True)
+class DimReductionAAEConfig(SemiSupervisedAAEConfig):
+    latent_dim: int = 2  # the map: cluster heads and style share this space
+    labels_per_class: int | None = 100  # the paper's 2-D map uses 1000 labels
+    head_distance: float = 6.0  # η: cluster heads closer than this (in units of the style's σ) are pushed apart
+    head_weight: float = 10.0  # weight of that push, beside the reconstruction loss (nats per image)
+
+
+class ClusterHeads(nn.Module):
+    """K learnt points in the map (K, D), one per category: W_c in the paper.
+
+    They start evenly on a circle in the first two dimensions, neighbours 1.1 η apart (at the learning
+    rates used, heads drawn at random took thousands of steps to separate), and move freely from there.
+    """
+
+    def __init__(self, n: int, dim: int, distance: float) -> None:
+        super().__init__()
+        weight = torch.zeros(n, dim)
+        angles = 2 * math.pi * torch.arange(n) / n
+        radius = 1.1 * distance / (2 * math.sin(math.pi / n))
+        weight[:, 0] = radius * angles.cos()
+        if dim > 1:
+            weight[:, 1] = radius * angles.sin()
+        self.weight = nn.Parameter(weight)
+
+    def penalty(self, distance: float) -> torch.Tensor:
+        """Σ over pairs of max(0, η − ‖w_i − w_j‖)²: zero once every two heads are at least η apart."""
+        gaps = torch.pdist(self.weight)  # (K(K−1)/2,)
+        return F.relu(distance - gaps).pow(2).sum()
+
+
+class DimReductionAAE(SemiSupervisedAAE):
+    """The paper's semi-supervised dimensionality reduction (section 7, figure 12).
+
+    The encoder still infers y and a style z, but the decoder sees one point of a low-dimensional
+    map: r = W_c · y + z, the head of the inferred class plus the style. An extra cost keeps the
+    heads at least η apart, so each class gets its own region and styles spread around its head.
+    `encode` returns r: the map itself.
+    """
+
+    kind = "dimred"
+    conditional = False  # decode() reads points of the map; labels only pick heads when sampling
+
+    def __init__(self, config: DimReductionAAEConfig | None = None) -> None:
+        config = config or DimReductionAAEConfig()
+        super().__init__(config)
+        self.decoder = Decoder(latent_dim=config.latent_dim, hidden=config.hidden)  # r only, no content input
+        self.cluster_heads = ClusterHeads(config.n_categories, config.latent_dim, config.head_distance)
+
+    def represent(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return logits.softmax(dim=1) @ self.cluster_heads.weight + z
+
+    def reconstruction_logits(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder.logits(self.represent(logits, z))
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.represent(*self.infer(x))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decoder(self.encode(x))
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images from points of the map (B, D)."""
+        return self.decoder(z.to(self.device))
+
+    @torch.no_grad()
+    def decode_content(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Styles `z` placed around the heads of `labels` (cycled when None), decoded."""
+        heads = self.content(labels, len(z)) @ self.cluster_heads.weight
+        return self.decoder(z.to(self.device) + heads)
+
+    def sample_latent(self, n, labels=None, generator=None):
+        """Points of the map: a style from the prior around the head of `labels` (cycled when None)."""
+        z = super().sample_latent(n, generator=generator)
+        return z + self.content(labels, n) @ self.cluster_heads.weight.detach()
+
+    def phases(self, lr: float) -> list[Phase]:
+        phases = super().phases(lr)
+        heads = list(self.cluster_heads.parameters())
+        return [Phase(p.name, [*p.parameters, *heads], p.lr) if p.name == "reconstruction" else p for p in phases]
+
+    def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
+        out = super().phase_loss(phase, x, labels)
+        if phase != "reconstruction":
+            return out
+        penalty = self.cluster_heads.penalty(self.config.head_distance)
+        return PhaseOutput(out.loss + self.config.head_weight * penalty, {**out.logs, "heads": penalty.item()})
+
+    def inference_modules(self) -> list[nn.Module]:
+        return [self.encoder, self.decoder, self.cluster_heads]
 
 
 def labelled_subset(labels: torch.Tensor, per_class: int, *, n_classes: int = 10, seed: int = 0) -> torch.Tensor:

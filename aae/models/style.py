@@ -62,6 +62,11 @@ class StyleContentAAE(LatentModel):
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images from style codes `z` (B, D), written as the classes `labels` (B,) (cycled when None)."""
+        return self.decode_content(z, labels)
+
+    @torch.no_grad()
+    def decode_content(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Style codes `z` (B, D) written as the classes or clusters `labels` (B,) (cycled when None)."""
         return self.decoder(z, self.content(labels, len(z)))
 
     @torch.no_grad()
@@ -79,7 +84,7 @@ class StyleContentAAE(LatentModel):
         else:
             z = styles.repeat(k, 1)  # (K·S, D): all styles, once per content
             labels = torch.arange(k, device=self.device).repeat_interleave(s)
-        return self.decode(z, labels)
+        return self.decode_content(z, labels)
 
     def sample_latent(self, n, labels=None, generator=None):
         z = self.prior.sample(n, generator=generator, device=None if generator is not None else self.device)
