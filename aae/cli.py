@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--labels-per-class", type=_labels_per_class, default=10,
                    help="semi, dimred: labelled training images per class (10 -> 100 labels), or 'all' (default: 10)")
     t.add_argument("--clusters", type=_positive_int, default=16, help="cluster: the number of clusters K (default: 16)")
+    t.add_argument("--balance", type=float, default=None,
+                   help="semi/cluster/dimred: weight of a batch term keeping all categories in use (not in the "
+                        "paper; default: 0 for semi and dimred, the clustering AAE's default for cluster)")
     t.add_argument("--corruption", choices=CORRUPTIONS, default="none",
                    help="AAE: train a denoising AAE on inputs corrupted this way (clean targets)")
     t.add_argument("--corruption-level", type=float, default=0.3,
@@ -151,12 +154,15 @@ def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
         if args.model == "supervised":
             return "supervised", SupervisedAAEConfig(**style)
         if args.model == "semi":
-            return "semi", SemiSupervisedAAEConfig(**style, labels_per_class=args.labels_per_class)
+            return "semi", SemiSupervisedAAEConfig(**style, labels_per_class=args.labels_per_class,
+                                                   balance_weight=getattr(args, "balance", None) or 0.0)
         if args.model == "dimred":
             from aae.models import DimReductionAAEConfig
 
-            return "dimred", DimReductionAAEConfig(**style, labels_per_class=args.labels_per_class)
-        return "cluster", ClusteringAAEConfig(**style, n_categories=args.clusters)
+            return "dimred", DimReductionAAEConfig(**style, labels_per_class=args.labels_per_class,
+                                                   balance_weight=getattr(args, "balance", None) or 0.0)
+        balance = {} if getattr(args, "balance", None) is None else {"balance_weight": args.balance}
+        return "cluster", ClusteringAAEConfig(**style, n_categories=args.clusters, **balance)
     if args.model == "classifier":
         from aae.models import ClassifierConfig
 

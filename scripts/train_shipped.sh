@@ -34,5 +34,5 @@ run classifier       --model classifier --epochs 8 --lr 1e-3 --half
 run supervised       --model supervised --hidden 500 --latent-dim 2 --epochs 30 --int8
 run denoise          --model aae --latent-dim 8 --hidden 500 --prior-std 1 --corruption gaussian --corruption-level 0.5 --epochs 30 --int8
 run semi-100         --model semi --labels-per-class 10 --latent-dim 4 --precision bf16 --epochs 50 --int8
-run cluster-16       --model cluster --clusters 16 --latent-dim 2 --precision bf16 --epochs 50 --int8
+run cluster-16       --model cluster --clusters 16 --latent-dim 2 --balance 5 --precision bf16 --epochs 50 --int8
 run dimred-1000      --model dimred --labels-per-class 100 --hidden 500 --precision bf16 --epochs 30 --int8

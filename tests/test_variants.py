@@ -441,3 +441,37 @@ def _build_dimred(splits):
     model = build_model("dimred", DimReductionAAEConfig(hidden=SMALL, labels_per_class=5))
     model.prepare_training(splits, 0)
     return model
+
+
+def test_batch_imbalance_is_zero_for_even_use_and_log_k_for_one_category():
+    from aae.models.categorical import batch_imbalance
+
+    even = torch.eye(8).repeat(4, 1)  # 32 one-hots, every category 4 times
+    assert batch_imbalance(even).item() == pytest.approx(0.0, abs=1e-6)
+    one = torch.zeros(32, 8)
+    one[:, 3] = 1.0
+    assert batch_imbalance(one).item() == pytest.approx(torch.log(torch.tensor(8.0)).item(), rel=1e-5)
+
+
+def test_the_balance_term_spreads_a_collapsed_clustering_over_its_categories(small_splits):
+    """With the balance term, generator steps move a clustering AAE that puts everything in a few
+    categories towards using them all (the paper's adversary alone left a 16-cluster model on 4)."""
+    torch.manual_seed(0)
+    model = build_model("cluster", ClusteringAAEConfig(latent_dim=2, hidden=SMALL, n_categories=8,
+                                                       balance_weight=5.0))
+    x, y = small_splits.train_x[:200], small_splits.train_y[:200]
+    with torch.no_grad():  # collapse: a large bias on category 0
+        model.encoder.net[-1].bias[0] += 6.0
+    from aae.models.categorical import batch_imbalance
+
+    start = batch_imbalance(model.category_probs(x)).item()
+    generator = [p for p in model.phases(1e-3) if p.name == "generator"][0]
+    optimizer = torch.optim.Adam(generator.parameters, lr=1e-3)
+    for _ in range(30):
+        optimizer.zero_grad()
+        out = model.phase_loss("generator", x, y)
+        out.loss.backward()
+        optimizer.step()
+    assert "imbalance" in out.logs
+    assert batch_imbalance(model.category_probs(x)).item() < 0.5 * start
+    assert ClusteringAAEConfig().balance_weight > 0 and SemiSupervisedAAEConfig().balance_weight == 0
