@@ -7,6 +7,7 @@ the data path alone; the bf16 column runs our path with bfloat16 autocast (Train
 Prints one table; `--quick` runs fewer steps (for CI-friendly time).
 
     python bench/throughput.py [--quick] [--device auto|cpu|cuda] [--data-dir DIR] [--models aae vae gan]
+    (--models also takes supervised, semi, cluster, dimred: the paper's other AAEs at their default sizes)
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ def _timed(step, steps: int, batch_size: int, device: torch.device) -> float:
     return steps * batch_size / (time.perf_counter() - started)
 
 
+LABELS = {"aae": "AAE 2×1000 ReLU, 8-D, two-phase", "vae": "VAE 2×1000 ReLU, 8-D", "gan": "GAN dense G + conv D",
+          "supervised": "supervised AAE 2×1000, 2-D style", "semi": "semi-sup. AAE 2×1000, 4 phases",
+          "cluster": "clustering AAE 2×1000, K=16", "dimred": "2-D map AAE 2×1000, 4 phases"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps")
@@ -73,7 +79,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--models", nargs="+", default=["aae", "vae", "gan"])
+    parser.add_argument("--models", nargs="+", default=["aae", "vae", "gan"], choices=list(LABELS))
     args = parser.parse_args()
     device = pick_device(args.device)
     steps = args.steps or (30 if args.quick else 300)
@@ -93,8 +99,7 @@ def main() -> None:
         fast_bf16 = ours(trainer, steps, args.batch_size, "bf16")
         trainer.config = TrainConfig(**{**trainer.config.__dict__, "precision": "fp32"})
         slow = dataloader_way(trainer, steps, args.batch_size, data_dir)
-        label = {"aae": "AAE 2×1000 ReLU, 8-D, two-phase", "vae": "VAE 2×1000 ReLU, 8-D",
-                 "gan": "GAN dense G + conv D"}[kind]
+        label = LABELS.get(kind, kind)
         print(f"{label:34s}{fast:11.0f}{fast_bf16:11.0f}{slow:17.0f}{fast / slow:12.2f}"
               f"{max(fast, fast_bf16) / slow:9.2f}")
 
