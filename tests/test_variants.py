@@ -175,7 +175,8 @@ def test_categorical_adversary_pushes_y_towards_one_hot(small_splits):
     """Trained only with the adversarial phases, a fresh clustering AAE's q(y|x) leaves the uniform
     distribution for one-hot: the mean largest probability rises and the entropy falls."""
     torch.manual_seed(0)
-    model = build_model("cluster", ClusteringAAEConfig(latent_dim=4, hidden=64, n_categories=10))
+    # the adversary alone, as in the paper (no balance term)
+    model = build_model("cluster", ClusteringAAEConfig(latent_dim=4, hidden=64, n_categories=10, balance_weight=0.0))
     x, y = small_splits.train_x[:100], small_splits.train_y[:100]
     phases = {p.name: p for p in model.phases(2e-3)}
     optimizers = {name: torch.optim.Adam(phases[name].parameters, lr=phases[name].lr, betas=phases[name].betas)
