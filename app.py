@@ -38,6 +38,7 @@ METRIC_LABELS = {  # card["metrics"] key -> how the home page names it
     "cluster_error": "cluster error",
     "denoise_mse": "denoised MSE",
 }
+HEADLINE_METRICS = ("test_error", "cluster_error", "denoise_mse")
 KIND_CAPTIONS = {
     "supervised": "supervised AAE: the decoder gets the label, the code learns the style",
     "semi": "semi-supervised AAE: a classifier learnt mostly without labels",
@@ -104,11 +105,14 @@ def model_card(entry: common.ModelEntry) -> None:
     st.caption(f"trained {trained} images" + (f" · {training['seconds']:.0f} s on {training.get('device')}"
                                                 if training.get("seconds") else ""))
     metrics = card.get("metrics", {})
-    shown = [(METRIC_LABELS[k], metrics[k]) for k in METRIC_LABELS if isinstance(metrics.get(k), (int, float))]
+    # A variant's own figure (its test error, its denoising error) first, then the generative ones.
+    order = sorted(METRIC_LABELS, key=lambda k: k not in HEADLINE_METRICS)
+    shown = [(k, metrics[k]) for k in order if isinstance(metrics.get(k), (int, float))]
     if shown:
         cols = st.columns(len(shown[:3]))
-        for col, (label, value) in zip(cols, shown[:3]):
-            col.metric(label, f"{value:.3g}" if isinstance(value, float) else value)
+        for col, (key, value) in zip(cols, shown[:3]):
+            text = f"{value:.2%}" if key.endswith("error") else f"{value:.3g}" if isinstance(value, float) else value
+            col.metric(METRIC_LABELS[key], text)
 
 
 st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide")

@@ -32,7 +32,7 @@ def test_home_says_how_to_get_data_when_it_is_missing(tiny_models, tmp_path, mon
 
 
 @pytest.mark.parametrize("page", ["1_prior_samples", "2_traversal", "3_encode", "4_aae_vs_vae", "5_gan_vs_aae",
-                                  "6_train"])
+                                  "6_train", "7_style_content", "8_clusters", "9_denoise"])
 def test_navigation_reaches_every_page(tiny_models, page):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
     at.switch_page(f"pages/{page}.py").run()
@@ -52,3 +52,15 @@ def test_download_button_offline_shows_the_clear_error(tiny_models, tmp_path, mo
     at.button(key="download_mnist").click().run()
     assert not at.exception
     assert any(str(tmp_path) in e.value and "could not be downloaded" in e.value for e in at.error)
+
+
+def test_a_variants_card_leads_with_its_own_figure(tiny_models):
+    """The shipped semi-supervised AAE's card shows its test error (from its card's metrics) first."""
+    import json
+
+    card = json.loads((ROOT / "checkpoints" / "semi-100" / "card.json").read_text())
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    labels = [(m.label, m.value) for m in at.metric]
+    index = labels.index(("test error", f"{card['metrics']['test_error']:.2%}"))
+    assert labels[index + 1][0] == "Parzen LL"  # then the generative figures
