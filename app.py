@@ -116,6 +116,7 @@ def model_card(entry: common.ModelEntry) -> None:
 
 
 st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide")
+common.warm_up_projections()  # UMAP's JIT compile in the background, before anyone asks for a UMAP
 navigation = st.navigation(
     {"Latent Lab": [st.Page(home, title="Home", icon=":material/home:", default=True)]}
     | {section: [st.Page(path, title=title, icon=icon) for path, title, icon in pages]

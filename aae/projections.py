@@ -78,6 +78,20 @@ def project(
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def warm_up(method: str = "umap") -> float:
+    """Project a small random set once so numba compiles UMAP's code now, not on a user's first click.
+
+    Returns the seconds it took. The compiled functions stay for the process (the app calls this in a
+    background thread at start, so the first UMAP a user asks for waits only for the projection itself).
+    """
+    import time
+
+    started = time.perf_counter()
+    points = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+    project(points, method, seed=0)
+    return time.perf_counter() - started
+
+
 def majority_class(
     codes: np.ndarray, labels: np.ndarray, query: np.ndarray, *, k: int = 10
 ) -> tuple[int, float, np.ndarray]:

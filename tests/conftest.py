@@ -9,6 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("AAE_DATA_DIR") or ROOT.parent / "shared" / "data")
+# The app compiles UMAP in a background thread at start; in tests that only competes for the 2 CI cores
+# (test_projections checks warm_up itself).
+os.environ.setdefault("AAE_WARM_UMAP", "0")
 
 
 @pytest.fixture(scope="session")

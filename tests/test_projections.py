@@ -95,3 +95,24 @@ def test_nearest_component_of_class_structured_priors():
     assert sum(c == 6 for c in found) >= 17  # draws near a segment's ends may touch its neighbour
     with pytest.raises(ValueError, match="components"):
         nearest_component(make_prior(PriorConfig("gaussian"), 2), np.zeros(2))
+
+
+
+def test_the_app_compiles_umap_in_a_background_thread_unless_told_not_to(monkeypatch):
+    import threading
+
+    from ui import common
+
+    monkeypatch.setenv("AAE_WARM_UMAP", "0")
+    common.warm_up_projections.clear()
+    common.warm_up_projections()
+    assert not [t for t in threading.enumerate() if t.name == "warm-umap"]
+
+    monkeypatch.setenv("AAE_WARM_UMAP", "1")
+    common.warm_up_projections.clear()
+    common.warm_up_projections()
+    warming = [t for t in threading.enumerate() if t.name == "warm-umap"]
+    assert len(warming) == 1 and warming[0].daemon
+    warming[0].join(timeout=180)  # the real compile and a real projection, then the thread ends
+    assert not warming[0].is_alive()
+    common.warm_up_projections.clear()

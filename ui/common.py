@@ -197,6 +197,18 @@ def codes_for(entry: ModelEntry) -> np.ndarray | None:
 
 
 @st.cache_resource
+def warm_up_projections() -> None:
+    """Once per process, compile UMAP in a daemon thread (numba: 20-40 s on a CPU), unless AAE_WARM_UMAP=0."""
+    if os.environ.get("AAE_WARM_UMAP", "1") == "0":
+        return
+    import threading
+
+    from aae.projections import warm_up
+
+    threading.Thread(target=warm_up, name="warm-umap", daemon=True).start()
+
+
+@st.cache_resource
 def device_description() -> str:
     return describe_device(pick_device("auto"))
 
