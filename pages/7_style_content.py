@@ -44,7 +44,8 @@ common.page_header(
     "Fix one style and write it as every digit — rows are styles, columns the digits 0–9 (the AAE paper's "
     "figure 7).",
 )
-entry, model = common.picked_model(kinds=("supervised", "semi"), encoder_required=True)
+entry, model = common.picked_model(kinds=("supervised", "semi"), encoder_required=True,
+                                   prefer=lambda e: e.kind == "supervised")  # the paper's figure-7 model first
 if entry.kind == "supervised":
     st.caption(f"**{entry.name}**: a supervised AAE — during training the decoder got each digit's true label "
                f"and the {entry.latent_dim}-D code was pushed to a Gaussian, so it learnt the style.")

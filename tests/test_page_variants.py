@@ -87,6 +87,17 @@ def test_style_page_lists_only_style_models(tiny_models):
     options = at.selectbox(key="_model_path_widget").options
     assert any("tiny-supervised" in o for o in options) and any("tiny-semi" in o for o in options)
     assert not any("tiny-aae-8d" in o or "tiny-cluster" in o for o in options)
+    assert "SUPERVISED" in options[0]  # the paper's style/content model is the default
+
+
+def test_style_page_defaults_to_a_supervised_model(tiny_models):
+    from page_runner import ROOT
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "7_style_content.py"), default_timeout=60).run()
+    assert not at.exception
+    widget = at.selectbox(key="_model_path_widget")
+    assert "SUPERVISED" in widget.options[widget.index]
 
 
 # -- Clusters -------------------------------------------------------------------------------------

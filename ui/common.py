@@ -93,12 +93,17 @@ def load(path: str | Path):
 
 def model_picker(
     *, kinds: tuple[str, ...] = ("aae", "vae", "gan"), key: str = "model_path", label: str = "Model",
-    where=None, min_latent: int = 1, encoder_required: bool = False,
+    where=None, min_latent: int = 1, encoder_required: bool = False, prefer=None,
 ) -> ModelEntry | None:
-    """A selectbox of models in the sidebar (or `where`), remembered across pages in st.session_state."""
+    """A selectbox of models in the sidebar (or `where`), remembered across pages in st.session_state.
+
+    `prefer(entry) -> bool` puts the entries it accepts first, so one of them is the default choice.
+    """
     where = where or st.sidebar
     entries = [e for e in list_models(kinds=kinds) if e.latent_dim >= min_latent
                and (e.has_encoder or not encoder_required)]
+    if prefer is not None:
+        entries.sort(key=lambda e: not prefer(e))  # stable: otherwise in the usual order
     if not entries:
         where.warning("No models yet. Train one on the **Train** page (or run `bash scripts/train_shipped.sh`).")
         return None
