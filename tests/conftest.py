@@ -74,3 +74,14 @@ def tiny_models(tmp_path_factory, data_dir):
         result = train(create_model(kind, config, seed=0), splits, TrainConfig(epochs=1, sample_every=0))
         paths[name] = save_checkpoint(runs / name, result.model, card={"name": name, "dataset": {"name": "mnist"}})
     return paths
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """For modules of tiny models: one intra-op thread is as fast, and far faster on a busy 2-core machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

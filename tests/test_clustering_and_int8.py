@@ -20,14 +20,7 @@ from aae.models import AAEConfig, ClassifierConfig, ClusteringAAEConfig, SemiSup
 from aae.priors import PriorConfig
 from aae.training import TrainConfig, create_model, train
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one intra-op thread is as fast, and far faster on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- clustering error by hand ----------------------------------------------------------------------------

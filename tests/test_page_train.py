@@ -29,6 +29,16 @@ def configure_tiny(at: AppTest, name: str) -> None:
     at.text_input(key="train_name").set_value(name)
 
 
+def wait_until_done(at: AppTest, timeout: float = 60) -> None:
+    """Poll the page (AppTest does not rerun fragments by itself) until the job is done; no error on the way."""
+    deadline = time.monotonic() + timeout
+    while at.session_state["train_status"] != "done" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception
+        assert not at.error, [e.value for e in at.error]
+
+
 def test_a_small_training_runs_to_the_end_and_is_saved(page, tiny_models):
     import os
 
@@ -39,12 +49,7 @@ def test_a_small_training_runs_to_the_end_and_is_saved(page, tiny_models):
     at.button(key="train_start").click().run()
     assert not at.exception
     assert at.session_state["train_status"] in ("running", "done")
-    deadline = time.monotonic() + 60
-    while at.session_state["train_status"] != "done" and time.monotonic() < deadline:
-        time.sleep(0.5)
-        at.run()
-        assert not at.exception
-        assert not at.error, [e.value for e in at.error]
+    wait_until_done(at)
     assert at.session_state["train_status"] == "done"
 
     saved = Path(os.environ["AAE_RUNS_DIR"]) / "page-run"
@@ -137,12 +142,7 @@ def test_the_papers_other_aaes_train_from_the_page(page, tiny_models, kind):
     at.run()
     assert not at.error, [e.value for e in at.error]
     at.button(key="train_start").click().run()
-    deadline = time.monotonic() + 60
-    while at.session_state["train_status"] != "done" and time.monotonic() < deadline:
-        time.sleep(0.5)
-        at.run()
-        assert not at.exception
-        assert not at.error, [e.value for e in at.error]
+    wait_until_done(at)
     checkpoint = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / f"page-{kind}")
     assert checkpoint.card["kind"] == kind and checkpoint.model.latent_dim == 2
     if kind == "semi":

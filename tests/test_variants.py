@@ -45,13 +45,7 @@ STYLE_VARIANTS = ["supervised", "semi", "cluster"]
 CATEGORICAL_VARIANTS = ["semi", "cluster"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one intra-op thread is as fast, and far faster on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _build(name: str, splits, seed: int = 0):

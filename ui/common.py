@@ -129,23 +129,10 @@ def picked_model(**picker_options):
         st.stop()
 
 
-@st.cache_resource(show_spinner="Loading the test set…")
-def _test_set(root: str, mtime: float) -> tuple[torch.Tensor, torch.Tensor]:
-    splits = load_dataset("mnist", data_dir=root, val_size=0)
-    return splits.test_x, splits.test_y
-
-
 def test_set() -> tuple[torch.Tensor, torch.Tensor] | None:
     """MNIST test images (10000, 1, 28, 28) and labels, or None (after saying why) when the data is absent."""
-    root = data_dir()
-    if not is_available("mnist", root):
-        st.info(data_missing_message(root))
-        return None
-    try:
-        return _test_set(str(root), (root / "MNIST" / "raw").stat().st_mtime)
-    except DataNotFoundError as error:
-        st.info(str(error))
-        return None
+    data = splits()
+    return None if data is None else (data.test_x, data.test_y)
 
 
 @st.cache_resource(show_spinner="Loading MNIST…")

@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from aae.corruption import Corruption, check_corruption, corrupt
-from aae.models.base import LatentModel, Phase, PhaseOutput
+from aae.models.base import LatentModel, Phase, PhaseOutput, adversarial_phases
 from aae.models.blocks import (
     Decoder,
     Discriminator,
@@ -102,12 +102,8 @@ class AdversarialAutoencoder(LatentModel):
 
     # -- training ---------------------------------------------------------------------------
     def phases(self, lr: float) -> list[Phase]:
-        adv_lr = lr * self.config.adversarial_lr_scale
-        return [
-            Phase("reconstruction", [*self.encoder.parameters(), *self.decoder.parameters()], lr),
-            Phase("discriminator", list(self.discriminator.parameters()), adv_lr, betas=(0.5, 0.999)),
-            Phase("generator", list(self.encoder.parameters()), adv_lr, betas=(0.5, 0.999)),
-        ]
+        return adversarial_phases(self.encoder, self.decoder, list(self.discriminator.parameters()), lr,
+                                  self.config.adversarial_lr_scale)
 
     def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
         # Denoising: every phase encodes a corrupted copy; the reconstruction target stays the clean x.

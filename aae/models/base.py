@@ -97,3 +97,16 @@ class LatentModel(nn.Module):
 
     def config_dict(self) -> dict[str, Any]:
         return asdict(self.config)
+
+
+def adversarial_phases(
+    encoder: nn.Module, decoder: nn.Module, adversaries: list[nn.Parameter], lr: float, adversarial_scale: float
+) -> list[Phase]:
+    """The AAE's three phases per mini-batch: reconstruction (encoder + decoder), the discriminator(s),
+    then the encoder as generator; the last two at `adversarial_scale` × lr with DCGAN's betas."""
+    adv_lr = lr * adversarial_scale
+    return [
+        Phase("reconstruction", [*encoder.parameters(), *decoder.parameters()], lr),
+        Phase("discriminator", list(adversaries), adv_lr, betas=(0.5, 0.999)),
+        Phase("generator", list(encoder.parameters()), adv_lr, betas=(0.5, 0.999)),
+    ]

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aae.models.base import Phase, PhaseOutput
+from aae.models.base import Phase, PhaseOutput, adversarial_phases
 from aae.models.blocks import (
     Decoder,
     Discriminator,
@@ -102,13 +102,8 @@ class CategoricalAAE(StyleContentAAE):
 
     # -- training ---------------------------------------------------------------------------
     def phases(self, lr: float) -> list[Phase]:
-        adv_lr = lr * self.config.adversarial_lr_scale
         adversaries = [*self.category_discriminator.parameters(), *self.style_discriminator.parameters()]
-        phases = [
-            Phase("reconstruction", [*self.encoder.parameters(), *self.decoder.parameters()], lr),
-            Phase("discriminator", adversaries, adv_lr, betas=(0.5, 0.999)),
-            Phase("generator", list(self.encoder.parameters()), adv_lr, betas=(0.5, 0.999)),
-        ]
+        phases = adversarial_phases(self.encoder, self.decoder, adversaries, lr, self.config.adversarial_lr_scale)
         if self.uses_labels:
             phases.append(Phase("classification", list(self.encoder.parameters()),
                                 lr * self.config.classification_lr_scale))

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aae.models.base import LatentModel, Phase, PhaseOutput
+from aae.models.base import LatentModel, Phase, PhaseOutput, adversarial_phases
 from aae.models.blocks import (
     Decoder,
     Discriminator,
@@ -130,12 +130,8 @@ class SupervisedAAE(StyleContentAAE):
         return self.encoder(x)
 
     def phases(self, lr: float) -> list[Phase]:
-        adv_lr = lr * self.config.adversarial_lr_scale
-        return [
-            Phase("reconstruction", [*self.encoder.parameters(), *self.decoder.parameters()], lr),
-            Phase("discriminator", list(self.style_discriminator.parameters()), adv_lr, betas=(0.5, 0.999)),
-            Phase("generator", list(self.encoder.parameters()), adv_lr, betas=(0.5, 0.999)),
-        ]
+        return adversarial_phases(self.encoder, self.decoder, list(self.style_discriminator.parameters()), lr,
+                                  self.config.adversarial_lr_scale)
 
     def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
         if phase == "reconstruction":
