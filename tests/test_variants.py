@@ -470,3 +470,16 @@ def test_the_balance_term_spreads_a_collapsed_clustering_over_its_categories(sma
     assert "imbalance" in out.logs
     assert batch_imbalance(model.category_probs(x)).item() < 0.5 * start
     assert ClusteringAAEConfig().balance_weight > 0 and SemiSupervisedAAEConfig().balance_weight == 0
+
+
+def test_dimred_style_adversary_compares_z_with_the_prior_not_with_the_heads(small_splits, real_batch):
+    """The 2-D map's sample_latent adds cluster heads; the style adversary's "real" z must not (a bug that
+    let z grow to the heads' scale and made the heads meaningless)."""
+    model = _build_dimred(small_splits)
+    seen = []
+    handle = model.style_discriminator.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    model.phase_loss("discriminator", *real_batch)
+    handle.remove()
+    real = seen[0]  # the first call scores prior draws
+    radius = model.cluster_heads.weight.norm(dim=1).min().item()
+    assert radius > 8 and real.norm(dim=1).mean().item() < 3  # N(0, I) in 2-D, nowhere near the heads' ring

@@ -92,7 +92,9 @@ class StyleContentAAE(LatentModel):
 
     def _style_adversary(self, z_fake: torch.Tensor) -> PhaseOutput:
         """Discriminator loss on z: N(0, σ²I) samples against the encoder's codes (held fixed)."""
-        z_real = self.sample_latent(len(z_fake))
+        # From the prior itself: a model whose sample_latent adds more (the 2-D map adds its cluster heads)
+        # must still match its style z to N(0, σ²I).
+        z_real = self.prior.sample(len(z_fake), device=self.device)
         loss, logs = discriminator_loss(self.style_discriminator(z_real), self.style_discriminator(z_fake.detach()))
         return PhaseOutput(loss, {"disc_z": logs["disc"], "disc_z_acc": logs["disc_acc"]})
 
