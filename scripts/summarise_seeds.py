@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
         for metric, values in metrics.items():
             mean = statistics.fmean(values)
             std = statistics.stdev(values) if len(values) > 1 else float("nan")
-            percent = metric.endswith("error")
+            percent = "error" in metric
             shown = (f"{100 * mean:.2f} % ± {100 * std:.2f}" if percent else f"{mean:.4g} ± {std:.2g}")
             each = ", ".join(f"{100 * v:.2f}" if percent else f"{v:.4g}" for v in values)
             print(f"{variant:14s} {metric:24s} {shown:22s} over {len(values)} seeds ({each})")
