@@ -33,7 +33,7 @@ run supervised   30 --model supervised --hidden 500 --latent-dim 2
 run denoise      30 --model aae --latent-dim 8 --hidden 500 --prior-std 1 --corruption gaussian --corruption-level 0.5
 run semi-100     50 --model semi --labels-per-class 10 --latent-dim 4 --precision bf16
 run cluster-16   50 --model cluster --clusters 16 --latent-dim 2 --balance 5 --precision bf16
-SEEDS=0 run cluster-30 50 --model cluster --clusters 30 --latent-dim 2 --balance 5 --precision bf16
+run cluster-30 50 --model cluster --clusters 30 --latent-dim 2 --balance 5 --precision bf16
 SEEDS=0 run cluster-16-paper 50 --model cluster --clusters 16 --latent-dim 2 --balance 0 --precision bf16
 SEEDS=0 run semi-1000 50 --model semi --labels-per-class 100 --latent-dim 4 --precision bf16
 SEEDS=0 run semi-all  50 --model semi --labels-per-class all --latent-dim 4 --precision bf16
