@@ -54,7 +54,8 @@ def home() -> None:
         "discriminator, to look like samples of a prior you choose — a Gaussian, a mixture with one part per "
         "digit, a swiss roll. A **VAE** does the same with a KL term, which only works for simple priors; a "
         "**GAN** puts its adversary on the images instead and has no encoder. Here you can train all three, "
-        "draw from their priors, walk their latent spaces, encode your own digits and measure what you see."
+        "draw from their priors, walk their latent spaces, encode your own digits and measure what you see — "
+        "and try the paper's other AAEs: style and content, semi-supervised, clustering, denoising."
     )
     left, right = st.columns(2)
     left.markdown(f"**Device:** {common.device_description()}")
@@ -108,10 +109,11 @@ def model_card(entry: common.ModelEntry) -> None:
     # A variant's own figure (its test error, its denoising error) first, then the generative ones.
     order = sorted(METRIC_LABELS, key=lambda k: k not in HEADLINE_METRICS)
     shown = [(k, metrics[k]) for k in order if isinstance(metrics.get(k), (int, float))]
+    shown = shown[:2] if shown and shown[0][0] in HEADLINE_METRICS else shown[:3]  # room for "42.7%"
     if shown:
-        cols = st.columns(len(shown[:3]))
-        for col, (key, value) in zip(cols, shown[:3]):
-            text = f"{value:.2%}" if key.endswith("error") else f"{value:.3g}" if isinstance(value, float) else value
+        cols = st.columns(len(shown))
+        for col, (key, value) in zip(cols, shown):
+            text = f"{value:.1%}" if key.endswith("error") else f"{value:.3g}" if isinstance(value, float) else value
             col.metric(METRIC_LABELS[key], text)
 
 

@@ -62,5 +62,5 @@ def test_a_variants_card_leads_with_its_own_figure(tiny_models):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
     labels = [(m.label, m.value) for m in at.metric]
-    index = labels.index(("test error", f"{card['metrics']['test_error']:.2%}"))
+    index = labels.index(("test error", f"{card['metrics']['test_error']:.1%}"))
     assert labels[index + 1][0] == "Parzen LL"  # then the generative figures
