@@ -294,7 +294,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         generator = torch.Generator().manual_seed(args.seed)
         if model.conditional:  # the paper's figure: each row one style z, written as every class (or cluster)
             nrow = model.n_content
-            images = model.style_grid(model.sample_latent(max(1, args.n // nrow), generator=generator))
+            images = model.style_grid(model.sample_styles(max(1, args.n // nrow), generator=generator))
         else:
             images, nrow = model.sample(args.n, labels=torch.arange(args.n) % 10, generator=generator), 10
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -61,7 +61,7 @@ if source == PRIOR:
     left, right = st.columns(2)
     n = left.slider("Styles (rows)", 1, 10, key="style_n")
     seed = right.number_input("Seed", 0, MAX_SEED, key="style_seed", help="The same seed draws the same styles.")
-    styles = model.sample_latent(n, generator=torch.Generator().manual_seed(int(seed))).cpu()
+    styles = model.sample_styles(n, generator=torch.Generator().manual_seed(int(seed))).cpu()
 elif source == TEST:
     data = common.test_set()
     if data is None:

@@ -96,7 +96,7 @@ with st.expander("Clusters × digits on the test set", expanded=False):
 
 seed = st.number_input("Seed of the styles", 0, 2**31 - 1, key="cluster_seed",
                        help="The same styles are written in every row; a new seed draws others.")
-styles = model.sample_latent(N_STYLES, generator=torch.Generator().manual_seed(int(seed))).cpu()
+styles = model.sample_styles(N_STYLES, generator=torch.Generator().manual_seed(int(seed))).cpu()
 generated = model.style_grid(styles, rows="content").cpu()  # (K·S, 1, 28, 28), row c = category c
 test_x = common.splits().test_x
 head = st.columns([1.3, 4, 4])

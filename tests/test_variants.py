@@ -483,3 +483,15 @@ def test_dimred_style_adversary_compares_z_with_the_prior_not_with_the_heads(sma
     real = seen[0]  # the first call scores prior draws
     radius = model.cluster_heads.weight.norm(dim=1).min().item()
     assert radius > 8 and real.norm(dim=1).mean().item() < 3  # N(0, I) in 2-D, nowhere near the heads' ring
+
+
+def test_dimred_style_grid_rows_sit_at_their_heads(small_splits):
+    """Styles for style_grid come from the style prior (sample_styles), not from sample_latent, which for the
+    2-D map already adds heads: decoded row k must be the points heads[k] + style (a bug put heads in twice)."""
+    model = _build_dimred(small_splits)
+    styles = model.sample_styles(3, generator=torch.Generator().manual_seed(0))
+    assert styles.norm(dim=1).max() < 5  # N(0, I) in 2-D, not on the heads' ring
+    grid = model.style_grid(styles, rows="content")  # (K·3, 1, 28, 28)
+    heads = model.cluster_heads.weight.detach()
+    expected = model.decode(styles.repeat(len(heads), 1) + heads.repeat_interleave(3, dim=0))
+    torch.testing.assert_close(grid, expected)

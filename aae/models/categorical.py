@@ -282,8 +282,7 @@ class DimReductionAAE(SemiSupervisedAAE):
 
     def sample_latent(self, n, labels=None, generator=None):
         """Points of the map: a style from the prior around the head of `labels` (cycled when None)."""
-        z = super().sample_latent(n, generator=generator)
-        return z + self.content(labels, n) @ self.cluster_heads.weight.detach()
+        return self.sample_styles(n, generator=generator) + self.content(labels, n) @ self.cluster_heads.weight.detach()
 
     def phases(self, lr: float) -> list[Phase]:
         phases = super().phases(lr)

@@ -87,6 +87,13 @@ class StyleContentAAE(LatentModel):
         return self.decode_content(z, labels)
 
     def sample_latent(self, n, labels=None, generator=None):
+        return self.sample_styles(n, generator=generator)
+
+    def sample_styles(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """`n` style codes z from the style prior (n, D): what `style_grid` and `decode_content` take.
+
+        The same as `sample_latent` here; the 2-D map's `sample_latent` also adds the cluster heads.
+        """
         z = self.prior.sample(n, generator=generator, device=None if generator is not None else self.device)
         return z.to(self.device)
 
