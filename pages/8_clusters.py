@@ -33,9 +33,9 @@ def report_for(path: str, mtime: float) -> ClusterReport:
 
 common.page_header(
     "Clusters",
-    "A clustering AAE's encoder picks one of K categories for every image — no labels involved — while a "
-    "second code z keeps the style. Each row is one category: what the decoder writes for it, and the test "
-    "digits it holds.",
+    "The encoder of a clustering or semi-supervised AAE picks one of K categories for every image (with no "
+    "labels, or a few), while a second code z keeps the style. Each row is one category: what the decoder "
+    "writes for it, and the test digits it holds.",
 )
 entry, model = common.picked_model(kinds=("cluster", "semi", "dimred"), encoder_required=True)
 if common.splits() is None:
