@@ -93,8 +93,11 @@ def model_card(entry: common.ModelEntry) -> None:
         st.caption("MNIST classifier used for Fréchet distance and class coverage")
     elif entry.kind in KIND_CAPTIONS:
         labels = config.get("labels_per_class")
-        detail = f", {config.get('n_categories')} clusters" if entry.kind == "cluster" else \
-            (f", {'all' if labels is None else labels * 10} labels" if entry.kind in ("semi", "dimred") else "")
+        detail = ""
+        if entry.kind == "cluster":
+            detail = f", {config.get('n_categories')} clusters"
+        elif entry.kind in ("semi", "dimred"):
+            detail = f", {'all' if labels is None else labels * 10} labels"
         st.caption(f"{KIND_CAPTIONS[entry.kind]} · {entry.latent_dim}-D style{detail}")
     else:
         extra = ", label-regularised" if config.get("label_regularized") else ""

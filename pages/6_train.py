@@ -25,7 +25,6 @@ TWO_D_PRIORS = ("mog10", "swissroll")  # priors that exist only in 2-D, with one
 MODEL_NAMES = {"aae": "AAE (adversarial autoencoder)", "vae": "VAE", "gan": "GAN",
                "supervised": "supervised AAE (label + style)", "semi": "semi-supervised AAE",
                "cluster": "clustering AAE", "dimred": "semi-supervised 2-D map (cluster heads)"}
-STYLE_MODELS = ("supervised", "semi", "cluster", "dimred")
 DATASET_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 jobs = common.session_jobs()
 job: TrainingJob | None = jobs.get("train")
@@ -52,8 +51,6 @@ def job_settings(values: dict[str, Any]) -> tuple[str, Any, TrainConfig]:
                          f"(mog10 or swissroll), not {prior}.")
     # Empty latent size: 2 for the 2-D-only priors, else the CLI's default (8; GAN noise 100).
     latent = values["latent_dim"] or (2 if prior in TWO_D_PRIORS else None)
-    if model in STYLE_MODELS and prior != "gaussian":
-        raise ValueError(f"The style code of a {MODEL_NAMES[model]} takes the Gaussian prior, not {prior}.")
     labels = values["labels_per_class"]
     args = argparse.Namespace(model=model, encoder=values["encoder"], prior=prior, prior_std=values["prior_std"],
                               label_regularized=values["label_regularized"], latent_dim=latent,

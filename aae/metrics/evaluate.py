@@ -83,7 +83,7 @@ def evaluate(
         results.update(modes_covered=coverage.modes_covered, coverage_entropy=coverage.normalized_entropy,
                        class_shares=coverage.shares)
 
-    if getattr(model, "n_content", None) and hasattr(model, "category_probs"):
+    if hasattr(model, "category_probs"):  # semi-supervised, clustering and 2-D map AAEs
         results.update(categorical_errors(model, splits))
     if getattr(model.config, "corruption", "none") != "none":
         results.update(denoising_errors(model, test_x, seed=seed))

@@ -17,7 +17,7 @@ With K = 16 or 30 and no labels, y becomes a clustering; each cluster is then na
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -138,8 +138,7 @@ class CategoricalAAE(StyleContentAAE):
                 loss_y, _ = generator_loss(self.category_discriminator(y))
                 loss_z, _ = generator_loss(self.style_discriminator(z))
             balance = batch_imbalance(y)
-            loss = loss_y + loss_z + self.config.balance_weight * balance if self.config.balance_weight else \
-                loss_y + loss_z
+            loss = loss_y + loss_z + self.config.balance_weight * balance
             # how one-hot y has become: the mean of its largest probability (1/K uniform … 1 one-hot)
             return PhaseOutput(loss, {"gen_y": loss_y.item(), "gen_z": loss_z.item(), "imbalance": balance.item(),
                                       "y_max": y.max(dim=1).values.mean().item()})
@@ -159,9 +158,6 @@ class CategoricalAAE(StyleContentAAE):
         x, y = self._labelled
         idx = torch.randint(len(x), (n,), device=x.device)
         return x[idx], y[idx]
-
-    def inference_modules(self) -> list[nn.Module]:
-        return [self.encoder, self.decoder]
 
 
 class SemiSupervisedAAE(CategoricalAAE):
@@ -200,7 +196,7 @@ class ClusteringAAE(CategoricalAAE):
 
     def __init__(self, config: ClusteringAAEConfig | None = None) -> None:
         config = config or ClusteringAAEConfig()
-        if config.labels_per_class not in (0,):
+        if config.labels_per_class != 0:
             raise ValueError("a clustering AAE uses no labels (labels_per_class must be 0); "
                              "for labels, train a semi-supervised AAE")
         super().__init__(config)
@@ -287,7 +283,7 @@ class DimReductionAAE(SemiSupervisedAAE):
     def phases(self, lr: float) -> list[Phase]:
         phases = super().phases(lr)
         heads = list(self.cluster_heads.parameters())
-        return [Phase(p.name, [*p.parameters, *heads], p.lr) if p.name == "reconstruction" else p for p in phases]
+        return [replace(p, parameters=[*p.parameters, *heads]) if p.name == "reconstruction" else p for p in phases]
 
     def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
         out = super().phase_loss(phase, x, labels)
