@@ -22,6 +22,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
+SERVER_LOG = ROOT / "test-artifacts" / "streamlit-server.log"
 PAGES = ["Prior & samples", "Latent traversal", "Encode a digit", "AAE vs VAE", "GAN vs AAE", "Style & content",
          "Clusters", "Denoise", "Train"]
 
@@ -42,10 +43,12 @@ def app_url(data_dir, tiny_models):
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     port = _free_port()
     env = {**os.environ, "AAE_DATA_DIR": str(data_dir), "AAE_RUNS_DIR": str(Path(tiny_models["tiny-gan"]).parent)}
+    SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
+    log = SERVER_LOG.open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -57,13 +60,14 @@ def app_url(data_dir, tiny_models):
             time.sleep(0.5)
     else:
         server.kill()
-        pytest.fail(f"streamlit did not start: {server.stdout.read().decode()[-2000:]}")
+        pytest.fail(f"streamlit did not start: {SERVER_LOG.read_text()[-2000:]}")
     yield url
     server.terminate()
     try:
         server.wait(10)
     except subprocess.TimeoutExpired:
         server.kill()
+    log.close()
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +89,8 @@ def page(app_url):
 
 def _settle(page, timeout: float = 120) -> None:
     """Wait until Streamlit has run the script to the end: the app's script state reads notRunning twice
-    in a row (after a change) and no spinner is left."""
+    in a row (after a change) and no spinner is left. The state also reads notRunning before a rerun has
+    begun, so callers first wait for what their action must show (`_wait_until`), then settle."""
     page.wait_for_timeout(500)
     state = '[data-testid="stApp"][data-test-script-state="notRunning"]'
     deadline = time.time() + timeout
@@ -95,7 +100,35 @@ def _settle(page, timeout: float = 120) -> None:
             if page.locator(state).count() and page.locator('[data-testid="stSpinner"]').count() == 0:
                 return
         page.wait_for_timeout(300)
-    raise AssertionError("the app did not finish running its script in time")
+    # Say what the page was doing, so a failure on a slow machine can be read from the CI log.
+    script_state = page.locator('[data-testid="stApp"]').first.get_attribute("data-test-script-state")
+    spinners = page.locator('[data-testid="stSpinner"]').all_inner_texts()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "settle_timeout.png"), full_page=True)
+    server_log = SERVER_LOG.read_text(errors="replace")[-3000:] if SERVER_LOG.exists() else "(no log)"
+    raise AssertionError(f"the app did not finish running its script in {timeout:.0f} s: url {page.url}, "
+                         f"script state {script_state!r}, spinners {spinners}; server log tail:\n{server_log}")
+
+
+def _wait_until(page, condition, what: str, timeout: float = 120) -> None:
+    """Poll `condition()` until it holds; fail saying `what` did not happen (slow CI machines included)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        page.wait_for_timeout(300)
+    raise AssertionError(f"{what} (waited {timeout:.0f} s)")
+
+
+def _heading(page, title: str):
+    return page.get_by_role("heading", name=title, exact=True)
+
+
+def _open_home(page, app_url: str) -> None:
+    """Load the app afresh (a new session) and wait until the home page has been drawn."""
+    page.goto(app_url)
+    _wait_until(page, lambda: _heading(page, "Latent Lab").count() > 0, "the home page did not appear")
+    _settle(page)
 
 
 def _assert_no_errors(page, where: str) -> None:
@@ -107,6 +140,7 @@ def _assert_no_errors(page, where: str) -> None:
 
 def _goto(page, title: str) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    _wait_until(page, lambda: _heading(page, title).count() > 0, f"the page {title!r} did not appear")
     _settle(page)
 
 
@@ -121,9 +155,7 @@ def _image_sources(page) -> list[str]:
 
 
 def test_home_and_every_page_open_without_errors(page, app_url):
-    page.goto(app_url)
-    _settle(page)
-    assert page.get_by_role("heading", name="Latent Lab").count() >= 1
+    _open_home(page, app_url)
     assert page.get_by_text("Device:").count() >= 1
     _assert_no_errors(page, "home")
     _shot(page, "home")
@@ -135,8 +167,7 @@ def test_home_and_every_page_open_without_errors(page, app_url):
 
 
 def test_traversal_slider_changes_the_image(page, app_url):
-    page.goto(app_url)
-    _settle(page)
+    _open_home(page, app_url)
     _goto(page, "Latent traversal")
     before = _image_sources(page)
     assert before, "the traversal page shows no image"
@@ -144,9 +175,10 @@ def test_traversal_slider_changes_the_image(page, app_url):
     slider.focus()
     for _ in range(8):
         slider.press("ArrowRight")
+    _wait_until(page, lambda: _image_sources(page) not in ([], before),
+                "moving a latent slider did not change the decoded image")
     _settle(page)
-    after = _image_sources(page)
-    assert after and after != before, "moving a latent slider did not change the decoded image"
+    assert _image_sources(page) != before
     _assert_no_errors(page, "traversal after slider")
 
 
@@ -163,15 +195,16 @@ def _scan_of_test_digit(data_dir: Path, folder: Path, index: int = 0) -> Path:
 
 
 def test_style_from_an_upload_and_denoise_level(page, app_url, data_dir, tmp_path):
-    page.goto(app_url)
-    _settle(page)
+    _open_home(page, app_url)
     _goto(page, "Style & content")
     page.get_by_text("an upload", exact=True).click()
+    _wait_until(page, lambda: page.locator('input[type="file"]').count() > 0, "no file uploader for a style")
     _settle(page)
     page.locator('input[type="file"]').first.set_input_files(str(_scan_of_test_digit(data_dir, tmp_path, 1)))
+    caption = page.get_by_text("First column: the digit each style was taken from", exact=False)
+    _wait_until(page, lambda: caption.count() == 1, "the uploaded style was not written as ten digits")
     _settle(page)
     _assert_no_errors(page, "style after upload")
-    assert page.get_by_text("First column: the digit each style was taken from", exact=False).count() == 1
     _shot(page, "style_upload")
 
     _goto(page, "Denoise")
@@ -180,20 +213,21 @@ def test_style_from_an_upload_and_denoise_level(page, app_url, data_dir, tmp_pat
     slider.focus()
     for _ in range(4):
         slider.press("ArrowRight")
+    _wait_until(page, lambda: _image_sources(page) not in ([], before),
+                "changing the corruption level did not change the images")
     _settle(page)
-    assert _image_sources(page) != before, "changing the corruption level did not change the images"
     _assert_no_errors(page, "denoise after slider")
 
 
 def test_uploading_a_digit_encodes_it(page, app_url, data_dir, tmp_path):
     file = _scan_of_test_digit(data_dir, tmp_path)
 
-    page.goto(app_url)
-    _settle(page)
+    _open_home(page, app_url)
     _goto(page, "Encode a digit")
     page.locator('input[type="file"]').first.set_input_files(str(file))
+    _wait_until(page, lambda: page.get_by_text("Reconstruction", exact=False).count() > 0,
+                "the uploaded digit was not reconstructed")
     _settle(page)
-    page.get_by_text("Reconstruction", exact=False).first.wait_for()
     _assert_no_errors(page, "encode after upload")
     _shot(page, "encode_upload")
     assert len(_image_sources(page)) >= 3  # conversion steps, input and reconstruction at least
