@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="AAE posterior q(z|x) (default: deterministic)")
     t.add_argument("--generator", choices=["dense", "conv"], default="dense",
                    help="GAN generator: dense (the seeds' GAN) or conv (DCGAN-style)")
+    t.add_argument("--feature-matching", type=float, default=0.0,
+                   help="GAN: weight of the generator's feature-matching term (Salimans et al., 2016) against "
+                        "mode collapse (default: 0, off)")
+    t.add_argument("--no-spectral-norm", action="store_true",
+                   help="GAN: plain discriminator layers, without spectral normalisation (a stronger D)")
     t.add_argument("--prior", choices=PRIOR_NAMES, default=None,
                    help="prior p(z) (default: gaussian; a VAE needs gaussian)")
     t.add_argument("--prior-std", type=float, default=None,
@@ -170,7 +175,12 @@ def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
     if args.model == "vae":
         return "vae", VAEConfig(latent_dim=args.latent_dim or 8, hidden=args.hidden,
                                 prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
+    feature_matching = getattr(args, "feature_matching", 0.0)
+    if feature_matching < 0:
+        raise ValueError(f"--feature-matching must be 0 or more, not {feature_matching}")
     return "gan", GANConfig(latent_dim=args.latent_dim or 100, generator=getattr(args, "generator", "dense"),
+                            feature_matching=feature_matching,
+                            spectral_norm=not getattr(args, "no_spectral_norm", False),
                             prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
 
 

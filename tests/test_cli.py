@@ -39,6 +39,20 @@ def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
     assert main(["train", "--model", "vae", "--prior", "mog10", "--out", str(tmp_path / "x"),
                  "--data-dir", str(tmp_path)]) == 2
     assert "Gaussian prior" in capsys.readouterr().err
+    assert main(["train", "--model", "gan", "--feature-matching", "-1", "--out", str(tmp_path / "x"),
+                 "--data-dir", str(tmp_path)]) == 2
+    assert "--feature-matching must be 0 or more" in capsys.readouterr().err
+
+
+def test_gan_options_reach_the_config():
+    from aae.cli import build_parser, model_config_from_args
+
+    args = build_parser().parse_args(["train", "--model", "gan", "--feature-matching", "5", "--no-spectral-norm",
+                                      "--generator", "conv", "--out", "x"])
+    kind, config = model_config_from_args(args)
+    assert (kind, config.feature_matching, config.spectral_norm, config.generator) == ("gan", 5.0, False, "conv")
+    _, plain = model_config_from_args(build_parser().parse_args(["train", "--model", "gan", "--out", "x"]))
+    assert (plain.feature_matching, plain.spectral_norm) == (0.0, True)
 
 
 def test_console_script_is_installed():

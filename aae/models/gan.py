@@ -30,6 +30,7 @@ class GANConfig:
     spectral_norm: bool = True  # spectral normalisation of D's layers (Miyato et al., 2018) against mode collapse
     minibatch_std: bool = True  # D sees the batch's feature spread, so collapsed batches look fake
     disc_lr_scale: float = 1.0  # D's learning rate as a fraction of G's: below 1 keeps a conv D from winning early
+    feature_matching: float = 0.0  # weight of G's feature-matching term (Salimans et al., 2016); 0 = off
 
 
 class Generator(nn.Module):
@@ -99,11 +100,16 @@ class ImageDiscriminator(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logit_and_features(x)[0]
+
+    def logit_and_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The logit (B,) and the last conv features (B, 2c·7·7) that feature matching compares."""
         h = self.features(2 * x - 1)  # inputs centred on 0 -> (B, 2c, 7, 7)
+        features = h.flatten(1)
         if self.minibatch_std:
             spread = h.std(dim=0, correction=0).mean() if h.shape[0] > 1 else h.new_zeros(())
             h = torch.cat([h, spread.expand(h.shape[0], 1, *h.shape[2:])], dim=1)  # (B, 2c + 1, 7, 7)
-        return self.head(h).squeeze(1)
+        return self.head(h).squeeze(1), features
 
 
 class GAN(LatentModel):
@@ -148,9 +154,19 @@ class GAN(LatentModel):
             return PhaseOutput(*discriminator_loss(self.discriminator(x), self.discriminator(fake),
                                                    real_label=self.config.real_label))
         if phase == "generator":
-            # (2) Update G: maximise log D(G(z)) (the non-saturating loss); D's weights get no gradient
+            # (2) Update G: maximise log D(G(z)) (the non-saturating loss); D's weights get no gradient.
+            # With feature matching, G also matches the batch mean of D's features on real images, a
+            # target that a generator stuck on a few classes cannot meet (Salimans et al., 2016, §3.1).
             with frozen(self.discriminator):
-                return PhaseOutput(*generator_loss(self.discriminator(self.generator(z))))
+                logit, features = self.discriminator.logit_and_features(self.generator(z))
+                loss, logs = generator_loss(logit)
+                if self.config.feature_matching > 0:
+                    with torch.no_grad():
+                        real = self.discriminator.logit_and_features(x)[1].mean(0)
+                    matching = (features.mean(0) - real).pow(2).sum()  # ‖·‖², as the paper
+                    loss = loss + self.config.feature_matching * matching
+                    logs["feat_match"] = matching.item()
+                return PhaseOutput(loss, logs)
         raise ValueError(f"unknown phase {phase!r}")
 
     def inference_modules(self) -> list[nn.Module]:
