@@ -26,6 +26,7 @@ jobs = common.session_jobs()
 job: DuelJob | None = jobs.get("duel")
 has_classifier = (common.CLASSIFIER / "card.json").is_file()
 LIVE = ("pending", "running")
+ANTI_COLLAPSE = {"feature_matching": 1.0, "spectral_norm": False}  # the shipped `gan`'s recipe
 GAN_SIZES = {"seeds'": GANConfig(), "small": GANConfig(generator_hidden=(128, 256, 512), disc_channels=16),
              "DCGAN-style": GANConfig(generator="conv")}
 on_gpu = common.device_description().startswith("GPU")
@@ -217,6 +218,12 @@ with st.expander("Settings", expanded=job is None):
                                 "five times slower on a CPU than the small one (128-256-512, 16 channels). "
                                 "DCGAN-style: a transposed-convolution generator against the seeds' discriminator "
                                 "— it does not collapse like the dense ones (see the README's results).")
+    feature_matching = d.checkbox(
+        "Feature matching", key="duel_feature_matching",
+        help="The shipped `gan`'s recipe against mode collapse: the generator also matches the batch mean of the "
+             "discriminator's features on real digits (Salimans et al., 2016; weight 1), which a generator stuck on "
+             "a few digits cannot, and the discriminator drops spectral norm. Off: the plain GAN, which collapses "
+             "onto a few digits on the CPU budget (see the README).")
     train_limit = b.number_input("Training images", min_value=200, max_value=60_000, value=None, step=100,
                                  key="duel_limit", placeholder="all", help="Empty: all of the training split.")
     st.caption(f"Both models train on **{common.device_description()}**. The AAE's hidden width defaults to 256 "
@@ -236,7 +243,8 @@ if start and not busy and has_data and not too_big:
     try:
         train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), seed=int(seed), device="auto",
                                    log_every=max(1, int(frame_every) // 10))
-        gan_config = dataclasses.replace(GAN_SIZES[gan_size], latent_dim=int(noise_dim))
+        gan_config = dataclasses.replace(GAN_SIZES[gan_size], latent_dim=int(noise_dim),
+                                         **(ANTI_COLLAPSE if feature_matching else {}))
         job = DuelJob(gan_config=gan_config,
                       aae_config=AAEConfig(latent_dim=int(latent_dim), hidden=int(hidden)),
                       train_config=train_config, frame_every=int(frame_every), data_dir=common.data_dir(),

@@ -22,6 +22,7 @@ st.session_state.setdefault("train_announced", None)  # the checkpoint already m
 st.session_state.setdefault("train_name", common.free_model_name("my-model"))
 
 TWO_D_PRIORS = ("mog10", "swissroll")  # priors that exist only in 2-D, with one part per class
+GENERATORS = {"dense": "dense (the seeds' GAN)", "conv": "convolutional (DCGAN-style)"}
 MODEL_NAMES = {"aae": "AAE (adversarial autoencoder)", "vae": "VAE", "gan": "GAN",
                "supervised": "supervised AAE (label + style)", "semi": "semi-supervised AAE",
                "cluster": "clustering AAE", "dimred": "semi-supervised 2-D map (cluster heads)"}
@@ -56,7 +57,9 @@ def job_settings(values: dict[str, Any]) -> tuple[str, Any, TrainConfig]:
                               label_regularized=values["label_regularized"], latent_dim=latent,
                               hidden=values["hidden"], labels_per_class=None if labels == "all" else int(labels),
                               clusters=values["clusters"], corruption=values["corruption"],
-                              corruption_level=values["corruption_level"])
+                              corruption_level=values["corruption_level"],
+                              generator=values.get("generator", "dense"),
+                              feature_matching=values.get("feature_matching", 0.0))
     kind, model_config = model_config_from_args(args)
     validate_model_config(kind, model_config)
     limit, batch = values["train_limit"], values["batch_size"]
@@ -216,6 +219,15 @@ with st.expander("The paper's other AAEs: labels, clusters, denoising",
     corruption_level = variant_right.slider("Corruption level", 0.05, 0.95, 0.5, step=0.05,
                                             key="train_corruption_level",
                                             disabled=model != "aae" or corruption == "none")
+with st.expander("GAN: generator and mode collapse", expanded=model == "gan"):
+    gan_left, gan_right = st.columns(2)
+    generator = gan_left.selectbox("Generator", list(GENERATORS), key="train_generator", disabled=model != "gan",
+                                   format_func=GENERATORS.get)
+    feature_matching = gan_right.number_input(
+        "Feature matching weight", min_value=0.0, max_value=100.0, value=0.0, step=1.0, key="train_feature_matching",
+        disabled=model != "gan",
+        help="0: the plain GAN. Above 0 the generator also matches the mean of the discriminator's features on "
+             "real digits (Salimans et al., 2016), which keeps it from collapsing onto a few digits.")
 st.caption(f"Training runs on **{common.device_description()}** (chosen automatically). "
            f"Models are saved in `{common.runs_dir()}`.")
 
@@ -224,7 +236,8 @@ values = {"model": model, "encoder": encoder, "prior": prior, "prior_std": prior
           "epochs": int(epochs), "batch_size": int(batch_size), "lr": lr, "seed": int(seed),
           "train_limit": int(train_limit) if train_limit else None, "labels_per_class": labels_per_class,
           "clusters": int(clusters), "corruption": corruption if model == "aae" else "none",
-          "corruption_level": float(corruption_level)}
+          "corruption_level": float(corruption_level), "generator": generator,
+          "feature_matching": float(feature_matching)}
 problems: list[str] = []
 settings = None
 try:

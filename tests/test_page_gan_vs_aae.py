@@ -145,3 +145,19 @@ def test_a_dcgan_style_duel_trains_and_saves_a_conv_generator(tiny_models, data_
     gan = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / "page-dcgan-gan")
     assert gan.card["config"]["generator"] == "conv"
     assert gan.model.sample(4).shape == (4, 1, 28, 28)
+
+
+def test_feature_matching_reaches_the_trained_gan(tiny_models, data_dir):
+    """Ticking "Feature matching" trains the GAN with the term: its saved config carries the weight."""
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    tiny_duel(at, epochs=1)
+    at.checkbox(key="duel_feature_matching").check()
+    at.button(key="duel_start").click().run()
+    assert not at.exception
+    wait_for_status(at, ("done",))
+    at.text_input(key="duel_name").set_value("page-fm").run()
+    at.button(key="duel_save").click().run()
+    assert not at.exception
+    gan = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / "page-fm-gan")
+    assert gan.card["config"]["feature_matching"] > 0
+    assert gan.card["config"]["spectral_norm"] is False  # the shipped gan's recipe

@@ -22,7 +22,8 @@ def page(tiny_models, data_dir):
 
 
 def configure_tiny(at: AppTest, name: str) -> None:
-    at.number_input(key="train_hidden").set_value(32)
+    if not at.number_input(key="train_hidden").disabled:  # the GAN keeps its own sizes
+        at.number_input(key="train_hidden").set_value(32)
     at.number_input(key="train_epochs").set_value(1)
     at.number_input(key="train_limit").set_value(300)
     at.number_input(key="train_latent_dim").set_value(2)
@@ -149,6 +150,25 @@ def test_the_papers_other_aaes_train_from_the_page(page, tiny_models, kind):
         assert checkpoint.card["config"]["labels_per_class"] == 10
     else:
         assert checkpoint.model.n_content == 5
+
+
+def test_a_gan_trains_with_the_chosen_generator_and_feature_matching(page, tiny_models):
+    """The GAN options reach the model: a conv generator trained with feature matching weight 2."""
+    import os
+
+    at = page
+    at.selectbox(key="train_model").set_value("gan").run()
+    configure_tiny(at, "page-gan-fm")
+    at.selectbox(key="train_generator").set_value("conv")
+    at.number_input(key="train_feature_matching").set_value(2.0)
+    at.run()
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="train_start").click().run()
+    wait_until_done(at)
+    checkpoint = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / "page-gan-fm")
+    assert checkpoint.card["config"]["generator"] == "conv"
+    assert checkpoint.card["config"]["feature_matching"] == 2.0
+    assert "feat_match" in checkpoint.card["training"]["history"][-1]
 
 
 def test_style_models_refuse_other_priors_and_denoising_is_aae_only(page):
