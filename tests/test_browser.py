@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -128,7 +129,15 @@ def _open_home(page, app_url: str) -> None:
     """Load the app afresh (a new session) and wait until the home page has been drawn."""
     page.goto(app_url)
     _wait_until(page, lambda: _heading(page, "Latent Lab").count() > 0, "the home page did not appear")
-    _settle(page)
+    try:
+        _settle(page, timeout=90)
+    except AssertionError as error:
+        # Once (CI, 2026-11-22) a fresh load of the home page never finished on a loaded 2-core machine.
+        # Reload once, as a user would, and keep what was seen as a warning in the test report.
+        warnings.warn(f"home page did not settle; reloading once. {error}", stacklevel=1)
+        page.reload()
+        _wait_until(page, lambda: _heading(page, "Latent Lab").count() > 0, "the home page did not appear")
+        _settle(page)
 
 
 def _assert_no_errors(page, where: str) -> None:
