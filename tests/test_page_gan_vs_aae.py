@@ -132,32 +132,29 @@ def test_classifier_missing_says_how_to_train_it(tiny_models, data_dir, monkeypa
     assert not at.get("metric")
 
 
-def test_a_dcgan_style_duel_trains_and_saves_a_conv_generator(tiny_models, data_dir):
+def _duel_saved_gan(name: str, choose) -> dict:
+    """Run a one-epoch tiny duel with `choose(at)` applied to the settings, save it; the saved GAN's config."""
     at = AppTest.from_file(str(PAGE), default_timeout=60).run()
     tiny_duel(at, epochs=1)
-    at.selectbox(key="duel_gan_size").set_value("DCGAN-style")
+    choose(at)
     at.button(key="duel_start").click().run()
     assert not at.exception
     wait_for_status(at, ("done",))
-    at.text_input(key="duel_name").set_value("page-dcgan").run()
+    at.text_input(key="duel_name").set_value(name).run()
     at.button(key="duel_save").click().run()
     assert not at.exception
-    gan = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / "page-dcgan-gan")
-    assert gan.card["config"]["generator"] == "conv"
+    gan = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / f"{name}-gan")
     assert gan.model.sample(4).shape == (4, 1, 28, 28)
+    return gan.card["config"]
+
+
+def test_a_dcgan_style_duel_trains_and_saves_a_conv_generator(tiny_models, data_dir):
+    config = _duel_saved_gan("page-dcgan", lambda at: at.selectbox(key="duel_gan_size").set_value("DCGAN-style"))
+    assert config["generator"] == "conv"
 
 
 def test_feature_matching_reaches_the_trained_gan(tiny_models, data_dir):
-    """Ticking "Feature matching" trains the GAN with the term: its saved config carries the weight."""
-    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
-    tiny_duel(at, epochs=1)
-    at.checkbox(key="duel_feature_matching").check()
-    at.button(key="duel_start").click().run()
-    assert not at.exception
-    wait_for_status(at, ("done",))
-    at.text_input(key="duel_name").set_value("page-fm").run()
-    at.button(key="duel_save").click().run()
-    assert not at.exception
-    gan = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / "page-fm-gan")
-    assert gan.card["config"]["feature_matching"] > 0
-    assert gan.card["config"]["spectral_norm"] is False  # the shipped gan's recipe
+    """Ticking "Feature matching" trains the GAN with the shipped gan's recipe, which its saved config carries."""
+    config = _duel_saved_gan("page-fm", lambda at: at.checkbox(key="duel_feature_matching").check())
+    assert config["feature_matching"] > 0 and config["spectral_norm"] is False
+    assert _duel_saved_gan("page-plain", lambda at: None)["feature_matching"] == 0
