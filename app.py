@@ -103,6 +103,8 @@ def model_card(entry: common.ModelEntry) -> None:
         extra = ", label-regularised" if config.get("label_regularized") else ""
         if config.get("corruption", "none") != "none":
             extra += f", denoising ({config['corruption']} {config['corruption_level']:g})"
+        if config.get("feature_matching"):
+            extra += f", {config.get('generator', 'dense')} generator, feature matching"
         encoder = f", {config['encoder']} encoder" if "encoder" in config else ""
         st.caption(f"{entry.kind.upper()} · {entry.latent_dim}-D {entry.prior} prior{encoder}{extra}")
     trained = f"{training.get('epochs', '?')} epochs on {dataset.get('train_images', '?')} {dataset.get('name', '')}"

@@ -22,6 +22,7 @@ def test_home_shows_device_data_models_and_links(tiny_models):
     for name in tiny_models:  # the user's models appear as cards
         assert name in text
     assert "shipped" in text and "classifier" in text  # the shipped classifier is listed too
+    assert "GAN · 100-D gaussian prior, dense generator, feature matching" in text  # the shipped gan's recipe
 
 
 def test_home_says_how_to_get_data_when_it_is_missing(tiny_models, tmp_path, monkeypatch):
