@@ -261,7 +261,9 @@ if start and not busy and has_data and not too_big:
 
 if job is not None:
     st.divider()
-    if job.snapshot()[0].status in LIVE:
+    # Decide on the status read at the top (the Start button used it): a run that ends after that read is
+    # drawn by the live view, which then reruns the page, so Start never stays disabled after the end.
+    if current is not None and current.status in LIVE:
         live_duel(job)
     else:
         show_duel(job)

@@ -269,8 +269,9 @@ if start and not running and not problems and has_data and settings is not None:
 # -- the current job ----------------------------------------------------------------------------
 if job is not None:
     st.divider()
-    snap = job.snapshot()
-    if snap.finished:
-        show_result(job, snap)
-    else:
+    # Decide on the state read at the top (the Start button used it): a job that ends after that read is
+    # drawn by the live view, which then reruns the page, so Start never stays disabled after the end.
+    if running:
         live_progress(job)
+    else:
+        show_result(job, job.snapshot())
