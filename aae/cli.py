@@ -175,11 +175,8 @@ def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
     if args.model == "vae":
         return "vae", VAEConfig(latent_dim=args.latent_dim or 8, hidden=args.hidden,
                                 prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
-    feature_matching = getattr(args, "feature_matching", 0.0)
-    if feature_matching < 0:
-        raise ValueError(f"--feature-matching must be 0 or more, not {feature_matching}")
     return "gan", GANConfig(latent_dim=args.latent_dim or 100, generator=getattr(args, "generator", "dense"),
-                            feature_matching=feature_matching,
+                            feature_matching=getattr(args, "feature_matching", 0.0),
                             spectral_norm=not getattr(args, "no_spectral_norm", False),
                             prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
 

@@ -41,7 +41,7 @@ def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
     assert "Gaussian prior" in capsys.readouterr().err
     assert main(["train", "--model", "gan", "--feature-matching", "-1", "--out", str(tmp_path / "x"),
                  "--data-dir", str(tmp_path)]) == 2
-    assert "--feature-matching must be 0 or more" in capsys.readouterr().err
+    assert "feature-matching weight must be 0 or more" in capsys.readouterr().err
 
 
 def test_gan_options_reach_the_config():

@@ -118,6 +118,8 @@ class GAN(LatentModel):
 
     def __init__(self, config: GANConfig | None = None) -> None:
         config = config or GANConfig()
+        if config.feature_matching < 0:
+            raise ValueError(f"the feature-matching weight must be 0 or more, not {config.feature_matching}")
         super().__init__(config)
         self.prior = make_prior(config.prior, config.latent_dim)
         if config.generator == "conv":
