@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--feature-matching", type=float, default=0.0,
                    help="GAN: weight of the generator's feature-matching term (Salimans et al., 2016) against "
                         "mode collapse (default: 0, off)")
+    t.add_argument("--generator-channels", type=_positive_int, default=64,
+                   help="GAN with --generator conv: channels at 7×7, half as many at 14×14 (default: 64)")
     t.add_argument("--no-spectral-norm", action="store_true",
                    help="GAN: plain discriminator layers, without spectral normalisation (a stronger D)")
     t.add_argument("--prior", choices=PRIOR_NAMES, default=None,
@@ -177,6 +179,7 @@ def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
                                 prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
     return "gan", GANConfig(latent_dim=args.latent_dim or 100, generator=getattr(args, "generator", "dense"),
                             feature_matching=getattr(args, "feature_matching", 0.0),
+                            generator_channels=getattr(args, "generator_channels", 64),
                             spectral_norm=not getattr(args, "no_spectral_norm", False),
                             prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
 

@@ -48,9 +48,10 @@ def test_gan_options_reach_the_config():
     from aae.cli import build_parser, model_config_from_args
 
     args = build_parser().parse_args(["train", "--model", "gan", "--feature-matching", "5", "--no-spectral-norm",
-                                      "--generator", "conv", "--out", "x"])
+                                      "--generator", "conv", "--generator-channels", "128", "--out", "x"])
     kind, config = model_config_from_args(args)
-    assert (kind, config.feature_matching, config.spectral_norm, config.generator) == ("gan", 5.0, False, "conv")
+    assert (kind, config.feature_matching, config.spectral_norm, config.generator, config.generator_channels) == \
+        ("gan", 5.0, False, "conv", 128)
     _, plain = model_config_from_args(build_parser().parse_args(["train", "--model", "gan", "--out", "x"]))
     assert (plain.feature_matching, plain.spectral_norm) == (0.0, True)
 
