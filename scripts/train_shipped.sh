@@ -30,7 +30,7 @@ run vae-8d           --model vae --latent-dim 8 --hidden 1000 --prior-std 5 --ep
 # The seeds' dense GAN with feature matching and a D without spectral norm: the plain one collapsed onto
 # 5 classes (Fréchet 482); this one covers 9, Fréchet 118.9 (shipped run: 1 thread, OMP_NUM_THREADS=1).
 run gan              --model gan --feature-matching 1 --no-spectral-norm --epochs 120 --batch-size 64 --int8
-run dcgan            --model gan --generator conv --epochs 40 --batch-size 64 --half
+run dcgan            --model gan --generator conv --generator-channels 128 --epochs 40 --batch-size 64 --int8
 run classifier       --model classifier --epochs 8 --lr 1e-3 --half
 # The paper's other AAEs (issue 5); the semi-supervised and clustering ones are seed 0 of scripts/variant_seeds.sh.
 run supervised       --model supervised --hidden 500 --latent-dim 2 --epochs 30 --int8
