@@ -160,16 +160,15 @@ def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
             style["latent_dim"] = args.latent_dim
         if args.model == "supervised":
             return "supervised", SupervisedAAEConfig(**style)
+        if getattr(args, "balance", None) is not None:  # else each config's own default (0; cluster: 5)
+            style["balance_weight"] = args.balance
         if args.model == "semi":
-            return "semi", SemiSupervisedAAEConfig(**style, labels_per_class=args.labels_per_class,
-                                                   balance_weight=getattr(args, "balance", None) or 0.0)
+            return "semi", SemiSupervisedAAEConfig(**style, labels_per_class=args.labels_per_class)
         if args.model == "dimred":
             from aae.models import DimReductionAAEConfig
 
-            return "dimred", DimReductionAAEConfig(**style, labels_per_class=args.labels_per_class,
-                                                   balance_weight=getattr(args, "balance", None) or 0.0)
-        balance = {} if getattr(args, "balance", None) is None else {"balance_weight": args.balance}
-        return "cluster", ClusteringAAEConfig(**style, n_categories=args.clusters, **balance)
+            return "dimred", DimReductionAAEConfig(**style, labels_per_class=args.labels_per_class)
+        return "cluster", ClusteringAAEConfig(**style, n_categories=args.clusters)
     if args.model == "classifier":
         from aae.models import ClassifierConfig
 

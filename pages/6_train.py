@@ -58,8 +58,7 @@ def job_settings(values: dict[str, Any]) -> tuple[str, Any, TrainConfig]:
                               hidden=values["hidden"], labels_per_class=None if labels == "all" else int(labels),
                               clusters=values["clusters"], corruption=values["corruption"],
                               corruption_level=values["corruption_level"],
-                              generator=values.get("generator", "dense"),
-                              feature_matching=values.get("feature_matching", 0.0))
+                              generator=values["generator"], feature_matching=values["feature_matching"])
     kind, model_config = model_config_from_args(args)
     validate_model_config(kind, model_config)
     limit, batch = values["train_limit"], values["batch_size"]

@@ -99,9 +99,9 @@ class StyleContentAAE(LatentModel):
 
     def _style_adversary(self, z_fake: torch.Tensor) -> PhaseOutput:
         """Discriminator loss on z: N(0, σ²I) samples against the encoder's codes (held fixed)."""
-        # From the prior itself: a model whose sample_latent adds more (the 2-D map adds its cluster heads)
-        # must still match its style z to N(0, σ²I).
-        z_real = self.prior.sample(len(z_fake), device=self.device)
+        # From the style prior, not sample_latent: the 2-D map's sample_latent adds its cluster heads, and
+        # its style z must still match N(0, σ²I).
+        z_real = self.sample_styles(len(z_fake))
         loss, logs = discriminator_loss(self.style_discriminator(z_real), self.style_discriminator(z_fake.detach()))
         return PhaseOutput(loss, {"disc_z": logs["disc"], "disc_z_acc": logs["disc_acc"]})
 
