@@ -5,8 +5,8 @@ from aae.data import DataNotFoundError, is_available, load_dataset, load_split, 
 
 
 def test_splits_are_whole_float_tensors_without_overlap(data_dir):
-    splits = load_dataset("mnist", data_dir=data_dir, val_size=1000)
-    assert splits.train_x.shape == (9000, 1, 28, 28) and splits.val_x.shape == (1000, 1, 28, 28)
+    splits = load_dataset("mnist", data_dir=data_dir)  # the paper's split: 50,000 + 10,000 validation
+    assert splits.train_x.shape == (50000, 1, 28, 28) and splits.val_x.shape == (10000, 1, 28, 28)
     assert splits.test_x.shape == (10000, 1, 28, 28)
     assert splits.train_x.dtype == torch.float32 and 0 <= splits.train_x.min() and splits.train_x.max() == 1
     # validation images are carved out of the training set: none of them is also a training image
