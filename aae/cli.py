@@ -28,11 +28,23 @@ def _labels_per_class(text: str) -> int | None:
     return _positive_int(text)
 
 
+def _epoch_list(text: str) -> tuple[int, ...]:
+    try:
+        epochs = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected epochs like 50,1000, got {text!r}") from None
+    if any(e < 1 for e in epochs) or list(epochs) != sorted(set(epochs)):
+        raise argparse.ArgumentTypeError(f"expected increasing epochs ≥ 1, got {text!r}")
+    return epochs
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aae", description="Latent Lab: adversarial autoencoders, VAEs and GANs.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     t = commands.add_parser("train", help="train a model and write a checkpoint")
+    t.add_argument("--recipe", default=None, metavar="NAME",
+                   help="start from a named recipe's arguments (`aae recipes` lists them); flags after it override")
     t.add_argument("--model", choices=["aae", "vae", "gan", "supervised", "semi", "cluster", "dimred", "classifier"],
                    default="aae",
                    help="supervised: label + style decoder; semi: semi-supervised classifier AAE; cluster: "
@@ -70,7 +82,21 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=_positive_int, default=1000, help="width of the hidden layers (default: 1000)")
     t.add_argument("--epochs", type=_positive_int, default=20)
     t.add_argument("--batch-size", type=_positive_int, default=100)
-    t.add_argument("--lr", type=float, default=None, help="learning rate (default: 1e-3; GAN 2e-4)")
+    t.add_argument("--lr", type=float, default=None,
+                   help="rate of the main phase: reconstruction, ELBO, GAN generator (default: 1e-3; GAN 2e-4)")
+    t.add_argument("--optimizer", choices=["adam", "sgd"], default="adam",
+                   help="adam: one Adam per phase; sgd: the paper's SGD with momentum per phase role "
+                        "(default: adam)")
+    t.add_argument("--adversarial-lr", type=float, default=None,
+                   help="rate of the adversarial phases (default: the model's scale × --lr; paper, SGD: 0.1)")
+    t.add_argument("--supervised-lr", type=float, default=None,
+                   help="rate of the supervised phase of the semi-supervised AAE (paper, SGD: 0.1)")
+    t.add_argument("--momentum", type=float, default=0.9,
+                   help="SGD momentum of reconstruction and supervised phases (paper: 0.9)")
+    t.add_argument("--adversarial-momentum", type=float, default=0.1,
+                   help="SGD momentum of adversarial phases (paper: 0.1)")
+    t.add_argument("--lr-steps", type=_epoch_list, default=(),
+                   help="comma-separated epochs at which every rate drops tenfold (paper: 50)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--dataset", choices=DATASET_NAMES, default="mnist")
     t.add_argument("--data-dir", default=None, help="data root (default: $AAE_DATA_DIR, else ./data)")
@@ -99,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--half", action="store_true", help="float16 weights (the default)")
     x.add_argument("--int8", action="store_true", help="int8 weight matrices with per-row scales")
 
+    r = commands.add_parser("recipes", help="list the named recipes that the shipped models were trained with")
+    r.add_argument("--names", action="store_true", help="print only the names, one per line (for scripts)")
+
     i = commands.add_parser("info", help="print a checkpoint's card")
     i.add_argument("checkpoint")
 
@@ -116,8 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from aae.recipes import expand_recipe
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        argv, recipe = expand_recipe(argv) if argv[:1] == ["train"] else (argv, None)
+    except ValueError as error:
+        print(f"aae: error: {error}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval, "export": cmd_export}
+    args.recipe, args.argv = recipe, argv
+    handlers = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval, "export": cmd_export,
+                "recipes": cmd_recipes}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
@@ -233,7 +272,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = create_model(kind, model_config, seed=args.seed)
     lr = args.lr if args.lr is not None else (2e-4 if kind == "gan" else 1e-3)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=lr, seed=args.seed,
-                         device=device.type, sample_every=0, precision=args.precision)
+                         device=device.type, sample_every=0, precision=args.precision, optimizer=args.optimizer,
+                         momentum=args.momentum, adversarial_momentum=args.adversarial_momentum,
+                         adversarial_lr=args.adversarial_lr, supervised_lr=args.supervised_lr,
+                         lr_steps=args.lr_steps)
     splits = load_dataset(args.dataset, data_dir=args.data_dir, device=device, train_limit=args.train_limit)
     cancel = threading.Event()
     started = time.time()
@@ -245,6 +287,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 130
     card = training_card(args.dataset, splits, config, result, history=prior_history + result.history,
                          seconds=time.time() - started)
+    if args.recipe is not None:
+        card["recipe"] = {"name": args.recipe.name, "args": list(args.recipe.args),
+                          "command": "aae " + " ".join(args.argv)}
     save_checkpoint(args.out, result.model, card=card, optimizer_state=result.optimizer_state,
                     inference_only=args.half or args.int8, dtype=weights_dtype)
     print(f"wrote {args.out} ({result.epochs_done} epochs, {result.elapsed:.1f} s on {result.device})")
@@ -258,8 +303,9 @@ def training_card(dataset: str, splits, config, result, *, history: list, second
     return {
         "dataset": {"name": dataset, "train_images": len(splits.train_x), "val_images": len(splits.val_x),
                     "test_images": len(splits.test_x),
-                    "note": "training split as found in the data root (the shared MNIST split has 10,000 "
-                            "images, of which the validation images are held out)"},
+                    "note": f"{len(splits.train_x):,} training images and {len(splits.val_x):,} validation images "
+                            "drawn (seeded) from the dataset's training set; the test images are its official "
+                            "test set"},
         "training": {**asdict(config), "epochs": result.epochs_done, "steps": result.steps_done,
                      "device": result.device, "seconds": round(seconds, 1), "history": history},
     }
@@ -309,6 +355,21 @@ def cmd_sample(args: argparse.Namespace) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_bytes(to_png(image_grid(images, nrow=nrow)))
     print(f"wrote {args.out} ({len(images)} images from {checkpoint.name})")
+    return 0
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from aae.recipes import RECIPES
+
+    if args.names:
+        print("\n".join(recipe.name for recipe in RECIPES))
+        return 0
+    for recipe in RECIPES:
+        print(f"{recipe.name}\n  {recipe.summary}\n  {recipe.command}")
+        if recipe.paper:
+            print(f"  paper: {recipe.paper}")
+        if recipe.deviation:
+            print(f"  differs from the paper: {recipe.deviation}")
     return 0
 
 

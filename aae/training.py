@@ -19,24 +19,38 @@ import torch
 
 from aae.data import Splits
 from aae.models import LatentModel, build_model
+from aae.models.base import Phase
 
 DeviceChoice = Literal["auto", "cpu", "cuda"]
 Precision = Literal["fp32", "bf16"]
+OptimizerKind = Literal["adam", "sgd"]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int = 20  # passes over the training split
     batch_size: int = 100  # the paper's mini-batch size
-    lr: float = 1e-3  # Adam's rate for the main phase; adversarial phases scale it (see each model's config)
+    lr: float = 1e-3  # rate of the main phase (reconstruction, ELBO, GAN generator); see adversarial_lr
     seed: int = 0  # seeds initial weights, batch order and every noise draw: same seed, same model on the CPU
     device: DeviceChoice = "auto"  # auto: CUDA when there is a GPU, else the CPU
     log_every: int = 10  # steps between "step" events
     sample_every: int = 200  # steps between preview grids from fixed noise (0: only at the end of each epoch)
     n_preview: int = 100  # images in each preview grid (10 × 10)
     precision: Precision = "fp32"  # bf16: matrix products in bfloat16 under autocast (weights stay fp32)
+    # adam: one Adam per phase (adversarial phases at each model's adversarial_lr_scale × lr, DCGAN's betas).
+    # sgd: the paper's appendix — SGD with momentum `momentum` for reconstruction and supervised phases and
+    # `adversarial_momentum` for the adversarial ones. Measured on the 2-D Gaussian AAE (README, "Why the
+    # AAEs lost"): Adam normalises each phase's step, so the encoder-as-generator phase moved the encoder
+    # as far per step as reconstruction did and the classes smeared across the prior.
+    optimizer: OptimizerKind = "adam"
+    momentum: float = 0.9  # SGD momentum of the reconstruction and supervised phases (paper: 0.9)
+    adversarial_momentum: float = 0.1  # SGD momentum of the adversarial phases (paper: 0.1)
+    adversarial_lr: float | None = None  # rate of the adversarial phases (None: the model's scale × lr)
+    supervised_lr: float | None = None  # rate of the supervised phases (None: the model's scale × lr)
+    lr_steps: tuple[int, ...] = ()  # epochs at which every rate drops tenfold (paper: 50, and 1000 for y)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "lr_steps", tuple(int(e) for e in self.lr_steps))  # a card stores a list
         for name in ("epochs", "batch_size", "log_every", "n_preview"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -46,6 +60,23 @@ class TrainConfig:
             raise ValueError(f"device must be auto, cpu or cuda, not {self.device!r}")
         if self.precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be fp32 or bf16, not {self.precision!r}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be adam or sgd, not {self.optimizer!r}")
+        for name in ("adversarial_lr", "supervised_lr"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        for name in ("momentum", "adversarial_momentum"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if any(e < 1 for e in self.lr_steps) or list(self.lr_steps) != sorted(set(self.lr_steps)):
+            raise ValueError(f"lr_steps must be increasing epoch numbers ≥ 1, got {list(self.lr_steps)}")
+
+    def phase_lr(self, phase: Phase, epoch: int = 0) -> float:
+        """The rate of `phase` during `epoch` (0-based): its role's rate, ÷ 10 for each step passed."""
+        base = {"adversarial": self.adversarial_lr, "supervised": self.supervised_lr}.get(phase.role)
+        lr = phase.lr if base is None else base
+        return lr * 0.1 ** sum(epoch >= step for step in self.lr_steps)
 
 
 EventKind = Literal["start", "step", "samples", "epoch", "done", "cancelled"]
@@ -111,7 +142,7 @@ def create_model(kind: str, config: Any = None, *, seed: int = 0) -> LatentModel
 
 
 class Trainer:
-    """Trains `model` on `splits` with one Adam optimiser per phase of the model."""
+    """Trains `model` on `splits` with one optimiser per phase of the model (Adam, or the paper's SGD)."""
 
     def __init__(
         self,
@@ -133,7 +164,7 @@ class Trainer:
         self.start_epoch = start_epoch
         self.preparation = model.prepare_training(self.splits, config.seed)  # e.g. the labelled subset
         self.phases = model.phases(config.lr)
-        self.optimizers = {p.name: _adam(p.parameters, lr=p.lr, betas=p.betas) for p in self.phases}
+        self.optimizers = {p.name: make_optimizer(p, config) for p in self.phases}
         if optimizer_state:
             missing = set(self.optimizers) - set(optimizer_state)
             if missing:
@@ -196,6 +227,7 @@ class Trainer:
             torch.manual_seed(cfg.seed * 100_003 + epoch)
             order = torch.randperm(len(self.splits.train_x), generator=torch.Generator().manual_seed(cfg.seed + epoch))
             order = order.to(self.device)
+            self.set_rates(epoch)
             sums: dict[str, float] = defaultdict(float)
             epoch_started = time.perf_counter()
             for i in range(self.steps_per_epoch):
@@ -230,6 +262,12 @@ class Trainer:
             device=str(self.device),
         )
 
+    def set_rates(self, epoch: int) -> None:
+        """Every phase's rate for `epoch`, following `lr_steps` (so a resumed run continues the schedule)."""
+        for phase in self.phases:
+            for group in self.optimizers[phase.name].param_groups:
+                group["lr"] = self.config.phase_lr(phase, epoch)
+
     def train_step(self, x: torch.Tensor, y: torch.Tensor, *, step: int = 0, epoch: int = 0) -> dict[str, float]:
         """One mini-batch: each phase in order, one optimiser step each."""
         logs: dict[str, float] = {}
@@ -250,12 +288,16 @@ class Trainer:
         return logs
 
 
-def _adam(parameters: list, *, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
-    """Adam with the fused kernel (one pass over all parameters) where this torch has it, else the default."""
-    try:
-        return torch.optim.Adam(parameters, lr=lr, betas=betas, fused=True)
+def make_optimizer(phase: Phase, config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimiser of one phase: Adam with the phase's betas, or SGD with its role's momentum."""
+    lr = config.phase_lr(phase)
+    if config.optimizer == "sgd":
+        momentum = config.adversarial_momentum if phase.role == "adversarial" else config.momentum
+        return torch.optim.SGD(phase.parameters, lr=lr, momentum=momentum)
+    try:  # the fused kernel (one pass over all parameters) where this torch has it
+        return torch.optim.Adam(phase.parameters, lr=lr, betas=phase.betas, fused=True)
     except (RuntimeError, TypeError):
-        return torch.optim.Adam(parameters, lr=lr, betas=betas)
+        return torch.optim.Adam(phase.parameters, lr=lr, betas=phase.betas)
 
 
 def _can_sample(model: LatentModel) -> bool:

@@ -103,3 +103,37 @@ def test_bf16_autocast_training_still_learns(small_splits):
     assert all(p.dtype == torch.float32 for p in result.model.parameters())  # weights stay fp32
     with pytest.raises(ValueError, match="precision"):
         TrainConfig(precision="fp8")
+
+
+def test_phases_declare_their_roles():
+    aae_roles = {p.name: p.role for p in create_model("aae", MODELS["aae"]).phases(1e-3)}
+    assert aae_roles == {"reconstruction": "reconstruction", "discriminator": "adversarial",
+                         "generator": "adversarial"}
+    assert [p.role for p in create_model("vae", MODELS["vae"]).phases(1e-3)] == ["reconstruction"]
+
+
+def test_sgd_follows_the_papers_momenta_and_stepped_rates(small_splits):
+    """SGD: momentum 0.9 for reconstruction, 0.1 for the adversarial phases; every rate ÷10 at each step."""
+    model = create_model("aae", MODELS["aae"], seed=0)
+    config = TrainConfig(epochs=2, sample_every=0, optimizer="sgd", lr=0.002, adversarial_lr=0.1, lr_steps=(1,))
+    trainer = Trainer(model, small_splits, config)
+    groups = {name: opt.param_groups[0] for name, opt in trainer.optimizers.items()}
+    assert all(isinstance(opt, torch.optim.SGD) for opt in trainer.optimizers.values())
+    assert (groups["reconstruction"]["momentum"], groups["generator"]["momentum"]) == (0.9, 0.1)
+    assert (groups["reconstruction"]["lr"], groups["discriminator"]["lr"]) == (0.002, 0.1)
+    result = trainer.fit()  # epoch 2 (index 1) runs after the step at epoch 1
+    assert result.status == "done"
+    assert groups["reconstruction"]["lr"] == pytest.approx(0.0002) and groups["generator"]["lr"] == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="lr_steps"):
+        TrainConfig(lr_steps=(5, 3))
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="rmsprop")
+
+
+def test_adversarial_lr_overrides_only_the_adversarial_phases(small_splits):
+    model = create_model("aae", MODELS["aae"], seed=0)
+    trainer = Trainer(model, small_splits, TrainConfig(epochs=1, lr=1e-3, adversarial_lr=5e-5))
+    rates = {name: opt.param_groups[0]["lr"] for name, opt in trainer.optimizers.items()}
+    assert rates == {"reconstruction": 1e-3, "discriminator": 5e-5, "generator": 5e-5}
+    default = Trainer(model, small_splits, TrainConfig(epochs=1, lr=1e-3))
+    assert default.optimizers["generator"].param_groups[0]["lr"] == 1e-3 * MODELS["aae"].adversarial_lr_scale

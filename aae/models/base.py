@@ -9,20 +9,29 @@ Training one mini-batch is a list of *phases*: each phase names the parameters i
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
 
 
+PhaseRole = Literal["reconstruction", "adversarial", "supervised"]
+
+
 @dataclass(frozen=True)
 class Phase:
-    """One optimiser step per mini-batch: which parameters it moves, and how fast."""
+    """One optimiser step per mini-batch: which parameters it moves, how fast, and what kind of step it is.
+
+    `role` tells the engine which of the paper's optimiser settings applies (aae.training.TrainConfig):
+    reconstruction (and the VAE's ELBO), adversarial (discriminators and encoders-as-generators), or
+    supervised (a classification loss on labels).
+    """
 
     name: str
     parameters: list[nn.Parameter]
     lr: float
     betas: tuple[float, float] = (0.9, 0.999)  # Adam's; adversarial phases use (0.5, 0.999) as DCGAN does
+    role: PhaseRole = "reconstruction"
 
 
 @dataclass
@@ -107,6 +116,6 @@ def adversarial_phases(
     adv_lr = lr * adversarial_scale
     return [
         Phase("reconstruction", [*encoder.parameters(), *decoder.parameters()], lr),
-        Phase("discriminator", list(adversaries), adv_lr, betas=(0.5, 0.999)),
-        Phase("generator", list(encoder.parameters()), adv_lr, betas=(0.5, 0.999)),
+        Phase("discriminator", list(adversaries), adv_lr, betas=(0.5, 0.999), role="adversarial"),
+        Phase("generator", list(encoder.parameters()), adv_lr, betas=(0.5, 0.999), role="adversarial"),
     ]

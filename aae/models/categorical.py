@@ -106,7 +106,7 @@ class CategoricalAAE(StyleContentAAE):
         phases = adversarial_phases(self.encoder, self.decoder, adversaries, lr, self.config.adversarial_lr_scale)
         if self.uses_labels:
             phases.append(Phase("classification", list(self.encoder.parameters()),
-                                lr * self.config.classification_lr_scale))
+                                lr * self.config.classification_lr_scale, role="supervised"))
         return phases
 
     def sample_categories(self, n: int) -> torch.Tensor:

@@ -99,7 +99,7 @@ class MnistClassifier(LatentModel):
 
     # -- training protocol ------------------------------------------------------------------
     def phases(self, lr: float) -> list[Phase]:
-        return [Phase("classify", list(self.parameters()), lr)]
+        return [Phase("classify", list(self.parameters()), lr, role="supervised")]
 
     def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
         if phase != "classify":

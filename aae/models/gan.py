@@ -143,8 +143,8 @@ class GAN(LatentModel):
     def phases(self, lr: float) -> list[Phase]:
         return [
             Phase("discriminator", list(self.discriminator.parameters()), lr * self.config.disc_lr_scale,
-                  betas=(0.5, 0.999)),
-            Phase("generator", list(self.generator.parameters()), lr, betas=(0.5, 0.999)),
+                  betas=(0.5, 0.999), role="adversarial"),
+            Phase("generator", list(self.generator.parameters()), lr, betas=(0.5, 0.999), role="adversarial"),
         ]
 
     def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
