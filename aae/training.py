@@ -12,14 +12,14 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import torch
 
 from aae.data import Splits
 from aae.models import LatentModel, build_model
-from aae.models.base import Phase
+from aae.models.base import Phase, PhaseOutput
 
 DeviceChoice = Literal["auto", "cpu", "cuda"]
 Precision = Literal["fp32", "bf16"]
@@ -48,6 +48,16 @@ class TrainConfig:
     adversarial_lr: float | None = None  # rate of the adversarial phases (None: the model's scale × lr)
     supervised_lr: float | None = None  # rate of the supervised phases (None: the model's scale × lr)
     lr_steps: tuple[int, ...] = ()  # epochs at which every rate drops tenfold (paper: 50, and 1000 for y)
+    # phases: the paper's — reconstruction, discriminator, then the encoder as generator, each its own step.
+    # joint: the encoder's generator loss joins the reconstruction loss (× adversarial_weight) in one step of
+    # one optimiser, so Adam scales the adversarial push by its gradient rather than giving it a full step of
+    # its own. Measured (README, "Why the AAEs lost"): with separate Adam phases the generator step moved the
+    # encoder as far as reconstruction and the 2-D classes smeared; joint kept q(z) on the prior and sorted them.
+    regularization: Literal["phases", "joint"] = "joint"
+    adversarial_weight: float = 1.0  # joint only: weight of the generator loss beside the reconstruction loss
+    # Each epoch's history row also gets the latent space's progress on this many validation images: kNN
+    # accuracy of their codes and MMD² to the prior (the learning curves in docs/); 0 turns it off.
+    progress_images: int = 2000
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lr_steps", tuple(int(e) for e in self.lr_steps))  # a card stores a list
@@ -60,6 +70,10 @@ class TrainConfig:
             raise ValueError(f"device must be auto, cpu or cuda, not {self.device!r}")
         if self.precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be fp32 or bf16, not {self.precision!r}")
+        if self.regularization not in ("phases", "joint"):
+            raise ValueError(f"regularization must be phases or joint, not {self.regularization!r}")
+        if not self.adversarial_weight >= 0:
+            raise ValueError(f"adversarial_weight must be 0 or more, got {self.adversarial_weight}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be adam or sgd, not {self.optimizer!r}")
         for name in ("adversarial_lr", "supervised_lr"):
@@ -163,7 +177,7 @@ class Trainer:
         self.cancel = cancel or threading.Event()
         self.start_epoch = start_epoch
         self.preparation = model.prepare_training(self.splits, config.seed)  # e.g. the labelled subset
-        self.phases = model.phases(config.lr)
+        self.phases = joined_phases(model.phases(config.lr), config)
         self.optimizers = {p.name: make_optimizer(p, config) for p in self.phases}
         if optimizer_state:
             missing = set(self.optimizers) - set(optimizer_state)
@@ -208,10 +222,26 @@ class Trainer:
         for start in range(0, len(x), batch_size):
             xb, yb = x[start:start + batch_size], y[start:start + batch_size]
             for phase in self.phases:
-                for key, value in self.model.phase_loss(phase.name, xb, yb).logs.items():
-                    sums[f"val_{key}"] += value * len(xb)
+                for name in (phase.name, *(joined for joined, _ in phase.joined)):
+                    for key, value in self.model.phase_loss(name, xb, yb).logs.items():
+                        sums[f"val_{key}"] += value * len(xb)
         self.model.train()
         return {k: v / len(x) for k, v in sums.items()}
+
+    @torch.no_grad()
+    def latent_progress(self) -> dict[str, float]:
+        """kNN accuracy of validation codes and their MMD² to the prior: where the latent space is heading."""
+        n = min(self.config.progress_images, len(self.splits.val_x))
+        if n < 20 or not self.model.has_encoder or self.preview_z is None:
+            return {}
+        from aae.metrics.latent import knn_accuracy, mmd
+
+        self.model.eval()
+        codes = self.model.encode(self.splits.val_x[:n]).float().cpu()
+        gen = torch.Generator().manual_seed(self.config.seed)
+        prior = self.model.sample_latent(n, generator=gen).float().cpu()
+        self.model.train()
+        return {"val_knn": knn_accuracy(codes, self.splits.val_y[:n].cpu()), "val_mmd": mmd(codes, prior)}
 
     def fit(self) -> TrainResult:
         cfg = self.config
@@ -247,7 +277,8 @@ class Trainer:
                     self._emit("samples", step, epoch, started, samples=self.preview())
             if status == "cancelled":
                 break
-            row = {"epoch": epoch + 1, **{k: v / self.steps_per_epoch for k, v in sums.items()}, **self.validate()}
+            row = {"epoch": epoch + 1, **{k: v / self.steps_per_epoch for k, v in sums.items()}, **self.validate(),
+                   **self.latent_progress()}
             history.append(row)
             rate = self.steps_per_epoch * cfg.batch_size / (time.perf_counter() - epoch_started)
             self._emit("epoch", step, epoch + 1, started, losses=row, images_per_second=rate,
@@ -276,6 +307,9 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16"):
                 out = self.model.phase_loss(phase.name, x, y)
+                for name, weight in phase.joined:
+                    extra = self.model.phase_loss(name, x, y)
+                    out = PhaseOutput(out.loss + weight * extra.loss, {**out.logs, **extra.logs})
             if not torch.isfinite(out.loss):
                 raise TrainingDiverged(
                     f"the {phase.name} loss became {out.loss.item()} at step {step + 1} (epoch {epoch + 1}); "
@@ -286,6 +320,22 @@ class Trainer:
             optimizer.step()
             logs.update(out.logs)
         return logs
+
+
+def joined_phases(phases: list[Phase], config: TrainConfig) -> list[Phase]:
+    """The model's phases as the engine runs them: under `joint` regularisation an adversarial "generator"
+    phase whose parameters all belong to the reconstruction phase is folded into it (same step, one optimiser)."""
+    if config.regularization != "joint":
+        return phases
+    by_name = {p.name: p for p in phases}
+    recon, gen = by_name.get("reconstruction"), by_name.get("generator")
+    if recon is None or gen is None or gen.role != "adversarial":
+        return phases
+    recon_ids = {id(q) for q in recon.parameters}
+    if not all(id(q) in recon_ids for q in gen.parameters):
+        return phases
+    merged = replace(recon, joined=(*recon.joined, ("generator", config.adversarial_weight)))
+    return [merged if p is recon else p for p in phases if p is not gen]
 
 
 def make_optimizer(phase: Phase, config: TrainConfig) -> torch.optim.Optimizer:

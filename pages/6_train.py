@@ -223,10 +223,11 @@ with st.expander("GAN: generator and mode collapse", expanded=model == "gan"):
     generator = gan_left.selectbox("Generator", list(GENERATORS), key="train_generator", disabled=model != "gan",
                                    format_func=GENERATORS.get)
     feature_matching = gan_right.number_input(
-        "Feature matching weight", min_value=0.0, max_value=100.0, value=0.0, step=1.0, key="train_feature_matching",
+        "Feature matching weight", min_value=0.0, max_value=100.0, value=1.0, step=1.0, key="train_feature_matching",
         disabled=model != "gan",
-        help="0: the plain GAN. Above 0 the generator also matches the mean of the discriminator's features on "
-             "real digits (Salimans et al., 2016), which keeps it from collapsing onto a few digits.")
+        help="0: the plain GAN, which collapses onto a few digits. Above 0 (1 is the shipped `gan`'s recipe) the "
+             "generator also matches the mean of the discriminator's features on real digits (Salimans et al., "
+             "2016), which keeps it from collapsing.")
 st.caption(f"Training runs on **{common.device_description()}** (chosen automatically). "
            f"Models are saved in `{common.runs_dir()}`.")
 

@@ -52,8 +52,15 @@ def test_gan_options_reach_the_config():
     kind, config = model_config_from_args(args)
     assert (kind, config.feature_matching, config.spectral_norm, config.generator, config.generator_channels) == \
         ("gan", 5.0, False, "conv", 128)
-    _, plain = model_config_from_args(build_parser().parse_args(["train", "--model", "gan", "--out", "x"]))
+    # `--model gan` alone is the recipe that draws all ten digits; the plain GAN stays available by its flags
+    _, default = model_config_from_args(build_parser().parse_args(["train", "--model", "gan", "--out", "x"]))
+    assert (default.feature_matching, default.spectral_norm) == (1.0, False)
+    _, plain = model_config_from_args(build_parser().parse_args(
+        ["train", "--model", "gan", "--feature-matching", "0", "--spectral-norm", "--out", "x"]))
     assert (plain.feature_matching, plain.spectral_norm) == (0.0, True)
+    _, conv = model_config_from_args(build_parser().parse_args(["train", "--model", "gan", "--generator", "conv",
+                                                                "--out", "x"]))
+    assert (conv.feature_matching, conv.spectral_norm) == (0.0, True)
 
 
 def test_console_script_is_installed():

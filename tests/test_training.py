@@ -5,7 +5,15 @@ import torch
 
 from aae.models import AAEConfig, GANConfig, VAEConfig
 from aae.priors import PriorConfig
-from aae.training import TrainConfig, Trainer, TrainingDiverged, create_model, pick_device, train
+from aae.training import (
+    TrainConfig,
+    Trainer,
+    TrainingDiverged,
+    create_model,
+    joined_phases,
+    pick_device,
+    train,
+)
 
 MODELS = {
     "aae": AAEConfig(latent_dim=2, hidden=64, prior=PriorConfig("mog10"), label_regularized=True),
@@ -29,7 +37,8 @@ def test_smoke_training_on_real_mnist(kind, small_splits):
     assert all(torch.isfinite(torch.tensor(v)) for row in result.history for v in row.values())
     preview = next(e.samples for e in events if e.kind == "samples")
     assert preview.shape == (20, 1, 28, 28) and 0 <= preview.min() and preview.max() <= 1
-    assert set(result.optimizer_state) == {p.name for p in model.phases(1e-3)}
+    # one optimiser per phase the engine runs (joint regularisation folds the AAE's generator step in)
+    assert set(result.optimizer_state) == {p.name for p in joined_phases(model.phases(1e-3), config)}
 
 
 def test_training_lowers_validation_reconstruction(small_splits):
@@ -115,7 +124,8 @@ def test_phases_declare_their_roles():
 def test_sgd_follows_the_papers_momenta_and_stepped_rates(small_splits):
     """SGD: momentum 0.9 for reconstruction, 0.1 for the adversarial phases; every rate ÷10 at each step."""
     model = create_model("aae", MODELS["aae"], seed=0)
-    config = TrainConfig(epochs=2, sample_every=0, optimizer="sgd", lr=0.002, adversarial_lr=0.1, lr_steps=(1,))
+    config = TrainConfig(epochs=2, sample_every=0, optimizer="sgd", lr=0.002, adversarial_lr=0.1, lr_steps=(1,),
+                         regularization="phases")
     trainer = Trainer(model, small_splits, config)
     groups = {name: opt.param_groups[0] for name, opt in trainer.optimizers.items()}
     assert all(isinstance(opt, torch.optim.SGD) for opt in trainer.optimizers.values())
@@ -132,8 +142,24 @@ def test_sgd_follows_the_papers_momenta_and_stepped_rates(small_splits):
 
 def test_adversarial_lr_overrides_only_the_adversarial_phases(small_splits):
     model = create_model("aae", MODELS["aae"], seed=0)
-    trainer = Trainer(model, small_splits, TrainConfig(epochs=1, lr=1e-3, adversarial_lr=5e-5))
+    trainer = Trainer(model, small_splits, TrainConfig(epochs=1, lr=1e-3, adversarial_lr=5e-5, regularization="phases"))
     rates = {name: opt.param_groups[0]["lr"] for name, opt in trainer.optimizers.items()}
     assert rates == {"reconstruction": 1e-3, "discriminator": 5e-5, "generator": 5e-5}
-    default = Trainer(model, small_splits, TrainConfig(epochs=1, lr=1e-3))
+    default = Trainer(model, small_splits, TrainConfig(epochs=1, lr=1e-3, regularization="phases"))
     assert default.optimizers["generator"].param_groups[0]["lr"] == 1e-3 * MODELS["aae"].adversarial_lr_scale
+
+
+def test_joint_regularization_folds_the_generator_into_reconstruction(small_splits):
+    """joint: two steps per batch (reconstruction + weighted generator loss, then D); the GAN is untouched."""
+    model = create_model("aae", MODELS["aae"], seed=0)
+    trainer = Trainer(model, small_splits, TrainConfig(epochs=1, sample_every=0, adversarial_weight=2.0))
+    assert [p.name for p in trainer.phases] == ["reconstruction", "discriminator"]
+    assert trainer.phases[0].joined == (("generator", 2.0),)
+    x, y = small_splits.train_x[:50], small_splits.train_y[:50]
+    logs = trainer.train_step(x, y)
+    assert {"recon", "gen", "disc"} <= set(logs)  # the generator loss is still computed and logged
+    assert "val_gen" in trainer.validate()
+    gan = create_model("gan", MODELS["gan"], seed=0)
+    assert [p.name for p in joined_phases(gan.phases(2e-4), TrainConfig())] == ["discriminator", "generator"]
+    with pytest.raises(ValueError, match="regularization"):
+        TrainConfig(regularization="both")

@@ -41,7 +41,10 @@ class AAEConfig:
     label_regularized: bool = False  # discriminator sees the one-hot label; p(z) drawn from that label's part
     n_classes: int = 10
     recon_loss: Literal["bce", "mse"] = "bce"  # Bernoulli likelihood of pixels, or the seeds' squared error
-    adversarial_lr_scale: float = 0.5  # the regularisation phases move at this fraction of the base rate
+    # The adversarial phases' fraction of Adam's rate. Measured on the 2-D Gaussian AAE (README): at 0.5 the
+    # generator phase moved the encoder as far per step as reconstruction (Adam normalises each phase's step)
+    # and the classes smeared (kNN 0.52 after 6 epochs of 20,000 images, falling); at 0.1 it moves it 0.4× as far.
+    adversarial_lr_scale: float = 0.1
     corruption: Corruption = "none"  # denoising AAE: the encoder sees corrupted images, the decoder rebuilds clean
     corruption_level: float = 0.0  # its strength in [0, 1] (see aae.corruption)
 

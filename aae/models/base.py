@@ -14,7 +14,6 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
-
 PhaseRole = Literal["reconstruction", "adversarial", "supervised"]
 
 
@@ -32,6 +31,8 @@ class Phase:
     lr: float
     betas: tuple[float, float] = (0.9, 0.999)  # Adam's; adversarial phases use (0.5, 0.999) as DCGAN does
     role: PhaseRole = "reconstruction"
+    # Other phases' losses added to this one's, with weights: how the engine runs joint regularisation.
+    joined: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass
