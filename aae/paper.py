@@ -1,0 +1,60 @@
+"""The paper's figures (Makhzani et al., ICLR 2016) beside the shipped models' own, for the Home page and README.
+
+Each row names the shipped checkpoint and the metric (a key of `aae eval`'s output, stored in the card by
+`aae eval --write`) that answers the paper's number. The shipped models' figures are read from their cards,
+never restated here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PaperFigure:
+    what: str  # for people
+    where: str  # the paper's table or figure
+    paper: str  # the paper's figure, as printed there
+    checkpoint: str  # the shipped model that answers it
+    metric: str  # its metric key in card["metrics"]
+    better: str  # "higher" or "lower"
+    percent: bool = False  # shown as a percentage
+
+
+PAPER_FIGURES: tuple[PaperFigure, ...] = (
+    PaperFigure("2-D AAE, N(0, I) prior: kNN accuracy of test codes", "Fig. 2", "classes separated (no number)",
+                "aae-2d-gaussian", "knn_accuracy", "higher"),
+    PaperFigure("2-D VAE of the same size: kNN accuracy of test codes", "Fig. 2", "gaps between classes",
+                "vae-2d", "knn_accuracy", "higher"),
+    PaperFigure("8-D AAE: Parzen log-likelihood of the test set (nats)", "Table 1", "340 ± 2", "aae-8d",
+                "parzen_ll", "higher"),
+    PaperFigure("8-D VAE of the same size: Parzen log-likelihood (nats)", "Table 1", "(no VAE row)", "vae-8d",
+                "parzen_ll", "higher"),
+    PaperFigure("GAN: Parzen log-likelihood (nats)", "Table 1", "225 ± 2", "gan", "parzen_ll", "higher"),
+    PaperFigure("Semi-supervised AAE, 100 labels: test error", "Table 2", "1.90 ± 0.10 %", "semi-100",
+                "test_error", "lower", percent=True),
+    PaperFigure("Clustering AAE, 16 clusters: test error", "Table 3", "9.55 ± 2.32 %", "cluster-16",
+                "cluster_error", "lower", percent=True),
+)
+
+
+def paper_vs_ours(cards: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """One row per paper figure whose checkpoint is among `cards` ({name: card}): what, where, paper, ours, data."""
+    rows = []
+    for figure in PAPER_FIGURES:
+        card = cards.get(figure.checkpoint)
+        if card is None:
+            continue
+        value = card.get("metrics", {}).get(figure.metric)
+        if isinstance(value, (int, float)):
+            ours = f"{value:.2%}" if figure.percent else f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+        else:
+            ours = "not measured (aae eval --write)"
+        dataset = card.get("dataset", {})
+        data = f"{dataset.get('train_images', '?'):,} training images, 1 seed" if isinstance(
+            dataset.get("train_images"), int) else "?"
+        arrow = "↑" if figure.better == "higher" else "↓"
+        rows.append({"what": f"{figure.what} {arrow}", "where": figure.where, "paper": figure.paper,
+                     "ours": ours, "model": figure.checkpoint, "trained on": data})
+    return rows
