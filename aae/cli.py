@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--input-noise", type=float, default=None,
                    help="semi/cluster/dimred: σ of Gaussian noise on the encoder's input while training (paper, "
                         "semi-supervised: 0.3; default: 0)")
+    t.add_argument("--consistency", type=float, default=None,
+                   help="semi/cluster/dimred: weight of a term that keeps y the same under shifts of up to 2 "
+                        "pixels (not in the paper; default: 0)")
     t.add_argument("--corruption", choices=CORRUPTIONS, default="none",
                    help="AAE: train a denoising AAE on inputs corrupted this way (clean targets)")
     t.add_argument("--corruption-level", type=float, default=0.3,
@@ -137,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = commands.add_parser("recipes", help="list the named recipes that the shipped models were trained with")
     r.add_argument("--names", action="store_true", help="print only the names, one per line (for scripts)")
+    r.add_argument("--shipped", action="store_true", help="only the recipes of the models in checkpoints/")
+    r.add_argument("--ship", metavar="NAME", default=None,
+                   help="print how NAME is shipped: half (float16) or int8 (for scripts/train_shipped.sh)")
 
     i = commands.add_parser("info", help="print a checkpoint's card")
     i.add_argument("checkpoint")
@@ -215,6 +221,10 @@ def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
             if args.input_noise < 0:
                 raise ValueError(f"--input-noise must be 0 or more, got {args.input_noise}")
             style["input_noise"] = args.input_noise
+        if getattr(args, "consistency", None) is not None:
+            if args.consistency < 0:
+                raise ValueError(f"--consistency must be 0 or more, got {args.consistency}")
+            style["consistency_weight"] = args.consistency
         if args.model == "semi":
             return "semi", SemiSupervisedAAEConfig(**style, labels_per_class=args.labels_per_class)
         if args.model == "dimred":
@@ -380,13 +390,17 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_recipes(args: argparse.Namespace) -> int:
-    from aae.recipes import RECIPES
+    from aae.recipes import RECIPES, get_recipe
 
-    if args.names:
-        print("\n".join(recipe.name for recipe in RECIPES))
+    if args.ship:
+        print("int8" if get_recipe(args.ship).ship == "int8" else "half")
         return 0
-    for recipe in RECIPES:
-        print(f"{recipe.name}\n  {recipe.summary}\n  {recipe.command}")
+    recipes = [recipe for recipe in RECIPES if recipe.shipped or not args.shipped]
+    if args.names:
+        print("\n".join(recipe.name for recipe in recipes))
+        return 0
+    for recipe in recipes:
+        print(f"{recipe.name}{'' if recipe.shipped else '  (not shipped)'}\n  {recipe.summary}\n  {recipe.command}")
         if recipe.paper:
             print(f"  paper: {recipe.paper}")
         if recipe.deviation:

@@ -15,6 +15,7 @@ import streamlit as st
 import torch
 
 from aae.digits import NotADigitError, to_mnist
+from aae.paper import paper_error
 from ui import common
 
 PRIOR, TEST, UPLOAD = "prior samples", "test digits", "an upload"
@@ -52,8 +53,12 @@ if entry.kind == "supervised":
 else:
     labels = entry.card.get("config", {}).get("labels_per_class")
     told = "every label" if labels is None else f"{labels * 10} labels"
+    paper = paper_error(entry.kind, entry.card.get("config", {}))
+    own = entry.card.get("metrics", {}).get("test_error")
+    figures = (f" Its test error: **{own:.2%}**" if isinstance(own, float) else "") + \
+        (f"; the paper's: {paper}." if paper else ".")
     st.caption(f"**{entry.name}**: a semi-supervised AAE — it inferred the digit itself (trained with {told}); "
-               f"the {entry.latent_dim}-D style code is what is left.")
+               f"the {entry.latent_dim}-D style code is what is left.{figures}")
 
 source = st.radio("Take the styles from", [PRIOR, TEST, UPLOAD], key="style_source", horizontal=True)
 sources: torch.Tensor | None = None  # (S, 1, 28, 28): the digits the styles were taken from

@@ -14,6 +14,7 @@ import torch
 
 from aae.explore import most_confident
 from aae.metrics.evaluate import ClusterReport, cluster_report
+from aae.paper import paper_error
 from ui import common
 
 N_STYLES = 8  # samples per row
@@ -60,9 +61,15 @@ st.session_state["cluster_error_shown"] = error
 
 sizes = report.confusion.sum(dim=1)
 purity = report.purity(digits)
+paper = paper_error(entry.kind, entry.card.get("config", {}))
 cols = st.columns(4)
-cols[0].metric("Test error", f"{error:.2%}", help="Share of the 10,000 test digits whose category is named "
-               "after another digit than their label.")
+cols[0].metric("Test error ↓", f"{error:.2%}", help="Share of the 10,000 test digits whose category is named "
+               "after another digit than their label. Lower is better."
+               + (f" The paper: {paper}, after thousands of epochs." if paper else ""))
+if paper:
+    st.caption(f"The paper reports **{paper}**; this model's own figure is the test error above "
+               f"(trained {entry.card.get('training', {}).get('epochs', '?')} epochs on "
+               f"{entry.card.get('dataset', {}).get('train_images', '?'):,} images).")
 cols[1].metric("Categories", k)
 cols[2].metric("Empty on the test set", int((sizes == 0).sum()))
 cols[3].metric("Digits named by no cluster", len(set(range(10)) - set(digits.tolist())),

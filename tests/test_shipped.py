@@ -41,3 +41,15 @@ def test_shipped_samples_are_recognisable_digits_of_most_classes(path, classifie
     # shipped before then was confident (0.92) on 5 classes only, and would fail here.
     assert confidence > 0.7, f"{path.name}: the classifier is unsure what its samples are ({confidence:.2f})"
     assert coverage.modes_covered >= 8, f"{path.name}: samples cover {coverage.modes_covered} classes of 10"
+
+
+def test_the_semi_supervised_model_writes_each_column_as_its_digit(classifier, one_torch_thread):
+    """The Style & content page's grid for the shipped semi-supervised AAE: column k is the digit k."""
+    model = load_checkpoint(SHIPPED / "semi-100").model.eval()
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        images = model.style_grid(model.sample_styles(50, generator=generator))  # 50 rows of the digits 0..9
+        read = classifier(images).argmax(dim=1)
+    written = torch.arange(10).repeat(50)
+    accuracy = (read == written).float().mean().item()
+    assert accuracy >= 0.9, f"the classifier reads {accuracy:.0%} of the columns as their digit"

@@ -57,6 +57,11 @@ class SemiSupervisedAAEConfig:
     # The paper's semi-supervised appendix: Gaussian noise of this σ added to the encoder's input in every
     # training phase (the reconstruction target stays the clean image); 0 turns it off. Paper: 0.3.
     input_noise: float = 0.0
+    # Not in the paper: weight of a consistency term in the reconstruction phase — q(y | x) of a copy of each
+    # image shifted by up to `shift_pixels` must match q(y | x) of the image itself (cross-entropy to the
+    # unshifted, detached prediction), so y reads what a digit is rather than where its pixels lie. 0: off.
+    consistency_weight: float = 0.0
+    shift_pixels: int = 2
 
 
 @dataclass(frozen=True)
@@ -129,11 +134,22 @@ class CategoricalAAE(StyleContentAAE):
             return x
         return x + self.config.input_noise * torch.randn_like(x)
 
+    def consistency(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of q(y | shifted x) to the detached q(y | x): small when y ignores small shifts."""
+        shifted = random_shift(self._noisy(x), self.config.shift_pixels)
+        target = logits.detach().softmax(dim=1)
+        return -(target * self.infer(shifted)[0].log_softmax(dim=1)).sum(dim=1).mean()
+
     def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
         if phase == "reconstruction":
             logits, z = self.infer(self._noisy(x))
             loss = reconstruction_loss(self.reconstruction_logits(logits, z), x, self.config.recon_loss)
-            return PhaseOutput(loss, {"recon": loss.item()})
+            logs = {"recon": loss.item()}
+            if self.config.consistency_weight > 0:
+                term = self.consistency(x, logits)
+                loss = loss + self.config.consistency_weight * term
+                logs["consistency"] = term.item()
+            return PhaseOutput(loss, logs)
         if phase == "discriminator":
             with torch.no_grad():
                 logits, z = self.infer(self._noisy(x))
@@ -306,6 +322,20 @@ class DimReductionAAE(SemiSupervisedAAE):
 
     def inference_modules(self) -> list[nn.Module]:
         return [self.encoder, self.decoder, self.cluster_heads]
+
+
+def random_shift(x: torch.Tensor, pixels: int) -> torch.Tensor:
+    """Each image (B, 1, H, W) moved by its own random whole-pixel offset in [−pixels, pixels]², zero-filled."""
+    if pixels <= 0:
+        return x
+    b, _, h, w = x.shape
+    padded = F.pad(x, (pixels, pixels, pixels, pixels))
+    dy = torch.randint(0, 2 * pixels + 1, (b,), device=x.device)
+    dx = torch.randint(0, 2 * pixels + 1, (b,), device=x.device)
+    rows = (dy[:, None] + torch.arange(h, device=x.device)[None, :])  # (B, H)
+    cols = (dx[:, None] + torch.arange(w, device=x.device)[None, :])  # (B, W)
+    index = torch.arange(b, device=x.device)[:, None, None]
+    return padded[index, 0, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
 
 
 def batch_imbalance(y: torch.Tensor) -> torch.Tensor:
