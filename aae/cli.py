@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="store float16 inference weights only (small, for shipping; cannot be resumed)")
     t.add_argument("--int8", action="store_true",
                    help="store int8 inference weights (one scale per row; a quarter of float32; cannot be resumed)")
+    t.add_argument("--save-every", type=int, default=5, metavar="N",
+                   help="write a resumable checkpoint to --out every N epochs while training (0: only at the end); "
+                        "after an interruption, continue with --resume OUT (default: 5)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     s = commands.add_parser("sample", help="decode prior samples of a checkpoint into a PNG grid")
@@ -282,7 +285,7 @@ class ProgressPrinter:
 def cmd_train(args: argparse.Namespace) -> int:
     from aae.checkpoints import load_checkpoint, save_checkpoint
     from aae.data import load_dataset
-    from aae.training import TrainConfig, create_model, pick_device, train
+    from aae.training import TrainConfig, Trainer, TrainResult, create_model, pick_device
 
     device = pick_device(args.device)
     weights_dtype = _weights_dtype(args)  # a bad combination is refused before training, not after
@@ -310,9 +313,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     splits = load_dataset(args.dataset, data_dir=args.data_dir, device=device, train_limit=args.train_limit)
     cancel = threading.Event()
     started = time.time()
+    printer = ProgressPrinter(args.quiet)
+    trainer: Trainer | None = None
+
+    def callback(event) -> None:
+        printer(event)
+        every = args.save_every
+        if event.kind == "epoch" and every > 0 and event.epoch % every == 0 and event.epoch < args.epochs:
+            partial = TrainResult(model=trainer.model, status="done", epochs_done=event.epoch, steps_done=event.step,
+                                  elapsed=event.elapsed, history=list(trainer.history),
+                                  optimizer_state={k: o.state_dict() for k, o in trainer.optimizers.items()},
+                                  device=str(trainer.device))
+            partial_card = training_card(args.dataset, splits, config, partial, history=prior_history + partial.history,
+                                         seconds=time.time() - started)
+            save_checkpoint(args.out, trainer.model, card=partial_card, optimizer_state=partial.optimizer_state)
+            trainer.model.train()
+
     try:
-        result = train(model, splits, config, callback=ProgressPrinter(args.quiet), cancel=cancel,
-                       optimizer_state=optimizer_state, start_epoch=start_epoch)
+        trainer = Trainer(model, splits, config, callback=callback, cancel=cancel, optimizer_state=optimizer_state,
+                          start_epoch=start_epoch)
+        result = trainer.fit()
     except KeyboardInterrupt:
         print("interrupted: nothing written", file=sys.stderr)
         return 130

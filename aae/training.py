@@ -247,6 +247,7 @@ class Trainer:
         cfg = self.config
         started = time.perf_counter()
         history: list[dict[str, float]] = []
+        self.history = history  # readable from a callback (the CLI saves a resumable checkpoint every few epochs)
         step = self.start_epoch * self.steps_per_epoch
         self.model.train()
         self._emit("start", step, self.start_epoch, started, message=describe_device(self.device))

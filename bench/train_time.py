@@ -1,7 +1,7 @@
 """Wall time to train the shipped 8-D AAE with its own recipe, and the quality reached, next to the shipped card.
 
-Runs the same `aae train` arguments as scripts/train_shipped.sh (2 × 1000 ReLU, 8-D, N(0, 5²I),
-40 epochs, seed 0) into a temporary folder, then measures kNN accuracy, reconstruction and the
+Runs the shipped recipe (`aae train --recipe aae-8d`: 2 × 1000 ReLU, 8-D, N(0, 5²I), seed 0) into a
+temporary folder, then measures kNN accuracy, reconstruction and the
 Parzen log-likelihood of the result. `--quick` trains 2 epochs (a smoke run, not the shipped quality).
 
     python bench/train_time.py [--quick] [--device auto|cpu|cuda] [--data-dir DIR]
@@ -22,8 +22,7 @@ from aae.metrics.evaluate import evaluate
 from aae.training import describe_device, pick_device
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ["--model", "aae", "--latent-dim", "8", "--hidden", "1000", "--prior", "gaussian", "--prior-std", "5",
-          "--seed", "0", "--quiet"]
+RECIPE = ["--recipe", "aae-8d", "--quiet"]
 
 
 def main() -> None:
@@ -33,7 +32,10 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--dataset", default="mnist")
     args = parser.parse_args()
-    epochs = 2 if args.quick else 40
+    from aae.recipes import get_recipe
+
+    recipe_args = get_recipe("aae-8d").args
+    epochs = 2 if args.quick else int(recipe_args[recipe_args.index("--epochs") + 1])
     device = pick_device(args.device)
     extra = ["--data-dir", args.data_dir] if args.data_dir else []
     with tempfile.TemporaryDirectory() as tmp:

@@ -86,3 +86,27 @@ def test_eval_prints_metrics_and_writes_them_to_the_card(tiny_models, data_dir, 
     assert main(["eval", path, "--samples", "300", "--no-parzen", "--data-dir", str(data_dir)]) == 0
     table = capsys.readouterr().out
     assert "kNN accuracy" in table and "Parzen" not in table and "10000 test images" in table
+
+
+def test_an_interrupted_run_leaves_a_resumable_checkpoint(tmp_path, data_dir, monkeypatch):
+    """--save-every 1: after epoch 1 a checkpoint is on disk; an interrupt in epoch 2 keeps it; resume finishes."""
+    import aae.cli as cli
+
+    seen = []
+
+    def interrupting(self, event):
+        seen.append(event.kind)
+        if event.kind == "epoch" and event.epoch == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.ProgressPrinter, "__call__", interrupting)
+    out = tmp_path / "run"
+    args = ["train", "--model", "vae", "--latent-dim", "2", "--hidden", "32", "--train-limit", "300",
+            "--data-dir", str(data_dir), "--out", str(out), "--save-every", "1"]
+    assert main([*args, "--epochs", "3"]) == 130
+    card = json.loads((out / "card.json").read_text())
+    assert card["training"]["epochs"] == 1 and len(card["training"]["history"]) == 1
+    monkeypatch.undo()
+    assert main(["train", "--resume", str(out), "--epochs", "3", "--data-dir", str(data_dir), "--train-limit", "300",
+                 "--out", str(out), "--quiet"]) == 0
+    assert json.loads((out / "card.json").read_text())["training"]["epochs"] == 3

@@ -36,6 +36,7 @@ def test_a_recipe_trains_one_epoch_on_a_slice_and_its_card_names_it(tmp_path, da
                  "--data-dir", str(data_dir), "--out", str(out), "--quiet"]) == 0
     card = json.loads((out / "card.json").read_text())
     assert card["recipe"]["name"] == recipe.name and card["recipe"]["args"] == list(recipe.args)
-    assert card["config"]["latent_dim"] == 2 and card["config"]["hidden"] == 400
+    hidden = int(recipe.args[recipe.args.index("--hidden") + 1])
+    assert card["config"]["latent_dim"] == 2 and card["config"]["hidden"] == hidden
     assert card["training"]["adversarial_lr"] == 1e-4 and card["training"]["epochs"] == 1
     assert card["dataset"]["train_images"] == 2000 and card["dataset"]["val_images"] == 10_000
