@@ -60,11 +60,11 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("aae-2d-mog10", "2-D AAE on a mixture of 10 Gaussians, one per digit (label-regularised)",
            ("--model", "aae", "--latent-dim", "2", "--hidden", "400", "--prior", "mog10", "--label-regularized",
             *_ADAM_SLOW_ADVERSARY, "--lr-steps", "15", "--epochs", "20", "--seed", "0"),
-           paper="Fig. 4 (a): each digit in its own component"),
+           ship="int8", paper="Fig. 4 (a): each digit in its own component"),
     Recipe("aae-2d-swissroll", "2-D AAE on a swiss roll, one stretch per digit (label-regularised)",
            ("--model", "aae", "--latent-dim", "2", "--hidden", "400", "--prior", "swissroll", "--label-regularized",
             *_ADAM_SLOW_ADVERSARY, "--lr-steps", "15", "--epochs", "20", "--seed", "0"),
-           paper="Fig. 4 (c): the digits follow the roll in order"),
+           ship="int8", paper="Fig. 4 (c): the digits follow the roll in order"),
     # -- table 1: likelihood of the test set -----------------------------------------------------------------------
     Recipe("aae-8d", "the paper's likelihood model: 8-D codes, prior N(0, 5² I), 2 × 1000 units",
            ("--model", "aae", "--latent-dim", "8", "--hidden", "1000", "--prior", "gaussian", "--prior-std", "5",
@@ -91,11 +91,11 @@ RECIPES: tuple[Recipe, ...] = (
            ("--model", "classifier", "--lr", "1e-3", "--epochs", "4", "--seed", "0")),
     # -- section 5, figure 7: style and content ---------------------------------------------------------------------
     Recipe("supervised", "supervised AAE: label to the decoder, 2-D style code",
-           ("--model", "supervised", "--hidden", "500", "--latent-dim", "2", *_ADAM_SLOW_ADVERSARY,
+           ("--model", "supervised", "--hidden", "400", "--latent-dim", "2", *_ADAM_SLOW_ADVERSARY,
             "--epochs", "8", "--seed", "0"),
            ship="int8", paper="Fig. 7: one style written as every digit"),
     Recipe("denoise", "denoising AAE: Gaussian noise 0.5 on the input, clean targets",
-           ("--model", "aae", "--latent-dim", "8", "--hidden", "500", "--prior-std", "1", "--corruption", "gaussian",
+           ("--model", "aae", "--latent-dim", "8", "--hidden", "400", "--prior-std", "1", "--corruption", "gaussian",
             "--corruption-level", "0.5", *_ADAM_SLOW_ADVERSARY, "--epochs", "8", "--seed", "0"),
            ship="int8"),
     # -- table 2: semi-supervised classification; table 3: unsupervised clustering -------------------------------------
@@ -120,7 +120,7 @@ RECIPES: tuple[Recipe, ...] = (
                      "2-D style (paper: 5-D), a batch-balance term (not in the paper; 16 clusters collapsed "
                      "onto 4 without it) and the shift-consistency term of semi-100, 15 epochs"),
     Recipe("dimred-1000", "semi-supervised 2-D map with cluster heads, 1000 labels",
-           ("--model", "dimred", "--labels-per-class", "100", "--hidden", "500", *_ADAM_SLOW_ADVERSARY,
+           ("--model", "dimred", "--labels-per-class", "100", "--hidden", "400", *_ADAM_SLOW_ADVERSARY,
             "--epochs", "8", "--seed", "0"),
            ship="int8", paper="Fig. 10: a 2-D map with one arm per digit"),
 )
