@@ -92,6 +92,17 @@ def home() -> None:
             st.page_link(path, label=title, icon=icon)
 
 
+CURVE_KEYS = {"val_knn": "kNN accuracy of codes", "val_class_err": "validation error of y"}
+
+
+def learning_curve(history: list[dict]) -> dict[str, list] | None:
+    """{"epoch": [...], label: [...]} from a card's history, for the curves the trainer recorded; None if none."""
+    keys = [k for k in CURVE_KEYS if history and all(k in row for row in history)]
+    if not keys:
+        return None
+    return {"epoch": [row["epoch"] for row in history], **{CURVE_KEYS[k]: [row[k] for row in history] for k in keys}}
+
+
 def model_card(entry: common.ModelEntry) -> None:
     card = entry.card
     config = card.get("config", {})
@@ -119,6 +130,12 @@ def model_card(entry: common.ModelEntry) -> None:
     trained = f"{training.get('epochs', '?')} epochs on {dataset.get('train_images', '?')} {dataset.get('name', '')}"
     st.caption(f"trained {trained} images" + (f" · {training['seconds']:.0f} s on {training.get('device')}"
                                                 if training.get("seconds") else ""))
+    curve = learning_curve(training.get("history", []))
+    if curve:
+        with st.expander("Learning curve"):
+            st.line_chart(curve, x="epoch", height=160)
+            st.caption("Each epoch's figure on 2,000 validation images (↑ kNN accuracy of the codes, "
+                       "↓ validation error of y).")
     metrics = card.get("metrics", {})
     # A variant's own figure (its test error, its denoising error) first, then the generative ones.
     order = sorted(METRIC_LABELS, key=lambda k: k not in HEADLINE_METRICS)

@@ -65,3 +65,18 @@ def test_a_variants_card_leads_with_its_own_figure(tiny_models):
     labels = [(m.label, m.value) for m in at.metric]
     index = labels.index(("test error", f"{card['metrics']['test_error']:.1%}"))
     assert labels[index + 1][0] == "Parzen LL"  # then the generative figures
+
+
+def test_home_puts_the_papers_figures_beside_the_shipped_models(tiny_models):
+    """One small table: each paper figure next to the shipped model's own measured figure, read from its card."""
+    import json
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    rows = {row["model"]: row for row in table.to_dict("records")}
+    assert {"aae-2d-gaussian", "vae-2d", "aae-8d", "semi-100", "cluster-16"} <= set(rows)
+    card = json.loads((ROOT / "checkpoints" / "aae-2d-gaussian" / "card.json").read_text())
+    assert rows["aae-2d-gaussian"]["ours"] == f"{card['metrics']['knn_accuracy']:.3f}"
+    assert rows["semi-100"]["paper"] == "1.90 ± 0.10 %" and rows["semi-100"]["what"].endswith("↓")
+    assert rows["aae-2d-gaussian"]["trained on"].startswith(f"{card['dataset']['train_images']:,} training images")
