@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="prior p(z) (default: gaussian; a VAE needs gaussian)")
     t.add_argument("--prior-std", type=float, default=None,
                    help="scale of the prior (default: 5 for the AAE's Gaussian, as in the paper; else 1)")
+    t.add_argument("--recon-loss", choices=["bce", "mse"], default=None,
+                   help="AAE, VAE: reconstruction cost — bce (Bernoulli pixels, default) or mse (the paper's "
+                        "Euclidean cost)")
     t.add_argument("--label-regularized", action="store_true",
                    help="AAE: the discriminator sees the label; p(z) is drawn from that label's component")
     t.add_argument("--latent-dim", type=_positive_int, default=None,
@@ -204,6 +207,7 @@ def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
         std = args.prior_std if args.prior_std is not None else (5.0 if prior == "gaussian" else 1.0)
         return "aae", AAEConfig(latent_dim=args.latent_dim or 8, hidden=args.hidden, encoder=args.encoder,
                                 prior=PriorConfig(name=prior, std=std), label_regularized=args.label_regularized,
+                                recon_loss=getattr(args, "recon_loss", None) or "bce",
                                 corruption=corruption,
                                 corruption_level=args.corruption_level if corruption != "none" else 0.0)
     if args.label_regularized:
@@ -241,6 +245,7 @@ def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
         return "classifier", ClassifierConfig()
     if args.model == "vae":
         return "vae", VAEConfig(latent_dim=args.latent_dim or 8, hidden=args.hidden,
+                                recon_loss=getattr(args, "recon_loss", None) or "bce",
                                 prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
     # Defaults that work (measured, README): the dense generator collapsed onto 5 classes without feature
     # matching and drew 9 with it and a plain D; the conv generator drew 10 classes as it is.
