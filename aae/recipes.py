@@ -73,7 +73,8 @@ RECIPES: tuple[Recipe, ...] = (
            ("--model", "aae", "--latent-dim", "8", "--hidden", "1000", "--prior", "gaussian", "--prior-std", "5",
             *_ADAM_SLOW_ADVERSARY, "--lr-steps", "15", "--epochs", "20", "--seed", "0"),
            ship="int8", paper="Table 1: Parzen 340 ± 2 (GAN 225 ± 2)",
-           deviation="Adam, the generator loss joined to the reconstruction step, 20 epochs (paper: SGD in separate phases, thousands of epochs)"),
+           deviation="Adam, the generator loss joined to the reconstruction step, 20 epochs (paper: SGD in "
+                     "separate phases, thousands of epochs)"),
     Recipe("vae-8d", "a VAE of the same size, data and epochs as aae-8d",
            ("--model", "vae", "--latent-dim", "8", "--hidden", "1000", "--prior-std", "5", "--lr", "1e-3",
             "--lr-steps", "15", "--epochs", "20", "--seed", "0"),
