@@ -69,12 +69,13 @@ RECIPES: tuple[Recipe, ...] = (
             "--lr", "1e-3", "--adversarial-lr", "5e-4", "--regularization", "phases", "--epochs", "40", "--seed", "0"),
            ship="int8", paper="Fig. 4 (c): the digits follow the roll in order"),
     # -- table 1: likelihood of the test set -----------------------------------------------------------------------
-    Recipe("aae-8d", "the paper's likelihood model: 8-D codes, prior N(0, 5² I), 2 × 1000 units",
+    Recipe("aae-8d", "the paper's likelihood model: 8-D codes, prior N(0, 5² I), 2 × 1000 units, Euclidean cost",
            ("--model", "aae", "--latent-dim", "8", "--hidden", "1000", "--prior", "gaussian", "--prior-std", "5",
-            *_ADAM_SLOW_ADVERSARY, "--lr-steps", "15", "--epochs", "20", "--seed", "0"),
+            "--recon-loss", "mse", *_ADAM_SLOW_ADVERSARY, "--lr-steps", "9", "--epochs", "12", "--seed", "0"),
            ship="int8", paper="Table 1: Parzen 340 ± 2 (GAN 225 ± 2)",
-           deviation="Adam, the generator loss joined to the reconstruction step, 20 epochs (paper: SGD in "
-                     "separate phases, thousands of epochs)"),
+           deviation="Adam, the generator loss joined to the reconstruction step, 12 epochs (paper: SGD in "
+                     "separate phases, thousands of epochs). The paper's Euclidean cost: with the Bernoulli "
+                     "cost instead (20 epochs) Parzen was 284.1 and Fréchet 116.1; with it 301.8 and 96.3"),
     Recipe("vae-8d", "a VAE of the same size, data and epochs as aae-8d",
            ("--model", "vae", "--latent-dim", "8", "--hidden", "1000", "--prior-std", "5", "--lr", "1e-3",
             "--lr-steps", "15", "--epochs", "20", "--seed", "0"),
