@@ -109,8 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--regularization", choices=["joint", "phases"], default="joint",
                    help="AAEs: joint adds the encoder's generator loss to its reconstruction step (default; "
                         "measured better, see README); phases gives it a step of its own, as the paper")
-    t.add_argument("--adversarial-weight", type=float, default=1.0,
-                   help="with --regularization joint: weight of the generator loss (default: 1)")
+    t.add_argument("--adversarial-weight", type=float, default=None,
+                   help="with --regularization joint: weight of the generator loss (default: 1; 5 for a "
+                        "label-regularised AAE)")
     t.add_argument("--lr-steps", type=_epoch_list, default=(),
                    help="comma-separated epochs at which every rate drops tenfold (paper: 50)")
     t.add_argument("--seed", type=int, default=0)
@@ -309,12 +310,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         kind, model_config = model_config_from_args(args)
         model = create_model(kind, model_config, seed=args.seed)
     lr = args.lr if args.lr is not None else (2e-4 if kind == "gan" else 1e-3)
+    # A label-regularised AAE must put each digit's codes on that digit's part of the prior: it needs a
+    # stronger adversary than the Gaussian AAE (measured, 3 epochs on 20,000 images, seed 0: with the
+    # Gaussian AAE's weight 1 and D at a tenth of the rate its samples covered 6 classes at confidence 0.68;
+    # with weight 5 and D at the full rate, 8 classes at 0.86).
+    label_regularized = bool(getattr(model.config, "label_regularized", False))
+    adversarial_weight = args.adversarial_weight if args.adversarial_weight is not None else \
+        (5.0 if label_regularized else 1.0)
+    adversarial_lr = args.adversarial_lr if args.adversarial_lr is not None or not label_regularized else lr
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=lr, seed=args.seed,
                          device=device.type, sample_every=0, precision=args.precision, optimizer=args.optimizer,
                          momentum=args.momentum, adversarial_momentum=args.adversarial_momentum,
-                         adversarial_lr=args.adversarial_lr, supervised_lr=args.supervised_lr,
+                         adversarial_lr=adversarial_lr, supervised_lr=args.supervised_lr,
                          lr_steps=args.lr_steps, regularization=args.regularization,
-                         adversarial_weight=args.adversarial_weight)
+                         adversarial_weight=adversarial_weight)
     splits = load_dataset(args.dataset, data_dir=args.data_dir, device=device, train_limit=args.train_limit)
     cancel = threading.Event()
     started = time.time()

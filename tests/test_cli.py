@@ -110,3 +110,15 @@ def test_an_interrupted_run_leaves_a_resumable_checkpoint(tmp_path, data_dir, mo
     assert main(["train", "--resume", str(out), "--epochs", "3", "--data-dir", str(data_dir), "--train-limit", "300",
                  "--out", str(out), "--quiet"]) == 0
     assert json.loads((out / "card.json").read_text())["training"]["epochs"] == 3
+
+
+def test_a_label_regularised_aae_gets_the_stronger_adversary_by_default(tmp_path, data_dir):
+    common = ["--latent-dim", "2", "--hidden", "32", "--epochs", "1", "--train-limit", "300", "--data-dir",
+              str(data_dir), "--quiet"]
+    assert main(["train", "--model", "aae", "--prior", "mog10", "--label-regularized", *common,
+                 "--out", str(tmp_path / "lr")]) == 0
+    assert main(["train", "--model", "aae", "--prior-std", "1", *common, "--out", str(tmp_path / "g")]) == 0
+    regularised = json.loads((tmp_path / "lr" / "card.json").read_text())["training"]
+    gaussian = json.loads((tmp_path / "g" / "card.json").read_text())["training"]
+    assert (regularised["adversarial_weight"], regularised["adversarial_lr"]) == (5.0, regularised["lr"])
+    assert (gaussian["adversarial_weight"], gaussian["adversarial_lr"]) == (1.0, None)
