@@ -291,7 +291,7 @@ class ProgressPrinter:
 def cmd_train(args: argparse.Namespace) -> int:
     from aae.checkpoints import load_checkpoint, save_checkpoint
     from aae.data import load_dataset
-    from aae.training import TrainConfig, Trainer, TrainResult, create_model, pick_device
+    from aae.training import TrainConfig, Trainer, TrainResult, adversarial_defaults, create_model, pick_device
 
     device = pick_device(args.device)
     weights_dtype = _weights_dtype(args)  # a bad combination is refused before training, not after
@@ -310,14 +310,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         kind, model_config = model_config_from_args(args)
         model = create_model(kind, model_config, seed=args.seed)
     lr = args.lr if args.lr is not None else (2e-4 if kind == "gan" else 1e-3)
-    # A label-regularised AAE must put each digit's codes on that digit's part of the prior: it needs a
-    # stronger adversary than the Gaussian AAE (measured, 3 epochs on 20,000 images, seed 0: with the
-    # Gaussian AAE's weight 1 and D at a tenth of the rate its samples covered 6 classes at confidence 0.68;
-    # with weight 5 and D at the full rate, 8 classes at 0.86).
-    label_regularized = bool(getattr(model.config, "label_regularized", False))
-    adversarial_weight = args.adversarial_weight if args.adversarial_weight is not None else \
-        (5.0 if label_regularized else 1.0)
-    adversarial_lr = args.adversarial_lr if args.adversarial_lr is not None or not label_regularized else lr
+    default_weight, default_adversarial_lr = adversarial_defaults(model, lr)
+    adversarial_weight = args.adversarial_weight if args.adversarial_weight is not None else default_weight
+    adversarial_lr = args.adversarial_lr if args.adversarial_lr is not None else default_adversarial_lr
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=lr, seed=args.seed,
                          device=device.type, sample_every=0, precision=args.precision, optimizer=args.optimizer,
                          momentum=args.momentum, adversarial_momentum=args.adversarial_momentum,

@@ -39,6 +39,17 @@ _PAPER_SGD = ("--optimizer", "sgd", "--lr", "0.002", "--adversarial-lr", "0.1", 
 # the reconstruction rate, the models' default scale, spelt out.
 _ADAM_SLOW_ADVERSARY = ("--lr", "1e-3", "--adversarial-lr", "1e-4")
 
+def _label_regularised(prior: str, shape: str, paper: str) -> Recipe:
+    """A 2-D label-regularised AAE on `prior` (figure 4): the two differ only in the prior."""
+    return Recipe(f"aae-2d-{prior}", f"2-D AAE on {shape} (label-regularised)",
+                  ("--model", "aae", "--latent-dim", "2", "--hidden", "400", "--prior", prior, "--label-regularized",
+                   "--lr", "1e-3", "--lr-steps", "8", "--epochs", "10", "--seed", "0"),
+                  ship="int8", paper=paper,
+                  deviation="joint regularisation with the label-regularised default (aae.training."
+                            "adversarial_defaults): generator loss × 5, discriminator at the full rate (with the "
+                            "Gaussian AAE's settings the codes stayed off their components: MMD² 0.59, 6 classes)")
+
+
 RECIPES: tuple[Recipe, ...] = (
     # -- figure 2: a 2-D Gaussian prior, AAE against VAE ------------------------------------------------------
     Recipe("aae-2d-gaussian", "2-D AAE, prior N(0, I): the paper's figure 2 (left)",
@@ -57,20 +68,10 @@ RECIPES: tuple[Recipe, ...] = (
             "--epochs", "25", "--seed", "0"),
            ship="int8", paper="Fig. 2: the VAE leaves gaps between classes"),
     # -- figure 4: label-regularised priors ----------------------------------------------------------------------
-    Recipe("aae-2d-mog10", "2-D AAE on a mixture of 10 Gaussians, one per digit (label-regularised)",
-           ("--model", "aae", "--latent-dim", "2", "--hidden", "400", "--prior", "mog10", "--label-regularized",
-            "--lr", "1e-3", "--lr-steps", "8", "--epochs", "10", "--seed", "0"),
-           ship="int8", paper="Fig. 4 (a): each digit in its own component",
-           deviation="joint regularisation with the label-regularised default of `aae train`: generator loss "
-                     "× 5, discriminator at the full rate (with the Gaussian AAE's settings the codes stayed "
-                     "off their components: MMD² 0.59, 6 classes covered)"),
-    Recipe("aae-2d-swissroll", "2-D AAE on a swiss roll, one stretch per digit (label-regularised)",
-           ("--model", "aae", "--latent-dim", "2", "--hidden", "400", "--prior", "swissroll", "--label-regularized",
-            "--lr", "1e-3", "--lr-steps", "8", "--epochs", "10", "--seed", "0"),
-           ship="int8", paper="Fig. 4 (c): the digits follow the roll in order",
-           deviation="joint regularisation with the label-regularised default of `aae train`: generator loss "
-                     "× 5, discriminator at the full rate (with the Gaussian AAE's settings the codes stayed "
-                     "off their components: MMD² 0.59, 6 classes covered)"),
+    _label_regularised("mog10", "a mixture of 10 Gaussians, one per digit",
+                       "Fig. 4 (a): each digit in its own component"),
+    _label_regularised("swissroll", "a swiss roll, one stretch per digit",
+                       "Fig. 4 (c): the digits follow the roll in order"),
     Recipe("aae-8d", "the paper's likelihood model: 8-D codes, prior N(0, 5² I), 2 × 1000 units, Euclidean cost",
            ("--model", "aae", "--latent-dim", "8", "--hidden", "1000", "--prior", "gaussian", "--prior-std", "5",
             "--recon-loss", "mse", *_ADAM_SLOW_ADVERSARY, "--lr-steps", "9", "--epochs", "12", "--seed", "0"),

