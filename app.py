@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from aae import catalog
 from aae.data import is_available
+from aae.metrics.evaluate import METRICS, metric_label
 from aae.paper import paper_vs_ours
 from ui import common
 
@@ -28,24 +30,10 @@ PAGES = {
     ],
 }
 
-METRIC_LABELS = {  # card["metrics"] key -> how the home page names it
-    "parzen_ll": "Parzen LL",
-    "frechet": "Fréchet dist.",
-    "modes_covered": "classes",
-    "knn_accuracy": "kNN acc.",
-    "recon_bce": "recon. BCE",
-    "test_accuracy": "test accuracy",
-    "test_error": "test error",
-    "cluster_error": "cluster error",
-    "denoise_mse": "denoised MSE",
-}
+# What a Home card shows, in this order: a variant's own figure first, then the generative ones.
+CARD_METRICS = ("test_error", "cluster_error", "denoise_mse", "parzen_ll", "frechet", "modes_covered",
+                "knn_accuracy", "recon_bce", "test_accuracy")
 HEADLINE_METRICS = ("test_error", "cluster_error", "denoise_mse")
-KIND_CAPTIONS = {
-    "supervised": "supervised AAE: the decoder gets the label, the code learns the style",
-    "semi": "semi-supervised AAE: a classifier learnt mostly without labels",
-    "cluster": "clustering AAE: categories found without labels",
-    "dimred": "semi-supervised 2-D map: a cluster head per digit plus the style",
-}
 
 
 def home() -> None:
@@ -68,7 +56,7 @@ def home() -> None:
             st.warning(common.data_missing_message(root))
             common.download_button(root)
 
-    entries = common.list_models(kinds=("aae", "vae", "gan", "classifier", "supervised", "semi", "cluster", "dimred"))
+    entries = common.list_models(kinds=tuple(catalog.CATALOG))
     rows = paper_vs_ours({entry.name: entry.card for entry in entries if entry.shipped})
     if rows:
         st.subheader("The paper's figures and ours")
@@ -109,24 +97,29 @@ def model_card(entry: common.ModelEntry) -> None:
     training = card.get("training", {})
     dataset = card.get("dataset", {})
     st.markdown(f"**{entry.name}** · {'shipped' if entry.shipped else 'yours'}")
-    if entry.kind == "classifier":
-        st.caption("MNIST classifier used for Fréchet distance and class coverage")
-    elif entry.kind in KIND_CAPTIONS:
-        labels = config.get("labels_per_class")
-        detail = ""
-        if entry.kind == "cluster":
-            detail = f", {config.get('n_categories')} clusters"
-        elif entry.kind in ("semi", "dimred"):
-            detail = f", {'all' if labels is None else labels * 10} labels"
-        st.caption(f"{KIND_CAPTIONS[entry.kind]} · {entry.latent_dim}-D style{detail}")
-    else:
-        extra = ", label-regularised" if config.get("label_regularized") else ""
+    kind = catalog.entry(entry.kind)
+    caps = kind.capabilities
+    details = []
+    if caps["categorical"] or caps["conditional"]:
+        details.append(f"{entry.latent_dim}-D style")
+        if "n_categories" in config and not caps["uses_labels"]:
+            details.append(f"{config['n_categories']} clusters")
+        if "labels_per_class" in config:
+            labels = config["labels_per_class"]
+            details.append(f"{'all' if labels is None else labels * 10} labels")
+    elif caps["generates"]:
+        details.append(f"{entry.latent_dim}-D {entry.prior} prior")
+        if "encoder" in config:
+            details.append(f"{config['encoder']} encoder")
+        if config.get("label_regularized"):
+            details.append("label-regularised")
         if config.get("corruption", "none") != "none":
-            extra += f", denoising ({config['corruption']} {config['corruption_level']:g})"
+            details.append(f"denoising ({config['corruption']} {config['corruption_level']:g})")
         if config.get("feature_matching"):
-            extra += f", {config.get('generator', 'dense')} generator, feature matching"
-        encoder = f", {config['encoder']} encoder" if "encoder" in config else ""
-        st.caption(f"{entry.kind.upper()} · {entry.latent_dim}-D {entry.prior} prior{encoder}{extra}")
+            details.append(f"{config.get('generator', 'dense')} generator, feature matching")
+    dataset_name = dataset.get("name", "mnist")
+    st.caption(f"{kind.label}: {kind.summary}" + "".join(f" · {d}" for d in details)
+               + (f" · **{dataset_name}**" if dataset_name != "mnist" else ""))
     trained = f"{training.get('epochs', '?')} epochs on {dataset.get('train_images', '?')} {dataset.get('name', '')}"
     st.caption(f"trained {trained} images" + (f" · {training['seconds']:.0f} s on {training.get('device')}"
                                                 if training.get("seconds") else ""))
@@ -137,15 +130,16 @@ def model_card(entry: common.ModelEntry) -> None:
             st.caption("Each epoch's figure on 2,000 validation images (↑ kNN accuracy of the codes, "
                        "↓ validation error of y).")
     metrics = card.get("metrics", {})
-    # A variant's own figure (its test error, its denoising error) first, then the generative ones.
-    order = sorted(METRIC_LABELS, key=lambda k: k not in HEADLINE_METRICS)
-    shown = [(k, metrics[k]) for k in order if isinstance(metrics.get(k), (int, float))]
+    shown = [(k, metrics[k]) for k in CARD_METRICS if isinstance(metrics.get(k), (int, float))]
     shown = shown[:2] if shown and shown[0][0] in HEADLINE_METRICS else shown[:3]  # room for "42.7%"
     if shown:
         cols = st.columns(len(shown))
         for col, (key, value) in zip(cols, shown):
             text = f"{value:.1%}" if key.endswith("error") else f"{value:.3g}" if isinstance(value, float) else value
-            col.metric(METRIC_LABELS[key], text)
+            if key == "modes_covered":
+                text = f"{value}/10"
+            metric = METRICS[key]
+            col.metric(metric_label(key), text, help=f"{metric.label.strip()}: {metric.direction}. {metric.help}")
 
 
 st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide")

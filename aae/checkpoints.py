@@ -101,7 +101,7 @@ def model_weights(
     if dtype not in WEIGHT_DTYPES:
         raise ValueError(f"unknown weights dtype {dtype!r}; choose {', '.join(WEIGHT_DTYPES)}")
     state = model.state_dict()
-    if inference_only and hasattr(model, "inference_modules"):
+    if inference_only:
         keep = {id(m) for m in model.inference_modules()}
         prefixes = [name + "." for name, module in model.named_children() if id(module) in keep]
         state = {k: v for k, v in state.items() if any(k.startswith(p) for p in prefixes)}

@@ -10,9 +10,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from aae.catalog import CATALOG, build_config, config_options, entry, parse_option, train_config, training_card
 from aae.corruption import CORRUPTIONS
 from aae.data import DATASET_NAMES
 from aae.priors import PRIOR_NAMES
+
+# The flags below that set a model's config field (or build its prior); `model_config_from_args` passes
+# those the user gave to aae.catalog.build_config, which refuses any the chosen kind has no field for.
+MODEL_OPTIONS = ("encoder", "generator", "feature_matching", "generator_channels", "spectral_norm", "prior",
+                 "prior_std", "recon_loss", "label_regularized", "latent_dim", "labels_per_class", "clusters",
+                 "balance", "input_noise", "consistency", "corruption", "corruption_level", "hidden")
 
 
 def _positive_int(text: str) -> int:
@@ -22,10 +29,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _labels_per_class(text: str) -> int | None:
+def _labels_per_class(text: str) -> int | str:
     if text.strip().lower() == "all":
-        return None
+        return "all"  # explicitly every label (None would mean "not given")
     return _positive_int(text)
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value
 
 
 def _epoch_list(text: str) -> tuple[int, ...]:
@@ -45,19 +59,23 @@ def build_parser() -> argparse.ArgumentParser:
     t = commands.add_parser("train", help="train a model and write a checkpoint")
     t.add_argument("--recipe", default=None, metavar="NAME",
                    help="start from a named recipe's arguments (`aae recipes` lists them); flags after it override")
-    t.add_argument("--model", choices=["aae", "vae", "gan", "supervised", "semi", "cluster", "dimred", "classifier"],
-                   default="aae",
-                   help="supervised: label + style decoder; semi: semi-supervised classifier AAE; cluster: "
-                        "unsupervised clustering AAE; dimred: semi-supervised 2-D map with cluster heads; "
-                        "classifier: the MNIST CNN that Fréchet distance and coverage use")
-    t.add_argument("--encoder", choices=["deterministic", "gaussian", "universal"], default="deterministic",
+    t.add_argument("--model", choices=list(CATALOG), default="aae",
+                   help="; ".join(f"{kind}: {e.summary}" for kind, e in CATALOG.items()))
+    t.add_argument("--preset", default=None, metavar="NAME",
+                   help="start from one of the model's named presets (" + "; ".join(
+                       f"{kind}: {', '.join(e.presets)}" for kind, e in CATALOG.items() if e.presets) + ")")
+    t.add_argument("--set", dest="settings", type=_setting, action="append", default=[], metavar="FIELD=VALUE",
+                   help="set any field of the model's config (`aae train --model KIND --fields` lists them), e.g. "
+                        "--set beta=0.5; repeatable")
+    t.add_argument("--fields", action="store_true", help="list the model's config fields with their help and exit")
+    t.add_argument("--encoder", choices=["deterministic", "gaussian", "universal"], default=None,
                    help="AAE posterior q(z|x) (default: deterministic)")
-    t.add_argument("--generator", choices=["dense", "conv"], default="dense",
+    t.add_argument("--generator", choices=["dense", "conv"], default=None,
                    help="GAN generator: dense (the seeds' GAN) or conv (DCGAN-style)")
     t.add_argument("--feature-matching", type=float, default=None,
                    help="GAN: weight of the generator's feature-matching term (Salimans et al., 2016) against "
                         "mode collapse (default: 1 for the dense generator, which collapses without it; 0 for conv)")
-    t.add_argument("--generator-channels", type=_positive_int, default=64,
+    t.add_argument("--generator-channels", type=_positive_int, default=None,
                    help="GAN with --generator conv: channels at 7×7, half as many at 14×14 (default: 64)")
     t.add_argument("--spectral-norm", dest="spectral_norm", action="store_true", default=None,
                    help="GAN: spectral normalisation in the discriminator (default: on for conv, off for dense)")
@@ -70,13 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--recon-loss", choices=["bce", "mse"], default=None,
                    help="AAE, VAE: reconstruction cost — bce (Bernoulli pixels, default) or mse (the paper's "
                         "Euclidean cost)")
-    t.add_argument("--label-regularized", action="store_true",
+    t.add_argument("--label-regularized", action="store_true", default=None,
                    help="AAE: the discriminator sees the label; p(z) is drawn from that label's component")
     t.add_argument("--latent-dim", type=_positive_int, default=None,
                    help="code size (default: 8; the style z of supervised 2, semi 4, cluster 2; GAN noise: 100)")
-    t.add_argument("--labels-per-class", type=_labels_per_class, default=10,
-                   help="semi, dimred: labelled training images per class (10 -> 100 labels), or 'all' (default: 10)")
-    t.add_argument("--clusters", type=_positive_int, default=16, help="cluster: the number of clusters K (default: 16)")
+    t.add_argument("--labels-per-class", type=_labels_per_class, default=None,
+                   help="semi, dimred: labelled training images per class (10 -> 100 labels), or 'all' "
+                        "(default: semi 10, dimred 100)")
+    t.add_argument("--clusters", type=_positive_int, default=None,
+                   help="cluster: the number of clusters K (default: 16)")
     t.add_argument("--balance", type=float, default=None,
                    help="semi/cluster/dimred: weight of a batch term keeping all categories in use (not in the "
                         "paper; default: 0 for semi and dimred, the clustering AAE's default for cluster)")
@@ -86,15 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--consistency", type=float, default=None,
                    help="semi/cluster/dimred: weight of a term that keeps y the same under shifts of up to 2 "
                         "pixels (not in the paper; default: 0)")
-    t.add_argument("--corruption", choices=CORRUPTIONS, default="none",
+    t.add_argument("--corruption", choices=CORRUPTIONS, default=None,
                    help="AAE: train a denoising AAE on inputs corrupted this way (clean targets)")
-    t.add_argument("--corruption-level", type=float, default=0.3,
+    t.add_argument("--corruption-level", type=float, default=None,
                    help="strength of --corruption in [0, 1] (Gaussian σ, or the share of pixels hit; default 0.3)")
-    t.add_argument("--hidden", type=_positive_int, default=1000, help="width of the hidden layers (default: 1000)")
+    t.add_argument("--hidden", type=_positive_int, default=None,
+                   help="width of the hidden layers of the autoencoders (default: 1000)")
     t.add_argument("--epochs", type=_positive_int, default=20)
     t.add_argument("--batch-size", type=_positive_int, default=100)
     t.add_argument("--lr", type=float, default=None,
-                   help="rate of the main phase: reconstruction, ELBO, GAN generator (default: 1e-3; GAN 2e-4)")
+                   help="rate of the main phase: reconstruction, ELBO, GAN generator (default: the model's, "
+                        + ", ".join(f"{k} {e.lr:g}" for k, e in CATALOG.items()) + ")")
     t.add_argument("--optimizer", choices=["adam", "sgd"], default="adam",
                    help="adam: one Adam per phase; sgd: the paper's SGD with momentum per phase role "
                         "(default: adam)")
@@ -121,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     t.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                    help="bf16: matrix products in bfloat16 (faster on CPUs with AVX-512 BF16/AMX and on GPUs)")
-    t.add_argument("--out", required=True, help="checkpoint folder to write")
+    t.add_argument("--out", default=None, help="checkpoint folder to write (required unless --fields)")
     t.add_argument("--resume", default=None, help="checkpoint to continue training (its config is kept)")
     t.add_argument("--half", action="store_true",
                    help="store float16 inference weights only (small, for shipping; cannot be resumed)")
@@ -191,74 +213,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def model_config_from_args(args: argparse.Namespace) -> tuple[str, Any]:
-    """The model kind and its config dataclass from `aae train` arguments."""
-    from aae.models import (
-        AAEConfig,
-        ClusteringAAEConfig,
-        GANConfig,
-        SemiSupervisedAAEConfig,
-        SupervisedAAEConfig,
-        VAEConfig,
-    )
-    from aae.priors import PriorConfig
+    """The model kind and its config dataclass from `aae train` arguments (aae.catalog.build_config)."""
+    options = {name: getattr(args, name, None) for name in MODEL_OPTIONS}
+    fields = {o.name: o for o in config_options(entry(args.model).config)}
+    for name, text in getattr(args, "settings", []):
+        if name not in fields:
+            raise ValueError(f"the {entry(args.model).label} has no config field {name!r}; "
+                             f"`aae train --model {args.model} --fields` lists them")
+        options[name] = parse_option(fields[name], text)
+    return args.model, build_config(args.model, options, preset=getattr(args, "preset", None))
 
-    corruption = getattr(args, "corruption", "none")
-    if args.model == "aae":
-        prior = args.prior or "gaussian"
-        std = args.prior_std if args.prior_std is not None else (5.0 if prior == "gaussian" else 1.0)
-        return "aae", AAEConfig(latent_dim=args.latent_dim or 8, hidden=args.hidden, encoder=args.encoder,
-                                prior=PriorConfig(name=prior, std=std), label_regularized=args.label_regularized,
-                                recon_loss=getattr(args, "recon_loss", None) or "bce",
-                                corruption=corruption,
-                                corruption_level=args.corruption_level if corruption != "none" else 0.0)
-    if args.label_regularized:
-        raise ValueError("--label-regularized applies to the AAE only")
-    if corruption != "none":
-        raise ValueError("--corruption (the denoising AAE) applies to --model aae only")
-    if args.model in ("supervised", "semi", "cluster", "dimred"):
-        if args.prior not in (None, "gaussian"):
-            raise ValueError(f"the style code of a {args.model} AAE takes a Gaussian prior, not {args.prior!r}")
-        style = {"hidden": args.hidden, "prior": PriorConfig(name="gaussian", std=args.prior_std or 1.0)}
-        if args.latent_dim:
-            style["latent_dim"] = args.latent_dim
-        if args.model == "supervised":
-            return "supervised", SupervisedAAEConfig(**style)
-        if getattr(args, "balance", None) is not None:  # else each config's own default (0; cluster: 5)
-            style["balance_weight"] = args.balance
-        if getattr(args, "input_noise", None) is not None:
-            if args.input_noise < 0:
-                raise ValueError(f"--input-noise must be 0 or more, got {args.input_noise}")
-            style["input_noise"] = args.input_noise
-        if getattr(args, "consistency", None) is not None:
-            if args.consistency < 0:
-                raise ValueError(f"--consistency must be 0 or more, got {args.consistency}")
-            style["consistency_weight"] = args.consistency
-        if args.model == "semi":
-            return "semi", SemiSupervisedAAEConfig(**style, labels_per_class=args.labels_per_class)
-        if args.model == "dimred":
-            from aae.models import DimReductionAAEConfig
 
-            return "dimred", DimReductionAAEConfig(**style, labels_per_class=args.labels_per_class)
-        return "cluster", ClusteringAAEConfig(**style, n_categories=args.clusters)
-    if args.model == "classifier":
-        from aae.models import ClassifierConfig
-
-        return "classifier", ClassifierConfig()
-    if args.model == "vae":
-        return "vae", VAEConfig(latent_dim=args.latent_dim or 8, hidden=args.hidden,
-                                recon_loss=getattr(args, "recon_loss", None) or "bce",
-                                prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
-    # Defaults that work (measured, README): the dense generator collapsed onto 5 classes without feature
-    # matching and drew 9 with it and a plain D; the conv generator drew 10 classes as it is.
-    generator = getattr(args, "generator", "dense")
-    feature_matching = getattr(args, "feature_matching", None)
-    spectral_norm = getattr(args, "spectral_norm", None)
-    return "gan", GANConfig(latent_dim=args.latent_dim or 100, generator=generator,
-                            feature_matching=(1.0 if generator == "dense" else 0.0) if feature_matching is None
-                            else feature_matching,
-                            generator_channels=getattr(args, "generator_channels", 64),
-                            spectral_norm=(generator != "dense") if spectral_norm is None else spectral_norm,
-                            prior=PriorConfig(name=args.prior or "gaussian", std=args.prior_std or 1.0))
+def print_fields(kind: str) -> None:
+    e = entry(kind)
+    print(f"{kind}: {e.label} — {e.summary}")
+    for option in config_options(e.config):
+        print(f"  {option.name} = {option.default!r}\n      {option.help}")
+    if e.presets:
+        print("presets: " + "; ".join(f"{name} {dict(values)}" for name, values in e.presets.items()))
 
 
 class ProgressPrinter:
@@ -291,8 +263,13 @@ class ProgressPrinter:
 def cmd_train(args: argparse.Namespace) -> int:
     from aae.checkpoints import load_checkpoint, save_checkpoint
     from aae.data import load_dataset
-    from aae.training import TrainConfig, Trainer, TrainResult, adversarial_defaults, create_model, pick_device
+    from aae.training import Trainer, TrainResult, create_model, pick_device
 
+    if args.fields:
+        print_fields(args.model)
+        return 0
+    if not args.out:
+        raise ValueError("--out is required: the checkpoint folder to write")
     device = pick_device(args.device)
     weights_dtype = _weights_dtype(args)  # a bad combination is refused before training, not after
     optimizer_state, start_epoch, prior_history = None, 0, []
@@ -309,16 +286,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         kind, model_config = model_config_from_args(args)
         model = create_model(kind, model_config, seed=args.seed)
-    lr = args.lr if args.lr is not None else (2e-4 if kind == "gan" else 1e-3)
-    default_weight, default_adversarial_lr = adversarial_defaults(model, lr)
-    adversarial_weight = args.adversarial_weight if args.adversarial_weight is not None else default_weight
-    adversarial_lr = args.adversarial_lr if args.adversarial_lr is not None else default_adversarial_lr
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=lr, seed=args.seed,
-                         device=device.type, sample_every=0, precision=args.precision, optimizer=args.optimizer,
-                         momentum=args.momentum, adversarial_momentum=args.adversarial_momentum,
-                         adversarial_lr=adversarial_lr, supervised_lr=args.supervised_lr,
-                         lr_steps=args.lr_steps, regularization=args.regularization,
-                         adversarial_weight=adversarial_weight)
+    config = train_config(kind, model.config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                          seed=args.seed, device=device.type, sample_every=0, precision=args.precision,
+                          optimizer=args.optimizer, momentum=args.momentum,
+                          adversarial_momentum=args.adversarial_momentum, adversarial_lr=args.adversarial_lr,
+                          supervised_lr=args.supervised_lr, lr_steps=args.lr_steps,
+                          regularization=args.regularization, adversarial_weight=args.adversarial_weight)
     splits = load_dataset(args.dataset, data_dir=args.data_dir, device=device, train_limit=args.train_limit)
     cancel = threading.Event()
     started = time.time()
@@ -354,21 +327,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                     inference_only=args.half or args.int8, dtype=weights_dtype)
     print(f"wrote {args.out} ({result.epochs_done} epochs, {result.elapsed:.1f} s on {result.device})")
     return 0
-
-
-def training_card(dataset: str, splits, config, result, *, history: list, seconds: float) -> dict[str, Any]:
-    """What a checkpoint card records about data and training (the checkpoint adds model and versions)."""
-    from dataclasses import asdict
-
-    return {
-        "dataset": {"name": dataset, "train_images": len(splits.train_x), "val_images": len(splits.val_x),
-                    "test_images": len(splits.test_x),
-                    "note": f"{len(splits.train_x):,} training images and {len(splits.val_x):,} validation images "
-                            "drawn (seeded) from the dataset's training set; the test images are its official "
-                            "test set"},
-        "training": {**asdict(config), "epochs": result.epochs_done, "steps": result.steps_done,
-                     "device": result.device, "seconds": round(seconds, 1), "history": history},
-    }
 
 
 def _weights_dtype(args: argparse.Namespace) -> str:

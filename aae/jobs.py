@@ -12,21 +12,21 @@ import logging
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 
+from aae.catalog import kind_of_config, training_card, validate_config
 from aae.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from aae.corruption import check_corruption
 from aae.data import load_dataset
-from aae.priors import make_prior
 from aae.training import (
     TrainConfig,
     Trainer,
     TrainEvent,
     TrainingDiverged,
+    TrainResult,
     create_model,
     describe_device,
     pick_device,
@@ -35,31 +35,6 @@ from aae.training import (
 log = logging.getLogger(__name__)
 
 JobStatus = Literal["pending", "running", "paused", "done", "cancelled", "failed"]
-
-
-# -- checking a config before a job starts ----------------------------------------------------
-
-TRAINABLE_KINDS = ("aae", "vae", "gan", "supervised", "semi", "cluster", "dimred")
-
-
-def validate_model_config(kind: str, config: Any) -> None:
-    """Raise ValueError with a message for people when `config` cannot make a `kind` model.
-
-    Checks what only fails once a model is built (a 2-D prior at another latent size, label
-    regularisation with a prior that has no part per class), without building any network,
-    so a form can say so before a job starts.
-    """
-    if kind not in TRAINABLE_KINDS:
-        raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(TRAINABLE_KINDS)}")
-    prior = make_prior(config.prior, config.latent_dim)  # a 2-D-only prior at another size raises here
-    if kind in ("supervised", "semi", "cluster", "dimred") and config.prior.name != "gaussian":
-        raise ValueError(f"the style code of a {kind} AAE takes the Gaussian prior, not {config.prior.name!r}")
-    check_corruption(getattr(config, "corruption", "none"), getattr(config, "corruption_level", 0.0))
-    if getattr(config, "label_regularized", False) and not prior.supports_labels:
-        raise ValueError(
-            "label-regularised training needs a prior with one part per class (mog10 or swissroll), "
-            f"not {config.prior.name!r}"
-        )
 
 
 # -- progress snapshots and the shared job machinery -------------------------------------------
@@ -82,6 +57,7 @@ class JobSnapshot:
     samples: torch.Tensor | None = None  # latest preview grid images (N, 1, 28, 28)
     checkpoint: str | None = None
     details: str | None = None  # the traceback of an unexpected error, for a bug report (never for the main view)
+    frames: list[Any] = field(default_factory=list)  # a duel's DuelFrames, oldest first (empty for one model)
 
     @property
     def fraction(self) -> float:
@@ -93,9 +69,13 @@ class JobSnapshot:
 
 
 class _Job:
+    """A worker thread with a lock-protected snapshot; it can be paused between steps, resumed and cancelled."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cancel = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
         self._thread: threading.Thread | None = None
         self._state = JobSnapshot(status="pending")
 
@@ -108,6 +88,29 @@ class _Job:
 
     def cancel(self) -> None:
         self._cancel.set()
+        self._resume.set()
+
+    def pause(self) -> None:
+        self._resume.clear()
+
+    def resume(self) -> None:
+        with self._lock:
+            # Say "running" at once: a UI redrawn right after the click must not still see "paused".
+            if self._state.status == "paused":
+                self._state.status, self._state.message = "running", "running"
+            self._resume.set()
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            return self._copy_state()
+
+    def _wait_if_paused(self) -> None:
+        """Between steps: block while paused (a pause costs no training time)."""
+        if not self._resume.is_set():
+            self._update(status="paused", message="paused")
+            self._resume.wait()
+            if not self._cancel.is_set():
+                self._update(status="running", message="running")
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
@@ -117,7 +120,7 @@ class _Job:
         """A copy of the state; call with the lock held."""
         snap = copy.copy(self._state)
         # The worker appends to these lists; the copy must not change under the reader.
-        snap.losses, snap.history = list(snap.losses), list(snap.history)
+        snap.losses, snap.history, snap.frames = list(snap.losses), list(snap.history), list(snap.frames)
         return snap
 
     def _update(self, **changes: Any) -> None:
@@ -167,10 +170,6 @@ class TrainingJob(_Job):
         self.name = name or self.out.name
         self._state.epochs = train_config.epochs
 
-    def snapshot(self) -> JobSnapshot:
-        with self._lock:
-            return self._copy_state()
-
     def _on_event(self, event: TrainEvent) -> None:
         changes: dict[str, Any] = {"step": event.step, "total_steps": event.total_steps, "epochs": event.epochs,
                                    "elapsed": event.elapsed}
@@ -192,14 +191,16 @@ class TrainingJob(_Job):
                 setattr(self._state, key, value)
 
     def _run(self) -> None:
-        from aae.cli import training_card
-
+        validate_config(self.kind, self.model_config)
         self._update(message="loading data")
         device = pick_device(self.train_config.device)
         splits = load_dataset(self.dataset, data_dir=self.data_dir, device=device, train_limit=self.train_limit)
         model = create_model(self.kind, self.model_config, seed=self.train_config.seed)
         started = time.time()
-        result = Trainer(model, splits, self.train_config, callback=self._on_event, cancel=self._cancel).fit()
+        trainer = Trainer(model, splits, self.train_config, callback=self._on_event, cancel=self._cancel)
+        for _ in trainer.steps():
+            self._wait_if_paused()
+        result = trainer.result
         if result.status == "cancelled":
             self._update(status="cancelled", message="cancelled: nothing was saved")
             return
@@ -228,11 +229,13 @@ class DuelFrame:
 
 
 class DuelJob(_Job):
-    """Train a GAN and an AAE together on the same batches and device; keep a frame every `frame_every` steps.
+    """Train a generator-only model (a GAN of any catalogue kind) and an AAE together, in lockstep on the
+    engine: two Trainers with the same seed and batch size draw the same batches; each step of one is
+    followed by the same step of the other. A frame of both models' samples is kept every `frame_every` steps.
 
     Can be paused and resumed; `save(prefix)` writes both models once paused or finished. Every
     `train_config.log_every` steps a row of both models' losses ("gan_disc", "aae_recon", ...) is
-    added to the snapshot's `losses`.
+    added to the snapshot's `losses`; the snapshot's `frames` holds the DuelFrames.
     """
 
     def __init__(
@@ -241,7 +244,7 @@ class DuelJob(_Job):
         gan_config: Any,
         aae_config: Any,
         train_config: TrainConfig,
-        gan_lr: float = 2e-4,
+        gan_lr: float | None = None,
         frame_every: int = 100,
         dataset: str = "mnist",
         data_dir: str | Path | None = None,
@@ -254,36 +257,21 @@ class DuelJob(_Job):
             raise ValueError(f"frame_every must be at least 1, got {frame_every}")
         if coverage_samples < 1:
             raise ValueError(f"coverage_samples must be at least 1, got {coverage_samples}")
-        self.gan_config, self.aae_config, self.train_config, self.gan_lr = gan_config, aae_config, train_config, gan_lr
+        from aae.catalog import entry
+
+        self.gan_kind = kind_of_config(gan_config)
+        if not entry(self.gan_kind).capabilities["generator_only"]:
+            raise ValueError(f"the duel's first model must be a generator without an encoder, not a {self.gan_kind}")
+        self.gan_config, self.aae_config, self.train_config = gan_config, aae_config, train_config
+        self.gan_lr = gan_lr if gan_lr is not None else entry(self.gan_kind).lr
         self.frame_every, self.dataset, self.data_dir, self.train_limit = frame_every, dataset, data_dir, train_limit
         self.classifier_path, self.coverage_samples = classifier, coverage_samples
         self.coverage_error: str | None = None  # why coverage is off although a classifier was given
-        self._resume = threading.Event()
-        self._resume.set()
-        self._frames: list[DuelFrame] = []
         # Models and optimisers change under their own lock, so polling snapshots never waits for a step.
         self._model_lock = threading.Lock()
         self._trainers: dict[str, Trainer] = {}
-        self._train_images = 0
+        self._splits = None
         self._state.epochs = train_config.epochs
-
-    def pause(self) -> None:
-        self._resume.clear()
-
-    def resume(self) -> None:
-        with self._lock:
-            # Say "running" at once: a UI redrawn right after the click must not still see "paused".
-            if self._state.status == "paused":
-                self._state.status, self._state.message = "running", "running"
-            self._resume.set()
-
-    def cancel(self) -> None:
-        super().cancel()
-        self._resume.set()
-
-    def snapshot(self) -> tuple[JobSnapshot, list[DuelFrame]]:
-        with self._lock:  # one acquisition: the frames never run ahead of the state's step
-            return self._copy_state(), list(self._frames)
 
     def save(self, prefix: str | Path) -> list[Path]:
         """Write both models (full precision, with optimiser state) as `<prefix>-gan` and `<prefix>-aae`.
@@ -293,23 +281,23 @@ class DuelJob(_Job):
         Returns [gan path, aae path].
         """
         with self._lock:
-            status, step, epoch = self._state.status, self._state.step, self._state.epoch
+            status, step, epoch, elapsed = self._state.status, self._state.step, self._state.epoch, self._state.elapsed
         if status not in ("paused", "done", "cancelled") or not self._trainers:
             raise RuntimeError("pause or stop the run before saving")
         prefix = Path(prefix)
         paths = []
         with self._model_lock:  # a resume clicked meanwhile waits for the files
             for name, trainer in self._trainers.items():
-                config = trainer.config
-                card = {
-                    "name": f"{prefix.name}-{name}",
-                    "dataset": {"name": self.dataset, "train_images": self._train_images},
-                    "training": {**asdict(config), "epochs": epoch, "steps": step, "duel": True,
-                                 "device": str(trainer.device)},
-                }
+                result = TrainResult(model=trainer.model, status="done", epochs_done=epoch, steps_done=step,
+                                     elapsed=elapsed, history=list(trainer.history),
+                                     optimizer_state=trainer.optimizer_state(), device=str(trainer.device))
+                card = training_card(self.dataset, self._splits, trainer.config, result, history=result.history,
+                                     seconds=elapsed)
+                card["name"] = f"{prefix.name}-{name}"
+                card["training"]["duel"] = True
                 path = prefix.with_name(f"{prefix.name}-{name}")
-                optimizer_state = {k: o.state_dict() for k, o in trainer.optimizers.items()}
-                paths.append(save_checkpoint(path, trainer.model, card=card, optimizer_state=optimizer_state))
+                paths.append(save_checkpoint(path, trainer.model, card=card, optimizer_state=result.optimizer_state))
+                trainer.model.train()
         return paths
 
     def _coverage(self, classifier, images: torch.Tensor) -> dict[str, Any] | None:
@@ -317,9 +305,10 @@ class DuelJob(_Job):
             return None
         from aae.metrics import class_coverage
 
-        cov = class_coverage(classifier.predict(images.to(classifier.device)).cpu(), n_classes=10)
+        probs = classifier.predict_proba(images.to(classifier.device)).cpu()
+        cov = class_coverage(probs.argmax(dim=1), n_classes=10)
         return {"shares": list(cov.shares), "modes_covered": cov.modes_covered,
-                "normalized_entropy": cov.normalized_entropy}
+                "normalized_entropy": cov.normalized_entropy, "confidence": float(probs.max(dim=1).values.mean())}
 
     def _load_classifier(self, device: torch.device):
         if not self.classifier_path:
@@ -335,53 +324,51 @@ class DuelJob(_Job):
 
     def _run(self) -> None:
         cfg = self.train_config
+        validate_config(self.gan_kind, self.gan_config)
+        validate_config("aae", self.aae_config)
         self._update(message="loading data")
         device = pick_device(cfg.device)
-        splits = load_dataset(self.dataset, data_dir=self.data_dir, device=device, train_limit=self.train_limit)
-        self._train_images = len(splits.train_x)
+        splits = self._splits = load_dataset(self.dataset, data_dir=self.data_dir, device=device,
+                                             train_limit=self.train_limit)
         classifier = self._load_classifier(device)
-        gan = create_model("gan", self.gan_config, seed=cfg.seed)
+        gan = create_model(self.gan_kind, self.gan_config, seed=cfg.seed)
         aae = create_model("aae", self.aae_config, seed=cfg.seed)
-        gan_cfg = TrainConfig(**{**asdict(cfg), "lr": self.gan_lr, "n_preview": self.coverage_samples})
-        aae_cfg = TrainConfig(**{**asdict(cfg), "n_preview": self.coverage_samples})
-        trainers = {"gan": Trainer(gan, splits, gan_cfg), "aae": Trainer(aae, splits, aae_cfg)}
+        # The duel shows frames, not epochs: no per-epoch validation pass stalls the live view.
+        quiet = {"n_preview": self.coverage_samples, "sample_every": 0, "progress_images": 0, "validation_images": 0}
+        trainers = {
+            "gan": Trainer(gan, splits, replace(cfg, lr=self.gan_lr, **quiet), cancel=self._cancel),
+            "aae": Trainer(aae, splits, replace(cfg, **quiet), cancel=self._cancel),
+        }
         with self._model_lock:
             self._trainers = trainers
         steps_per_epoch = trainers["aae"].steps_per_epoch
         total = cfg.epochs * steps_per_epoch
         self._update(total_steps=total, message=f"training on {describe_device(device)}")
+        runs = {name: trainer.steps() for name, trainer in trainers.items()}
         step, trained_for = 0, 0.0
-        logs: dict[str, dict[str, float]] = {"gan": {}, "aae": {}}
-        for epoch in range(cfg.epochs):
-            torch.manual_seed(cfg.seed * 100_003 + epoch)
-            order = torch.randperm(len(splits.train_x), generator=torch.Generator().manual_seed(cfg.seed + epoch))
-            for i in range(steps_per_epoch):
-                if not self._resume.is_set():
-                    self._update(status="paused", message="paused")
-                    self._resume.wait()
-                    if not self._cancel.is_set():
-                        self._update(status="running", message="running")
-                if self._cancel.is_set():
-                    self._update(status="cancelled", message="stopped")
-                    return
-                step_started = time.perf_counter()  # pauses are not training time
-                idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size].to(device)
-                x, y = splits.train_x[idx], splits.train_y[idx]
-                with self._model_lock:  # saving reads the models under the same lock
-                    for name, trainer in trainers.items():
-                        logs[name] = trainer.train_step(x, y, step=step, epoch=epoch)
-                step += 1
-                trained_for += time.perf_counter() - step_started
-                with self._lock:
-                    if step % cfg.log_every == 0 or step == total:
-                        self._state.losses.append({"step": step, **{f"{name}_{k}": v for name, row in logs.items()
-                                                                    for k, v in row.items()}})
-                    self._state.step, self._state.epoch = step, step // steps_per_epoch
-                    self._state.elapsed = trained_for
-                    self._state.images_per_second = step * cfg.batch_size / max(trained_for, 1e-9)
-                if step % self.frame_every == 0 or step == total:
-                    self._add_frame(step, step / steps_per_epoch, trainers, logs, classifier)
-        self._update(status="done", message=f"done after {cfg.epochs} epochs")
+        while True:
+            self._wait_if_paused()
+            step_started = time.perf_counter()  # pauses are not training time
+            with self._model_lock:  # saving reads the models under the same lock
+                advanced = [next(run, None) for run in runs.values()]
+            if None in advanced:  # finished, or cancelled (both trainers share the cancel event)
+                break
+            step += 1
+            trained_for += time.perf_counter() - step_started
+            logs = {name: trainer.last_logs for name, trainer in trainers.items()}
+            with self._lock:
+                if step % cfg.log_every == 0 or step == total:
+                    self._state.losses.append({"step": step, **{f"{name}_{k}": v for name, row in logs.items()
+                                                                for k, v in row.items()}})
+                self._state.step, self._state.epoch = step, step // steps_per_epoch
+                self._state.elapsed = trained_for
+                self._state.images_per_second = step * cfg.batch_size / max(trained_for, 1e-9)
+            if step % self.frame_every == 0 or step == total:
+                self._add_frame(step, step / steps_per_epoch, trainers, logs, classifier)
+        if self._cancel.is_set():
+            self._update(status="cancelled", message="stopped")
+        else:
+            self._update(status="done", message=f"done after {cfg.epochs} epochs")
 
     def _add_frame(self, step, epoch, trainers, logs, classifier) -> None:
         with self._model_lock:
@@ -393,4 +380,4 @@ class DuelJob(_Job):
             aae_coverage=self._coverage(classifier, samples["aae"]),
         )
         with self._lock:
-            self._frames.append(frame)
+            self._state.frames.append(frame)

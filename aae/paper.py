@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from aae.metrics.evaluate import METRICS
+
 
 @dataclass(frozen=True)
 class PaperFigure:
@@ -17,25 +19,24 @@ class PaperFigure:
     where: str  # the paper's table or figure
     paper: str  # the paper's figure, as printed there
     checkpoint: str  # the shipped model that answers it
-    metric: str  # its metric key in card["metrics"]
-    better: str  # "higher" or "lower"
+    metric: str  # its metric key in card["metrics"] (aae.metrics.evaluate.METRICS says which way is better)
     percent: bool = False  # shown as a percentage
 
 
 PAPER_FIGURES: tuple[PaperFigure, ...] = (
     PaperFigure("2-D AAE, N(0, I) prior: kNN accuracy of test codes", "Fig. 2", "classes separated (no number)",
-                "aae-2d-gaussian", "knn_accuracy", "higher"),
+                "aae-2d-gaussian", "knn_accuracy"),
     PaperFigure("2-D VAE of the same size: kNN accuracy of test codes", "Fig. 2", "gaps between classes",
-                "vae-2d", "knn_accuracy", "higher"),
+                "vae-2d", "knn_accuracy"),
     PaperFigure("8-D AAE: Parzen log-likelihood of the test set (nats)", "Table 1", "340 ± 2", "aae-8d",
-                "parzen_ll", "higher"),
+                "parzen_ll"),
     PaperFigure("8-D VAE of the same size: Parzen log-likelihood (nats)", "Table 1", "(no VAE row)", "vae-8d",
-                "parzen_ll", "higher"),
-    PaperFigure("GAN: Parzen log-likelihood (nats)", "Table 1", "225 ± 2", "gan", "parzen_ll", "higher"),
+                "parzen_ll"),
+    PaperFigure("GAN: Parzen log-likelihood (nats)", "Table 1", "225 ± 2", "gan", "parzen_ll"),
     PaperFigure("Semi-supervised AAE, 100 labels: test error", "Table 2", "1.90 ± 0.10 %", "semi-100",
-                "test_error", "lower", percent=True),
+                "test_error", percent=True),
     PaperFigure("Clustering AAE, 16 clusters: test error", "Table 3", "9.55 ± 2.32 %", "cluster-16",
-                "cluster_error", "lower", percent=True),
+                "cluster_error", percent=True),
 )
 
 
@@ -54,7 +55,7 @@ def paper_vs_ours(cards: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
         dataset = card.get("dataset", {})
         data = f"{dataset.get('train_images', '?'):,} training images, 1 seed" if isinstance(
             dataset.get("train_images"), int) else "?"
-        arrow = "↑" if figure.better == "higher" else "↓"
+        arrow = METRICS[figure.metric].arrow
         rows.append({"what": f"{figure.what} {arrow}", "where": figure.where, "paper": figure.paper,
                      "ours": ours, "model": figure.checkpoint, "trained on": data})
     return rows

@@ -224,6 +224,9 @@ _PRIORS: dict[str, type[Prior]] = {
 }
 
 
+TWO_D_PRIORS: tuple[str, ...] = tuple(n for n, cls in _PRIORS.items() if issubclass(cls, _TwoDimensionalPrior))
+
+
 def make_prior(config: PriorConfig, dim: int) -> Prior:
     """The prior a config names, in `dim` dimensions."""
     if config.name not in _PRIORS:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -33,8 +33,9 @@ class TrainConfig:
     lr: float = 1e-3  # rate of the main phase (reconstruction, ELBO, GAN generator); see adversarial_lr
     seed: int = 0  # seeds initial weights, batch order and every noise draw: same seed, same model on the CPU
     device: DeviceChoice = "auto"  # auto: CUDA when there is a GPU, else the CPU
-    log_every: int = 10  # steps between "step" events
-    sample_every: int = 200  # steps between preview grids from fixed noise (0: only at the end of each epoch)
+    log_every: int = 10  # steps between "step" events (0: about 300 over the run, for a live curve)
+    # steps between preview grids from fixed noise (0: only at the end of each epoch; -1: four per epoch)
+    sample_every: int = 200
     n_preview: int = 100  # images in each preview grid (10 × 10)
     precision: Precision = "fp32"  # bf16: matrix products in bfloat16 under autocast (weights stay fp32)
     # adam: one Adam per phase (adversarial phases at each model's adversarial_lr_scale × lr, DCGAN's betas).
@@ -58,10 +59,13 @@ class TrainConfig:
     # Each epoch's history row also gets the latent space's progress on this many validation images: kNN
     # accuracy of their codes and MMD² to the prior (the learning curves in docs/); 0 turns it off.
     progress_images: int = 2000
+    validation_images: int | None = None  # validation images behind each epoch's val_ losses (None: all; 0: none)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lr_steps", tuple(int(e) for e in self.lr_steps))  # a card stores a list
-        for name in ("epochs", "batch_size", "log_every", "n_preview"):
+        if self.log_every < 0 or self.sample_every < -1:
+            raise ValueError(f"log_every must be ≥ 0 and sample_every ≥ -1, got {self.log_every}, {self.sample_every}")
+        for name in ("epochs", "batch_size", "n_preview"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.lr > 0:
@@ -176,6 +180,9 @@ class Trainer:
         self.callback = callback or (lambda event: None)
         self.cancel = cancel or threading.Event()
         self.start_epoch = start_epoch
+        self.history: list[dict[str, float]] = []  # one row per finished epoch of this run
+        self.last_logs: dict[str, float] = {}  # the latest step's losses
+        self.result: TrainResult | None = None  # set once `steps()` is exhausted
         self.preparation = model.prepare_training(self.splits, config.seed)  # e.g. the labelled subset
         self.phases = joined_phases(model.phases(config.lr), config)
         self.optimizers = {p.name: make_optimizer(p, config) for p in self.phases}
@@ -189,6 +196,9 @@ class Trainer:
         if n < config.batch_size:
             raise ValueError(f"the training split has {n} images, fewer than one batch of {config.batch_size}")
         self.steps_per_epoch = n // config.batch_size  # the last partial batch is dropped
+        # The live schedule (0 / -1): enough loss points for a smooth curve, a fresh preview four times an epoch.
+        self.log_every = config.log_every or max(1, config.epochs * self.steps_per_epoch // 300)
+        self.sample_every = max(1, self.steps_per_epoch // 4) if config.sample_every < 0 else config.sample_every
         # Fixed noise for preview grids; labels cycle 0..9 so a 10-wide grid shows one class per column.
         gen = torch.Generator().manual_seed(config.seed + 12345)
         labels = torch.arange(config.n_preview) % 10
@@ -214,7 +224,8 @@ class Trainer:
     @torch.no_grad()
     def validate(self, batch_size: int = 500) -> dict[str, float]:
         """Mean loss of every phase on the validation split, in eval mode."""
-        x, y = self.splits.val_x, self.splits.val_y
+        n = self.config.validation_images
+        x, y = (self.splits.val_x, self.splits.val_y) if n is None else (self.splits.val_x[:n], self.splits.val_y[:n])
         if len(x) == 0:
             return {}
         self.model.eval()
@@ -244,6 +255,17 @@ class Trainer:
         return {"val_knn": knn_accuracy(codes, self.splits.val_y[:n].cpu()), "val_mmd": mmd(codes, prior)}
 
     def fit(self) -> TrainResult:
+        """Train to the end (or until cancelled) and return the result."""
+        for _ in self.steps():
+            pass
+        return self.result
+
+    def steps(self) -> Iterator[int]:
+        """Train, yielding the step count after every mini-batch; `result` holds the outcome once exhausted.
+
+        `fit` runs it to the end; the GAN-vs-AAE duel advances two trainers in lockstep with it (same
+        seed, same batch size: the same batches), pausing between steps. Events go to the callback as in `fit`.
+        """
         cfg = self.config
         started = time.perf_counter()
         history: list[dict[str, float]] = []
@@ -268,14 +290,16 @@ class Trainer:
                 idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
                 x, y = self.splits.train_x[idx], self.splits.train_y[idx]
                 logs = self.train_step(x, y, step=step, epoch=epoch)
+                self.last_logs = logs
                 for key, value in logs.items():
                     sums[key] += value
                 step += 1
-                if step % cfg.log_every == 0:
+                if step % self.log_every == 0:
                     rate = (i + 1) * cfg.batch_size / (time.perf_counter() - epoch_started)
                     self._emit("step", step, epoch, started, losses=logs, images_per_second=rate)
-                if cfg.sample_every and step % cfg.sample_every == 0:
+                if self.sample_every and step % self.sample_every == 0:
                     self._emit("samples", step, epoch, started, samples=self.preview())
+                yield step
             if status == "cancelled":
                 break
             row = {"epoch": epoch + 1, **{k: v / self.steps_per_epoch for k, v in sums.items()}, **self.validate(),
@@ -288,11 +312,13 @@ class Trainer:
         elapsed = time.perf_counter() - started
         self.model.eval()
         self._emit(status, step, epochs_done, started, message=f"{status} after {epochs_done} epochs")
-        return TrainResult(
+        self.result = TrainResult(
             model=self.model, status=status, epochs_done=epochs_done, steps_done=step, elapsed=elapsed,
-            history=history, optimizer_state={k: o.state_dict() for k, o in self.optimizers.items()},
-            device=str(self.device),
+            history=history, optimizer_state=self.optimizer_state(), device=str(self.device),
         )
+
+    def optimizer_state(self) -> dict[str, Any]:
+        return {k: o.state_dict() for k, o in self.optimizers.items()}
 
     def set_rates(self, epoch: int) -> None:
         """Every phase's rate for `epoch`, following `lr_steps` (so a resumed run continues the schedule)."""
@@ -323,15 +349,15 @@ class Trainer:
         return logs
 
 
-def adversarial_defaults(model: LatentModel, lr: float) -> tuple[float, float | None]:
-    """(adversarial_weight, adversarial_lr) that work for `model` under joint regularisation.
+def adversarial_defaults(model_config: Any, lr: float) -> tuple[float, float | None]:
+    """(adversarial_weight, adversarial_lr) that work for a model of `model_config` under joint regularisation.
 
     A label-regularised AAE must put each digit's codes on that digit's part of the prior, so it needs a
     stronger adversary than the Gaussian AAE (measured, 3 epochs on 20,000 images, seed 0: with weight 1 and
     D at a tenth of the rate its samples covered 6 classes at confidence 0.68; with weight 5 and D at the
     full rate, 8 classes at 0.86). Everything else: weight 1 and each model's own adversarial scale (None).
     """
-    if getattr(model.config, "label_regularized", False):
+    if getattr(model_config, "label_regularized", False):  # a field of the AAE's config only
         return 5.0, lr
     return 1.0, None
 
@@ -386,3 +412,34 @@ def train(
     trainer = Trainer(model, splits, config, callback=callback, cancel=cancel,
                       optimizer_state=optimizer_state, start_epoch=start_epoch)
     return trainer.fit()
+
+
+def measure_throughput(kind: str, model_config: Any, config: TrainConfig, *, steps: int = 3) -> float:
+    """Training images per second of this model and config on this device: `steps` timed steps on random
+    images after one warm-up step (for time estimates before a run; the real data runs at the same rate)."""
+    device = pick_device(config.device)
+    n = max(config.batch_size * 2, 2000)  # enough per class for a semi-supervised model's labelled subset
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(n, 1, 28, 28, generator=gen)
+    y = torch.arange(n) % 10
+    splits = Splits("mnist", x, y, x[:0], y[:0], x[:0], y[:0])
+    trainer = Trainer(create_model(kind, model_config, seed=0), splits, replace(config, epochs=1))
+    batch_x, batch_y = trainer.splits.train_x[:config.batch_size], trainer.splits.train_y[:config.batch_size]
+    trainer.train_step(batch_x, batch_y)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(steps):
+        trainer.train_step(batch_x, batch_y)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * config.batch_size / max(time.perf_counter() - started, 1e-9)
+
+
+def format_duration(seconds: float) -> str:
+    """"about 40 s", "about 12 min", "about 3.5 h": an estimate for people."""
+    if seconds < 90:
+        return f"about {max(seconds, 1):.0f} s"
+    if seconds < 90 * 60:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"

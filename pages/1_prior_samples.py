@@ -8,12 +8,13 @@ import streamlit as st
 import torch
 from plotly.colors import qualitative
 
+from aae import catalog
 from aae.explore import cycled_labels, decode_all, manifold, plane_density, to_png
 from aae.priors import Prior, PriorConfig, make_prior
 from ui import common
 
 # -- session state ---------------------------------------------------------------------------------
-MAX_SEED = 2**31 - 1
+MAX_SEED = catalog.SEED_MAX
 st.session_state.setdefault("prior_choice", "own")  # "own" or a key of ALTERNATIVES
 st.session_state.setdefault("n_samples", 100)
 st.session_state.setdefault("samples_seed", 0)
@@ -119,7 +120,7 @@ common.page_header(
     "Draw codes z from a prior p(z), see where they fall next to the codes the encoder gives real digits "
     "(q(z)), and decode them into images.",
 )
-entry, model = common.picked_model(kinds=("aae", "vae", "gan"))
+entry, model = common.picked_model(kinds=common.PLAIN_KINDS)
 dim = model.latent_dim
 own_config: PriorConfig = model.config.prior
 label_regularized = bool(getattr(model.config, "label_regularized", False))

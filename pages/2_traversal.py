@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
+from aae import catalog
 from aae.explore import decode_all, interpolate, latent_range, traversal_codes
 from ui import common
 
 # -- session state -----------------------------------------------------------------------------------
-MAX_SEED = 2**31 - 1
+MAX_SEED = catalog.SEED_MAX
 MAX_SLIDERS = 16  # more sliders than this is a wall, not a control; the rest of the code stays fixed
 SWEEP_STEPS = 11
 PRIOR_START, DIGIT_START = "prior sample", "test digit"
@@ -66,7 +67,7 @@ common.page_header(
     "Start from a code, move it one dimension at a time and watch the decoded digit change; sweep a "
     "dimension across its range; walk from one digit to another.",
 )
-entry, model = common.picked_model(kinds=("aae", "vae", "gan"))
+entry, model = common.picked_model(kinds=common.PLAIN_KINDS)
 dim = model.latent_dim
 shown = min(dim, MAX_SLIDERS)
 data = common.test_set() if model.has_encoder else None  # says itself when MNIST is missing

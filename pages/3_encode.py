@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from aae import catalog
 from aae.digits import array_to_mnist_steps, to_mnist_steps
 from aae.explore import nearest, to_png
 from aae.metrics import reconstruction_error
@@ -75,7 +76,8 @@ common.page_header(
     "Upload a photo or scan of one handwritten digit, draw one, or pick a test digit. It is turned into "
     "MNIST form step by step, encoded by the model, decoded again, and placed among the test set's codes.",
 )
-entry, model = common.picked_model(kinds=("aae", "vae"), encoder_required=True)
+entry, model = common.picked_model(kinds=catalog.kinds(encoder=True, conditional=False, categorical=False),
+                                   encoder_required=True)
 
 data = common.test_set()  # None (after an info message) when MNIST is absent; encoding still works
 

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from aae import catalog
 from aae.checkpoints import CheckpointError
 from aae.explore import decode_all
 from aae.metrics import knn_accuracy, mmd, reconstruction_error, silhouette
@@ -116,15 +117,16 @@ common.page_header(
     "The same 10,000 test digits encoded by an adversarial autoencoder and a variational autoencoder. Both "
     "push their codes towards a prior; the AAE with a discriminator, the VAE with a KL term per image.",
 )
-entries = common.list_models(kinds=("aae", "vae"))
+ENCODER_KINDS = catalog.kinds(encoder=True, conditional=False, categorical=False)  # codes of images, plain priors
+entries = common.list_models(kinds=ENCODER_KINDS)
 default_left, default_right = default_pair(entries)
 if default_left is not None:
     st.session_state.setdefault("compare_aae_path", default_left.path)
     st.session_state.setdefault("compare_vae_path", default_right.path)
 left_pick, right_pick = st.columns(2)
-left = common.model_picker(kinds=("aae", "vae"), key="compare_aae_path", label="Left model (an AAE)",
+left = common.model_picker(kinds=ENCODER_KINDS, key="compare_aae_path", label="Left model (an AAE)",
                            where=left_pick, encoder_required=True)
-right = common.model_picker(kinds=("aae", "vae"), key="compare_vae_path", label="Right model (a VAE)",
+right = common.model_picker(kinds=ENCODER_KINDS, key="compare_vae_path", label="Right model (a VAE)",
                             where=right_pick, encoder_required=True)
 if left is None or right is None:
     st.stop()

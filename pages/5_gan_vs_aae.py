@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
 
+from aae import catalog
 from aae.data import is_available
 from aae.jobs import DuelFrame, DuelJob, JobSnapshot
-from aae.models import AAEConfig, GANConfig
+from aae.models import AAEConfig
 from aae.training import TrainConfig
 from ui import common
 
@@ -26,9 +26,7 @@ jobs = common.session_jobs()
 job: DuelJob | None = jobs.get("duel")
 has_classifier = (common.CLASSIFIER / "card.json").is_file()
 LIVE = ("pending", "running")
-ANTI_COLLAPSE = {"feature_matching": 1.0, "spectral_norm": False}  # the shipped `gan`'s recipe
-GAN_SIZES = {"seeds'": GANConfig(), "small": GANConfig(generator_hidden=(128, 256, 512), disc_channels=16),
-             "DCGAN-style": GANConfig(generator="conv")}
+GENERATOR_KINDS = catalog.kinds(generator_only=True)  # every model without an encoder that draws images
 on_gpu = common.device_description().startswith("GPU")
 
 
@@ -37,7 +35,7 @@ on_gpu = common.device_description().startswith("GPU")
 def wait_until(job: DuelJob, statuses: tuple[str, ...], timeout: float = 1.5) -> None:
     """Give the worker a moment to reach the asked-for state (it finishes its current step first)."""
     deadline = time.monotonic() + timeout
-    while job.snapshot()[0].status not in statuses and time.monotonic() < deadline:
+    while job.snapshot().status not in statuses and time.monotonic() < deadline:
         time.sleep(0.02)
 
 
@@ -132,7 +130,8 @@ def show_coverage(coverage: dict[str, Any] | None, model: str) -> None:
 
 
 def show_duel(job: DuelJob) -> None:
-    snap, frames = job.snapshot()
+    snap = job.snapshot()
+    frames = snap.frames
     st.session_state["duel_status"] = snap.status
     controls(job, snap)
     if snap.status == "failed":
@@ -165,7 +164,7 @@ def show_duel(job: DuelJob) -> None:
 @st.fragment(run_every=1.0)
 def live_duel(job: DuelJob) -> None:
     """Redraw every second while training; once paused or finished, a full rerun draws it without polling."""
-    if job.snapshot()[0].status not in LIVE:
+    if job.snapshot().status not in LIVE:
         st.rerun()
     show_duel(job)
 
@@ -197,14 +196,14 @@ common.page_header(
     "frame: watch the samples evolve side by side, scroll back through the history, and see mode collapse as a "
     "number.",
 )
-current = job.snapshot()[0] if job is not None else None
+current = job.snapshot() if job is not None else None
 busy = current is not None and current.status in (*LIVE, "paused")
 
 with st.expander("Settings", expanded=job is None):
     a, b, c, d = st.columns(4)
     epochs = a.number_input("Epochs", min_value=1, max_value=200, value=5, step=1, key="duel_epochs")
     batch_size = a.number_input("Batch size", min_value=10, max_value=1000, value=100, step=10, key="duel_batch_size")
-    seed = b.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="duel_seed")
+    seed = b.number_input("Seed", min_value=0, max_value=catalog.SEED_MAX, value=0, step=1, key="duel_seed")
     frame_every = b.number_input("Frame every N steps", min_value=1, max_value=10_000, value=100, step=10,
                                  key="duel_frame_every", help="How often both grids are kept for the history.")
     latent_dim = c.number_input("AAE latent dimension", min_value=1, max_value=100, value=8, step=1,
@@ -213,17 +212,16 @@ with st.expander("Settings", expanded=job is None):
                             help="256 keeps the CPU fast; the paper uses 1000.")
     noise_dim = d.number_input("GAN noise dimension", min_value=2, max_value=200, value=100, step=1,
                                key="duel_noise_dim", help="The seeds' GAN draws 100-D noise.")
-    gan_size = d.selectbox("GAN size", list(GAN_SIZES), key="duel_gan_size", index=0 if on_gpu else 1,
-                           help="The seeds' GAN (dense generator 256-512-1024, discriminator 64 channels) is about "
-                                "five times slower on a CPU than the small one (128-256-512, 16 channels). "
-                                "DCGAN-style: a transposed-convolution generator against the seeds' discriminator "
-                                "— it does not collapse like the dense ones (see the README's results).")
-    feature_matching = d.checkbox(
-        "Feature matching", key="duel_feature_matching",
-        help="The shipped `gan`'s recipe against mode collapse: the generator also matches the batch mean of the "
-             "discriminator's features on real digits (Salimans et al., 2016; weight 1), which a generator stuck on "
-             "a few digits cannot, and the discriminator drops spectral norm. Off: the plain GAN, which collapses "
-             "onto a few digits on the CPU budget (see the README).")
+    gan_kind = d.selectbox("Generator model", GENERATOR_KINDS, key="duel_gan_kind", format_func=catalog.label,
+                           help="Any model of the catalogue that draws images without an encoder.")
+    presets = ["default", *catalog.entry(gan_kind).presets]
+    gan_size = d.selectbox("Its preset", presets, key="duel_gan_size",
+                           index=presets.index("small") if "small" in presets and not on_gpu else 0,
+                           help="gan · default: the seeds' GAN (dense generator 256-512-1024, discriminator 64 "
+                                "channels) with feature matching against mode collapse; small: 128-256-512 and 16 "
+                                "channels, about five times faster on a CPU; dcgan: a transposed-convolution "
+                                "generator; plain: no feature matching, spectral norm — the GAN that collapses "
+                                "onto a few digits (see the README's results).")
     train_limit = b.number_input("Training images", min_value=200, max_value=60_000, value=None, step=100,
                                  key="duel_limit", placeholder="all", help="Empty: all of the training split.")
     st.caption(f"Both models train on **{common.device_description()}**. The AAE's hidden width defaults to 256 "
@@ -243,8 +241,8 @@ if start and not busy and has_data and not too_big:
     try:
         train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), seed=int(seed), device="auto",
                                    log_every=max(1, int(frame_every) // 10))
-        gan_config = dataclasses.replace(GAN_SIZES[gan_size], latent_dim=int(noise_dim),
-                                         **(ANTI_COLLAPSE if feature_matching else {}))
+        gan_config = catalog.build_config(gan_kind, {"latent_dim": int(noise_dim)},
+                                          preset=None if gan_size == "default" else gan_size)
         job = DuelJob(gan_config=gan_config,
                       aae_config=AAEConfig(latent_dim=int(latent_dim), hidden=int(hidden)),
                       train_config=train_config, frame_every=int(frame_every), data_dir=common.data_dir(),
@@ -267,4 +265,4 @@ if job is not None:
         live_duel(job)
     else:
         show_duel(job)
-    save_section(job, job.snapshot()[0])
+    save_section(job, job.snapshot())

@@ -1,19 +1,23 @@
-"""Train: configure any model the CLI can train, train it in the background, watch it learn, then use it."""
+"""Train: configure any model the CLI can train, train it in the background, watch it learn, then use it.
+
+The form is generated from the catalogue (aae.catalog): the model list, each model's config fields with
+help from their comments, its presets, and the engine's options. Nothing here knows a model kind.
+"""
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import asdict
 from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from aae.cli import model_config_from_args
+from aae import catalog
 from aae.data import DATASET_NAMES, is_available
-from aae.jobs import JobSnapshot, TrainingJob, validate_model_config
+from aae.jobs import JobSnapshot, TrainingJob
 from aae.priors import PRIOR_NAMES
-from aae.training import TrainConfig
-from ui import common
+from aae.training import TrainConfig, format_duration, measure_throughput
+from ui import common, forms
 
 # -- session state ------------------------------------------------------------------------------
 st.session_state.setdefault("train_status", None)  # the last job's status ("running", "done", ...), for tests
@@ -21,12 +25,11 @@ st.session_state.setdefault("train_checkpoint", None)  # where the last finished
 st.session_state.setdefault("train_announced", None)  # the checkpoint already made the picker's choice
 st.session_state.setdefault("train_name", common.free_model_name("my-model"))
 
-TWO_D_PRIORS = ("mog10", "swissroll")  # priors that exist only in 2-D, with one part per class
-GENERATORS = {"dense": "dense (the seeds' GAN)", "conv": "convolutional (DCGAN-style)"}
-MODEL_NAMES = {"aae": "AAE (adversarial autoencoder)", "vae": "VAE", "gan": "GAN",
-               "supervised": "supervised AAE (label + style)", "semi": "semi-supervised AAE",
-               "cluster": "clustering AAE", "dimred": "semi-supervised 2-D map (cluster heads)"}
 DATASET_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+# The form's own essentials; the rest of TrainConfig is in "Optimiser", except what the job schedules itself.
+ESSENTIAL_TRAINING = ("epochs", "batch_size", "lr", "seed")
+SCHEDULED = ("device", "log_every", "sample_every", "n_preview", "progress_images", "validation_images")
+MAIN_FIELDS = ("prior", "latent_dim", "hidden")  # drawn at the top; every other field in "All options"
 jobs = common.session_jobs()
 job: TrainingJob | None = jobs.get("train")
 
@@ -44,34 +47,21 @@ if job is not None:
 
 def job_settings(values: dict[str, Any]) -> tuple[str, Any, TrainConfig]:
     """(kind, model config, train config) from the widgets; ValueError with a message for people."""
-    model, prior = values["model"], values["prior"]
-    if values["label_regularized"] and model != "aae":
-        raise ValueError("Label-regularised training applies to the AAE only.")
-    if values["label_regularized"] and prior not in TWO_D_PRIORS:
-        raise ValueError(f"Label-regularised training needs a prior with one part per digit class "
-                         f"(mog10 or swissroll), not {prior}.")
-    # Empty latent size: 2 for the 2-D-only priors, else the CLI's default (8; GAN noise 100).
-    latent = values["latent_dim"] or (2 if prior in TWO_D_PRIORS else None)
-    labels = values["labels_per_class"]
-    args = argparse.Namespace(model=model, encoder=values["encoder"], prior=prior, prior_std=values["prior_std"],
-                              label_regularized=values["label_regularized"], latent_dim=latent,
-                              hidden=values["hidden"], labels_per_class=None if labels == "all" else int(labels),
-                              clusters=values["clusters"], corruption=values["corruption"],
-                              corruption_level=values["corruption_level"],
-                              generator=values["generator"], feature_matching=values["feature_matching"])
-    kind, model_config = model_config_from_args(args)
-    validate_model_config(kind, model_config)
+    kind = values["model"]
+    model_config = catalog.build_config(kind, values["model_options"], preset=values["preset"])
     limit, batch = values["train_limit"], values["batch_size"]
     if limit is not None and batch > limit:
         raise ValueError(f"The batch size ({batch}) is larger than the {limit} training images: lower it.")
-    # Enough loss points for a smooth live curve (about 300) and a fresh preview a few times per epoch.
-    steps_per_epoch = max((limit or 60_000) // batch, 1)
-    lr = values["lr"] if values["lr"] is not None else (2e-4 if kind == "gan" else 1e-3)
-    train_config = TrainConfig(
-        epochs=values["epochs"], batch_size=batch, lr=lr, seed=values["seed"], device="auto",
-        log_every=max(1, values["epochs"] * steps_per_epoch // 300), sample_every=max(1, steps_per_epoch // 4),
-    )
+    # log_every 0 / sample_every -1: the engine schedules about 300 loss points and four previews per epoch.
+    train_config = catalog.train_config(kind, model_config, epochs=values["epochs"], batch_size=batch,
+                                        lr=values["lr"], seed=values["seed"], device="auto", log_every=0,
+                                        sample_every=-1, **values["engine_options"])
     return kind, model_config, train_config
+
+
+@st.cache_data(show_spinner="Measuring this device's speed for the estimate…", max_entries=64)
+def images_per_second(kind: str, model_config: Any, train_config: TrainConfig) -> float:
+    return measure_throughput(kind, model_config, train_config)
 
 
 def missing_data_message(dataset: str) -> str:
@@ -166,32 +156,40 @@ running = job is not None and not job.snapshot().finished
 
 left, middle, right = st.columns(3)
 with left:
-    model = st.selectbox("Model", list(MODEL_NAMES), key="train_model", format_func=MODEL_NAMES.get)
-    encoder = st.selectbox("Encoder q(z|x)", ["deterministic", "gaussian", "universal"], key="train_encoder",
-                           disabled=model != "aae", help="AAE only: deterministic, Gaussian posterior, or the "
-                                                         "universal approximator (noise fed to the encoder).")
-    prior = st.selectbox("Prior p(z)", PRIOR_NAMES, key="train_prior",
-                         help="A VAE needs the Gaussian; mog10 and swissroll are 2-D.")
-    prior_std = st.number_input("Prior scale σ", min_value=0.01, max_value=100.0, value=None, step=0.5,
-                                key="train_prior_std", placeholder="default: 5 for the AAE's Gaussian, else 1")
-    label_regularized = st.checkbox("Label-regularised", key="train_label_regularized",
-                                    help="AAE with mog10 or swissroll: the discriminator sees the digit's label "
-                                         "and p(z) is drawn from that label's part.")
+    model = st.selectbox("Model", catalog.kinds(trainable=True), key="train_model", format_func=catalog.label)
+    entry = catalog.entry(model)
+    st.caption(entry.summary)
+    fields = {o.name: o for o in catalog.config_options(entry.config)}
+    preset = st.selectbox("Preset", [None, *entry.presets], key=f"train_preset_{model}",
+                          format_func=lambda p: "none: the model's defaults" if p is None else p,
+                          help="Named settings of this model (`aae train --preset NAME`); every field below "
+                               "still overrides them.")
+    model_options: dict[str, Any] = {}
+    if "prior" in fields:
+        model_options["prior"] = st.selectbox(
+            "Prior p(z)", [None, *PRIOR_NAMES], key="train_prior", format_func=forms._format,
+            help=f"{fields['prior'].help} (default: {fields['prior'].default.name}); mog10 and swissroll are 2-D.")
+        model_options["prior_std"] = st.number_input(
+            "Prior scale σ", min_value=0.01, max_value=100.0, value=None, step=0.5, key="train_prior_std",
+            placeholder=f"default: {fields['prior'].default.std:g} for its {fields['prior'].default.name}, else 1")
 with middle:
-    latent_dim = st.number_input("Latent dimension", min_value=1, max_value=512, value=None, step=1,
-                                 key="train_latent_dim",
-                                 placeholder="default: 8 (2 for mog10/swissroll; GAN 100; style 2, semi 4)")
-    hidden = st.number_input("Hidden width", min_value=16, max_value=4096, value=1000, step=100,
-                             key="train_hidden", disabled=model == "gan",
-                             help="Width of the hidden layers of encoder, decoder and discriminator (paper: 1000). "
-                                  "The GAN keeps its own sizes.")
-    epochs = st.number_input("Epochs", min_value=1, max_value=1000, value=20, step=1, key="train_epochs")
+    if "latent_dim" in fields:
+        model_options["latent_dim"] = st.number_input(
+            "Latent dimension", min_value=1, max_value=512, value=None, step=1, key="train_latent_dim",
+            placeholder=f"default: {fields['latent_dim'].default} (2 for mog10/swissroll)",
+            help=fields["latent_dim"].help)
+    if "hidden" in fields:
+        model_options["hidden"] = st.number_input(
+            "Hidden width", min_value=16, max_value=4096, value=None, step=100, key="train_hidden",
+            placeholder=f"default: {fields['hidden'].default}", help=fields["hidden"].help)
+    epochs = st.number_input("Epochs", min_value=1, max_value=1000, value=5, step=1, key="train_epochs",
+                             help="Passes over the training images; the estimate below says how long they take.")
     batch_size = st.number_input("Batch size", min_value=1, max_value=10_000, value=100, step=10,
                                  key="train_batch_size")
     lr = st.number_input("Learning rate", min_value=1e-5, max_value=1.0, value=None, format="%.5f", step=1e-4,
-                         key="train_lr", placeholder="default: 0.001 (GAN 0.0002)")
+                         key="train_lr", placeholder=f"default: {entry.lr:g}")
 with right:
-    seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="train_seed")
+    seed = st.number_input("Seed", min_value=0, max_value=catalog.SEED_MAX, value=0, step=1, key="train_seed")
     dataset = st.selectbox("Dataset", DATASET_NAMES, key="train_dataset")
     train_limit = st.number_input("Training images", min_value=100, max_value=60_000, value=None, step=100,
                                   key="train_limit", placeholder="all",
@@ -199,46 +197,23 @@ with right:
     name = st.text_input("Name", key="train_name", max_chars=80, help="Letters, digits, - and _. The model is "
                                                                       "saved in the runs folder under this name.")
     overwrite = st.checkbox("Overwrite a model of yours with this name", key="train_overwrite")
-with st.expander("The paper's other AAEs: labels, clusters, denoising",
-                 expanded=model in ("semi", "cluster", "dimred")
-                 or st.session_state.get("train_corruption", "none") != "none"):
-    variant_left, variant_middle, variant_right = st.columns(3)
-    labels_per_class = variant_left.selectbox(
-        "Labels per class", [1, 10, 100, "all"], index=1, key="train_labels_per_class",
-        disabled=model not in ("semi", "dimred"),
-        help="Semi-supervised AAE: labelled training images per digit (10 → 100 labels, as in the paper).")
-    clusters = variant_middle.number_input("Clusters", min_value=2, max_value=100, value=16, step=1,
-                                           key="train_clusters", disabled=model != "cluster",
-                                           help="Clustering AAE: the number of categories (paper: 16 and 30).")
-    corruption = variant_right.selectbox("Denoising: corrupt inputs with", ["none", "gaussian", "masking",
-                                                                            "salt_pepper"],
-                                         key="train_corruption", disabled=model != "aae",
-                                         help="AAE only: the encoder sees corrupted digits, the decoder must "
-                                              "rebuild the clean ones.")
-    corruption_level = variant_right.slider("Corruption level", 0.05, 0.95, 0.5, step=0.05,
-                                            key="train_corruption_level",
-                                            disabled=model != "aae" or corruption == "none")
-with st.expander("GAN: generator and mode collapse", expanded=model == "gan"):
-    gan_left, gan_right = st.columns(2)
-    generator = gan_left.selectbox("Generator", list(GENERATORS), key="train_generator", disabled=model != "gan",
-                                   format_func=GENERATORS.get)
-    feature_matching = gan_right.number_input(
-        "Feature matching weight", min_value=0.0, max_value=100.0, value=1.0, step=1.0, key="train_feature_matching",
-        disabled=model != "gan",
-        help="0: the plain GAN, which collapses onto a few digits. Above 0 (1 is the shipped `gan`'s recipe) the "
-             "generator also matches the mean of the discriminator's features on real digits (Salimans et al., "
-             "2016), which keeps it from collapsing.")
+problems: list[str] = []
+with st.expander(f"All options of the {entry.label}"):
+    st.caption("Every field of its config, as `aae train --set FIELD=VALUE` sets it; empty is the default.")
+    advanced, form_problems = forms.options_form(catalog.config_options(entry.config), prefix="train_",
+                                                 skip=MAIN_FIELDS)
+    model_options.update(advanced)
+    problems += form_problems
+with st.expander("Optimiser and schedule"):
+    engine_options, form_problems = forms.options_form(
+        catalog.config_options(TrainConfig), prefix="train_engine_", skip=ESSENTIAL_TRAINING + SCHEDULED)
+    problems += form_problems
 st.caption(f"Training runs on **{common.device_description()}** (chosen automatically). "
            f"Models are saved in `{common.runs_dir()}`.")
 
-values = {"model": model, "encoder": encoder, "prior": prior, "prior_std": prior_std,
-          "label_regularized": label_regularized, "latent_dim": latent_dim, "hidden": int(hidden),
+values = {"model": model, "preset": preset, "model_options": model_options, "engine_options": engine_options,
           "epochs": int(epochs), "batch_size": int(batch_size), "lr": lr, "seed": int(seed),
-          "train_limit": int(train_limit) if train_limit else None, "labels_per_class": labels_per_class,
-          "clusters": int(clusters), "corruption": corruption if model == "aae" else "none",
-          "corruption_level": float(corruption_level), "generator": generator,
-          "feature_matching": float(feature_matching)}
-problems: list[str] = []
+          "train_limit": int(train_limit) if train_limit else None}
 settings = None
 try:
     settings = job_settings(values)
@@ -253,7 +228,25 @@ if not has_data:
 for problem in problems:
     st.error(problem)
 
-start = st.button("Start training", key="train_start", type="primary",
+estimate = None
+if settings is not None and not problems:
+    kind, model_config, train_config = settings
+    with st.expander("The configuration this trains"):
+        st.json({"kind": kind, "model": asdict(model_config), "training": asdict(train_config)}, expanded=False)
+    try:
+        rate = images_per_second(kind, model_config, train_config)
+    except (ValueError, RuntimeError) as error:
+        problems.append(str(error))
+        st.error(f"This model cannot train: {error}")
+    else:
+        n_images = values["train_limit"] or 50_000  # the paper's training split of the full dataset
+        estimate = values["epochs"] * n_images / rate
+        st.session_state["train_estimate"] = estimate
+        st.caption(f"Estimated time: **{format_duration(estimate)}** for {values['epochs']} epochs of "
+                   f"{n_images:,} images at {rate:,.0f} images/s (measured on this device just now; validation "
+                   "adds a little each epoch).")
+start = st.button("Start training" + (f" ({format_duration(estimate)})" if estimate else ""), key="train_start",
+                  type="primary",
                   disabled=running or bool(problems) or not has_data,
                   help="One training at a time per browser session." if running else None)
 if start and not running and not problems and has_data and settings is not None:

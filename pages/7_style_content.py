@@ -14,13 +14,14 @@ import numpy as np
 import streamlit as st
 import torch
 
+from aae import catalog
 from aae.digits import NotADigitError, to_mnist
 from aae.paper import paper_error
 from ui import common
 
 PRIOR, TEST, UPLOAD = "prior samples", "test digits", "an upload"
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
-MAX_SEED = 2**31 - 1
+MAX_SEED = catalog.SEED_MAX
 
 st.session_state.setdefault("style_source", PRIOR)
 st.session_state.setdefault("style_n", 6)
@@ -45,7 +46,7 @@ common.page_header(
     "Fix one style and write it as every digit — rows are styles, columns the digits 0–9 (the AAE paper's "
     "figure 7).",
 )
-entry, model = common.picked_model(kinds=("supervised", "semi"), encoder_required=True,
+entry, model = common.picked_model(kinds=catalog.kinds(conditional=True, uses_labels=True), encoder_required=True,
                                    prefer=lambda e: e.kind == "supervised")  # the paper's figure-7 model first
 if entry.kind == "supervised":
     st.caption(f"**{entry.name}**: a supervised AAE — during training the decoder got each digit's true label "

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from aae import catalog
 from aae.explore import most_confident
 from aae.metrics.evaluate import ClusterReport, cluster_report
 from aae.paper import paper_error
@@ -38,7 +39,7 @@ common.page_header(
     "labels, or a few), while a second code z keeps the style. Each row is one category: what the decoder "
     "writes for it, and the test digits it holds.",
 )
-entry, model = common.picked_model(kinds=("cluster", "semi", "dimred"), encoder_required=True)
+entry, model = common.picked_model(kinds=catalog.kinds(categorical=True), encoder_required=True)
 if common.splits() is None:
     st.stop()
 report = report_for(entry.path, common.card_mtime(entry.path))
@@ -101,7 +102,7 @@ with st.expander("Clusters × digits on the test set", expanded=False):
                          xaxis_title="true digit", yaxis={"autorange": "reversed", "title": "cluster → named"})
     st.plotly_chart(figure, key="cluster_confusion")
 
-seed = st.number_input("Seed of the styles", 0, 2**31 - 1, key="cluster_seed",
+seed = st.number_input("Seed of the styles", 0, catalog.SEED_MAX, key="cluster_seed",
                        help="The same styles are written in every row; a new seed draws others.")
 styles = model.sample_styles(N_STYLES, generator=torch.Generator().manual_seed(int(seed))).cpu()
 generated = model.style_grid(styles, rows="content").cpu()  # (K·S, 1, 28, 28), row c = category c

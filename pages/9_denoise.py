@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
+from aae import catalog
 from aae.corruption import CORRUPTIONS
 from aae.explore import denoise
 from ui import common
@@ -33,11 +34,11 @@ common.page_header(
 )
 # Its own picker, which starts on a denoising AAE (the other pages' choice is usually a plain one).
 if "denoise_model_path" not in st.session_state:
-    denoisers = [e for e in common.list_models(kinds=("aae",))
+    denoisers = [e for e in common.list_models(kinds=catalog.kinds(denoising=True))
                  if e.card.get("config", {}).get("corruption", "none") != "none"]
     if denoisers:
         st.session_state["denoise_model_path"] = denoisers[0].path
-entry, model = common.picked_model(kinds=("aae",), encoder_required=True, key="denoise_model_path")
+entry, model = common.picked_model(kinds=catalog.kinds(denoising=True), encoder_required=True, key="denoise_model_path")
 config = model.config
 trained_on = config.corruption if config.corruption != "none" else None
 if trained_on:
@@ -55,7 +56,7 @@ if st.session_state.get("denoise_for") != entry.path:
 data = common.test_set()
 if data is None:
     st.stop()
-others = [e for e in common.list_models(kinds=("aae",)) if e.path != entry.path]
+others = [e for e in common.list_models(kinds=catalog.kinds(denoising=True)) if e.path != entry.path]
 if st.session_state["denoise_compare"] not in [NONE] + [e.path for e in others]:
     st.session_state["denoise_compare"] = NONE
 left, middle, right = st.columns(3)
@@ -65,7 +66,7 @@ compare_path = right.selectbox("Compare with", [NONE] + [e.path for e in others]
                                format_func=lambda p: p if p == NONE else next(e.label for e in others if e.path == p))
 left, right = st.columns(2)
 n = left.slider("Digits shown", 4, 16, key="denoise_n")
-seed = right.number_input("Seed", 0, 2**31 - 1, key="denoise_seed", help="Picks the digits and the noise.")
+seed = right.number_input("Seed", 0, catalog.SEED_MAX, key="denoise_seed", help="Picks the digits and the noise.")
 
 pick = torch.randperm(len(data[0]), generator=torch.Generator().manual_seed(int(seed)))[:N_MEASURE]
 clean = data[0][pick]

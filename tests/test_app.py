@@ -22,7 +22,9 @@ def test_home_shows_device_data_models_and_links(tiny_models):
     for name in tiny_models:  # the user's models appear as cards
         assert name in text
     assert "shipped" in text and "classifier" in text  # the shipped classifier is listed too
-    assert "GAN · 100-D gaussian prior, dense generator, feature matching" in text  # the shipped gan's recipe
+    # the shipped gan's recipe, on its card
+    assert "GAN: a generator and an image discriminator" in text
+    assert "· 100-D gaussian prior · dense generator, feature matching" in text
 
 
 def test_home_says_how_to_get_data_when_it_is_missing(tiny_models, tmp_path, monkeypatch):
@@ -63,8 +65,10 @@ def test_a_variants_card_leads_with_its_own_figure(tiny_models):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
     labels = [(m.label, m.value) for m in at.metric]
-    index = labels.index(("test error", f"{card['metrics']['test_error']:.1%}"))
-    assert labels[index + 1][0] == "Parzen LL"  # then the generative figures
+    index = labels.index(("test error ↓", f"{card['metrics']['test_error']:.1%}"))  # with its direction
+    assert labels[index + 1][0] == "Parzen LL ↑"  # then the generative figures
+    help_text = next(m.proto.help for m in at.metric if m.label == "test error ↓")
+    assert "lower is better" in help_text
 
 
 def test_home_puts_the_papers_figures_beside_the_shipped_models(tiny_models):

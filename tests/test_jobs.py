@@ -7,8 +7,9 @@ import time
 import pytest
 import torch
 
+from aae.catalog import validate_config
 from aae.checkpoints import load_checkpoint, save_checkpoint
-from aae.jobs import DuelJob, TrainingJob, validate_model_config
+from aae.jobs import DuelJob, TrainingJob
 from aae.models import AAEConfig, ClassifierConfig, GANConfig, VAEConfig
 from aae.priors import PriorConfig
 from aae.training import TrainConfig, create_model, train
@@ -28,21 +29,20 @@ def wait_for(condition, timeout: float = 60.0, what: str = "condition") -> None:
 def run_job(job, timeout: float = 60.0):
     job.start()
     job.join(timeout)
-    snap = job.snapshot()
-    return snap[0] if isinstance(snap, tuple) else snap
+    return job.snapshot()
 
 
 # -- checking configs before a job ------------------------------------------------------------
 
 def test_validate_model_config_names_the_problem():
-    validate_model_config("aae", AAEConfig(latent_dim=2, prior=PriorConfig("mog10"), label_regularized=True))
-    validate_model_config("gan", GANConfig(latent_dim=2, prior=PriorConfig("swissroll")))
+    validate_config("aae", AAEConfig(latent_dim=2, prior=PriorConfig("mog10"), label_regularized=True))
+    validate_config("gan", GANConfig(latent_dim=2, prior=PriorConfig("swissroll")))
     with pytest.raises(ValueError, match="latent dimension of 2"):
-        validate_model_config("aae", AAEConfig(latent_dim=8, prior=PriorConfig("mog10")))
+        validate_config("aae", AAEConfig(latent_dim=8, prior=PriorConfig("mog10")))
     with pytest.raises(ValueError, match="mog10 or swissroll"):
-        validate_model_config("aae", AAEConfig(latent_dim=2, prior=PriorConfig("gaussian"), label_regularized=True))
+        validate_config("aae", AAEConfig(latent_dim=2, prior=PriorConfig("gaussian"), label_regularized=True))
     with pytest.raises(ValueError, match="positive"):
-        validate_model_config("vae", VAEConfig(latent_dim=2, prior=PriorConfig("gaussian", 0.0)))
+        validate_config("vae", VAEConfig(latent_dim=2, prior=PriorConfig("gaussian", 0.0)))
 
 
 # -- one model ---------------------------------------------------------------------------------
@@ -153,12 +153,13 @@ def test_duel_pauses_resumes_saves_and_measures_coverage(tmp_path, data_dir, cla
     with pytest.raises(RuntimeError, match="pause or stop"):
         job.save(tmp_path / "early")  # nothing to save before it has run
     job.start()
-    wait_for(lambda: job.snapshot()[0].step >= 1, what="the first duel step")
+    wait_for(lambda: job.snapshot().step >= 1, what="the first duel step")
     job.pause()
-    wait_for(lambda: job.snapshot()[0].status == "paused", what="the pause")
-    paused_at = job.snapshot()[0].step
+    wait_for(lambda: job.snapshot().status == "paused", what="the pause")
+    paused_at = job.snapshot().step
     time.sleep(0.5)
-    snap, frames = job.snapshot()
+    snap = job.snapshot()
+    frames = snap.frames
     assert snap.status == "paused" and snap.step == paused_at < snap.total_steps == 60
 
     # Saving while paused writes two sibling checkpoints the model lists can see.
@@ -172,7 +173,8 @@ def test_duel_pauses_resumes_saves_and_measures_coverage(tmp_path, data_dir, cla
 
     job.resume()
     job.join(120)
-    snap, frames = job.snapshot()
+    snap = job.snapshot()
+    frames = snap.frames
     assert snap.status == "done", snap.error
     assert snap.step == 60 and snap.epoch == 20 and snap.fraction == 1.0
     assert [f.step for f in frames] == list(range(1, 61))  # a frame every step, none lost to the pause
@@ -195,10 +197,11 @@ def test_duel_stop_while_paused_and_without_a_classifier(tmp_path, data_dir):
     job = duel(data_dir, classifier=tmp_path / "no-classifier")
     job.pause()  # paused before the first step
     job.start()
-    wait_for(lambda: job.snapshot()[0].status == "paused", what="the pause")
+    wait_for(lambda: job.snapshot().status == "paused", what="the pause")
     job.cancel()
     job.join(30)
-    snap, frames = job.snapshot()
+    snap = job.snapshot()
+    frames = snap.frames
     assert snap.status == "cancelled" and snap.step == 0 and frames == []
     assert "no classifier" in job.coverage_error
     assert len(job.save(tmp_path / "stopped")) == 2  # a stopped run can still be saved
@@ -207,7 +210,7 @@ def test_duel_stop_while_paused_and_without_a_classifier(tmp_path, data_dir):
 def test_duel_without_classifier_has_no_coverage(data_dir):
     job = duel(data_dir)
     snap = run_job(job)
-    frames = job.snapshot()[1]
+    frames = job.snapshot().frames
     assert snap.status == "done" and len(frames) == 3
     assert frames[-1].gan_coverage is None and frames[-1].aae_coverage is None
     with pytest.raises(ValueError, match="frame_every"):

@@ -149,12 +149,15 @@ def _duel_saved_gan(name: str, choose) -> dict:
 
 
 def test_a_dcgan_style_duel_trains_and_saves_a_conv_generator(tiny_models, data_dir):
-    config = _duel_saved_gan("page-dcgan", lambda at: at.selectbox(key="duel_gan_size").set_value("DCGAN-style"))
+    config = _duel_saved_gan("page-dcgan", lambda at: at.selectbox(key="duel_gan_size").set_value("dcgan"))
     assert config["generator"] == "conv"
 
 
 def test_feature_matching_reaches_the_trained_gan(tiny_models, data_dir):
-    """Ticking "Feature matching" trains the GAN with the shipped gan's recipe, which its saved config carries."""
-    config = _duel_saved_gan("page-fm", lambda at: at.checkbox(key="duel_feature_matching").check())
+    """The GAN's default trains with the shipped gan's recipe (feature matching, plain D), which its saved config
+    carries; the "plain" preset is the GAN that collapses."""
+    config = _duel_saved_gan("page-fm", lambda at: None)
     assert config["feature_matching"] > 0 and config["spectral_norm"] is False
-    assert _duel_saved_gan("page-plain", lambda at: None)["feature_matching"] == 0
+    assert config["generator_hidden"] == [128, 256, 512]  # the small preset, the CPU's default
+    plain = _duel_saved_gan("page-plain", lambda at: at.selectbox(key="duel_gan_size").set_value("plain"))
+    assert plain["feature_matching"] == 0 and plain["spectral_norm"] is True

@@ -22,7 +22,7 @@ def page(tiny_models, data_dir):
 
 
 def configure_tiny(at: AppTest, name: str) -> None:
-    if not at.number_input(key="train_hidden").disabled:  # the GAN keeps its own sizes
+    if any(w.key == "train_hidden" for w in at.number_input):  # the GAN has its own sizes, no width field
         at.number_input(key="train_hidden").set_value(32)
     at.number_input(key="train_epochs").set_value(1)
     at.number_input(key="train_limit").set_value(300)
@@ -137,9 +137,9 @@ def test_the_papers_other_aaes_train_from_the_page(page, tiny_models, kind):
     at.selectbox(key="train_model").set_value(kind).run()
     configure_tiny(at, f"page-{kind}")
     if kind == "semi":
-        at.selectbox(key="train_labels_per_class").set_value(10)
+        at.text_input(key="train_labels_per_class").set_value("10")
     else:
-        at.number_input(key="train_clusters").set_value(5)
+        at.number_input(key="train_n_categories").set_value(5)
     at.run()
     assert not at.error, [e.value for e in at.error]
     at.button(key="train_start").click().run()
@@ -181,4 +181,7 @@ def test_style_models_refuse_other_priors_and_denoising_is_aae_only(page):
     at.selectbox(key="train_prior").set_value("gaussian").run()
     at.selectbox(key="train_corruption").set_value("masking").run()
     assert not at.error
-    assert at.slider(key="train_corruption_level").disabled is False
+    at.number_input(key="train_corruption_level").set_value(0.4).run()
+    assert not at.error and at.button(key="train_start").disabled is False
+    at.selectbox(key="train_model").set_value("vae").run()  # the VAE's config has no corruption: no such field
+    assert not any(w.key == "train_corruption" for w in at.selectbox)

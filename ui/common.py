@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from aae import catalog
 from aae.checkpoints import CheckpointError, find_checkpoints, load_checkpoint, read_card
 from aae.data import DataNotFoundError, is_available, load_dataset, resolve_data_dir
 from aae.explore import encode_all
@@ -34,7 +35,8 @@ def data_dir() -> Path:
 
 
 CLASSIFIER = SHIPPED_DIR / "classifier"
-ENCODER_KINDS = ("aae", "vae", "supervised", "semi", "cluster", "dimred")
+# The kinds most pages show: models that draw images from a plain prior (no label or category input).
+PLAIN_KINDS = catalog.kinds(generates=True, conditional=False, categorical=False)
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,10 @@ class ModelEntry:
 
     @property
     def has_encoder(self) -> bool:
-        return self.kind in ENCODER_KINDS
+        return self.kind in catalog.CATALOG and catalog.entry(self.kind).capabilities["encoder"]
 
 
-def list_models(*, kinds: tuple[str, ...] = ("aae", "vae", "gan")) -> list[ModelEntry]:
+def list_models(*, kinds: tuple[str, ...] = PLAIN_KINDS) -> list[ModelEntry]:
     """Every loadable checkpoint card in checkpoints/ and the runs folder, of the given kinds."""
     entries = []
     for path in find_checkpoints(SHIPPED_DIR, runs_dir()):
@@ -92,7 +94,7 @@ def load(path: str | Path):
 
 
 def model_picker(
-    *, kinds: tuple[str, ...] = ("aae", "vae", "gan"), key: str = "model_path", label: str = "Model",
+    *, kinds: tuple[str, ...] = PLAIN_KINDS, key: str = "model_path", label: str = "Model",
     where=None, min_latent: int = 1, encoder_required: bool = False, prefer=None,
 ) -> ModelEntry | None:
     """A selectbox of models in the sidebar (or `where`), remembered across pages in st.session_state.

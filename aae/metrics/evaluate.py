@@ -11,26 +11,57 @@ from aae.data import Splits
 from aae.explore import category_probs_all, decode_all, encode_all, reconstruct_all
 from aae.models import LatentModel
 
-# How each metric is named in tables, and which way is better.
-METRICS: dict[str, tuple[str, str]] = {
-    "parzen_ll": ("Parzen log-likelihood (nats)", "higher"),
-    "parzen_se": ("  ± standard error", ""),
-    "parzen_sigma": ("  kernel σ (chosen on validation)", ""),
-    "frechet": ("Fréchet distance (classifier features)", "lower"),
-    "modes_covered": ("classes covered by samples (of 10)", "higher"),
-    "coverage_entropy": ("class entropy of samples (1 = even)", "higher"),
-    "mmd": ("MMD² codes vs prior (IMQ kernel)", "lower"),
-    "knn_accuracy": ("kNN accuracy of codes (k=5)", "higher"),
-    "silhouette": ("silhouette of codes by class", "higher"),
-    "recon_bce": ("reconstruction BCE (nats/image)", "lower"),
-    "recon_mse": ("reconstruction MSE (per pixel)", "lower"),
-    "test_accuracy": ("classifier test accuracy", "higher"),
-    "test_error": ("test error of y (semi-supervised)", "lower"),
-    "cluster_error": ("clustering test error (paper's way)", "lower"),
-    "cluster_error_majority": ("clustering test error (majority)", "lower"),
-    "denoise_mse": ("denoising MSE (per pixel)", "lower"),
-    "noisy_mse": ("  MSE of the noisy input itself", ""),
+
+@dataclass(frozen=True)
+class Metric:
+    """How a metric is named and read: in `aae eval`'s table, on Home cards and on pages (one place)."""
+
+    label: str  # in tables
+    short: str  # on cards
+    better: str  # "higher", "lower", or "" for a detail of another metric
+    help: str = ""
+
+    @property
+    def arrow(self) -> str:
+        """↑ or ↓ (nothing for details): which way is better."""
+        return {"higher": "↑", "lower": "↓"}.get(self.better, "")
+
+    @property
+    def direction(self) -> str:
+        return {"higher": "higher is better", "lower": "lower is better"}.get(self.better, "")
+
+
+METRICS: dict[str, Metric] = {
+    "parzen_ll": Metric("Parzen log-likelihood (nats)", "Parzen LL", "higher",
+                        "log-likelihood of the test images under a Gaussian kernel density of the model's samples"),
+    "parzen_se": Metric("  ± standard error", "± s.e.", ""),
+    "parzen_sigma": Metric("  kernel σ (chosen on validation)", "σ", ""),
+    "frechet": Metric("Fréchet distance (classifier features)", "Fréchet dist.", "lower",
+                      "distance between samples and test images in the classifier's feature space"),
+    "modes_covered": Metric("classes covered by samples (of 10)", "classes (of 10)", "higher",
+                            "classes that get at least half their fair share of the samples"),
+    "coverage_entropy": Metric("class entropy of samples (1 = even)", "class entropy", "higher"),
+    "mmd": Metric("MMD² codes vs prior (IMQ kernel)", "MMD² to prior", "lower",
+                  "how far the test codes q(z) are from the prior p(z); 0 = indistinguishable"),
+    "knn_accuracy": Metric("kNN accuracy of codes (k=5)", "kNN acc.", "higher",
+                           "share of test codes whose 5 nearest codes mostly have their digit: classes separated"),
+    "silhouette": Metric("silhouette of codes by class", "silhouette", "higher",
+                         "from −1 to 1: how tight and apart the digits' clusters of codes are"),
+    "recon_bce": Metric("reconstruction BCE (nats/image)", "recon. BCE", "lower"),
+    "recon_mse": Metric("reconstruction MSE (per pixel)", "recon. MSE", "lower"),
+    "test_accuracy": Metric("classifier test accuracy", "test accuracy", "higher"),
+    "test_error": Metric("test error of y (semi-supervised)", "test error", "lower"),
+    "cluster_error": Metric("clustering test error (paper's way)", "cluster error", "lower"),
+    "cluster_error_majority": Metric("clustering test error (majority)", "cluster error (majority)", "lower"),
+    "denoise_mse": Metric("denoising MSE (per pixel)", "denoised MSE", "lower"),
+    "noisy_mse": Metric("  MSE of the noisy input itself", "noisy MSE", ""),
 }
+
+
+def metric_label(key: str, *, short: bool = True) -> str:
+    """A metric's name with its direction: "kNN acc. ↑"."""
+    metric = METRICS[key]
+    return f"{metric.short if short else metric.label.strip()} {metric.arrow}".strip()
 
 
 @torch.no_grad()
@@ -83,9 +114,9 @@ def evaluate(
         results.update(modes_covered=coverage.modes_covered, coverage_entropy=coverage.normalized_entropy,
                        class_shares=coverage.shares)
 
-    if hasattr(model, "category_probs"):  # semi-supervised, clustering and 2-D map AAEs
+    if model.categorical:  # semi-supervised, clustering and 2-D map AAEs
         results.update(categorical_errors(model, splits))
-    if getattr(model.config, "corruption", "none") != "none":
+    if model.denoising:
         results.update(denoising_errors(model, test_x, seed=seed))
 
     if model.has_encoder:
@@ -164,7 +195,7 @@ def denoising_errors(model: LatentModel, test_x: torch.Tensor, *, seed: int = 0)
 def format_table(names: list[str], rows: list[dict[str, Any]]) -> str:
     """A plain-text table: one column per model, one row per metric that any of them has."""
     keys = [k for k in METRICS if any(k in r for r in rows)]
-    width = max(len(METRICS[k][0]) for k in keys) if keys else 10
+    width = max(len(METRICS[k].label) + 2 for k in keys) if keys else 10
     col = max(14, *(len(n) + 2 for n in names))
     lines = [" " * width + "".join(n.rjust(col) for n in names)]
     for key in keys:
@@ -172,7 +203,7 @@ def format_table(names: list[str], rows: list[dict[str, Any]]) -> str:
         for row in rows:
             value = row.get(key)
             cells.append("—" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value))
-        lines.append(METRICS[key][0].ljust(width) + "".join(c.rjust(col) for c in cells))
+        lines.append(f"{METRICS[key].label} {METRICS[key].arrow}".ljust(width) + "".join(c.rjust(col) for c in cells))
     if rows:
         data = rows[0]["data"]
         lines.append(f"measured on {data['dataset']}: {data['test_images']} test images, "

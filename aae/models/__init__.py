@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import pkgutil
 import typing
 from typing import Any
 
 from aae.models.aae import AAEConfig, AdversarialAutoencoder
-from aae.models.base import LatentModel, Phase, PhaseOutput
+from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput
 from aae.models.categorical import (
     ClusteringAAE,
     ClusteringAAEConfig,
@@ -22,16 +24,22 @@ from aae.models.style import SupervisedAAE, SupervisedAAEConfig
 from aae.models.vae import VAEConfig, VariationalAutoencoder
 from aae.priors import PriorConfig
 
-MODELS: dict[str, tuple[type[LatentModel], type]] = {
-    "aae": (AdversarialAutoencoder, AAEConfig),
-    "vae": (VariationalAutoencoder, VAEConfig),
-    "gan": (GAN, GANConfig),
-    "classifier": (MnistClassifier, ClassifierConfig),
-    "supervised": (SupervisedAAE, SupervisedAAEConfig),
-    "semi": (SemiSupervisedAAE, SemiSupervisedAAEConfig),
-    "cluster": (ClusteringAAE, ClusteringAAEConfig),
-    "dimred": (DimReductionAAE, DimReductionAAEConfig),
-}
+
+def _discover() -> dict[str, CatalogEntry]:
+    """Every model module's `CATALOG_ENTRIES`, in their declared order: adding a model is adding a module."""
+    entries: list[CatalogEntry] = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        entries.extend(getattr(module, "CATALOG_ENTRIES", ()))
+    kinds = [e.kind for e in entries]
+    duplicated = {k for k in kinds if kinds.count(k) > 1}
+    if duplicated:
+        raise RuntimeError(f"model kinds declared twice: {', '.join(sorted(duplicated))}")
+    return {e.kind: e for e in sorted(entries, key=lambda e: (e.order, e.kind))}
+
+
+CATALOG: dict[str, CatalogEntry] = _discover()
+MODELS: dict[str, tuple[type[LatentModel], type]] = {kind: (e.model, e.config) for kind, e in CATALOG.items()}
 
 
 def config_from_dict(kind: str, values: dict[str, Any]) -> Any:
@@ -69,8 +77,8 @@ def build_model(kind: str, config: Any | dict[str, Any] | None = None) -> Latent
 
 
 __all__ = [
-    "AAEConfig", "AdversarialAutoencoder", "ClassifierConfig", "ClusteringAAE", "ClusteringAAEConfig",
-    "DimReductionAAE", "DimReductionAAEConfig", "GAN",
+    "AAEConfig", "AdversarialAutoencoder", "CATALOG", "CatalogEntry", "ClassifierConfig", "ClusteringAAE",
+    "ClusteringAAEConfig", "DimReductionAAE", "DimReductionAAEConfig", "GAN",
     "GANConfig", "LatentModel", "MODELS", "MnistClassifier", "Phase", "PhaseOutput", "SemiSupervisedAAE",
     "SemiSupervisedAAEConfig", "SupervisedAAE", "SupervisedAAEConfig", "VAEConfig", "VariationalAutoencoder",
     "build_model", "config_from_dict",

@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from aae.corruption import Corruption, check_corruption, corrupt
-from aae.models.base import LatentModel, Phase, PhaseOutput, adversarial_phases
+from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, adversarial_phases
 from aae.models.blocks import (
     Decoder,
     Discriminator,
@@ -51,6 +51,7 @@ class AAEConfig:
 
 class AdversarialAutoencoder(LatentModel):
     kind = "aae"
+    corrupts_inputs = True  # a `corruption` in its config makes it a denoising AAE
 
     def __init__(self, config: AAEConfig | None = None) -> None:
         config = config or AAEConfig()
@@ -133,3 +134,22 @@ class AdversarialAutoencoder(LatentModel):
     def inference_modules(self) -> list[nn.Module]:
         """What decoding and encoding need; the discriminator matters only for training."""
         return [self.encoder, self.decoder]
+
+
+CATALOG_ENTRIES = (
+    CatalogEntry(
+        kind="aae", model=AdversarialAutoencoder, config=AAEConfig, label="AAE (adversarial autoencoder)",
+        summary="an autoencoder whose codes a discriminator pushes onto a prior of your choice", order=0,
+        # A denoising AAE asked for without a level gets 0.3 (Gaussian σ, or the share of pixels hit).
+        dependent_defaults=lambda o: {"corruption_level": 0.3 if o.get("corruption", "none") != "none" else 0.0},
+        presets={
+            "paper-8d": {"latent_dim": 8, "hidden": 1000, "prior": PriorConfig(name="gaussian", std=5.0),
+                         "recon_loss": "mse"},
+            "2d-gaussian": {"latent_dim": 2, "prior": PriorConfig(name="gaussian", std=1.0)},
+            "2d-mog10": {"latent_dim": 2, "hidden": 400, "prior": PriorConfig(name="mog10", std=1.0),
+                         "label_regularized": True},
+            "denoising": {"hidden": 400, "prior": PriorConfig(name="gaussian", std=1.0), "corruption": "gaussian",
+                          "corruption_level": 0.5},
+        },
+    ),
+)

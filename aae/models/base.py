@@ -8,6 +8,7 @@ Training one mini-batch is a list of *phases*: each phase names the parameters i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -51,8 +52,13 @@ class LatentModel(nn.Module):
     """
 
     kind: ClassVar[str] = "base"
-    has_encoder: ClassVar[bool] = True
+    # Capabilities, declared here and read by the catalogue, metrics, pages and jobs (never probed):
+    has_encoder: ClassVar[bool] = True  # encode() maps images to codes
     conditional: ClassVar[bool] = False  # True where decode() writes `labels` as the content (style models)
+    categorical: ClassVar[bool] = False  # category_probs() gives q(y | x) over n_content categories
+    uses_labels: ClassVar[bool] = False  # categorical y is the class (semi-supervised), not a clustering
+    generates: ClassVar[bool] = True  # sample() draws images from a prior (False: the classifier)
+    corrupts_inputs: ClassVar[bool] = False  # its config may ask for denoising (config.corruption)
 
     def __init__(self, config: Any) -> None:
         super().__init__()
@@ -108,6 +114,15 @@ class LatentModel(nn.Module):
     def config_dict(self) -> dict[str, Any]:
         return asdict(self.config)
 
+    @property
+    def denoising(self) -> bool:
+        """Trained on corrupted inputs with clean targets (a denoising AAE)."""
+        return self.corrupts_inputs and self.config.corruption != "none"
+
+    def inference_modules(self) -> list[nn.Module]:
+        """The submodules that encoding, decoding and sampling need (checkpoints can leave the rest out)."""
+        return list(self.children())
+
 
 def adversarial_phases(
     encoder: nn.Module, decoder: nn.Module, adversaries: list[nn.Parameter], lr: float, adversarial_scale: float
@@ -120,3 +135,48 @@ def adversarial_phases(
         Phase("discriminator", list(adversaries), adv_lr, betas=(0.5, 0.999), role="adversarial"),
         Phase("generator", list(encoder.parameters()), adv_lr, betas=(0.5, 0.999), role="adversarial"),
     ]
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One model kind as the rest of Latent Lab sees it: declared once, next to the model (`CATALOG_ENTRIES`).
+
+    The CLI's `--model` choices, the Train page, jobs, the Home cards and `aae eval` read these entries
+    (aae.catalog), so a new model is one module with its model, config and entry.
+    """
+
+    kind: str  # the name in checkpoint cards and on the command line
+    model: type[LatentModel]
+    config: type  # its frozen config dataclass; every field is an option of `aae train` and the Train page
+    label: str  # for people: "AAE (adversarial autoencoder)"
+    summary: str  # one line: what it is and what it shows
+    order: int = 100  # position in lists (lower first)
+    lr: float = 1e-3  # the default rate of the main phase
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # named config overrides
+    priors: tuple[str, ...] | None = None  # the priors its code accepts; None: every prior
+    trainable: bool = True  # offered by the Train page (the CLI trains every kind)
+    # Defaults that depend on other options (e.g. the GAN's feature matching on its generator): given the
+    # options a user set, return the ones to add. Options the user set always win.
+    dependent_defaults: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+
+    @property
+    def capabilities(self) -> dict[str, bool]:
+        m = self.model
+        return {"encoder": m.has_encoder, "conditional": m.conditional, "categorical": m.categorical,
+                "generator_only": m.generates and not m.has_encoder, "generates": m.generates,
+                "uses_labels": m.uses_labels, "denoising": m.corrupts_inputs}
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The `aae eval` metrics that apply to this kind (keys of aae.metrics.evaluate.METRICS)."""
+        m = self.model
+        if not m.generates:
+            return ("test_accuracy",)
+        keys = ["parzen_ll", "parzen_se", "parzen_sigma", "frechet", "modes_covered", "coverage_entropy"]
+        if m.categorical:
+            keys += ["test_error"] if m.uses_labels else ["cluster_error", "cluster_error_majority"]
+        if m.corrupts_inputs:
+            keys += ["denoise_mse", "noisy_mse"]  # where the config corrupts its inputs
+        if m.has_encoder:
+            keys += ["mmd", "knn_accuracy", "silhouette", "recon_bce", "recon_mse"]
+        return tuple(keys)

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aae.models.base import Phase, PhaseOutput, adversarial_phases
+from aae.models.base import CatalogEntry, Phase, PhaseOutput, adversarial_phases
 from aae.models.blocks import (
     Decoder,
     Discriminator,
@@ -75,6 +75,7 @@ class ClusteringAAEConfig(SemiSupervisedAAEConfig):
 class CategoricalAAE(StyleContentAAE):
     """Shared by the semi-supervised and the clustering AAE; they differ in K and in using labels."""
 
+    categorical: ClassVar[bool] = True
     uses_labels: ClassVar[bool] = False
 
     def __init__(self, config: SemiSupervisedAAEConfig) -> None:
@@ -358,3 +359,25 @@ def labelled_subset(labels: torch.Tensor, per_class: int, *, n_classes: int = 10
             raise ValueError(f"class {c} has only {len(members)} training images; cannot label {per_class} of them")
         chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
     return torch.cat(chosen).sort().values
+
+
+CATALOG_ENTRIES = (
+    CatalogEntry(
+        kind="semi", model=SemiSupervisedAAE, config=SemiSupervisedAAEConfig, label="semi-supervised AAE",
+        summary="a classifier learnt mostly without labels (the paper's table 2)", order=11, priors=("gaussian",),
+        presets={"100-labels": {"labels_per_class": 10, "input_noise": 0.3},
+                 "1000-labels": {"labels_per_class": 100, "input_noise": 0.3},
+                 "all-labels": {"labels_per_class": None}},
+    ),
+    CatalogEntry(
+        kind="cluster", model=ClusteringAAE, config=ClusteringAAEConfig, label="clustering AAE",
+        summary="categories found without labels (the paper's table 3)", order=12, priors=("gaussian",),
+        presets={"16-clusters": {"n_categories": 16}, "30-clusters": {"n_categories": 30}},
+    ),
+    CatalogEntry(
+        kind="dimred", model=DimReductionAAE, config=DimReductionAAEConfig,
+        label="semi-supervised 2-D map (cluster heads)",
+        summary="a cluster head per digit plus the style, in 2-D (the paper's figure 10)", order=13,
+        priors=("gaussian",),
+    ),
+)

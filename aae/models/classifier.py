@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aae.models.base import LatentModel, Phase, PhaseOutput
+from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # pixel statistics of the MNIST training set, for inputs in [0, 1]
 
@@ -34,6 +34,7 @@ class MnistClassifier(LatentModel):
 
     kind: ClassVar[str] = "classifier"
     has_encoder: ClassVar[bool] = False
+    generates: ClassVar[bool] = False
 
     def __init__(self, config: ClassifierConfig | None = None) -> None:
         # Positional like the other models': the registry's build_model calls model_cls(config).
@@ -82,20 +83,25 @@ class MnistClassifier(LatentModel):
         return self.fc(self.conv(self._prepare(x)))
 
     @torch.no_grad()
-    def predict(self, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-        """Predicted class ids (B,) long on x's device; eval mode, no grad, `batch_size` images at a time."""
+    def predict_proba(self, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+        """Class probabilities (B, n_classes) on x's device; eval mode, no grad, `batch_size` images at a time."""
         was_training = self.training
         self.eval()
         try:
             device = self.device
-            preds = [
-                self(x[i : i + batch_size].to(device=device, dtype=torch.float32)).argmax(dim=1)
+            probs = [
+                self(x[i : i + batch_size].to(device=device, dtype=torch.float32)).softmax(dim=1)
                 for i in range(0, x.shape[0], batch_size)
             ]
         finally:
             self.train(was_training)
-        out = torch.cat(preds) if preds else torch.empty(0, dtype=torch.long, device=device)
+        out = torch.cat(probs) if probs else torch.empty(0, self.config.n_classes, device=device)
         return out.to(x.device)
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+        """Predicted class ids (B,) long on x's device; eval mode, no grad, `batch_size` images at a time."""
+        return self.predict_proba(x, batch_size).argmax(dim=1)
 
     # -- training protocol ------------------------------------------------------------------
     def phases(self, lr: float) -> list[Phase]:
@@ -108,3 +114,12 @@ class MnistClassifier(LatentModel):
         loss = F.cross_entropy(logits, labels)
         accuracy = (logits.argmax(dim=1) == labels).float().mean()
         return PhaseOutput(loss=loss, logs={"loss": float(loss.detach()), "accuracy": float(accuracy)})
+
+
+CATALOG_ENTRIES = (
+    CatalogEntry(
+        kind="classifier", model=MnistClassifier, config=ClassifierConfig, label="classifier (CNN)",
+        summary="the classifier that Fréchet distance and class coverage use, one per dataset", order=90,
+        trainable=False,
+    ),
+)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aae.models.base import LatentModel, Phase, PhaseOutput, adversarial_phases
+from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, adversarial_phases
 from aae.models.blocks import (
     Decoder,
     Discriminator,
@@ -132,6 +132,7 @@ class SupervisedAAE(StyleContentAAE):
     """
 
     kind = "supervised"
+    uses_labels = True  # its content (the decoder's label) is the class
 
     def __init__(self, config: SupervisedAAEConfig | None = None) -> None:
         config = config or SupervisedAAEConfig()
@@ -160,3 +161,12 @@ class SupervisedAAE(StyleContentAAE):
                 loss, _ = generator_loss(self.style_discriminator(self.encoder(x)))
             return PhaseOutput(loss, {"gen": loss.item()})
         raise ValueError(f"unknown phase {phase!r}")
+
+
+CATALOG_ENTRIES = (
+    CatalogEntry(
+        kind="supervised", model=SupervisedAAE, config=SupervisedAAEConfig, label="supervised AAE (label + style)",
+        summary="the decoder gets the label, the code learns the style (the paper's figure 7)", order=10,
+        priors=("gaussian",),
+    ),
+)

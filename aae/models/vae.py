@@ -13,7 +13,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from aae.models.base import LatentModel, Phase, PhaseOutput
+from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput
 from aae.models.blocks import Decoder, Encoder, reconstruction_loss
 from aae.priors import PriorConfig, make_prior
 
@@ -78,3 +78,12 @@ class VariationalAutoencoder(LatentModel):
 
     def inference_modules(self) -> list[nn.Module]:
         return [self.encoder, self.decoder]
+
+
+CATALOG_ENTRIES = (
+    CatalogEntry(
+        kind="vae", model=VariationalAutoencoder, config=VAEConfig, label="VAE",
+        summary="the same autoencoder with a KL term to a Gaussian prior, the AAE's usual rival", order=1,
+        priors=("gaussian",), presets={"2d": {"latent_dim": 2}},
+    ),
+)
