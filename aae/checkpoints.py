@@ -29,6 +29,19 @@ from safetensors.torch import load_file, save_file
 from aae.models import LatentModel, build_model
 
 FORMAT = "latent-lab-checkpoint/1"
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "checkpoints"  # the trained models that come with the app
+# The classifier that Fréchet distance and class coverage use, per dataset (a model is measured on its own).
+CLASSIFIERS = {"mnist": "classifier", "fashion-mnist": "classifier-fashion"}
+
+
+def classifier_path(dataset: str = "mnist") -> Path:
+    """Where the shipped classifier for `dataset` lives (it may not exist yet)."""
+    return SHIPPED_DIR / CLASSIFIERS.get(dataset, f"classifier-{dataset}")
+
+
+def dataset_of(card: dict[str, Any]) -> str:
+    """The dataset a checkpoint was trained on, from its card (cards from before datasets were recorded: MNIST)."""
+    return (card.get("dataset") or {}).get("name") or "mnist"
 CARD, WEIGHTS, OPT_TENSORS, OPT_META = "card.json", "model.safetensors", "optimizer.safetensors", "optimizer.json"
 
 

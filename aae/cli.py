@@ -404,32 +404,38 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def default_classifier() -> Path:
-    return Path(__file__).resolve().parents[1] / "checkpoints" / "classifier"
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
-    from aae.checkpoints import load_checkpoint, update_card
+    """Each checkpoint is measured on its own dataset's test set, with that dataset's classifier."""
+    from aae.checkpoints import classifier_path, dataset_of, load_checkpoint, update_card
     from aae.data import load_dataset
     from aae.metrics.evaluate import evaluate, format_table
 
-    splits = load_dataset("mnist", data_dir=args.data_dir)
-    classifier_path = Path(args.classifier) if args.classifier else default_classifier()
-    classifier = None
-    if classifier_path.exists():
-        classifier = load_checkpoint(classifier_path).model
-    elif args.classifier:
-        raise ValueError(f"no classifier checkpoint at {classifier_path}")
-    else:
-        print(f"(no classifier at {classifier_path}: Fréchet distance and coverage skipped; "
-              "train one with `aae train --model classifier --out checkpoints/classifier`)", file=sys.stderr)
+    splits_by_dataset: dict[str, Any] = {}
+    classifiers: dict[str, Any] = {}
+
+    def classifier_for(dataset: str):
+        if dataset not in classifiers:
+            path = Path(args.classifier) if args.classifier else classifier_path(dataset)
+            if path.exists():
+                classifiers[dataset] = load_checkpoint(path).model
+            elif args.classifier:
+                raise ValueError(f"no classifier checkpoint at {path}")
+            else:
+                classifiers[dataset] = None
+                print(f"(no {dataset} classifier at {path}: Fréchet distance and coverage skipped; train one with "
+                      f"`aae train --model classifier --dataset {dataset} --out {path}`)", file=sys.stderr)
+        return classifiers[dataset]
+
     names, rows = [], []
     for path in args.checkpoints:
         checkpoint = load_checkpoint(path)
-        print(f"evaluating {checkpoint.name} …", file=sys.stderr)
+        dataset = dataset_of(checkpoint.card)
+        if dataset not in splits_by_dataset:
+            splits_by_dataset[dataset] = load_dataset(dataset, data_dir=args.data_dir)
+        print(f"evaluating {checkpoint.name} on {dataset} …", file=sys.stderr)
         started = time.time()
-        row = evaluate(checkpoint.model, splits, classifier=classifier, n_samples=args.samples, seed=args.seed,
-                       parzen=not args.no_parzen)
+        row = evaluate(checkpoint.model, splits_by_dataset[dataset], classifier=classifier_for(dataset),
+                       n_samples=args.samples, seed=args.seed, parzen=not args.no_parzen)
         row["data"]["seconds"] = round(time.time() - started, 1)
         names.append(checkpoint.name)
         rows.append(row)

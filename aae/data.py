@@ -16,7 +16,7 @@ import torch
 
 DatasetName = Literal["mnist", "fashion-mnist"]
 DATASET_NAMES: tuple[str, ...] = ("mnist", "fashion-mnist")
-_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+DATASET_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 _RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
               "t10k-labels-idx1-ubyte")
 CLASS_NAMES = {
@@ -41,7 +41,7 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
 
 def is_available(name: DatasetName = "mnist", data_dir: str | os.PathLike | None = None) -> bool:
     """True when the dataset's four raw files are already on disk (no download needed)."""
-    raw = resolve_data_dir(data_dir) / _FOLDERS[name] / "raw"
+    raw = resolve_data_dir(data_dir) / DATASET_FOLDERS[name] / "raw"
     return all((raw / f).exists() for f in _RAW_FILES)
 
 
@@ -60,13 +60,13 @@ def load_split(
     Downloads with torchvision when the files are missing (a user online gets the full data);
     offline and without files, raises DataNotFoundError naming the folder and how to fill it.
     """
-    if name not in _FOLDERS:
+    if name not in DATASET_FOLDERS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
     root = resolve_data_dir(data_dir)
     try:
         split = _torchvision_split(name, root, train)
     except Exception as error:  # torchvision raises RuntimeError/URLError/OSError when offline
-        raw = root / _FOLDERS[name] / "raw"
+        raw = root / DATASET_FOLDERS[name] / "raw"
         raise DataNotFoundError(
             f"{name} is not in {raw.resolve()} and could not be downloaded ({type(error).__name__}: "
             f"{str(error).splitlines()[0][:160] if str(error) else 'no details'}). Put the four IDX files "

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import torch
 
-from aae.checkpoints import load_checkpoint
-from aae.cli import default_classifier
+from aae.checkpoints import classifier_path, load_checkpoint
 from aae.cli import main as aae_main
 from aae.metrics.coverage import class_coverage
 
@@ -34,7 +33,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--train-limit", type=int, default=20_000)
     args = parser.parse_args()
-    classifier = load_checkpoint(default_classifier()).model.eval()
+    classifier = load_checkpoint(classifier_path("mnist")).model.eval()
     extra = ["--data-dir", args.data_dir] if args.data_dir else []
     print(f"{args.train_limit:,}-image slice of MNIST's training set, seed 0, 1,000 samples each")
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from aae import catalog
-from aae.data import is_available
+from aae.checkpoints import CLASSIFIERS as CLASSIFIER_RECIPES
+from aae.data import DATASET_NAMES, is_available
 from aae.jobs import DuelFrame, DuelJob, JobSnapshot
 from aae.models import AAEConfig
 from aae.training import TrainConfig
@@ -24,7 +25,6 @@ st.session_state.setdefault("duel_name", common.free_model_name("duel", suffixes
 
 jobs = common.session_jobs()
 job: DuelJob | None = jobs.get("duel")
-has_classifier = (common.CLASSIFIER / "card.json").is_file()
 LIVE = ("pending", "running")
 GENERATOR_KINDS = catalog.kinds(generator_only=True)  # every model without an encoder that draws images
 on_gpu = common.device_description().startswith("GPU")
@@ -156,9 +156,10 @@ def show_duel(job: DuelJob) -> None:
     if job.coverage_error:
         st.warning(f"Coverage is off for this run: {job.coverage_error}")
     elif not has_classifier:
-        st.info("Class coverage (mode collapse as a number) needs the MNIST classifier in "
-                f"`{common.CLASSIFIER}`. Train it with `bash scripts/train_shipped.sh`, or only it with "
-                "`ONLY=classifier bash scripts/train_shipped.sh`.")
+        recipe = CLASSIFIER_RECIPES[job.dataset]  # the shipped classifier's recipe and folder name
+        st.info(f"Class coverage (mode collapse as a number) needs the {job.dataset} classifier in `{classifier}`. "
+                f"Train it with `bash scripts/train_shipped.sh`, or only it with "
+                f"`ONLY={recipe} bash scripts/train_shipped.sh`.")
 
 
 @st.fragment(run_every=1.0)
@@ -222,6 +223,8 @@ with st.expander("Settings", expanded=job is None):
                                 "channels, about five times faster on a CPU; dcgan: a transposed-convolution "
                                 "generator; plain: no feature matching, spectral norm — the GAN that collapses "
                                 "onto a few digits (see the README's results).")
+    dataset = a.selectbox("Dataset", DATASET_NAMES, key="duel_dataset",
+                          help="Both models train on it; coverage uses that dataset's classifier.")
     train_limit = b.number_input("Training images", min_value=200, max_value=60_000, value=None, step=100,
                                  key="duel_limit", placeholder="all", help="Empty: all of the training split.")
     st.caption(f"Both models train on **{common.device_description()}**. The AAE's hidden width defaults to 256 "
@@ -229,9 +232,11 @@ with st.expander("Settings", expanded=job is None):
                "convolutional discriminator like the seeds' and a dense generator (the small one on a CPU), or a "
                "DCGAN-style convolutional one.")
 
-has_data = is_available("mnist", common.data_dir())
+classifier = common.CLASSIFIERS[dataset]
+has_classifier = (classifier / "card.json").is_file()
+has_data = is_available(dataset, common.data_dir())
 if not has_data:
-    st.info(common.data_missing_message(common.data_dir()))
+    st.info(common.data_missing_message(common.data_dir(), dataset))
 too_big = train_limit is not None and batch_size > train_limit
 if too_big:
     st.error(f"The batch size ({batch_size}) is larger than the {train_limit} training images: lower it.")
@@ -247,7 +252,7 @@ if start and not busy and has_data and not too_big:
                       aae_config=AAEConfig(latent_dim=int(latent_dim), hidden=int(hidden)),
                       train_config=train_config, frame_every=int(frame_every), data_dir=common.data_dir(),
                       train_limit=int(train_limit) if train_limit else None,
-                      classifier=common.CLASSIFIER if has_classifier else None)
+                      dataset=dataset, classifier=classifier if has_classifier else None)
     except ValueError as error:
         st.error(str(error))
     else:

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from aae import catalog
-from aae.data import DATASET_NAMES, is_available
+from aae.data import DATASET_FOLDERS, DATASET_NAMES, is_available
 from aae.jobs import JobSnapshot, TrainingJob
 from aae.priors import PRIOR_NAMES
 from aae.training import TrainConfig, format_duration, measure_throughput
@@ -25,7 +25,6 @@ st.session_state.setdefault("train_checkpoint", None)  # where the last finished
 st.session_state.setdefault("train_announced", None)  # the checkpoint already made the picker's choice
 st.session_state.setdefault("train_name", common.free_model_name("my-model"))
 
-DATASET_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 # The form's own essentials; the rest of TrainConfig is in "Optimiser", except what the job schedules itself.
 ESSENTIAL_TRAINING = ("epochs", "batch_size", "lr", "seed")
 SCHEDULED = ("device", "log_every", "sample_every", "n_preview", "progress_images", "validation_images")

@@ -45,7 +45,7 @@ def test_a_tiny_duel_shows_both_grids_a_history_and_saves_both(tiny_models, data
     # A tiny classifier stands in for the shipped one, so coverage is shown whatever checkpoints/ holds.
     model = create_model("classifier", ClassifierConfig(channels=4, feature_dim=16), seed=0)
     result = train(model, small_splits, TrainConfig(epochs=1, device="cpu", sample_every=0))
-    monkeypatch.setattr(common, "CLASSIFIER", save_checkpoint(tmp_path / "classifier", result.model))
+    monkeypatch.setitem(common.CLASSIFIERS, "mnist", save_checkpoint(tmp_path / "classifier", result.model))
 
     at = AppTest.from_file(str(PAGE), default_timeout=60).run()
     assert not at.exception
@@ -122,8 +122,8 @@ def test_pause_resume_and_stop(tiny_models, data_dir):
 def test_classifier_missing_says_how_to_train_it(tiny_models, data_dir, monkeypatch, tmp_path):
     from ui import common
 
-    if (common.CLASSIFIER / "card.json").is_file():
-        monkeypatch.setattr(common, "CLASSIFIER", tmp_path / "no-classifier")
+    if (common.CLASSIFIERS["mnist"] / "card.json").is_file():
+        monkeypatch.setitem(common.CLASSIFIERS, "mnist", tmp_path / "no-classifier")
     at = AppTest.from_file(str(PAGE), default_timeout=60).run()
     tiny_duel(at)
     at.button(key="duel_start").click().run()

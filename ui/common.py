@@ -16,8 +16,15 @@ import streamlit as st
 import torch
 
 from aae import catalog
-from aae.checkpoints import CheckpointError, find_checkpoints, load_checkpoint, read_card
-from aae.data import DataNotFoundError, is_available, load_dataset, resolve_data_dir
+from aae.checkpoints import (
+    CheckpointError,
+    classifier_path,
+    dataset_of,
+    find_checkpoints,
+    load_checkpoint,
+    read_card,
+)
+from aae.data import CLASS_NAMES, DATASET_FOLDERS, DataNotFoundError, is_available, load_dataset, resolve_data_dir
 from aae.explore import encode_all
 from aae.training import describe_device, pick_device
 
@@ -34,7 +41,8 @@ def data_dir() -> Path:
     return resolve_data_dir(None)
 
 
-CLASSIFIER = SHIPPED_DIR / "classifier"
+# The classifier behind Fréchet distance and coverage, per dataset (tests point these at tiny ones).
+CLASSIFIERS = {name: classifier_path(name) for name in DATASET_FOLDERS}
 # The kinds most pages show: models that draw images from a plain prior (no label or category input).
 PLAIN_KINDS = catalog.kinds(generates=True, conditional=False, categorical=False)
 
@@ -53,6 +61,10 @@ class ModelEntry:
     def label(self) -> str:
         where = "shipped" if self.shipped else "yours"
         return f"{self.name} · {self.kind.upper()} {self.latent_dim}-D {self.prior} ({where})"
+
+    @property
+    def dataset(self) -> str:
+        return dataset_of(self.card)
 
     @property
     def has_encoder(self) -> bool:
@@ -115,7 +127,11 @@ def model_picker(
     chosen = where.selectbox(label, paths, index=index, format_func=lambda p: entries[paths.index(p)].label,
                              key=f"_{key}_widget")
     st.session_state[key] = chosen
-    return entries[paths.index(chosen)]
+    entry = entries[paths.index(chosen)]
+    st.session_state["page_dataset"] = entry.dataset  # the page's data: the picked model's own dataset
+    if entry.dataset != "mnist":
+        where.caption(f"Trained on **{entry.dataset}**: this page shows {entry.dataset} images and codes.")
+    return entry
 
 
 def picked_model(**picker_options):
@@ -131,25 +147,36 @@ def picked_model(**picker_options):
         st.stop()
 
 
-def test_set() -> tuple[torch.Tensor, torch.Tensor] | None:
-    """MNIST test images (10000, 1, 28, 28) and labels, or None (after saying why) when the data is absent."""
-    data = splits()
+def page_dataset() -> str:
+    """The dataset of the model picked on this page (MNIST until one is picked)."""
+    return st.session_state.get("page_dataset", "mnist")
+
+
+def class_names(dataset: str | None = None) -> list[str]:
+    return CLASS_NAMES[dataset or page_dataset()]
+
+
+def test_set(dataset: str | None = None) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The test images (10000, 1, 28, 28) and labels of `dataset` (default: the picked model's), or None (after
+    saying why) when the data is absent."""
+    data = splits(dataset)
     return None if data is None else (data.test_x, data.test_y)
 
 
-@st.cache_resource(show_spinner="Loading MNIST…")
-def _splits(root: str, mtime: float):
-    return load_dataset("mnist", data_dir=root)
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
+def _splits(name: str, root: str, mtime: float):
+    return load_dataset(name, data_dir=root)
 
 
-def splits():
-    """MNIST with its validation hold-out (training, validation, test), or None (after saying why) when absent."""
+def splits(dataset: str | None = None):
+    """`dataset` (default: the picked model's) with its validation hold-out, or None (after saying why) when absent."""
+    name = dataset or page_dataset()
     root = data_dir()
-    if not is_available("mnist", root):
-        st.info(data_missing_message(root))
+    if not is_available(name, root):
+        st.info(data_missing_message(root, name))
         return None
     try:
-        return _splits(str(root), (root / "MNIST" / "raw").stat().st_mtime)
+        return _splits(name, str(root), (root / DATASET_FOLDERS[name] / "raw").stat().st_mtime)
     except DataNotFoundError as error:
         st.info(str(error))
         return None
@@ -167,17 +194,18 @@ def download_button(root: Path) -> None:
         st.rerun()
 
 
-def data_missing_message(root: Path) -> str:
-    return (f"MNIST is not in `{root.resolve()}/MNIST/raw`. Parts of this page that need data are off. "
-            "Set `AAE_DATA_DIR` to a folder holding MNIST in torchvision's layout (for example "
-            "`AAE_DATA_DIR=../shared/data streamlit run app.py`), or, online, use **Download MNIST** on the "
-            "Home page.")
+def data_missing_message(root: Path, dataset: str = "mnist") -> str:
+    folder = DATASET_FOLDERS[dataset]
+    return (f"{folder} is not in `{root.resolve()}/{folder}/raw`. Parts of this page that need data are off. "
+            f"Set `AAE_DATA_DIR` to a folder holding {folder} in torchvision's layout (for example "
+            "`AAE_DATA_DIR=../shared/data streamlit run app.py`)"
+            + (", or, online, use **Download MNIST** on the Home page." if dataset == "mnist" else "."))
 
 
 @st.cache_data(show_spinner="Encoding the test set…", max_entries=32)
-def test_codes(path: str, mtime: float) -> np.ndarray:
-    """Codes (10000, D) of the MNIST test set under the model at `path` (cached per model)."""
-    data = test_set()
+def test_codes(path: str, mtime: float, dataset: str = "mnist") -> np.ndarray:
+    """Codes (10000, D) of the model's own test set under the model at `path` (cached per model)."""
+    data = test_set(dataset)
     if data is None:
         return np.zeros((0, 0), dtype=np.float32)
     return encode_all(load(path).model, data[0]).numpy()
@@ -185,9 +213,9 @@ def test_codes(path: str, mtime: float) -> np.ndarray:
 
 def codes_for(entry: ModelEntry) -> np.ndarray | None:
     """The test set's codes for a model with an encoder, or None when there is no data."""
-    if test_set() is None or not entry.has_encoder:
+    if test_set(entry.dataset) is None or not entry.has_encoder:
         return None
-    return test_codes(entry.path, card_mtime(entry.path))
+    return test_codes(entry.path, card_mtime(entry.path), entry.dataset)
 
 
 @st.cache_resource
@@ -238,10 +266,12 @@ def add_digit_traces(figure, points: np.ndarray, labels: np.ndarray, *, indices:
     from plotly.colors import qualitative
 
     indices = np.arange(len(labels)) if indices is None else np.asarray(indices)
+    names = class_names()  # digits, or Fashion-MNIST's garments for a model trained on those
     for digit in range(10):
         mask = labels == digit
         figure.add_trace(go.Scattergl(
-            x=points[mask, 0], y=points[mask, 1], mode="markers", name=str(digit),
+            x=points[mask, 0], y=points[mask, 1], mode="markers",
+            name=names[digit] if names[digit] == str(digit) else f"{digit} {names[digit]}",
             marker={"size": 3, "color": qualitative.T10[digit], "opacity": opacity},
             customdata=np.stack([labels[mask], indices[mask]], axis=1),
             hovertemplate="digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",

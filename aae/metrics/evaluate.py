@@ -206,6 +206,8 @@ def format_table(names: list[str], rows: list[dict[str, Any]]) -> str:
         lines.append(f"{METRICS[key].label} {METRICS[key].arrow}".ljust(width) + "".join(c.rjust(col) for c in cells))
     if rows:
         data = rows[0]["data"]
-        lines.append(f"measured on {data['dataset']}: {data['test_images']} test images, "
-                     f"{data['validation_images']} validation images, {data['samples']} samples per model")
+        datasets = " and ".join(dict.fromkeys(r["data"]["dataset"] for r in rows))  # each model on its own
+        lines.append(f"measured on {datasets}: {data['test_images']} test images, "
+                     f"{data['validation_images']} validation images, {data['samples']} samples per model; "
+                     "↑ higher is better, ↓ lower")
     return "\n".join(lines)
