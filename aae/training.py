@@ -331,20 +331,21 @@ class Trainer:
         logs: dict[str, float] = {}
         for phase in self.phases:
             optimizer = self.optimizers[phase.name]
-            optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16"):
-                out = self.model.phase_loss(phase.name, x, y)
-                for name, weight in phase.joined:
-                    extra = self.model.phase_loss(name, x, y)
-                    out = PhaseOutput(out.loss + weight * extra.loss, {**out.logs, **extra.logs})
-            if not torch.isfinite(out.loss):
-                raise TrainingDiverged(
-                    f"the {phase.name} loss became {out.loss.item()} at step {step + 1} (epoch {epoch + 1}); "
-                    f"training stopped and nothing was saved. Try a lower learning rate (now {self.config.lr}) "
-                    "or another seed."
-                )
-            out.loss.backward()
-            optimizer.step()
+            for _ in range(phase.repeats):
+                optimizer.zero_grad(set_to_none=True)
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16"):
+                    out = self.model.phase_loss(phase.name, x, y)
+                    for name, weight in phase.joined:
+                        extra = self.model.phase_loss(name, x, y)
+                        out = PhaseOutput(out.loss + weight * extra.loss, {**out.logs, **extra.logs})
+                if not torch.isfinite(out.loss):
+                    raise TrainingDiverged(
+                        f"the {phase.name} loss became {out.loss.item()} at step {step + 1} (epoch {epoch + 1}); "
+                        f"training stopped and nothing was saved. Try a lower learning rate (now {self.config.lr}) "
+                        "or another seed."
+                    )
+                out.loss.backward()
+                optimizer.step()
             logs.update(out.logs)
         return logs
 

@@ -15,7 +15,7 @@ from ui import common
 
 # -- session state ---------------------------------------------------------------------------------
 MAX_SEED = catalog.SEED_MAX
-st.session_state.setdefault("prior_choice", "own")  # "own" or a key of ALTERNATIVES
+st.session_state.setdefault("prior_choice", "own")  # the model's own (own_key) or a key of ALTERNATIVES
 st.session_state.setdefault("n_samples", 100)
 st.session_state.setdefault("samples_seed", 0)
 st.session_state.setdefault("manifold_n", 20)
@@ -52,9 +52,15 @@ def describe_prior(config: PriorConfig, dim: int) -> str:
     return config.name
 
 
+def own_key(own: PriorConfig) -> str:
+    """The option of the model's own prior. It names the prior, so after a switch to a model with another prior
+    the remembered choice is not in the options any more and the box shows the new model's own."""
+    return f"own:{own.name}:{own.std:g}"
+
+
 def prior_options(own: PriorConfig, dim: int) -> list[str]:
-    """'own' first, then every alternative that exists in `dim` dimensions and differs from the model's own."""
-    options = ["own"]
+    """The model's own first, then every alternative that exists in `dim` dimensions and differs from it."""
+    options = [own_key(own)]
     for key, config in ALTERNATIVES.items():
         if (config.name, config.std) == (own.name, own.std):
             continue
@@ -127,21 +133,22 @@ label_regularized = bool(getattr(model.config, "label_regularized", False))
 
 # -- which prior, how many samples ----------------------------------------------------------------
 options = prior_options(own_config, dim)
-if st.session_state["prior_choice"] not in options:  # e.g. the swiss roll after switching to an 8-D model
-    st.session_state["prior_choice"] = "own"
+OWN = options[0]
+if st.session_state["prior_choice"] not in options:  # another model's own, or the swiss roll in 8-D
+    st.session_state["prior_choice"] = OWN
 left, middle, right, button = st.columns([3, 1.2, 1.2, 1.6], vertical_alignment="bottom")
 choice = left.selectbox(
     "Prior to draw from", options, key="prior_choice",
-    format_func=lambda k: (f"the model's own: {describe_prior(own_config, dim)}" if k == "own"
+    format_func=lambda k: (f"the model's own: {describe_prior(own_config, dim)}" if k == OWN
                            else describe_prior(ALTERNATIVES[k], dim)),
 )
 n = int(middle.number_input("Samples", min_value=10, max_value=400, step=10, key="n_samples"))
 seed = int(right.number_input("Seed", min_value=0, max_value=MAX_SEED, step=1, key="samples_seed"))
 button.button("New samples", key="new_samples", on_click=new_samples, icon=":material/casino:")
 
-config = own_config if choice == "own" else ALTERNATIVES[choice]
-prior = model.prior if choice == "own" else make_prior(config, dim)
-if choice != "own":
+config = own_config if choice == OWN else ALTERNATIVES[choice]
+prior = model.prior if choice == OWN else make_prior(config, dim)
+if choice != OWN:
     st.warning(
         f"This model was trained with the **{describe_prior(own_config, dim)}** prior. Decoding samples from "
         f"the {describe_prior(config, dim)} shows what the decoder does *off* its prior — codes it never saw "
@@ -195,7 +202,7 @@ with grid_column:
     st.subheader("Decoded samples")
     st.image(grid, width="stretch")
     if labels is not None:
-        if choice == "own" and label_regularized:
+        if choice == OWN and label_regularized:
             st.caption("Labels cycle 0–9 along each row, so each column is one class: this model was trained "
                        "with component k of its prior tied to digit k, so column k should show the digit k.")
         else:

@@ -235,13 +235,15 @@ st.session_state["encode_closest"] = {"label": closest_label, "share": share, "k
 
 figure = go.Figure()
 common.add_digit_traces(figure, test_xy, labels, opacity=0.55)
-figure.add_trace(go.Scatter(
+# WebGL traces draw above SVG ones whatever their order, so the neighbours and the star are WebGL too, added
+# after the test codes: they stay on top where the code lands in a dense region (the usual case).
+figure.add_trace(go.Scattergl(
     x=test_xy[neighbour_index, 0], y=test_xy[neighbour_index, 1], mode="markers", name=f"{N_NEIGHBOURS} nearest",
     marker={"symbol": "circle-open", "size": 11, "color": "black", "line": {"width": 1.5}},
     customdata=np.stack([labels[neighbour_index], neighbour_index], axis=1),
     hovertemplate="neighbour: digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",
 ))
-figure.add_trace(go.Scatter(
+figure.add_trace(go.Scattergl(
     x=[float(star_xy[0])], y=[float(star_xy[1])], mode="markers", name="your digit",
     marker={"symbol": "star", "size": 24, "color": "gold", "line": {"width": 1.5, "color": "black"}},
     hovertemplate="your digit<extra></extra>",

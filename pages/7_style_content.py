@@ -100,8 +100,14 @@ if sources is not None:  # the source digit first in each row, then the ten digi
     shown, columns = torch.cat(rows), k + 1
 else:
     shown, columns = grid, k
-image = common.grid_image(shown, nrow=columns, scale=3)
-st.session_state["style_grid"] = image
+names = common.class_names()[:k] if k <= 10 else [str(c) for c in range(k)]
+col_labels = (["source"] if sources is not None else []) + names
+row_labels = [f"style {i + 1}" for i in range(len(styles))]
+bare = common.grid_image(shown, nrow=columns, scale=3)
+image = common.label_grid(bare, scale=3, rows=row_labels, cols=col_labels)
+st.session_state["style_grid"] = bare
+st.session_state["style_grid_labels"] = {"rows": row_labels, "cols": col_labels}
+st.session_state["style_grid_shown"] = image
 st.session_state["style_codes"] = styles.numpy()
 st.image(image, width="stretch")
 if sources is not None:

@@ -99,7 +99,9 @@ with st.expander("Clusters × digits on the test set", expanded=False):
     figure = go.Figure(go.Heatmap(z=counts, x=[str(d) for d in range(10)], y=names, colorscale="Blues",
                                   hovertemplate="cluster %{y} · digit %{x}: %{z} images<extra></extra>"))
     figure.update_layout(height=max(300, 22 * k + 80), margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                         xaxis_title="true digit", yaxis={"autorange": "reversed", "title": "cluster → named"})
+                         xaxis={"title": "true digit", "tickmode": "array", "tickvals": [str(d) for d in range(10)]},
+                         yaxis={"autorange": "reversed", "title": "cluster → named", "tickmode": "array",
+                                "tickvals": names})
     st.plotly_chart(figure, key="cluster_confusion")
 
 seed = st.number_input("Seed of the styles", 0, catalog.SEED_MAX, key="cluster_seed",

@@ -78,7 +78,11 @@ if compare_path != NONE:
 
 grid = common.grid_image(torch.cat([images[:n] for _, images in rows]), nrow=int(n), scale=3)
 st.session_state["denoise_grid"] = grid
-st.image(grid, width="stretch")
+shown = common.label_grid(grid, scale=3, rows=[name for name, _ in rows],
+                          cols=[f"#{int(i)}" for i in pick[:n]])  # each column one test digit, by its index
+st.session_state["denoise_grid_shown"] = shown
+st.session_state["denoise_grid_labels"] = {"rows": [name for name, _ in rows], "cols": [int(i) for i in pick[:n]]}
+st.image(shown, width="stretch")
 st.caption("Rows, top to bottom: " + ", ".join(name for name, _ in rows) + ".")
 
 errors = {name: float((images - clean).pow(2).mean()) for name, images in rows[1:]}

@@ -2,6 +2,8 @@ import pytest
 import torch
 
 from aae.models import AAEConfig, GANConfig, VAEConfig, build_model, config_from_dict
+from aae.models.cgan import ConditionalGANConfig
+from aae.models.wgan import WGANGPConfig
 from aae.priors import PriorConfig
 
 SMALL = 32  # hidden width for fast tests
@@ -20,6 +22,10 @@ CONFIGS = {
     "gan-conv": ("gan", GANConfig(latent_dim=16, generator="conv", generator_channels=16, disc_channels=8)),
     "gan-feature-matching": ("gan", GANConfig(latent_dim=16, generator_hidden=(32, 64), disc_channels=8,
                                               feature_matching=1.0)),
+    "cgan": ("cgan", ConditionalGANConfig(latent_dim=16, generator_hidden=(32, 64), disc_channels=8)),
+    "wgan-gp": ("wgan-gp", WGANGPConfig(latent_dim=16, generator_hidden=(32, 64), critic_channels=8)),
+    "wgan-gp-conv": ("wgan-gp", WGANGPConfig(latent_dim=16, generator="conv", generator_channels=16,
+                                             critic_channels=8)),
 }
 
 

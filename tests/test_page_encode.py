@@ -84,7 +84,11 @@ def test_uploaded_digit_is_converted_encoded_starred_and_neighboured(tiny_models
     assert len(stars) == 1
     assert stars[0]["x"][0] == pytest.approx(float(code[0]), abs=1e-5)
     assert stars[0]["y"][0] == pytest.approx(float(code[1]), abs=1e-5)
-    assert sum(len(values(t["x"])) for t in traces if t.get("type") == "scattergl") == 10_000
+    digits = [t for t in traces if t.get("type") == "scattergl" and t.get("name") not in ("your digit", "8 nearest")]
+    assert sum(len(values(t["x"])) for t in digits) == 10_000
+    # The star and its neighbours are drawn above the test codes: WebGL like them (WebGL covers SVG), and after.
+    assert [t["name"] for t in traces[-2:]] == ["8 nearest", "your digit"]
+    assert all(t.get("type") == "scattergl" for t in traces[-2:])
 
     # 8 distinct neighbours, shown with labels and distances that grow.
     neighbours = at.session_state["encode_neighbours"]

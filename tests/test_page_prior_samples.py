@@ -100,3 +100,19 @@ def test_gan_samples_without_encoder(tiny_models):
     assert not np.allclose(at.session_state["prior_points"], points)
     assert np.abs(at.session_state["prior_points"]).max() <= 3 ** 0.5 + 1e-6  # uniform on the cube, σ = 1
     assert not np.array_equal(at.session_state["samples_grid"], grid)
+
+
+def test_the_prior_label_follows_the_model(tiny_models):
+    """Switching models shows the new model's own prior in the box, never the previous one's name."""
+    at = open_page(tiny_models["tiny-aae-2d-mog10"])
+    shown = at.selectbox(key="prior_choice")
+    assert "own" in shown.value and "mixture" in shown.format_func(shown.value)
+    before = shown.value
+    at.selectbox(key="_model_path_widget").set_value(str(tiny_models["tiny-vae-8d"])).run()  # the sidebar picker
+    assert not at.exception
+    shown = at.selectbox(key="prior_choice")
+    label = shown.format_func(shown.value)
+    assert label.startswith("the model's own") and "mixture" not in label and "N(0" in label
+    # The option itself names the prior, so the browser's box (which keeps an option's old text while its
+    # value stays the same) gets a new option, not the old mixture's label.
+    assert shown.value != before

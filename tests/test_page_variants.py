@@ -38,6 +38,14 @@ def blank_png() -> bytes:
     return buffer.getvalue()
 
 
+def assert_labelled(shown: np.ndarray, bare: np.ndarray) -> None:
+    """The image shown is the bare grid with a top margin and a left margin that hold text (dark pixels)."""
+    top, left = shown.shape[0] - bare.shape[0], shown.shape[1] - bare.shape[1]
+    assert top > 0 and left > 0
+    np.testing.assert_array_equal(shown[top:, left:], bare)
+    assert (shown[:top, left:] < 128).sum() > 20 and (shown[top:, :left] < 128).sum() > 20
+
+
 # -- Style & content ------------------------------------------------------------------------------
 
 def test_style_page_prior_rows_are_styles_and_columns_digits(tiny_models):
@@ -49,6 +57,10 @@ def test_style_page_prior_rows_are_styles_and_columns_digits(tiny_models):
     assert grid.shape[0] == 6 * GRID_CELL + 6 and grid.shape[1] == 10 * GRID_CELL + 6  # 6 rows × 10 digits
     expected = model.sample_latent(6, generator=torch.Generator().manual_seed(0)).numpy()
     np.testing.assert_allclose(codes, expected, atol=1e-6)
+    # The grid shown is labelled: a style per row, a digit per column, in margins beside the bare grid
+    labels = at.session_state["style_grid_labels"]
+    assert labels == {"rows": [f"style {i}" for i in range(1, 7)], "cols": [str(d) for d in range(10)]}
+    assert_labelled(at.session_state["style_grid_shown"], grid)
 
     at.number_input(key="style_seed").set_value(5).run()
     assert not at.exception
@@ -66,6 +78,7 @@ def test_style_page_takes_styles_from_test_digits_and_reads_them(tiny_models, te
     np.testing.assert_allclose(codes, model.encode(test_digits[4:7]).numpy(), atol=1e-5)
     # the source digit leads each row: 11 columns
     assert at.session_state["style_grid"].shape[1] == 11 * GRID_CELL + 6
+    assert at.session_state["style_grid_labels"]["cols"][:2] == ["source", "0"]
     readings = at.session_state["style_readings"]
     assert [d for d, _ in readings] == model.classify(test_digits[4:7]).tolist()
     assert all(0.0 < share <= 1.0 for _, share in readings)
@@ -145,6 +158,9 @@ def test_denoise_page_starts_at_the_models_corruption_and_measures_it(tiny_model
     assert grid.shape == (3 * GRID_CELL + 6, 10 * GRID_CELL + 6)  # clean, corrupted, denoised × 10 digits
     errors = at.session_state["denoise_errors"]
     assert set(errors) == {"corrupted", "tiny-denoise"}
+    labels = at.session_state["denoise_grid_labels"]
+    assert labels["rows"] == ["clean", "corrupted", "tiny-denoise"] and len(labels["cols"]) == 10
+    assert_labelled(at.session_state["denoise_grid_shown"], grid)
 
     # the page's numbers are the library's: the same 1000 test digits and noise from the seed
     images, _ = load_split("mnist", train=False, data_dir=data_dir)

@@ -240,13 +240,40 @@ def page_header(title: str, caption: str) -> None:
     st.caption(caption)
 
 
-def grid_image(images: torch.Tensor, *, nrow: int = 10, scale: int = 3) -> np.ndarray:
-    """A grid of images as a uint8 array, upscaled with nearest neighbours so pixels stay sharp."""
+def grid_image(images: torch.Tensor, *, nrow: int = 10, scale: int = 3, row_labels: list[str] | None = None,
+               col_labels: list[str] | None = None) -> np.ndarray:
+    """A grid of images as a uint8 array, upscaled with nearest neighbours so pixels stay sharp; with labels,
+    a white margin on the left names each row and one on top names each column."""
     from aae.explore import image_grid
 
     grid = image_grid(images, nrow=nrow)
-    grid = np.kron(grid, np.ones((scale, scale), dtype=np.float32))
-    return (grid * 255).round().astype(np.uint8)
+    grid = (np.kron(grid, np.ones((scale, scale), dtype=np.float32)) * 255).round().astype(np.uint8)
+    if row_labels is None and col_labels is None:
+        return grid
+    return label_grid(grid, scale=scale, rows=row_labels or [], cols=col_labels or [])
+
+
+def label_grid(grid: np.ndarray, *, scale: int, rows: list[str], cols: list[str]) -> np.ndarray:
+    """A `grid_image` (uint8) with row names in a left margin and column names in a top margin, centred on
+    the cells (28-pixel images with 2-pixel borders, `scale` times)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    cell, pad = (28 + 2) * scale, 2 * scale
+
+    font = ImageFont.load_default(size=max(12, cell // 4))
+    measure = ImageDraw.Draw(Image.new("L", (1, 1)))
+    left = (max((measure.textlength(t, font=font) for t in rows), default=0) + 12) if rows else 0
+    top = (font.size + 10) if cols else 0
+    canvas = Image.new("L", (grid.shape[1] + int(left), grid.shape[0] + top), 255)
+    canvas.paste(Image.fromarray(grid), (int(left), top))
+    draw = ImageDraw.Draw(canvas)
+    for i, text in enumerate(rows):
+        y = top + pad + i * cell + cell // 2
+        draw.text((int(left) - 6, y), text, fill=0, font=font, anchor="rm")
+    for j, text in enumerate(cols):
+        x = int(left) + pad + j * cell + cell // 2
+        draw.text((x, top - 4), text, fill=0, font=font, anchor="mb")
+    return np.asarray(canvas)
 
 
 def digit_image(image: torch.Tensor | np.ndarray, *, scale: int = 8) -> np.ndarray:

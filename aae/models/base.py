@@ -34,6 +34,7 @@ class Phase:
     role: PhaseRole = "reconstruction"
     # Other phases' losses added to this one's, with weights: how the engine runs joint regularisation.
     joined: tuple[tuple[str, float], ...] = ()
+    repeats: int = 1  # optimiser steps of this phase per mini-batch (a WGAN's critic: 5), each on fresh noise
 
 
 @dataclass

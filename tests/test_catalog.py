@@ -1,0 +1,111 @@
+"""aae.catalog: one entry per model kind, and the one builder of configs the CLI, Train page and jobs share."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from aae import catalog
+from aae.models import CATALOG, AAEConfig, GANConfig
+from aae.priors import PriorConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_kind_is_declared_once_with_what_the_rest_reads():
+    assert list(CATALOG)[:3] == ["aae", "vae", "gan"]  # the declared order
+    for kind, entry in CATALOG.items():
+        assert entry.kind == kind and entry.model.kind == kind
+        assert entry.label and entry.summary and entry.lr > 0
+        assert set(entry.capabilities) >= {"encoder", "conditional", "categorical", "generator_only"}
+        for preset in entry.presets:
+            assert isinstance(catalog.build_config(kind, preset=preset), entry.config)
+
+
+def test_capability_queries():
+    assert catalog.kinds(encoder=True, conditional=False, categorical=False) == ("aae", "vae")
+    assert set(catalog.kinds(categorical=True)) == {"semi", "cluster", "dimred"}
+    assert "classifier" not in catalog.kinds(trainable=True)
+    assert catalog.kinds(generates=False) == ("classifier",)
+    with pytest.raises(ValueError, match="unknown capabilities"):
+        catalog.kinds(flies=True)
+
+
+def test_metrics_that_apply_follow_capabilities():
+    assert "knn_accuracy" in catalog.entry("aae").metrics and "knn_accuracy" not in catalog.entry("gan").metrics
+    assert "test_error" in catalog.entry("semi").metrics and "cluster_error" in catalog.entry("cluster").metrics
+    assert catalog.entry("classifier").metrics == ("test_accuracy",)
+
+
+def test_build_config_defaults_aliases_and_dependent_defaults():
+    assert catalog.build_config("aae") == AAEConfig()
+    # A 2-D-only prior without a size gets 2-D; an unset scale is 1 for a prior other than the default one
+    two_d = catalog.build_config("aae", {"prior": "mog10", "label_regularized": True})
+    assert two_d.latent_dim == 2 and two_d.prior == PriorConfig("mog10", 1.0)
+    assert catalog.build_config("aae", {"prior": "gaussian"}).prior.std == 5.0  # the AAE's own N(0, 5²I)
+    assert catalog.build_config("cluster", {"clusters": 30}).n_categories == 30  # --clusters -> n_categories
+    assert catalog.build_config("semi", {"labels_per_class": "all"}).labels_per_class is None
+    # The GAN's feature matching depends on its generator unless set
+    assert catalog.build_config("gan").feature_matching == 1.0 and not catalog.build_config("gan").spectral_norm
+    conv = catalog.build_config("gan", {"generator": "conv"})
+    assert conv.feature_matching == 0.0 and conv.spectral_norm
+    assert catalog.build_config("gan", {"generator": "conv", "feature_matching": 2.0}).feature_matching == 2.0
+    assert catalog.build_config("aae", {"corruption": "masking"}).corruption_level == 0.3
+    assert catalog.build_config("gan", preset="dcgan") == GANConfig(generator="conv", generator_channels=128,
+                                                                    feature_matching=0.0, spectral_norm=True)
+
+
+@pytest.mark.parametrize(("kind", "options", "message"), [
+    ("gan", {"hidden": 32}, "--hidden does not apply to the GAN"),
+    ("vae", {"corruption": "gaussian"}, "applies to --model aae only"),
+    ("vae", {"prior": "mog10"}, "Gaussian prior"),
+    ("semi", {"prior": "swissroll"}, "Gaussian prior"),
+    ("aae", {"prior": "gaussian", "label_regularized": True}, "mog10 or swissroll"),
+    ("aae", {"prior": "mog10", "latent_dim": 8}, "latent dimension of 2"),
+    ("aae", {"corruption": "gaussian", "corruption_level": 2.0}, "corruption"),
+    ("nope", {}, "unknown model kind"),
+])
+def test_build_config_refuses_what_cannot_train_with_a_message(kind, options, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        catalog.build_config(kind, options)
+
+
+def test_options_carry_types_defaults_and_help_from_the_dataclass_comments():
+    options = {o.name: o for o in catalog.config_options(AAEConfig)}
+    assert options["latent_dim"].default == 8 and options["latent_dim"].base_type is int
+    assert "8-D" in options["latent_dim"].help  # the comment beside the field
+    assert "Adam normalises" in options["adversarial_lr_scale"].help  # the comment block above it
+    assert options["encoder"].choices == ("deterministic", "gaussian", "universal")
+    semi = {o.name: o for o in catalog.config_options(CATALOG["cluster"].config)}
+    assert semi["labels_per_class"].optional and semi["n_categories"].default == 16
+    assert semi["balance_weight"].help  # inherited help where the subclass's own line has none
+    assert catalog.parse_option(semi["labels_per_class"], "all") is None
+    gan = {o.name: o for o in catalog.config_options(GANConfig)}
+    assert catalog.parse_option(gan["generator_hidden"], "64,128") == (64, 128)
+    with pytest.raises(ValueError, match="takes a float"):
+        catalog.parse_option(gan["feature_matching"], "lots")
+
+
+def test_train_config_uses_the_kinds_rate_and_the_label_regularised_adversary():
+    gan = catalog.train_config("gan", catalog.build_config("gan"))
+    assert gan.lr == 2e-4 and gan.adversarial_weight == 1.0
+    labelled = catalog.build_config("aae", {"prior": "mog10", "label_regularized": True})
+    config = catalog.train_config("aae", labelled, lr=1e-3)
+    assert (config.adversarial_weight, config.adversarial_lr) == (5.0, 1e-3)
+    assert catalog.train_config("aae", labelled, adversarial_weight=2.0).adversarial_weight == 2.0
+
+
+def test_no_list_of_model_kinds_outside_the_catalogue():
+    """pages/, ui/, app.py, the jobs and the CLI ask the catalogue; none of them lists kinds itself."""
+    kinds = "|".join(re.escape(k) for k in CATALOG)
+    # three kinds in a row, or a picker's kinds=("aae", ...); the duel's two sides ("gan", "aae") are slots
+    listing = re.compile(rf"""["']({kinds})["']\s*,\s*["']({kinds})["']\s*,\s*["']({kinds})["']"""
+                         rf"""|kinds\s*=\s*\(\s*["']({kinds})["']""")
+    files = [*ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"), ROOT / "app.py", ROOT / "aae" / "jobs.py",
+             ROOT / "aae" / "cli.py"]
+    offenders = [f"{f.name}: {m.group(0)}" for f in files for m in listing.finditer(f.read_text())]
+    assert not offenders, offenders
+    for f in [*ROOT.glob("pages/*.py"), ROOT / "aae" / "jobs.py"]:
+        assert "aae.cli" not in f.read_text(), f"{f.name} imports the command line"
