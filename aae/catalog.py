@@ -273,5 +273,6 @@ def training_card(dataset: str, splits, config, result, *, history: list, second
                             "drawn (seeded) from the dataset's training set; the test images are its official "
                             "test set"},
         "training": {**asdict(config), "epochs": result.epochs_done, "steps": result.steps_done,
-                     "device": result.device, "seconds": round(seconds, 1), "history": history},
+                     "device": result.device, "precision_used": result.precision, "seconds": round(seconds, 1),
+                     "history": history},
     }

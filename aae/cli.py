@@ -141,8 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", default=None, help="data root (default: $AAE_DATA_DIR, else ./data)")
     t.add_argument("--train-limit", type=_positive_int, default=None, help="use only this many training images")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    t.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
-                   help="bf16: matrix products in bfloat16 (faster on CPUs with AVX-512 BF16/AMX and on GPUs)")
+    t.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="auto (default): bf16 only where the hardware has it natively (AVX-512 BF16 or AMX, a "
+                        "GPU) and a quick timing finds it faster, else fp32; the card records what ran")
     t.add_argument("--out", default=None, help="checkpoint folder to write (required unless --fields)")
     t.add_argument("--resume", default=None, help="checkpoint to continue training (its config is kept)")
     t.add_argument("--half", action="store_true",

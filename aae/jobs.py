@@ -290,7 +290,8 @@ class DuelJob(_Job):
             for name, trainer in self._trainers.items():
                 result = TrainResult(model=trainer.model, status="done", epochs_done=epoch, steps_done=step,
                                      elapsed=elapsed, history=list(trainer.history),
-                                     optimizer_state=trainer.optimizer_state(), device=str(trainer.device))
+                                     optimizer_state=trainer.optimizer_state(), device=str(trainer.device),
+                                     precision=trainer.precision)
                 card = training_card(self.dataset, self._splits, trainer.config, result, history=result.history,
                                      seconds=elapsed)
                 card["name"] = f"{prefix.name}-{name}"

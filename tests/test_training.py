@@ -163,3 +163,38 @@ def test_joint_regularization_folds_the_generator_into_reconstruction(small_spli
     assert [p.name for p in joined_phases(gan.phases(2e-4), TrainConfig())] == ["discriminator", "generator"]
     with pytest.raises(ValueError, match="regularization"):
         TrainConfig(regularization="both")
+
+
+def test_precision_auto_is_fp32_on_a_cpu_without_native_bf16(monkeypatch, small_splits):
+    """bf16 is emulated (14× slower) on a CPU without AVX-512 BF16 or AMX: auto must not pick it there."""
+    from aae import training
+    from aae.models import AAEConfig
+
+    monkeypatch.setattr(training, "_PRECISION_CHOICES", {})
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(training, "_bf16_speedup", lambda device: pytest.fail("no timing without native bf16"))
+    assert training.resolve_precision("auto", "cpu") == "fp32"
+    assert training.resolve_precision("bf16", "cpu") == "bf16"  # asked for explicitly: as asked
+
+    # With native bf16, auto follows the measurement (remembered per device type)
+    monkeypatch.setattr(training, "_PRECISION_CHOICES", {})
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(training, "_bf16_speedup", lambda device: 1.8)
+    assert training.resolve_precision("auto", "cpu") == "bf16"
+    monkeypatch.setattr(training, "_PRECISION_CHOICES", {})
+    monkeypatch.setattr(training, "_bf16_speedup", lambda device: 1.05)
+    assert training.resolve_precision("auto", "cpu") == "fp32"
+
+    # The card records what ran
+    monkeypatch.setattr(training, "_PRECISION_CHOICES", {})
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
+    model = training.create_model("aae", AAEConfig(latent_dim=2, hidden=16), seed=0)
+    result = training.train(model, small_splits, training.TrainConfig(epochs=1, device="cpu", sample_every=0))
+    assert result.precision == "fp32"
+
+
+def test_this_machines_cpu_flags_are_read():
+    from aae.training import cpu_has_native_bf16
+
+    flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
+    assert cpu_has_native_bf16() == bool({"avx512_bf16", "amx_bf16"} & set(flags))
