@@ -10,12 +10,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from aae import catalog
 from aae.checkpoints import CheckpointError
-from aae.explore import decode_all
-from aae.metrics import knn_accuracy, mmd, reconstruction_error, silhouette
+from aae.metrics.evaluate import LATENT_METRICS, METRICS, eval_generator, latent_metrics, metric_label
 from aae.projections import project
 from ui import common
 
@@ -28,26 +26,7 @@ st.session_state["compare_points"] = {}
 PROJECTIONS = {"PCA": "pca", "t-SNE": "tsne", "UMAP": "umap"}
 DEFAULT_SUBSAMPLE = {"pca": 10_000, "tsne": 2_000, "umap": 2_000}  # t-SNE and UMAP take minutes on 10,000
 PREFERRED_PAIRS = [("aae-2d-gaussian", "vae-2d"), ("aae-8d", "vae-8d")]
-N_RECON = 2_000  # test images for the reconstruction error
-N_PRIOR = 2_000  # prior draws (and codes) for the MMD
-KNN_K = 5
-SEED = 0
-
-HELP = {
-    "knn_accuracy": f"Share of test codes whose digit the {KNN_K} nearest other codes vote right (2-fold "
-                    "cross-validation, in the code space itself). Higher: digits are easier to read off the code.",
-    "silhouette": "How much nearer each code is to its own digit's codes than to the next digit's, from −1 to 1, "
-                  "on 2,000 codes in the code space. Higher: tighter, better separated digit clusters.",
-    "mmd": f"MMD² between {N_PRIOR:,} codes and {N_PRIOR:,} draws from the model's own prior; kernel: inverse "
-           "multiquadric C/(C + |a − b|²), C = 2·D·s², summed over s = 0.1…10. Near 0: codes look like the prior.",
-    "recon_bce": f"Binary cross-entropy of the reconstruction, summed over the 784 pixels of an image (nats), "
-                 f"averaged over {N_RECON:,} test images. Lower is better; it is the loss both models train on.",
-    "recon_mse": f"Mean squared error per pixel (pixels in [0, 1]) between {N_RECON:,} test images and their "
-                 "reconstructions. Lower is better.",
-}
-LABELS = {"knn_accuracy": f"kNN accuracy (k={KNN_K})", "silhouette": "Silhouette", "mmd": "MMD² to prior",
-          "recon_bce": "Recon. BCE / image", "recon_mse": "Recon. MSE / pixel"}
-HIGHER_IS_BETTER = {"knn_accuracy": True, "silhouette": True, "mmd": False, "recon_bce": False, "recon_mse": False}
+SEED = 0  # as `aae eval`'s default
 FORMATS = {"knn_accuracy": "{:.3f}", "silhouette": "{:.3f}", "mmd": "{:.4f}", "recon_bce": "{:.1f}",
            "recon_mse": "{:.4f}"}
 
@@ -82,21 +61,11 @@ def projected(codes: np.ndarray, method: str, seed: int) -> np.ndarray:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def model_metrics(path: str, codes: np.ndarray) -> dict[str, float]:
-    """The numbers beside a model's plot, from its test codes (the key changes when the model is retrained)."""
+def model_metrics(path: str, mtime: float, dataset: str) -> dict[str, float]:
+    """The numbers beside a model's plot: exactly what `aae eval` prints for it (the same function, data and
+    random stream), so the page, the Home cards and the command line agree."""
     model = common.load(path).model
-    images, labels = common.test_set()
-    prior_draws = model.prior.sample(N_PRIOR, generator=torch.Generator().manual_seed(SEED))
-    x = images[:N_RECON]
-    x_hat = decode_all(model, torch.from_numpy(codes[:N_RECON]))  # codes are the test set's, in order
-    error = reconstruction_error(x, x_hat)
-    return {
-        "knn_accuracy": knn_accuracy(codes, labels, k=KNN_K, seed=SEED),
-        "silhouette": silhouette(codes, labels, seed=SEED),
-        "mmd": mmd(codes, prior_draws, kernel="imq", max_points=N_PRIOR, seed=SEED),
-        "recon_bce": error["bce"],
-        "recon_mse": error["mse"],
-    }
+    return latent_metrics(model, common.splits(dataset), generator=eval_generator(model, seed=SEED))
 
 
 def scatter(points: np.ndarray, labels: np.ndarray, indices: np.ndarray, axis_names: tuple[str, str],
@@ -208,11 +177,19 @@ what = (f"{shown[left.path]} of both models" if shown[left.path] == shown[right.
 st.caption(f"Shown: {what}, {n_points:,} of {n_total:,} test digits. Hover a point for its digit and test index."
            + (" Projections are fitted to each model separately." if needs_projection else ""))
 
-# Same axis ranges on both sides, so spreads compare at a glance (for raw 2-D codes, in the same units).
-stacked = np.concatenate([points[entry.path] for entry in pair])
-low, high = stacked.min(axis=0), stacked.max(axis=0)
-pad = 0.05 * (high - low) + 1e-6
-ranges = ([float(low[0] - pad[0]), float(high[0] + pad[0])], [float(low[1] - pad[1]), float(high[1] + pad[1])])
+def axis_ranges(*clouds: np.ndarray) -> tuple[list[float], list[float]]:
+    stacked = np.concatenate(clouds)
+    low, high = stacked.min(axis=0), stacked.max(axis=0)
+    pad = 0.05 * (high - low) + 1e-6
+    return [float(low[0] - pad[0]), float(high[0] + pad[0])], [float(low[1] - pad[1]), float(high[1] + pad[1])]
+
+
+# Raw 2-D codes on both sides share their axes (same units: spreads compare at a glance). Projections are fitted
+# to each model separately, so their units differ: each gets its own axes, never squashed onto the other's.
+shared_axes = all(entry.latent_dim == 2 for entry in pair)
+ranges = {entry.path: axis_ranges(*(points[e.path] for e in pair)) if shared_axes else axis_ranges(points[entry.path])
+          for entry in pair}
+st.session_state["compare_shared_axes"] = shared_axes
 
 # --- side by side ------------------------------------------------------------------------------------------
 # The plots first, then the numbers beside them: measuring a model takes seconds the first time.
@@ -221,7 +198,7 @@ for side, (column, entry) in enumerate(zip(st.columns(2, gap="medium"), pair)):
     with column:
         title = f"**{entry.name}**: {entry.kind.upper()}, {entry.latent_dim}-D, {prior_description(entry)} prior"
         st.markdown(title)  # above the chart, not in it: plotly's toolbar would cover a long title
-        st.plotly_chart(scatter(points[entry.path], labels, subset, axis_names[entry.path], ranges),
+        st.plotly_chart(scatter(points[entry.path], labels, subset, axis_names[entry.path], ranges[entry.path]),
                         key=f"compare_chart_{side}")
         # Two metrics a row under the plot: wide enough for the labels even in a narrow (centred) layout.
         number_columns.append(st.container())
@@ -234,15 +211,18 @@ metrics: dict[str, dict[str, float]] = {}
 for numbers, entry in zip(number_columns, pair):
     if entry.name not in metrics:
         with numbers, st.spinner(f"Measuring {entry.name}…"):
-            metrics[entry.name] = model_metrics(entry.path, codes[entry.path])
+            metrics[entry.name] = model_metrics(entry.path, common.card_mtime(entry.path), entry.dataset)
 st.session_state["compare_metrics"] = metrics
 st.session_state["compare_points"] = {entry.name: points[entry.path] for entry in pair}
 for numbers, entry, other in zip(number_columns, pair, pair[::-1]):
     mine, theirs = metrics[entry.name], metrics[other.name]
     cells = [cell for _ in range(3) for cell in numbers.columns(2)]
-    for cell, key in zip(cells, LABELS):
+    for cell, key in zip(cells, LATENT_METRICS):
+        metric = METRICS[key]
         cell.metric(
-            LABELS[key], FORMATS[key].format(mine[key]),
+            metric_label(key), FORMATS[key].format(mine[key]),
             delta=None if other.name == entry.name else f"{mine[key] - theirs[key]:+.3g}",
-            delta_color="normal" if HIGHER_IS_BETTER[key] else "inverse", help=HELP[key],
+            delta_color="normal" if metric.better == "higher" else "inverse",
+            help=f"{metric.label.strip()}: {metric.direction}. {metric.help} As `aae eval` measures it, on the "
+                 "10,000 test images.",
         )

@@ -49,9 +49,10 @@ def assert_two_plots_and_finite_numbers(at: AppTest, names: list[str], n_points:
         assert len(plot["data"]) == 10  # one trace per digit
         assert sum(len(values(trace["x"])) for trace in plot["data"]) == n_points
         assert "test #" in plot["data"][0]["hovertemplate"]
-    # Same axes on both sides.
-    assert plots[0]["layout"]["xaxis"]["range"] == plots[1]["layout"]["xaxis"]["range"]
-    assert plots[0]["layout"]["yaxis"]["range"] == plots[1]["layout"]["yaxis"]["range"]
+    # Raw 2-D codes: the same axes on both sides; projections fitted per model: each its own axes.
+    same = (plots[0]["layout"]["xaxis"]["range"] == plots[1]["layout"]["xaxis"]["range"]
+            and plots[0]["layout"]["yaxis"]["range"] == plots[1]["layout"]["yaxis"]["range"])
+    assert same == at.session_state["compare_shared_axes"]
     metrics = at.session_state["compare_metrics"]
     assert set(metrics) == set(names)
     for numbers in metrics.values():
@@ -123,3 +124,21 @@ def test_default_pair_matches_and_a_mismatch_is_warned(tiny_models):
     assert len(figures(at)) == 2
     assert at.session_state["compare_points"]["tiny-vae-8d"].shape == (10_000, 2)
     assert set(at.session_state["compare_metrics"]) == {"tiny-aae-2d-mog10", "tiny-vae-8d"}
+
+
+def test_the_page_shows_the_numbers_aae_eval_prints_for_the_shipped_pair(tiny_models, data_dir, capsys):
+    """The shipped 2-D AAE and VAE: the page's numbers and `aae eval`'s agree to the digits it prints."""
+    from aae.cli import main
+
+    aae, vae = ROOT / "checkpoints" / "aae-2d-gaussian", ROOT / "checkpoints" / "vae-2d"
+    at = open_pair(aae, vae)
+    assert at.session_state["compare_shared_axes"] is True
+    page = at.session_state["compare_metrics"]
+    assert main(["eval", str(aae), str(vae), "--no-parzen", "--json", "--data-dir", str(data_dir)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    for name in ("aae-2d-gaussian", "vae-2d"):
+        for key in METRICS:
+            assert f"{page[name][key]:.4g}" == f"{printed[name][key]:.4g}", (name, key)
+        # and the Home card (aae eval --write) holds the same figures
+        card = load_checkpoint(ROOT / "checkpoints" / name).card["metrics"]
+        assert f"{card['knn_accuracy']:.4g}" == f"{page[name]['knn_accuracy']:.4g}"

@@ -81,15 +81,7 @@ def evaluate(
     class coverage. Models with an encoder: codes of the test set against the prior (MMD) and by class
     (kNN accuracy, silhouette), and reconstruction error. The classifier: test accuracy.
     """
-    from aae.metrics import (
-        class_coverage,
-        classifier_frechet_distance,
-        knn_accuracy,
-        mmd,
-        parzen_evaluate,
-        reconstruction_error,
-        silhouette,
-    )
+    from aae.metrics import class_coverage, classifier_frechet_distance, parzen_evaluate
 
     model.eval()
     test_x, test_y = splits.test_x.cpu(), splits.test_y.cpu()
@@ -120,14 +112,40 @@ def evaluate(
         results.update(denoising_errors(model, test_x, seed=seed))
 
     if model.has_encoder:
-        codes = encode_all(model, test_x)  # (N, D)
-        # Against what the model decodes from: its prior (for the 2-D map, the heads plus the style prior).
-        results["mmd"] = mmd(codes, model.sample_latent(len(codes), generator=generator).float().cpu())
-        results["knn_accuracy"] = knn_accuracy(codes, test_y)
-        results["silhouette"] = silhouette(codes, test_y)
-        recon = reconstruction_error(test_x, reconstruct_all(model, test_x, test_y if model.conditional else None))
-        results.update(recon_bce=recon["bce"], recon_mse=recon["mse"])
+        results.update(latent_metrics(model, splits, generator=generator))
     return results
+
+
+LATENT_METRICS = ("knn_accuracy", "silhouette", "mmd", "recon_bce", "recon_mse")
+
+
+def eval_generator(model: LatentModel, *, n_samples: int = 10_000, seed: int = 0) -> torch.Generator:
+    """The random stream `evaluate` hands to `latent_metrics`: seeded, then advanced past the `n_samples` prior
+    draws of the sample metrics. A page that passes it gets the very numbers `aae eval` prints."""
+    generator = torch.Generator().manual_seed(seed)
+    if model.generates:
+        model.sample_latent(n_samples, generator=generator)
+    return generator
+
+
+@torch.no_grad()
+def latent_metrics(model: LatentModel, splits: Splits, *, generator: torch.Generator) -> dict[str, float]:
+    """The encoder's numbers on the test set: MMD² of the codes to the prior, kNN accuracy and silhouette by
+    class, reconstruction error (`aae eval`, the Home cards and the AAE-vs-VAE page all show these)."""
+    from aae.metrics import knn_accuracy, mmd, reconstruction_error, silhouette
+
+    model.eval()
+    test_x, test_y = splits.test_x.cpu(), splits.test_y.cpu()
+    codes = encode_all(model, test_x)  # (N, D)
+    recon = reconstruction_error(test_x, reconstruct_all(model, test_x, test_y if model.conditional else None))
+    return {
+        # Against what the model decodes from: its prior (for the 2-D map, the heads plus the style prior).
+        "mmd": mmd(codes, model.sample_latent(len(codes), generator=generator).float().cpu()),
+        "knn_accuracy": knn_accuracy(codes, test_y),
+        "silhouette": silhouette(codes, test_y),
+        "recon_bce": recon["bce"],
+        "recon_mse": recon["mse"],
+    }
 
 
 @dataclass
