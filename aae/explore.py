@@ -178,3 +178,35 @@ def cycled_labels(n: int, n_classes: int = 10) -> torch.Tensor:
     """Labels 0, 1, …, n_classes−1, 0, 1, … (n,): in a grid of n_classes columns (or a multiple), column k
     holds class k."""
     return torch.arange(n) % n_classes
+
+
+@torch.no_grad()
+def dense_layers(model: LatentModel) -> list[dict] | None:
+    """The decoder as plain dense layers for a browser to run, or None where it is not an MLP.
+
+    Each layer: {"weight": (out, in) float32 array, "bias": (out,), "activation": "relu" | "leaky_relu" |
+    "sigmoid"}; batch norm (eval mode) is folded into the layer before it and the last layer ends in the
+    sigmoid, so running the list on z gives exactly `model.decode(z)` (up to float rounding).
+    """
+    network = model.decoder_network()
+    if network is None:
+        return None
+    layers: list[dict] = []
+    for module in network:
+        if isinstance(module, torch.nn.Linear):
+            layers.append({"weight": module.weight.detach().float().cpu().numpy().copy(),
+                           "bias": module.bias.detach().float().cpu().numpy().copy(), "activation": "identity"})
+        elif isinstance(module, torch.nn.BatchNorm1d):
+            scale = (module.weight / torch.sqrt(module.running_var + module.eps)).float().cpu().numpy()
+            shift = (module.bias - module.running_mean * module.weight / torch.sqrt(module.running_var + module.eps))
+            last = layers[-1]
+            last["weight"] = last["weight"] * scale[:, None]
+            last["bias"] = last["bias"] * scale + shift.float().cpu().numpy()
+        elif isinstance(module, torch.nn.ReLU):
+            layers[-1]["activation"] = "relu"
+        elif isinstance(module, torch.nn.LeakyReLU):
+            layers[-1]["activation"] = f"leaky_relu:{module.negative_slope}"
+        else:
+            return None  # anything else: the browser cannot run it
+    layers[-1]["activation"] = "sigmoid"
+    return layers

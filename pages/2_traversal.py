@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
+import streamlit.components.v1 as components
 import torch
 
 from aae import catalog
-from aae.explore import decode_all, interpolate, latent_range, traversal_codes
-from ui import common
+from aae.explore import decode_all, dense_layers, interpolate, latent_range, traversal_codes
+from ui import common, live
 
 # -- session state -----------------------------------------------------------------------------------
 MAX_SEED = catalog.SEED_MAX
@@ -54,6 +56,12 @@ def reset_sliders() -> None:
 
 def another_sample() -> None:
     st.session_state["trav_seed"] = (int(st.session_state.get("trav_seed", 0)) + 1) % MAX_SEED
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def browser_layers(path: str, mtime: float) -> list[dict] | None:
+    """The decoder as dense layers the browser can run (None for a convolutional or conditional decoder)."""
+    return dense_layers(common.load(path).model)
 
 
 def prior_code(model, seed: int) -> torch.Tensor:
@@ -119,10 +127,27 @@ bound = float(st.session_state["trav_range"])
 
 # -- sliders and the decoded image ------------------------------------------------------------------
 st.subheader("Move the code")
+layers = browser_layers(entry.path, common.card_mtime(entry.path))
+st.session_state["trav_live"] = layers is not None
+if layers is not None:
+    map_points = map_labels = None
+    codes = common.codes_for(entry) if dim == 2 else None
+    if codes is not None and len(codes):
+        pick = np.random.default_rng(0).permutation(len(codes))[:2000]
+        map_points, map_labels = codes[pick], common.test_set()[1].numpy()[pick]
+    html = live.live_decoder_html(layers, z0=z0.tolist(), bound=bound, shown=shown, map_points=map_points,
+                                  map_labels=map_labels)
+    components.html(html, height=live.height(shown, map_points is not None))
+    st.caption("Live: this model's decoder runs in your browser, so the digit follows a slider as you drag it"
+               + (" and the pointer as it moves over the map of test codes" if map_points is not None else "")
+               + ". Below, the same sliders on the server (float32, one page rerun per move) drive the sweep.")
+else:
+    st.caption("This model's decoder is convolutional: the browser cannot run it, so each slider move reruns the "
+               "page on the server (about a second here).")
 slider_area, image_area = st.columns([3, 2], gap="large")
 with slider_area:
     columns = st.columns(2)
-    values = [columns[i % 2].slider(f"z{i}", min_value=-bound, max_value=bound, step=bound / 50, format="%.2f",
+    values = [columns[i % 2].slider(f"z{i + 1}", min_value=-bound, max_value=bound, step=bound / 50, format="%.2f",
                                     key=slider_key(i)) for i in range(shown)]
     st.button("Reset sliders", key="trav_reset", on_click=reset_sliders, icon=":material/restart_alt:")
     notes = [f"Each slider spans ±{bound:.2f} (the prior's scale, widened to hold the start code if needed)."]
@@ -151,7 +176,7 @@ with image_area:
 st.subheader("Sweep one dimension")
 if st.session_state["sweep_dim"] not in range(dim):  # a dimension of the previous, larger model
     st.session_state["sweep_dim"] = 0
-sweep_dim = st.selectbox("Dimension", list(range(dim)), key="sweep_dim", format_func=lambda i: f"z{i}")
+sweep_dim = st.selectbox("Dimension", list(range(dim)), key="sweep_dim", format_func=lambda i: f"z{i + 1}")
 sweep_values = torch.linspace(-bound, bound, SWEEP_STEPS)
 try:
     sweep = decode_all(model, traversal_codes(z, int(sweep_dim), sweep_values))
@@ -161,7 +186,7 @@ else:
     st.session_state["sweep_images"] = sweep.numpy()
     st.session_state["sweep_strip"] = common.grid_image(sweep, nrow=SWEEP_STEPS, scale=3)
     st.image(st.session_state["sweep_strip"], width="stretch")
-    st.caption(f"z{sweep_dim} from {-bound:.2f} to {bound:.2f} in {SWEEP_STEPS} steps, every other dimension "
+    st.caption(f"z{sweep_dim + 1} from {-bound:.2f} to {bound:.2f} in {SWEEP_STEPS} steps, every other dimension "
                "as the sliders set it.")
 
 # -- interpolate between two codes --------------------------------------------------------------------
@@ -192,6 +217,9 @@ else:
     if ends is not None:
         strip = torch.cat([ends[:1], strip, ends[1:]])  # the originals frame the decoded path
     st.session_state["interp_codes"] = codes.numpy()
+    if layers is not None:  # the same path animated in the browser
+        components.html(live.live_decoder_html(layers, z0=za.tolist(), bound=bound, shown=0,
+                                               path=(za.tolist(), zb.tolist(), mode)), height=260)
     st.session_state["interp_strip"] = common.grid_image(strip, nrow=len(strip), scale=3)
     st.image(st.session_state["interp_strip"], width="stretch")
     why = ("Spherical interpolation follows the great circle between the codes, keeping their norm; a straight "

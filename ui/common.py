@@ -87,7 +87,8 @@ def list_models(*, kinds: tuple[str, ...] = PLAIN_KINDS) -> list[ModelEntry]:
             latent_dim=int(config.get("latent_dim", 0)), prior=config.get("prior", {}).get("name", "?"),
             shipped=path.parent.resolve() == SHIPPED_DIR.resolve(), card=card,
         ))
-    return entries
+    # MNIST models first (the pages' default choice), then the second dataset's; otherwise as found.
+    return sorted(entries, key=lambda e: e.dataset != "mnist")
 
 
 def card_mtime(path: str | Path) -> float:

@@ -94,6 +94,9 @@ class AdversarialAutoencoder(LatentModel):
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.decoder(z)
 
+    def decoder_network(self) -> nn.Sequential:
+        return self.decoder.net
+
     def sample_latent(self, n, labels=None, generator=None):
         z = self.prior.sample(n, labels=labels, generator=generator,
                               device=None if generator is not None else self.device)

@@ -124,6 +124,12 @@ class LatentModel(nn.Module):
         """The submodules that encoding, decoding and sampling need (checkpoints can leave the rest out)."""
         return list(self.children())
 
+    def decoder_network(self) -> nn.Sequential | None:
+        """Where `decode(z)` is sigmoid(this network(z)) made of Linear, ReLU, LeakyReLU and BatchNorm1d layers
+        only, the network, so a browser can run it (aae.explore.dense_layers); None for anything else (a
+        conditional or convolutional decoder)."""
+        return None
+
 
 def adversarial_phases(
     encoder: nn.Module, decoder: nn.Module, adversaries: list[nn.Parameter], lr: float, adversarial_scale: float

@@ -136,6 +136,9 @@ class GAN(LatentModel):
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.generator(z)
 
+    def decoder_network(self) -> nn.Sequential | None:
+        return self.generator.net if isinstance(self.generator, Generator) else None  # the conv one: no
+
     def sample_latent(self, n, labels=None, generator=None):
         z = self.prior.sample(n, generator=generator, device=None if generator is not None else self.device)
         return z.to(self.device)
