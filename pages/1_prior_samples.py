@@ -132,6 +132,8 @@ own_config: PriorConfig = model.config.prior
 label_regularized = bool(getattr(model.config, "label_regularized", False))
 
 # -- which prior, how many samples ----------------------------------------------------------------
+URL = {"prior": ("prior_choice", str), "n": ("n_samples", int), "seed": ("samples_seed", int)}
+common.url_state(URL)  # a shared link opens this view
 options = prior_options(own_config, dim)
 OWN = options[0]
 if st.session_state["prior_choice"] not in options:  # another model's own, or the swiss roll in 8-D
@@ -145,6 +147,7 @@ choice = left.selectbox(
 n = int(middle.number_input("Samples", min_value=10, max_value=400, step=10, key="n_samples"))
 seed = int(right.number_input("Seed", min_value=0, max_value=MAX_SEED, step=1, key="samples_seed"))
 button.button("New samples", key="new_samples", on_click=new_samples, icon=":material/casino:")
+common.write_url_state(URL)
 
 config = own_config if choice == OWN else ALTERNATIVES[choice]
 prior = model.prior if choice == OWN else make_prior(config, dim)

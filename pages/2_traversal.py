@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-import streamlit.components.v1 as components
 import torch
 
 from aae import catalog
@@ -82,6 +81,9 @@ data = common.test_set() if model.has_encoder else None  # says itself when MNIS
 can_encode = model.has_encoder and data is not None
 
 # -- the start point ---------------------------------------------------------------------------------
+URL = {"start": ("trav_start", str), "seed": ("trav_seed", int), "digit": ("trav_index", int)}
+SLIDER_URL = {f"z{i + 1}": (slider_key(i), float) for i in range(shown)}
+common.url_state(URL)  # a shared link opens this view
 st.subheader("Start")
 if not can_encode:
     st.session_state["trav_start"] = PRIOR_START
@@ -121,9 +123,12 @@ if st.session_state["trav_signature"] != signature:
     st.session_state["trav_start_code"] = z0.tolist()
     st.session_state["trav_signature"] = signature
     reset_sliders()
+common.url_state(SLIDER_URL)  # after the start has set the sliders: a shared link's values win
 for i in range(shown):  # a slider whose state was dropped (e.g. after visiting another page) restarts on the code
     st.session_state.setdefault(slider_key(i), float(z0[i]))
 bound = float(st.session_state["trav_range"])
+for i in range(shown):  # a link's value beyond the range is brought inside it
+    st.session_state[slider_key(i)] = min(max(float(st.session_state[slider_key(i)]), -bound), bound)
 
 # -- sliders and the decoded image ------------------------------------------------------------------
 st.subheader("Move the code")
@@ -137,7 +142,7 @@ if layers is not None:
         map_points, map_labels = codes[pick], common.test_set()[1].numpy()[pick]
     html = live.live_decoder_html(layers, z0=z0.tolist(), bound=bound, shown=shown, map_points=map_points,
                                   map_labels=map_labels)
-    components.html(html, height=live.height(shown, map_points is not None))
+    live.show(html, height=live.height(shown, map_points is not None))
     st.caption("Live: this model's decoder runs in your browser, so the digit follows a slider as you drag it"
                + (" and the pointer as it moves over the map of test codes" if map_points is not None else "")
                + ". Below, the same sliders on the server (float32, one page rerun per move) drive the sweep.")
@@ -156,6 +161,7 @@ with slider_area:
                      f"{dim - shown} stay as they are in the start code.")
     st.caption(" ".join(notes))
 
+common.write_url_state({**URL, **SLIDER_URL})
 z = z0.clone()
 z[:shown] = torch.tensor(values, dtype=z.dtype)
 image = common.digit_image(model.decode(z[None])[0], scale=8)
@@ -218,8 +224,8 @@ else:
         strip = torch.cat([ends[:1], strip, ends[1:]])  # the originals frame the decoded path
     st.session_state["interp_codes"] = codes.numpy()
     if layers is not None:  # the same path animated in the browser
-        components.html(live.live_decoder_html(layers, z0=za.tolist(), bound=bound, shown=0,
-                                               path=(za.tolist(), zb.tolist(), mode)), height=260)
+        live.show(live.live_decoder_html(layers, z0=za.tolist(), bound=bound, shown=0,
+                                         path=(za.tolist(), zb.tolist(), mode)), height=260)
     st.session_state["interp_strip"] = common.grid_image(strip, nrow=len(strip), scale=3)
     st.image(st.session_state["interp_strip"], width="stretch")
     why = ("Spherical interpolation follows the great circle between the codes, keeping their norm; a straight "

@@ -191,6 +191,59 @@ def test_traversal_slider_changes_the_image(page, app_url):
     _assert_no_errors(page, "traversal after slider")
 
 
+def _live_frame(page):
+    """The traversal page's live decoder (an iframe): its Frame once the digit has been drawn."""
+    _wait_until(page, lambda: page.locator("iframe").count() > 0, "the live decoder did not appear")
+    frame = page.locator("iframe").first.element_handle().content_frame()
+    _wait_until(page, lambda: frame.evaluate("window.latentLab && window.latentLab.frames > 0") is True,
+                "the live decoder drew nothing")
+    return frame
+
+
+def _digit_pixels(frame) -> list[int]:
+    return frame.evaluate("""() => Array.from(document.getElementById("digit").getContext("2d")
+                                   .getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))""")
+
+
+def test_the_live_decoder_follows_a_drag_and_the_pointer_on_the_map(page, app_url):
+    """No page rerun: dragging a live slider or moving over the 2-D map redraws the digit in the browser."""
+    _open_home(page, app_url)
+    _goto(page, "Latent traversal")
+    frame = _live_frame(page)
+    before, frames = _digit_pixels(frame), frame.evaluate("window.latentLab.frames")
+    box = frame.locator("#z0").bounding_box()
+    page.mouse.move(box["x"] + 3, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] / 2, steps=10)
+    page.mouse.up()
+    _wait_until(page, lambda: _digit_pixels(frame) != before, "dragging a live slider did not redraw the digit")
+    assert frame.evaluate("window.latentLab.frames") > frames
+    mapped = frame.locator("#map")
+    assert mapped.count() == 1, "a 2-D model's live view has a map of test codes"
+    area = mapped.bounding_box()
+    page.mouse.move(area["x"] + area["width"] * 0.2, area["y"] + area["height"] * 0.2)
+    left_top = _digit_pixels(frame)
+    page.mouse.move(area["x"] + area["width"] * 0.8, area["y"] + area["height"] * 0.8, steps=5)
+    _wait_until(page, lambda: _digit_pixels(frame) != left_top, "moving over the map did not decode there")
+    page.wait_for_timeout(300)  # the last move's frame
+    z = frame.evaluate("window.latentLab.z")
+    assert z[0] > 0 > z[1]  # lower right of the map: positive z1, negative z2
+    _shot(page, "latent_traversal_live")
+
+
+def test_a_url_with_parameters_opens_the_page_in_that_state(page, app_url):
+    _open_home(page, app_url)  # a server that has run the app once (its very first load may show Streamlit's
+    # folder navigation for a moment instead of the app's own)
+    page.goto(f"{app_url}/prior_samples?model=vae-2d&seed=7&n=50")
+    _wait_until(page, lambda: _heading(page, "Prior & samples").count() > 0, "the shared link did not open")
+    _settle(page)
+    _assert_no_errors(page, "shared link")
+    assert "vae-2d · VAE" in page.locator('[data-testid="stSidebar"]').inner_html()  # the picker's choice
+    seed = page.get_by_label("Seed").first
+    assert seed.input_value() == "7"
+    assert "seed=7" in page.url and "model=vae-2d" in page.url
+
+
 def _scan_of_test_digit(data_dir: Path, folder: Path, index: int = 0) -> Path:
     """MNIST test digit `index` as a scan: dark ink on light paper, enlarged, saved as a PNG file."""
     raw = (data_dir / "MNIST" / "raw" / "t10k-images-idx3-ubyte").read_bytes()

@@ -116,3 +116,19 @@ def test_the_prior_label_follows_the_model(tiny_models):
     # The option itself names the prior, so the browser's box (which keeps an option's old text while its
     # value stays the same) gets a new option, not the old mixture's label.
     assert shown.value != before
+
+
+def test_a_shared_link_opens_the_model_prior_and_seed(tiny_models):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "1_prior_samples.py"),
+                           default_timeout=60)
+    at.query_params.update({"model": "tiny-vae-8d", "seed": "7", "n": "50", "prior": "uniform:1"})
+    at.run()
+    assert not at.exception
+    assert at.session_state["model_path"] == str(tiny_models["tiny-vae-8d"])
+    assert (at.session_state["samples_seed"], at.session_state["n_samples"]) == (7, 50)
+    assert at.selectbox(key="prior_choice").value == "uniform:1"
+    assert at.session_state["prior_points"].shape == (50, 2)
+    at.number_input(key="samples_seed").set_value(9).run()
+    assert at.query_params["seed"] == "9" and at.query_params["model"] == "tiny-vae-8d"

@@ -139,3 +139,25 @@ def test_wide_latent_and_missing_data(tiny_models, tmp_path, monkeypatch):
     assert any("MNIST" in i.value for i in at.info)
     assert at.radio(key="trav_start").disabled
     assert at.session_state["interp_strip"] is not None
+
+
+def test_a_shared_link_opens_the_same_view(tiny_models):
+    """Model, start and slider values live in the URL: a link opens the page in that state, and moving a
+    slider writes the new value back."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    page = Path(__file__).resolve().parents[1] / "pages" / "2_traversal.py"
+    at = AppTest.from_file(str(page), default_timeout=60)
+    at.query_params.update({"model": "tiny-aae-2d-gaussian", "seed": "3", "z1": "1.25", "z2": "-0.5"})
+    at.run()
+    assert not at.exception
+    assert at.session_state["model_path"] == str(tiny_models["tiny-aae-2d-gaussian"])
+    assert at.session_state["trav_seed"] == 3
+    assert list(at.session_state["traversal_code"]) == pytest.approx([1.25, -0.5])
+    assert at.query_params["model"] == "tiny-aae-2d-gaussian" and at.query_params["z1"] == "1.25"
+
+    at.slider(key="trav_z1").set_value(0.5).run()  # later runs follow the widgets, not the link
+    assert at.session_state["traversal_code"][1] == pytest.approx(0.5)
+    assert at.query_params["z2"] == "0.5"

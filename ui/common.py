@@ -123,16 +123,67 @@ def model_picker(
         where.warning("No models yet. Train one on the **Train** page (or run `bash scripts/train_shipped.sh`).")
         return None
     paths = [e.path for e in entries]
+    param = URL_MODEL_PARAMS.get(key, key)
+    wanted = url_value(param)  # a shared link names the model (shipped first where names clash)
+    if wanted is not None:
+        named = [e.path for e in sorted(entries, key=lambda e: not e.shipped) if e.name == wanted]
+        if named:
+            st.session_state[key] = st.session_state[f"_{key}_widget"] = named[0]
     remembered = st.session_state.get(key)
     index = paths.index(remembered) if remembered in paths else 0
     chosen = where.selectbox(label, paths, index=index, format_func=lambda p: entries[paths.index(p)].label,
                              key=f"_{key}_widget")
     st.session_state[key] = chosen
     entry = entries[paths.index(chosen)]
+    st.query_params[param] = entry.name
     st.session_state["page_dataset"] = entry.dataset  # the page's data: the picked model's own dataset
     if entry.dataset != "mnist":
         where.caption(f"Trained on **{entry.dataset}**: this page shows {entry.dataset} images and codes.")
     return entry
+
+
+# -- shareable views: a page's model, prior, seed and slider values live in the URL ------------------
+
+URL_MODEL_PARAMS = {"model_path": "model", "compare_aae_path": "left", "compare_vae_path": "right",
+                    "denoise_model_path": "model", "style_model_path": "model"}
+
+
+def url_value(param: str) -> str | None:
+    """`param` from the URL the session was opened with, once per page visit: the first run of a page in a
+    session takes it (a shared link), later runs follow the widgets (which write it back, `url_state`)."""
+    page = st.session_state.get("_url_page")
+    applied = st.session_state.setdefault("_url_applied", set())
+    if (page, param) in applied:
+        return None
+    applied.add((page, param))
+    return st.query_params.get(param)
+
+
+def url_state(params: dict[str, tuple[str, type]]) -> None:
+    """Before a page's widgets: {url name: (session key, type)} — take each from a shared link on the page's first
+    run; after them, call `write_url_state(params)` so the address bar always opens this view."""
+    for param, (key, kind) in params.items():
+        text = url_value(param)
+        if text is None:
+            continue
+        try:
+            st.session_state[key] = kind(text)
+        except ValueError:  # a hand-edited link: ignore the bad value, keep the default
+            continue
+
+
+def write_url_state(params: dict[str, tuple[str, type]]) -> None:
+    for param, (key, _) in params.items():
+        if key in st.session_state and st.session_state[key] is not None:
+            value = st.session_state[key]
+            st.query_params[param] = f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def start_page(name: str) -> None:
+    """Mark which page is running, so URL parameters are read once per visit of each page."""
+    if st.session_state.get("_url_page") != name:
+        st.session_state["_url_page"] = name
+        st.session_state["_url_applied"] = set()
 
 
 def picked_model(**picker_options):
@@ -237,6 +288,7 @@ def device_description() -> str:
 
 
 def page_header(title: str, caption: str) -> None:
+    start_page(title)
     st.title(title)
     st.caption(caption)
 

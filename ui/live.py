@@ -57,8 +57,20 @@ def live_decoder_html(layers: list[dict], *, z0: list[float], bound: float, show
     return TEMPLATE.replace("__PAYLOAD__", json.dumps(payload))
 
 
+def show(html: str, *, height: int) -> None:
+    """Embed the component (st.iframe where this Streamlit has it; components.v1.html before that)."""
+    import streamlit as st
+
+    if hasattr(st, "iframe"):  # Streamlit ≥ 1.52; components.v1.html is deprecated there
+        st.iframe(html, height=height)
+    else:
+        import streamlit.components.v1 as components
+
+        components.html(html, height=height)
+
+
 def height(shown: int, has_map: bool) -> int:
-    return max(330 if has_map else 300, 60 + 34 * ((shown + 1) // 2)) + 40
+    return max(360 if has_map else 260, 60 + 34 * ((shown + 1) // 2)) + 50  # the map and its note fit inside
 
 
 TEMPLATE = (Path(__file__).with_name("live.html")).read_text(encoding="utf-8")  # the page and its script
