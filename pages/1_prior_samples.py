@@ -125,6 +125,12 @@ common.page_header(
     "Prior & samples",
     "Draw codes z from a prior p(z), see where they fall next to the codes the encoder gives real digits "
     "(q(z)), and decode them into images.",
+    notice=(
+        "the codes of real digits, q(z), should cover the prior's density (blue) with no empty regions — the "
+        "AAE's claim (Fig. 2, Fig. 4). With a mixture or swiss roll prior, each part holds one digit; "
+        'decoding from a prior the model was not trained on shows what the decoder makes of codes it never '
+        'saw.'
+    ),
 )
 entry, model = common.picked_model(kinds=common.PLAIN_KINDS)
 dim = model.latent_dim

@@ -73,6 +73,10 @@ common.page_header(
     "Latent traversal",
     "Start from a code, move it one dimension at a time and watch the decoded digit change; sweep a "
     "dimension across its range; walk from one digit to another.",
+    notice=(
+        'in a good latent space every small move changes the digit a little and every region decodes to a '
+        'plausible digit; on the 2-D map, move between the clusters and watch one digit morph into another.'
+    ),
 )
 entry, model = common.picked_model(kinds=common.PLAIN_KINDS)
 dim = model.latent_dim

@@ -196,6 +196,11 @@ common.page_header(
     "A GAN and an AAE trained together, on the same batches and device, each decoding its own fixed noise at every "
     "frame: watch the samples evolve side by side, scroll back through the history, and see mode collapse as a "
     "number.",
+    notice=(
+        "both models see the same batches. The AAE's samples look like digits from early on (its decoder "
+        "learns by reconstruction); the GAN's start as noise and, without feature matching, tend to collapse "
+        'onto a few digits — watch the class coverage bars.'
+    ),
 )
 current = job.snapshot() if job is not None else None
 busy = current is not None and current.status in (*LIVE, "paused")

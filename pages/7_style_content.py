@@ -45,6 +45,11 @@ common.page_header(
     "When the decoder is told which digit to write, the code z only has to say *how*: slant, width, size. "
     "Fix one style and write it as every digit — rows are styles, columns the digits 0–9 (the AAE paper's "
     "figure 7).",
+    notice=(
+        "the paper's Fig. 7: along a row the style (slant, width, stroke) stays while the digit changes; down"
+        ' a column the digit stays while the style changes. A row that drifts into another digit is the style'
+        ' code carrying class information it should not.'
+    ),
 )
 entry, model = common.picked_model(kinds=catalog.kinds(conditional=True, uses_labels=True), encoder_required=True,
                                    prefer=lambda e: e.kind == "supervised")  # the paper's figure-7 model first

@@ -38,6 +38,11 @@ common.page_header(
     "The encoder of a clustering or semi-supervised AAE picks one of K categories for every image (with no "
     "labels, or a few), while a second code z keeps the style. Each row is one category: what the decoder "
     "writes for it, and the test digits it holds.",
+    notice=(
+        "the paper's Table 3 (16 clusters: 9.55 % test error) and Table 2 for the semi-supervised model (100 "
+        'labels: 1.90 %). A cluster is pure when its row shows one digit in both grids; clusters that split '
+        'one digit by style (two kinds of 1, 4 or 7) are what the paper reports too.'
+    ),
 )
 entry, model = common.picked_model(kinds=catalog.kinds(categorical=True), encoder_required=True)
 if common.splits() is None:

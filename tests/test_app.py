@@ -41,6 +41,9 @@ def test_navigation_reaches_every_page(tiny_models, page):
     at.switch_page(f"pages/{page}.py").run()
     assert not at.exception
     assert at.title and at.title[0].value != "Latent Lab"  # the page's own title, not the home page
+    if page in ("1_prior_samples", "4_aae_vs_vae", "7_style_content", "8_clusters"):  # they answer the paper
+        notice = [m.value for m in at.markdown if "What to notice" in m.value]
+        assert notice and ("Fig." in notice[0] or "Table" in notice[0])
 
 
 def test_download_button_offline_shows_the_clear_error(tiny_models, tmp_path, monkeypatch):

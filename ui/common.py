@@ -287,10 +287,13 @@ def device_description() -> str:
     return describe_device(pick_device("auto"))
 
 
-def page_header(title: str, caption: str) -> None:
+def page_header(title: str, caption: str, *, notice: str | None = None) -> None:
+    """The page's title, what it does, and what to look for in it (with the paper's figure it answers)."""
     start_page(title)
     st.title(title)
     st.caption(caption)
+    if notice:
+        st.markdown(f":material/visibility: **What to notice:** {notice}")
 
 
 def grid_image(images: torch.Tensor, *, nrow: int = 10, scale: int = 3, row_labels: list[str] | None = None,
