@@ -271,7 +271,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     if not args.out:
         raise ValueError("--out is required: the checkpoint folder to write")
+    from aae import distributed
+
     device = pick_device(args.device)
+    world = distributed.setup(device)  # under torchrun: this process's rank; else the single process
     weights_dtype = _weights_dtype(args)  # a bad combination is refused before training, not after
     optimizer_state, start_epoch, prior_history = None, 0, []
     if args.resume:
@@ -296,13 +299,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     splits = load_dataset(args.dataset, data_dir=args.data_dir, device=device, train_limit=args.train_limit)
     cancel = threading.Event()
     started = time.time()
-    printer = ProgressPrinter(args.quiet)
+    printer = ProgressPrinter(args.quiet or not world.main)  # rank 0 alone reports
     trainer: Trainer | None = None
 
     def callback(event) -> None:
         printer(event)
         every = args.save_every
-        if event.kind == "epoch" and every > 0 and event.epoch % every == 0 and event.epoch < args.epochs:
+        periodic = every > 0 and event.epoch % every == 0 and event.epoch < args.epochs
+        if event.kind == "epoch" and world.main and periodic:
             partial = TrainResult(model=trainer.model, status="done", epochs_done=event.epoch, steps_done=event.step,
                                   elapsed=event.elapsed, history=list(trainer.history),
                                   optimizer_state={k: o.state_dict() for k, o in trainer.optimizers.items()},
@@ -314,19 +318,28 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     try:
         trainer = Trainer(model, splits, config, callback=callback, cancel=cancel, optimizer_state=optimizer_state,
-                          start_epoch=start_epoch)
+                          start_epoch=start_epoch, world=world)
         result = trainer.fit()
     except KeyboardInterrupt:
         print("interrupted: nothing written", file=sys.stderr)
         return 130
+    if not world.main:  # rank 0 writes the one checkpoint
+        distributed.barrier(world)
+        distributed.teardown(world)
+        return 0
     card = training_card(args.dataset, splits, config, result, history=prior_history + result.history,
                          seconds=time.time() - started)
+    if world.distributed:
+        card["training"]["processes"] = world.size  # data-parallel under torchrun (aae.distributed)
     if args.recipe is not None:
         card["recipe"] = {"name": args.recipe.name, "args": list(args.recipe.args),
                           "command": "aae " + " ".join(args.argv)}
     save_checkpoint(args.out, result.model, card=card, optimizer_state=result.optimizer_state,
                     inference_only=args.half or args.int8, dtype=weights_dtype)
-    print(f"wrote {args.out} ({result.epochs_done} epochs, {result.elapsed:.1f} s on {result.device})")
+    distributed.barrier(world)
+    distributed.teardown(world)
+    print(f"wrote {args.out} ({result.epochs_done} epochs, {result.elapsed:.1f} s on {result.device}"
+          + (f", {world.size} processes" if world.distributed else "") + ")")
     return 0
 
 

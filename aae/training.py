@@ -18,6 +18,7 @@ from typing import Any, Literal
 import torch
 
 from aae.data import Splits
+from aae.distributed import SINGLE, World, average_gradients, shard
 from aae.models import LatentModel, build_model
 from aae.models.base import Phase, PhaseOutput
 
@@ -226,8 +227,10 @@ class Trainer:
         cancel: threading.Event | None = None,
         optimizer_state: dict[str, Any] | None = None,
         start_epoch: int = 0,
+        world: World = SINGLE,
     ) -> None:
         self.config = config
+        self.world = world  # under torchrun: this rank trains on its shard of each global batch
         self.device = pick_device(config.device)
         self.model = model.to(self.device)
         self.splits = splits.to(self.device)
@@ -250,6 +253,8 @@ class Trainer:
         n = len(self.splits.train_x)
         if n < config.batch_size:
             raise ValueError(f"the training split has {n} images, fewer than one batch of {config.batch_size}")
+        if config.batch_size % world.size:
+            raise ValueError(f"the batch size {config.batch_size} must split evenly over {world.size} processes")
         self.steps_per_epoch = n // config.batch_size  # the last partial batch is dropped
         # The live schedule (0 / -1): enough loss points for a smooth curve, a fresh preview four times an epoch.
         self.log_every = config.log_every or max(1, config.epochs * self.steps_per_epoch // 300)
@@ -332,7 +337,8 @@ class Trainer:
         epoch = self.start_epoch
         for epoch in range(self.start_epoch, cfg.epochs):
             # Seeding per epoch makes a resumed run draw the same batches and noise as an unbroken one.
-            torch.manual_seed(cfg.seed * 100_003 + epoch)
+            # Each rank of a torchrun job draws its own noise (prior samples, dropout) for its shard.
+            torch.manual_seed(cfg.seed * 100_003 + epoch + 7919 * self.world.rank)
             order = torch.randperm(len(self.splits.train_x), generator=torch.Generator().manual_seed(cfg.seed + epoch))
             order = order.to(self.device)
             self.set_rates(epoch)
@@ -342,7 +348,7 @@ class Trainer:
                 if self.cancel.is_set():
                     status = "cancelled"
                     break
-                idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+                idx = shard(order[i * cfg.batch_size:(i + 1) * cfg.batch_size], self.world)
                 x, y = self.splits.train_x[idx], self.splits.train_y[idx]
                 logs = self.train_step(x, y, step=step, epoch=epoch)
                 self.last_logs = logs
@@ -401,6 +407,7 @@ class Trainer:
                         "or another seed."
                     )
                 out.loss.backward()
+                average_gradients(phase.parameters, self.world)  # data-parallel: no-op in one process
                 optimizer.step()
             logs.update(out.logs)
         return logs
