@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import plotly.graph_objects as go
@@ -12,8 +13,7 @@ from aae import catalog
 from aae.checkpoints import CLASSIFIERS as CLASSIFIER_RECIPES
 from aae.data import DATASET_NAMES, is_available
 from aae.jobs import DuelFrame, DuelJob, JobSnapshot
-from aae.models import AAEConfig
-from aae.training import TrainConfig
+from aae.training import TrainConfig, format_duration, measure_throughput
 from ui import common
 
 # -- session state ------------------------------------------------------------------------------
@@ -28,6 +28,11 @@ job: DuelJob | None = jobs.get("duel")
 LIVE = ("pending", "running")
 GENERATOR_KINDS = catalog.kinds(generator_only=True)  # every model without an encoder that draws images
 on_gpu = common.device_description().startswith("GPU")
+
+
+@st.cache_data(show_spinner="Measuring this device's speed for the estimate…", max_entries=64)
+def images_per_second(kind: str, model_config, train_config: TrainConfig) -> float:
+    return measure_throughput(kind, model_config, train_config)
 
 
 # -- controls -----------------------------------------------------------------------------------
@@ -207,7 +212,7 @@ busy = current is not None and current.status in (*LIVE, "paused")
 
 with st.expander("Settings", expanded=job is None):
     a, b, c, d = st.columns(4)
-    epochs = a.number_input("Epochs", min_value=1, max_value=200, value=5, step=1, key="duel_epochs")
+    epochs = a.number_input("Epochs", min_value=1, max_value=200, value=10, step=1, key="duel_epochs")
     batch_size = a.number_input("Batch size", min_value=10, max_value=1000, value=100, step=10, key="duel_batch_size")
     seed = b.number_input("Seed", min_value=0, max_value=catalog.SEED_MAX, value=0, step=1, key="duel_seed")
     frame_every = b.number_input("Frame every N steps", min_value=1, max_value=10_000, value=100, step=10,
@@ -230,8 +235,10 @@ with st.expander("Settings", expanded=job is None):
                                 "onto a few digits (see the README's results).")
     dataset = a.selectbox("Dataset", DATASET_NAMES, key="duel_dataset",
                           help="Both models train on it; coverage uses that dataset's classifier.")
-    train_limit = b.number_input("Training images", min_value=200, max_value=60_000, value=None, step=100,
-                                 key="duel_limit", placeholder="all", help="Empty: all of the training split.")
+    train_limit = b.number_input("Training images", min_value=200, max_value=60_000, value=10_000, step=100,
+                                 key="duel_limit", placeholder="all",
+                                 help="A slice keeps a run short on a CPU (10 epochs of 10,000 images = 1,000 steps); "
+                                      "empty: all 50,000 training images.")
     st.caption(f"Both models train on **{common.device_description()}**. The AAE's hidden width defaults to 256 "
                "for CPU speed (the paper uses 1000); it has the paper's Gaussian prior N(0, 5²I). The GAN has a "
                "convolutional discriminator like the seeds' and a dense generator (the small one on a CPU), or a "
@@ -245,16 +252,33 @@ if not has_data:
 too_big = train_limit is not None and batch_size > train_limit
 if too_big:
     st.error(f"The batch size ({batch_size}) is larger than the {train_limit} training images: lower it.")
-start = st.button("Start", key="duel_start", type="primary", disabled=busy or not has_data or too_big,
+settings, estimate = None, None
+try:
+    train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), seed=int(seed), device="auto",
+                               log_every=max(1, int(frame_every) // 10))
+    gan_config = catalog.build_config(gan_kind, {"latent_dim": int(noise_dim)},
+                                      preset=None if gan_size == "default" else gan_size)
+    aae_config = catalog.build_config("aae", {"latent_dim": int(latent_dim), "hidden": int(hidden)})
+    settings = (train_config, gan_config, aae_config)
+except ValueError as error:
+    st.error(str(error))
+if settings is not None and not too_big:
+    # Both models take every batch: the pair's rate is the harmonic sum of each one's, measured on this device.
+    gan_rate = images_per_second(gan_kind, gan_config, replace(train_config, lr=catalog.entry(gan_kind).lr))
+    aae_rate = images_per_second("aae", aae_config, train_config)
+    rate = 1 / (1 / gan_rate + 1 / aae_rate)
+    n_images = int(train_limit) if train_limit else 50_000
+    estimate = int(epochs) * n_images / rate
+    st.session_state["duel_estimate"] = estimate
+    st.caption(f"Estimated time: **{format_duration(estimate)}** for {int(epochs)} epochs of {n_images:,} images "
+               f"at {rate:,.0f} images/s for the pair (measured on this device just now).")
+start = st.button("Start" + (f" ({format_duration(estimate)})" if estimate else ""), key="duel_start",
+                  type="primary", disabled=busy or not has_data or too_big or settings is None,
                   help="Pause or stop the current run first." if busy else "A new run replaces the last one.")
-if start and not busy and has_data and not too_big:
+if start and not busy and has_data and not too_big and settings is not None:
+    train_config, gan_config, aae_config = settings
     try:
-        train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), seed=int(seed), device="auto",
-                                   log_every=max(1, int(frame_every) // 10))
-        gan_config = catalog.build_config(gan_kind, {"latent_dim": int(noise_dim)},
-                                          preset=None if gan_size == "default" else gan_size)
-        job = DuelJob(gan_config=gan_config,
-                      aae_config=AAEConfig(latent_dim=int(latent_dim), hidden=int(hidden)),
+        job = DuelJob(gan_config=gan_config, aae_config=aae_config,
                       train_config=train_config, frame_every=int(frame_every), data_dir=common.data_dir(),
                       train_limit=int(train_limit) if train_limit else None,
                       dataset=dataset, classifier=classifier if has_classifier else None)

@@ -51,6 +51,9 @@ def test_a_tiny_duel_shows_both_grids_a_history_and_saves_both(tiny_models, data
     assert not at.exception
     assert not [b for b in at.button if b.key == "duel_save"]  # nothing to save before a run
     tiny_duel(at)
+    at.run()
+    # Start says how long the settings take, from throughput measured on this device
+    assert at.session_state["duel_estimate"] > 0 and "(about" in at.button(key="duel_start").label
     at.button(key="duel_start").click().run()
     assert not at.exception
     wait_for_status(at, ("done",))

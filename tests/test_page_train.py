@@ -47,6 +47,8 @@ def test_a_small_training_runs_to_the_end_and_is_saved(page, tiny_models):
     assert at.button(key="train_start").disabled is False
     assert any("Training runs on" in c.value and ("CPU" in c.value or "GPU" in c.value) for c in at.caption)
     configure_tiny(at, "page-run")
+    at.run()
+    assert at.session_state["train_estimate"] > 0 and "(about" in at.button(key="train_start").label
     at.button(key="train_start").click().run()
     assert not at.exception
     assert at.session_state["train_status"] in ("running", "done")
