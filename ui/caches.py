@@ -1,0 +1,159 @@
+"""Streamlit caches over what `aae` computes: loaded models, datasets, test codes, the device, running jobs.
+
+Part of the pages' shared helpers (imported through `ui.common`): where models and data live, and the
+process-wide caches every page reads. Nothing here draws a widget.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from aae.checkpoints import (
+    classifier_path,
+    load_checkpoint,
+)
+from aae.data import CLASS_NAMES, DATASET_FOLDERS, DataNotFoundError, is_available, load_dataset, resolve_data_dir
+from aae.explore import encode_all
+from aae.training import describe_device, pick_device
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_DIR = ROOT / "checkpoints"
+
+
+def runs_dir() -> Path:
+    """Where models trained in the app are saved: $AAE_RUNS_DIR, else ./runs beside the app."""
+    return Path(os.environ.get("AAE_RUNS_DIR") or ROOT / "runs")
+
+
+def data_dir() -> Path:
+    return resolve_data_dir(None)
+
+
+# The classifier behind Fréchet distance and coverage, per dataset (tests point these at tiny ones).
+CLASSIFIERS = {name: classifier_path(name) for name in DATASET_FOLDERS}
+
+def card_mtime(path: str | Path) -> float:
+    card = Path(path) / "card.json"
+    return card.stat().st_mtime if card.exists() else 0.0
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=16)
+def _load(path: str, mtime: float):
+    return load_checkpoint(path, device="cpu")
+
+
+def load(path: str | Path):
+    """The checkpoint at `path`, cached until its card changes (a retrained model is reloaded)."""
+    return _load(str(path), card_mtime(path))
+
+
+def page_dataset() -> str:
+    """The dataset of the model picked on this page (MNIST until one is picked)."""
+    return st.session_state.get("page_dataset", "mnist")
+
+
+def class_names(dataset: str | None = None) -> list[str]:
+    return CLASS_NAMES[dataset or page_dataset()]
+
+
+def test_set(dataset: str | None = None) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The test images (10000, 1, 28, 28) and labels of `dataset` (default: the picked model's), or None (after
+    saying why) when the data is absent."""
+    data = splits(dataset)
+    return None if data is None else (data.test_x, data.test_y)
+
+
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
+def _splits(name: str, root: str, mtime: float):
+    return load_dataset(name, data_dir=root)
+
+
+def splits(dataset: str | None = None):
+    """`dataset` (default: the picked model's) with its validation hold-out, or None (after saying why) when absent."""
+    name = dataset or page_dataset()
+    root = data_dir()
+    if not is_available(name, root):
+        st.info(data_missing_message(root, name))
+        return None
+    try:
+        return _splits(name, str(root), (root / DATASET_FOLDERS[name] / "raw").stat().st_mtime)
+    except DataNotFoundError as error:
+        st.info(str(error))
+        return None
+
+
+def download_button(root: Path) -> None:
+    """Offer to fetch MNIST into `root` with torchvision (online users get the data on first use)."""
+    if st.button("Download MNIST now (about 12 MB)", key="download_mnist", icon=":material/download:"):
+        with st.spinner(f"Downloading MNIST into {root.resolve()}…"):
+            try:
+                load_dataset("mnist", data_dir=root, val_size=0)
+            except DataNotFoundError as error:
+                st.error(str(error))
+                return
+        st.rerun()
+
+
+def data_missing_message(root: Path, dataset: str = "mnist") -> str:
+    folder = DATASET_FOLDERS[dataset]
+    return (f"{folder} is not in `{root.resolve()}/{folder}/raw`. Parts of this page that need data are off. "
+            f"Set `AAE_DATA_DIR` to a folder holding {folder} in torchvision's layout (for example "
+            "`AAE_DATA_DIR=../shared/data streamlit run app.py`)"
+            + (", or, online, use **Download MNIST** on the Home page." if dataset == "mnist" else "."))
+
+
+@st.cache_data(show_spinner="Encoding the test set…", max_entries=32)
+def test_codes(path: str, mtime: float, dataset: str = "mnist") -> np.ndarray:
+    """Codes (10000, D) of the model's own test set under the model at `path` (cached per model)."""
+    data = test_set(dataset)
+    if data is None:
+        return np.zeros((0, 0), dtype=np.float32)
+    return encode_all(load(path).model, data[0]).numpy()
+
+
+def codes_for(entry) -> np.ndarray | None:  # a ui.widgets.ModelEntry
+    """The test set's codes for a model with an encoder, or None when there is no data."""
+    if test_set(entry.dataset) is None or not entry.has_encoder:
+        return None
+    return test_codes(entry.path, card_mtime(entry.path), entry.dataset)
+
+
+@st.cache_resource
+def warm_up_projections() -> None:
+    """Once per process, compile UMAP in a daemon thread (numba: 20-40 s on a CPU), unless AAE_WARM_UMAP=0."""
+    if os.environ.get("AAE_WARM_UMAP", "1") == "0":
+        return
+    import threading
+
+    from aae.projections import warm_up
+
+    threading.Thread(target=warm_up, name="warm-umap", daemon=True).start()
+
+
+@st.cache_resource
+def device_description() -> str:
+    return describe_device(pick_device("auto"))
+
+
+# -- background jobs (Train, GAN vs AAE) ------------------------------------------------------
+
+@st.cache_resource
+def job_registry() -> dict[str, dict[str, Any]]:
+    """Process-wide {browser session id: {job slot: job}}: jobs outlive reruns and page switches."""
+    return {}
+
+
+def session_jobs() -> dict[str, Any]:
+    """This browser session's jobs by slot ("train", "duel"), never another user's."""
+    import uuid
+
+    session_id = st.session_state.setdefault("_job_session_id", uuid.uuid4().hex)
+    return job_registry().setdefault(session_id, {})
+
+

@@ -1,0 +1,78 @@
+"""Images and plots every page shares: digit grids (with row and column labels), one digit, latent maps.
+
+Part of the pages' shared helpers (imported through `ui.common`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ui.caches import class_names
+
+
+def grid_image(images: torch.Tensor, *, nrow: int = 10, scale: int = 3, row_labels: list[str] | None = None,
+               col_labels: list[str] | None = None) -> np.ndarray:
+    """A grid of images as a uint8 array, upscaled with nearest neighbours so pixels stay sharp; with labels,
+    a white margin on the left names each row and one on top names each column."""
+    from aae.explore import image_grid
+
+    grid = image_grid(images, nrow=nrow)
+    grid = (np.kron(grid, np.ones((scale, scale), dtype=np.float32)) * 255).round().astype(np.uint8)
+    if row_labels is None and col_labels is None:
+        return grid
+    return label_grid(grid, scale=scale, rows=row_labels or [], cols=col_labels or [])
+
+
+def label_grid(grid: np.ndarray, *, scale: int, rows: list[str], cols: list[str]) -> np.ndarray:
+    """A `grid_image` (uint8) with row names in a left margin and column names in a top margin, centred on
+    the cells (28-pixel images with 2-pixel borders, `scale` times)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    cell, pad = (28 + 2) * scale, 2 * scale
+
+    font = ImageFont.load_default(size=max(12, cell // 4))
+    measure = ImageDraw.Draw(Image.new("L", (1, 1)))
+    left = (max((measure.textlength(t, font=font) for t in rows), default=0) + 12) if rows else 0
+    top = (font.size + 10) if cols else 0
+    canvas = Image.new("L", (grid.shape[1] + int(left), grid.shape[0] + top), 255)
+    canvas.paste(Image.fromarray(grid), (int(left), top))
+    draw = ImageDraw.Draw(canvas)
+    for i, text in enumerate(rows):
+        y = top + pad + i * cell + cell // 2
+        draw.text((int(left) - 6, y), text, fill=0, font=font, anchor="rm")
+    for j, text in enumerate(cols):
+        x = int(left) + pad + j * cell + cell // 2
+        draw.text((x, top - 4), text, fill=0, font=font, anchor="mb")
+    return np.asarray(canvas)
+
+
+def digit_image(image: torch.Tensor | np.ndarray, *, scale: int = 8) -> np.ndarray:
+    """One 28×28 image as an upscaled uint8 array."""
+    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    array = array.reshape(28, 28)
+    return (np.kron(np.clip(array, 0, 1), np.ones((scale, scale))) * 255).round().astype(np.uint8)
+
+
+# -- latent maps ------------------------------------------------------------------------------
+
+def add_digit_traces(figure, points: np.ndarray, labels: np.ndarray, *, indices: np.ndarray | None = None,
+                     opacity: float = 0.6) -> None:
+    """One scatter trace per digit, in the colours every page uses; hover shows the digit and its test
+    index (`indices`, aligned with `points`; default 0..N-1)."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+
+    indices = np.arange(len(labels)) if indices is None else np.asarray(indices)
+    names = class_names()  # digits, or Fashion-MNIST's garments for a model trained on those
+    for digit in range(10):
+        mask = labels == digit
+        figure.add_trace(go.Scattergl(
+            x=points[mask, 0], y=points[mask, 1], mode="markers",
+            name=names[digit] if names[digit] == str(digit) else f"{digit} {names[digit]}",
+            marker={"size": 3, "color": qualitative.T10[digit], "opacity": opacity},
+            customdata=np.stack([labels[mask], indices[mask]], axis=1),
+            hovertemplate="digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",
+        ))
+
+
