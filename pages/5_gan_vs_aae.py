@@ -26,6 +26,7 @@ st.session_state.setdefault("duel_name", common.free_model_name("duel", suffixes
 jobs = common.session_jobs()
 job: DuelJob | None = jobs.get("duel")
 LIVE = ("pending", "running")
+TRUSTED_CONFIDENCE = 0.7  # the classifier's mean confidence above which its class counts mean something
 GENERATOR_KINDS = catalog.kinds(generator_only=True)  # every model without an encoder that draws images
 on_gpu = common.device_description().startswith("GPU")
 
@@ -126,6 +127,15 @@ def coverage_figure(shares: list[float], model: str) -> go.Figure:
 def show_coverage(coverage: dict[str, Any] | None, model: str) -> None:
     if coverage is None:
         return
+    confidence = coverage.get("confidence")
+    st.session_state[f"duel_coverage_{model}_confidence"] = confidence
+    if confidence is not None and confidence < TRUSTED_CONFIDENCE:
+        # Noise gets a class from the classifier too: counting its "classes" would call noise diverse.
+        st.session_state[f"duel_coverage_hidden_{model}"] = True
+        st.caption(f"Class coverage is hidden until the samples look like digits to the classifier: its mean "
+                   f"confidence on them is {confidence:.2f}, below {TRUSTED_CONFIDENCE}.")
+        return
+    st.session_state[f"duel_coverage_hidden_{model}"] = False
     a, b = st.columns(2)
     a.metric("Classes covered", f"{coverage['modes_covered']}/10",
              help="Digits with at least half their fair share (5 %) of the samples, by the MNIST classifier.")

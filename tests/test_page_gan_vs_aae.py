@@ -74,9 +74,15 @@ def test_a_tiny_duel_shows_both_grids_a_history_and_saves_both(tiny_models, data
     assert not np.array_equal(at.session_state["duel_shown"]["aae"], shown["aae"])
     assert at.get("image")[0].proto.imgs[0].caption == "GAN samples at step 1"
 
-    # Coverage per model: classes covered out of 10, normalised entropy, and a bar chart of class shares.
+    # Coverage per model: classes covered out of 10, normalised entropy, and a bar chart of class shares —
+    # shown only once the classifier is confident the samples are digits (noise gets classes too).
+    trusted = [m for m in ("gan", "aae") if at.session_state[f"duel_coverage_{m}_confidence"] >= 0.7]
+    for m in ("gan", "aae"):
+        assert at.session_state[f"duel_coverage_hidden_{m}"] == (m not in trusted)
+    hidden_notes = [c.value for c in at.caption if "coverage is hidden" in c.value]
+    assert len(hidden_notes) == 2 - len(trusted)
     metrics = {(m.label, m.value) for m in at.metric}
-    assert [m.label for m in at.metric] == ["Classes covered", "Normalised entropy"] * 2
+    assert [m.label for m in at.metric] == ["Classes covered", "Normalised entropy"] * len(trusted)
     assert all(value.endswith("/10") for label, value in metrics if label == "Classes covered")
     assert all(0 <= float(value) <= 1 for label, value in metrics if label == "Normalised entropy")
     assert not any("ONLY=classifier" in i.value for i in at.info)
