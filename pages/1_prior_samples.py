@@ -112,8 +112,8 @@ def scatter_figure(prior: Prior, config: PriorConfig, z: np.ndarray, codes: np.n
         fig.add_shape(type="rect", x0=-square, y0=-square, x1=square, y1=square,
                       line=dict(color="#555555", dash="dash", width=1))
     # A square plot (equal units on both axes) with the legend below it, so that it does not eat the width.
-    fig.update_xaxes(range=[-lim, lim], title="z₀", constrain="domain", showgrid=False, zeroline=False)
-    fig.update_yaxes(range=[-lim, lim], title="z₁", scaleanchor="x", scaleratio=1, constrain="domain",
+    fig.update_xaxes(range=[-lim, lim], title="z1", constrain="domain", showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[-lim, lim], title="z2", scaleanchor="x", scaleratio=1, constrain="domain",
                      showgrid=False, zeroline=False)
     fig.update_layout(height=620, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
                       legend=dict(orientation="h", itemsizing="constant", yanchor="top", y=-0.12, x=0))
@@ -245,7 +245,7 @@ else:
         image_column.image(plane, width="stretch")
         control_column.caption(
             f"Decoded codes on a regular {n_grid} × {n_grid} grid over [−{extent:.2f}, {extent:.2f}]² (85% of "
-            f"the {describe_prior(config, dim)}'s extent): z₀ grows to the right, z₁ upwards — the paper's "
+            f"the {describe_prior(config, dim)}'s extent): z1 grows to the right, z2 upwards — the paper's "
             "manifold figure."
         )
         control_column.download_button(

@@ -170,3 +170,17 @@ def test_feature_matching_reaches_the_trained_gan(tiny_models, data_dir):
     assert config["generator_hidden"] == [128, 256, 512]  # the small preset, the CPU's default
     plain = _duel_saved_gan("page-plain", lambda at: at.selectbox(key="duel_gan_size").set_value("plain"))
     assert plain["feature_matching"] == 0 and plain["spectral_norm"] is True
+
+
+def test_the_recorded_duel_can_be_scrubbed_without_training(tiny_models):
+    """docs/recorded/duel.npz (scripts/record_duel.py) is shown before any run: its frames at once."""
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    assert not at.exception
+    assert any("A recorded run" in e.label for e in at.expander)
+    slider = at.slider(key="duel_recorded_frame")
+    assert slider.value == slider.max >= 2 and at.session_state["duel_recorded_shown"] == 1000
+    grids = [i.proto.imgs[0].caption for i in at.get("image")]
+    assert grids[0].startswith("GAN at step 1000") and grids[1].startswith("AAE at step 1000")
+    slider.set_value(1).run()
+    assert at.session_state["duel_recorded_shown"] == 100
+    assert [i.proto.imgs[0].caption for i in at.get("image")][0].startswith("GAN at step 100 ")
