@@ -85,3 +85,13 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_semi(small_splits):
+    """A semi-supervised AAE trained for 2 epochs on 600 real images (5 labels per class)."""
+    from aae.models import SemiSupervisedAAEConfig
+    from aae.training import TrainConfig, create_model, train
+
+    model = create_model("semi", SemiSupervisedAAEConfig(latent_dim=4, hidden=64, labels_per_class=5), seed=0)
+    return train(model, small_splits, TrainConfig(epochs=2, batch_size=50, sample_every=0)).model
