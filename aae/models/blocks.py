@@ -108,3 +108,8 @@ def generator_loss(logit_fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, fl
     """The non-saturating generator loss −log D(fake) (Goodfellow et al., 2014, section 3)."""
     loss = nn.functional.binary_cross_entropy_with_logits(logit_fake, torch.ones_like(logit_fake))
     return loss, {"gen": loss.item()}
+
+
+def feature_matching(fake_features: torch.Tensor, real_features: torch.Tensor) -> torch.Tensor:
+    """‖mean f(G(z)) − mean f(x)‖² over a batch (Salimans et al., 2016, §3.1); the real side carries no gradient."""
+    return (fake_features.mean(0) - real_features.detach().mean(0)).pow(2).sum()

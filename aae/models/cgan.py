@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput
-from aae.models.blocks import discriminator_loss, frozen, generator_loss
+from aae.models.blocks import discriminator_loss, feature_matching, frozen, generator_loss
 from aae.models.gan import Generator
 from aae.priors import PriorConfig, make_prior
 
@@ -153,8 +153,8 @@ class ConditionalGAN(LatentModel):
                     logs["label_acc"] = (class_logits.argmax(1) == labels).float().mean().item()
                 if self.config.feature_matching > 0:
                     with torch.no_grad():
-                        real = self._judge(x, labels)[1].mean(0)
-                    matching = (features.mean(0) - real).pow(2).sum()
+                        real = self._judge(x, labels)[1]
+                    matching = feature_matching(features, real)
                     loss = loss + self.config.feature_matching * matching
                     logs["feat_match"] = matching.item()
                 return PhaseOutput(loss, logs)

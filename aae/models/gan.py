@@ -13,7 +13,14 @@ import torch
 from torch import nn
 
 from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput
-from aae.models.blocks import IMAGE_DIM, IMAGE_SHAPE, discriminator_loss, frozen, generator_loss
+from aae.models.blocks import (
+    IMAGE_DIM,
+    IMAGE_SHAPE,
+    discriminator_loss,
+    feature_matching,
+    frozen,
+    generator_loss,
+)
 from aae.priors import PriorConfig, make_prior
 
 
@@ -167,8 +174,8 @@ class GAN(LatentModel):
                 loss, logs = generator_loss(logit)
                 if self.config.feature_matching > 0:
                     with torch.no_grad():
-                        real = self.discriminator.logit_and_features(x)[1].mean(0)
-                    matching = (features.mean(0) - real).pow(2).sum()  # ‖·‖², as the paper
+                        real = self.discriminator.logit_and_features(x)[1]
+                    matching = feature_matching(features, real)
                     loss = loss + self.config.feature_matching * matching
                     logs["feat_match"] = matching.item()
                 return PhaseOutput(loss, logs)
