@@ -52,6 +52,14 @@ def describe_prior(config: PriorConfig, dim: int) -> str:
     return config.name
 
 
+def clicked_point(event) -> list[float] | None:
+    """The (x, y) of the point last clicked on the scatter (a prior sample or an encoded test digit), or None."""
+    points = event["selection"]["points"] if event else []
+    if not points:
+        return None
+    return [float(points[0]["x"]), float(points[0]["y"])]
+
+
 def own_key(own: PriorConfig) -> str:
     """The option of the model's own prior. It names the prior, so after a switch to a model with another prior
     the remembered choice is not in the options any more and the box shows the new model's own."""
@@ -195,8 +203,12 @@ with plot_column:
     except ValueError as error:
         st.error(str(error))
     else:
-        st.plotly_chart(fig, key="prior_scatter")
+        event = st.plotly_chart(fig, key="prior_scatter", on_select="rerun", selection_mode="points")
+        clicked = clicked_point(event)
+        st.session_state["prior_clicked"] = clicked
     notes = [f"Black crosses: the {n} prior samples decoded on the right; blue shading: the prior's density."]
+    if dim == 2:
+        notes.append("Click any point to decode it.")
     if codes is not None:
         notes.append(f"Coloured dots: {len(codes):,} test digits encoded by the model (q(z)), coloured by class.")
     elif not model.has_encoder:
@@ -208,6 +220,12 @@ with plot_column:
     st.caption(" ".join(notes))
 
 with grid_column:
+    clicked = st.session_state.get("prior_clicked")
+    if clicked is not None and dim == 2:
+        point = torch.tensor([clicked], dtype=torch.float32)
+        decoded = common.digit_image(model.decode(point)[0], scale=6)
+        st.session_state["prior_clicked_image"] = decoded
+        st.image(decoded, caption=f"decoded at the clicked point z = ({clicked[0]:.2f}, {clicked[1]:.2f})", width=168)
     st.subheader("Decoded samples")
     st.image(grid, width="stretch")
     if labels is not None:

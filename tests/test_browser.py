@@ -231,6 +231,25 @@ def test_the_live_decoder_follows_a_drag_and_the_pointer_on_the_map(page, app_ur
     _shot(page, "latent_traversal_live")
 
 
+def test_clicking_a_point_on_the_prior_map_decodes_it(page, app_url):
+    _open_home(page, app_url)
+    _goto(page, "Prior & samples")
+    plot = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first  # the plotting area
+    box = plot.bounding_box()
+    caption = page.get_by_text("decoded at the clicked point", exact=False)
+    # the middle of a 2-D Gaussian prior is dense with encoded digits: a click there lands on one
+    for fx, fy in ((0.5, 0.5), (0.45, 0.55), (0.55, 0.45), (0.5, 0.4)):
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+        try:
+            _wait_until(page, lambda: caption.count() > 0, "no decode", timeout=15)
+            break
+        except AssertionError:
+            continue
+    assert caption.count() > 0, "clicking the map decoded nothing"
+    _settle(page)
+    _assert_no_errors(page, "prior map click")
+
+
 def test_a_url_with_parameters_opens_the_page_in_that_state(page, app_url):
     _open_home(page, app_url)  # a server that has run the app once (its very first load may show Streamlit's
     # folder navigation for a moment instead of the app's own)
