@@ -250,6 +250,24 @@ def test_clicking_a_point_on_the_prior_map_decodes_it(page, app_url):
     _assert_no_errors(page, "prior map click")
 
 
+def test_clicking_a_test_digit_on_the_aae_vs_vae_map_decodes_it(page, app_url):
+    _open_home(page, app_url)
+    _goto(page, "AAE vs VAE")
+    plot = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first
+    box = plot.bounding_box()
+    caption = page.get_by_text("decoded from its code", exact=False)
+    for fx, fy in ((0.5, 0.5), (0.45, 0.55), (0.55, 0.45), (0.5, 0.4), (0.4, 0.5)):
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+        try:
+            _wait_until(page, lambda: caption.count() > 0, "no decode", timeout=15)
+            break
+        except AssertionError:
+            continue
+    assert caption.count() > 0, "clicking a test digit on the map decoded nothing"
+    _settle(page)
+    _assert_no_errors(page, "AAE vs VAE map click")
+
+
 def test_a_url_with_parameters_opens_the_page_in_that_state(page, app_url):
     _open_home(page, app_url)  # a server that has run the app once (its very first load may show Streamlit's
     # folder navigation for a moment instead of the app's own)

@@ -71,7 +71,7 @@ def add_digit_traces(figure, points: np.ndarray, labels: np.ndarray, *, indices:
             x=points[mask, 0], y=points[mask, 1], mode="markers",
             name=names[digit] if names[digit] == str(digit) else f"{digit} {names[digit]}",
             marker={"size": 3, "color": qualitative.T10[digit], "opacity": opacity},
-            customdata=np.stack([labels[mask], indices[mask]], axis=1),
+            customdata=np.stack([labels[mask], indices[mask]], axis=1).tolist(),  # a list: clicks return it
             hovertemplate="digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",
         ))
 
