@@ -254,7 +254,8 @@ figure.update_layout(
     xaxis_title=axis_names[0], yaxis_title=axis_names[1],
 )
 figure.update_yaxes(scaleanchor="x", scaleratio=1)  # equal units: distances on screen are distances in code
-st.plotly_chart(figure, key="encode_map_chart")
+event = st.plotly_chart(figure, key="encode_map_chart", on_select="rerun", selection_mode="points")
+st.session_state["encode_clicked"] = common.show_clicked_digit(event, model, codes, data[0])
 
 # --- nearest neighbours and closest class -----------------------------------------------------------------
 st.subheader(f"Its {N_NEIGHBOURS} nearest test digits in code space")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from aae import catalog
 from aae.checkpoints import CheckpointError
@@ -67,21 +66,6 @@ def model_metrics(path: str, mtime: float, dataset: str) -> dict[str, float]:
     random stream), so the page, the Home cards and the command line agree."""
     model = common.load(path).model
     return latent_metrics(model, common.splits(dataset), generator=eval_generator(model, seed=SEED))
-
-
-def show_clicked(event, entry: common.ModelEntry, codes: np.ndarray, side: int) -> None:
-    """A clicked test digit beside what the model decodes from its code (its full code, not the 2-D view)."""
-    points = event["selection"]["points"] if event else []
-    if not points or "customdata" not in points[0]:
-        st.caption("Click a point to see that test digit and what the model decodes from its code.")
-        return
-    label, index = (int(v) for v in points[0]["customdata"][:2])
-    images, _ = common.test_set()
-    decoded = common.load(entry.path).model.decode(torch.from_numpy(codes[index])[None])[0]
-    st.session_state[f"compare_clicked_{side}"] = index
-    left, right = st.columns(2)
-    left.image(common.digit_image(images[index], scale=4), caption=f"test #{index} (a {label})")
-    right.image(common.digit_image(decoded, scale=4), caption="decoded from its code")
 
 
 def scatter(points: np.ndarray, labels: np.ndarray, indices: np.ndarray, axis_names: tuple[str, str],
@@ -223,7 +207,9 @@ for side, (column, entry) in enumerate(zip(st.columns(2, gap="medium"), pair)):
         event = st.plotly_chart(scatter(points[entry.path], labels, subset, axis_names[entry.path],
                                         ranges[entry.path]), key=f"compare_chart_{side}", on_select="rerun",
                                 selection_mode="points")
-        show_clicked(event, entry, codes[entry.path], side)
+        index = common.show_clicked_digit(event, common.load(entry.path).model, codes[entry.path],
+                                          common.test_set()[0])
+        st.session_state[f"compare_clicked_{side}"] = index
         # Two metrics a row under the plot: wide enough for the labels even in a narrow (centred) layout.
         number_columns.append(st.container())
 st.caption("Class separation is measured in the original code space, not on the 2-D map (kNN accuracy on all "

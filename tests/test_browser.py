@@ -231,40 +231,38 @@ def test_the_live_decoder_follows_a_drag_and_the_pointer_on_the_map(page, app_ur
     _shot(page, "latent_traversal_live")
 
 
-def test_clicking_a_point_on_the_prior_map_decodes_it(page, app_url):
-    _open_home(page, app_url)
-    _goto(page, "Prior & samples")
-    plot = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first  # the plotting area
-    box = plot.bounding_box()
-    caption = page.get_by_text("decoded at the clicked point", exact=False)
-    # the middle of a 2-D Gaussian prior is dense with encoded digits: a click there lands on one
-    for fx, fy in ((0.5, 0.5), (0.45, 0.55), (0.55, 0.45), (0.5, 0.4)):
+def _click_map_until(page, text: str, spots=((0.5, 0.5), (0.45, 0.55), (0.55, 0.45), (0.5, 0.4), (0.4, 0.5),
+                                              (0.6, 0.6))) -> None:
+    """Click the first Plotly map at a few places until `text` appears (a click must land on a point)."""
+    area = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first
+    area.scroll_into_view_if_needed()  # the map may be below the fold (the Encode page's is)
+    page.wait_for_timeout(300)
+    box = area.bounding_box()
+    caption = page.get_by_text(text, exact=False)
+    for fx, fy in spots:
         page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
         try:
             _wait_until(page, lambda: caption.count() > 0, "no decode", timeout=15)
             break
         except AssertionError:
             continue
-    assert caption.count() > 0, "clicking the map decoded nothing"
+    if caption.count() == 0:
+        page.screenshot(path=str(SHOTS / "click_failed.png"), full_page=True)
+    assert caption.count() > 0, f"clicking the map never showed {text!r}"
     _settle(page)
+
+
+def test_clicking_a_point_on_the_prior_map_decodes_it(page, app_url):
+    _open_home(page, app_url)
+    _goto(page, "Prior & samples")
+    _click_map_until(page, "decoded at the clicked point")  # the middle of N(0, I) is dense with points
     _assert_no_errors(page, "prior map click")
 
 
 def test_clicking_a_test_digit_on_the_aae_vs_vae_map_decodes_it(page, app_url):
     _open_home(page, app_url)
     _goto(page, "AAE vs VAE")
-    plot = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first
-    box = plot.bounding_box()
-    caption = page.get_by_text("decoded from its code", exact=False)
-    for fx, fy in ((0.5, 0.5), (0.45, 0.55), (0.55, 0.45), (0.5, 0.4), (0.4, 0.5)):
-        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
-        try:
-            _wait_until(page, lambda: caption.count() > 0, "no decode", timeout=15)
-            break
-        except AssertionError:
-            continue
-    assert caption.count() > 0, "clicking a test digit on the map decoded nothing"
-    _settle(page)
+    _click_map_until(page, "decoded from its code")
     _assert_no_errors(page, "AAE vs VAE map click")
 
 
@@ -329,6 +327,8 @@ def test_uploading_a_digit_encodes_it(page, app_url, data_dir, tmp_path):
     _settle(page)
     _assert_no_errors(page, "encode after upload")
     _shot(page, "encode_upload")
+    _click_map_until(page, "decoded from its code")  # a test digit on the map, beside what its code decodes to
+    _assert_no_errors(page, "encode map click")
     assert len(_image_sources(page)) >= 3  # conversion steps, input and reconstruction at least
 
     bad = tmp_path / "notes.png"

@@ -6,6 +6,7 @@ Part of the pages' shared helpers (imported through `ui.common`).
 from __future__ import annotations
 
 import numpy as np
+import streamlit as st
 import torch
 
 from ui.caches import class_names
@@ -76,3 +77,16 @@ def add_digit_traces(figure, points: np.ndarray, labels: np.ndarray, *, indices:
         ))
 
 
+def show_clicked_digit(event, model, codes: np.ndarray, images: torch.Tensor) -> int | None:
+    """Under a latent map drawn by `add_digit_traces` with on_select: the clicked test digit beside what `model`
+    decodes from its (full) code. Returns the digit's test index, or None (with a hint) before any click."""
+    points = event["selection"]["points"] if event else []
+    if not points or "customdata" not in points[0]:
+        st.caption("Click a point to see that test digit and what the model decodes from its code.")
+        return None
+    label, index = (int(v) for v in points[0]["customdata"][:2])
+    decoded = model.decode(torch.from_numpy(np.asarray(codes[index], dtype=np.float32))[None])[0]
+    left, right = st.columns(2)
+    left.image(digit_image(images[index], scale=4), caption=f"test #{index} (a {label})")
+    right.image(digit_image(decoded, scale=4), caption="decoded from its code")
+    return index
