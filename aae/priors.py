@@ -232,3 +232,18 @@ def make_prior(config: PriorConfig, dim: int) -> Prior:
     if config.name not in _PRIORS:
         raise ValueError(f"unknown prior {config.name!r}; choose one of {', '.join(PRIOR_NAMES)}")
     return _PRIORS[config.name](dim, std=config.std, n_classes=config.n_classes)
+
+
+def describe_prior(config: PriorConfig, dim: int) -> str:
+    """A prior's name as the paper writes it (the pages' labels): "Gaussian N(0, 5²I)", "swiss roll (scale 1)"."""
+    if config.name == "gaussian":
+        scale = "I" if config.std == 1 else f"{config.std:g}²I"
+        return f"Gaussian N(0, {scale})"
+    if config.name == "mog10":
+        return f"mixture of {config.n_classes} Gaussians (scale {config.std:g})"
+    if config.name == "swissroll":
+        return f"swiss roll (scale {config.std:g})"
+    if config.name == "uniform":
+        half = config.std * 3 ** 0.5
+        return f"uniform on [−{half:.2f}, {half:.2f}]^{dim}"
+    return config.name

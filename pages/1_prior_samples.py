@@ -10,7 +10,7 @@ from plotly.colors import qualitative
 
 from aae import catalog
 from aae.explore import cycled_labels, decode_all, manifold, plane_density, to_png
-from aae.priors import Prior, PriorConfig, make_prior
+from aae.priors import Prior, PriorConfig, describe_prior, make_prior
 from ui import common
 
 # -- session state ---------------------------------------------------------------------------------
@@ -35,21 +35,6 @@ ALTERNATIVES: dict[str, PriorConfig] = {
     "uniform:1": PriorConfig("uniform", 1.0),
 }
 Q_Z_POINTS = 3000  # encoded test digits drawn on the scatter; more only hides the prior under them
-
-
-def describe_prior(config: PriorConfig, dim: int) -> str:
-    """A prior's name as the paper writes it."""
-    if config.name == "gaussian":
-        scale = "I" if config.std == 1 else f"{config.std:g}²I"
-        return f"Gaussian N(0, {scale})"
-    if config.name == "mog10":
-        return f"mixture of {config.n_classes} Gaussians (scale {config.std:g})"
-    if config.name == "swissroll":
-        return f"swiss roll (scale {config.std:g})"
-    if config.name == "uniform":
-        half = config.std * 3 ** 0.5
-        return f"uniform on [−{half:.2f}, {half:.2f}]^{dim}"
-    return config.name
 
 
 def clicked_point(event) -> list[float] | None:

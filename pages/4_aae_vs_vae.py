@@ -14,6 +14,7 @@ import streamlit as st
 from aae import catalog
 from aae.checkpoints import CheckpointError
 from aae.metrics.evaluate import LATENT_METRICS, METRICS, eval_generator, latent_metrics, metric_label
+from aae.priors import PriorConfig, describe_prior
 from aae.projections import project
 from ui import common
 
@@ -33,7 +34,7 @@ FORMATS = {"knn_accuracy": "{:.3f}", "silhouette": "{:.3f}", "mmd": "{:.4f}", "r
 
 def prior_description(entry: common.ModelEntry) -> str:
     prior = entry.card.get("config", {}).get("prior", {})
-    return f"{prior.get('name', '?')} (std {prior.get('std', '?')})"
+    return describe_prior(PriorConfig(**prior), entry.latent_dim) if prior else "?"
 
 
 def default_pair(entries: list[common.ModelEntry]) -> tuple[common.ModelEntry | None, common.ModelEntry | None]:
@@ -202,7 +203,7 @@ st.session_state["compare_shared_axes"] = shared_axes
 number_columns = []
 for side, (column, entry) in enumerate(zip(st.columns(2, gap="medium"), pair)):
     with column:
-        title = f"**{entry.name}**: {entry.kind.upper()}, {entry.latent_dim}-D, {prior_description(entry)} prior"
+        title = f"**{entry.name}**: {entry.kind.upper()}, {entry.latent_dim}-D, prior {prior_description(entry)}"
         st.markdown(title)  # above the chart, not in it: plotly's toolbar would cover a long title
         event = st.plotly_chart(scatter(points[entry.path], labels, subset, axis_names[entry.path],
                                         ranges[entry.path]), key=f"compare_chart_{side}", on_select="rerun",

@@ -97,3 +97,12 @@ def test_density_grid_is_normalised_and_peaks_where_samples_are(name, contrast):
     iy = torch.bucketize(z[:, 1].clamp(ys[0], ys[-1]), ys).clamp(max=59)
     # samples fall where the plotted density is high, not uniformly over the square
     assert density[iy, ix].mean() > contrast * density.mean()
+
+
+def test_describe_prior_names_each_prior_as_the_pages_show_it():
+    from aae.priors import describe_prior
+
+    assert describe_prior(PriorConfig("gaussian", 5.0), 8) == "Gaussian N(0, 5²I)"
+    assert describe_prior(PriorConfig("gaussian", 1.0), 2) == "Gaussian N(0, I)"
+    assert describe_prior(PriorConfig("mog10", 1.0), 2).startswith("mixture of 10 Gaussians")
+    assert describe_prior(PriorConfig("uniform", 1.0), 3) == "uniform on [−1.73, 1.73]^3"
