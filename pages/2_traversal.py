@@ -59,8 +59,10 @@ def another_sample() -> None:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def browser_layers(path: str, mtime: float) -> list[dict] | None:
-    """The decoder as dense layers the browser can run (None for a convolutional or conditional decoder)."""
-    return dense_layers(common.load(path).model)
+    """The decoder as dense layers the browser can run, already int8 and base64 (once per model, not per rerun);
+    None for a convolutional or conditional decoder."""
+    layers = dense_layers(common.load(path).model)
+    return None if layers is None else live.encode_layers(layers)
 
 
 def prior_code(model, seed: int) -> torch.Tensor:

@@ -39,14 +39,14 @@ def encode_layers(layers: list[dict]) -> list[dict[str, Any]]:
     return out
 
 
-def live_decoder_html(layers: list[dict], *, z0: list[float], bound: float, shown: int,
+def live_decoder_html(layers: list[dict[str, Any]], *, z0: list[float], bound: float, shown: int,
                       map_points: np.ndarray | None = None, map_labels: np.ndarray | None = None,
                       path: tuple[list[float], list[float], str] | None = None, names: list[str] | None = None) -> str:
-    """The component's HTML: sliders for the first `shown` dimensions of `z0` (±`bound`), the decoded digit, for a
-    2-D code a map of `map_points` (test codes coloured by `map_labels`) to move over, and with `path` (a, b,
-    "linear" | "spherical") a play button that animates the interpolation."""
+    """The component's HTML for `layers` (from `encode_layers`): sliders for the first `shown` dimensions of `z0`
+    (±`bound`), the decoded digit, for a 2-D code a map of `map_points` (test codes coloured by `map_labels`) to
+    move over, and with `path` (a, b, "linear" | "spherical") a play button that animates the interpolation."""
     payload = {
-        "layers": encode_layers(layers), "z0": [float(v) for v in z0], "bound": float(bound), "shown": int(shown),
+        "layers": layers, "z0": [float(v) for v in z0], "bound": float(bound), "shown": int(shown),
         "names": names or [f"z{i + 1}" for i in range(len(z0))], "palette": PALETTE,
         "map": None if map_points is None else {
             "x": [round(float(v), 4) for v in map_points[:, 0]], "y": [round(float(v), 4) for v in map_points[:, 1]],

@@ -113,3 +113,12 @@ def generator_loss(logit_fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, fl
 def feature_matching(fake_features: torch.Tensor, real_features: torch.Tensor) -> torch.Tensor:
     """‖mean f(G(z)) − mean f(x)‖² over a batch (Salimans et al., 2016, §3.1); the real side carries no gradient."""
     return (fake_features.mean(0) - real_features.detach().mean(0)).pow(2).sum()
+
+
+def add_feature_matching(loss: torch.Tensor, logs: dict[str, float], weight: float, fake_features: torch.Tensor,
+                         real_features: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """A generator's loss plus `weight` × feature matching (logged as feat_match); unchanged when weight is 0."""
+    if weight <= 0:
+        return loss, logs
+    matching = feature_matching(fake_features, real_features)
+    return loss + weight * matching, {**logs, "feat_match": matching.item()}

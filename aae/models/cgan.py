@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput
-from aae.models.blocks import discriminator_loss, feature_matching, frozen, generator_loss
+from aae.models.blocks import add_feature_matching, discriminator_loss, frozen, generator_loss
 from aae.models.gan import Generator
 from aae.priors import PriorConfig, make_prior
 
@@ -154,9 +154,7 @@ class ConditionalGAN(LatentModel):
                 if self.config.feature_matching > 0:
                     with torch.no_grad():
                         real = self._judge(x, labels)[1]
-                    matching = feature_matching(features, real)
-                    loss = loss + self.config.feature_matching * matching
-                    logs["feat_match"] = matching.item()
+                    loss, logs = add_feature_matching(loss, logs, self.config.feature_matching, features, real)
                 return PhaseOutput(loss, logs)
         raise ValueError(f"unknown phase {phase!r}")
 

@@ -16,8 +16,8 @@ from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput
 from aae.models.blocks import (
     IMAGE_DIM,
     IMAGE_SHAPE,
+    add_feature_matching,
     discriminator_loss,
-    feature_matching,
     frozen,
     generator_loss,
 )
@@ -175,9 +175,7 @@ class GAN(LatentModel):
                 if self.config.feature_matching > 0:
                     with torch.no_grad():
                         real = self.discriminator.logit_and_features(x)[1]
-                    matching = feature_matching(features, real)
-                    loss = loss + self.config.feature_matching * matching
-                    logs["feat_match"] = matching.item()
+                    loss, logs = add_feature_matching(loss, logs, self.config.feature_matching, features, real)
                 return PhaseOutput(loss, logs)
         raise ValueError(f"unknown phase {phase!r}")
 
