@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=_positive_int, default=None,
                    help="width of the hidden layers of the autoencoders (default: 1000)")
     t.add_argument("--epochs", type=_positive_int, default=20)
+    t.add_argument("--minutes", type=float, default=None,
+                   help="train for about this many minutes: after the first epoch, --epochs is cut to what fits "
+                        "and --lr-steps move in proportion; the card records what ran (default: all --epochs)")
     t.add_argument("--batch-size", type=_positive_int, default=100)
     t.add_argument("--lr", type=float, default=None,
                    help="rate of the main phase: reconstruction, ELBO, GAN generator (default: the model's, "
@@ -295,7 +298,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                           optimizer=args.optimizer, momentum=args.momentum,
                           adversarial_momentum=args.adversarial_momentum, adversarial_lr=args.adversarial_lr,
                           supervised_lr=args.supervised_lr, lr_steps=args.lr_steps,
-                          regularization=args.regularization, adversarial_weight=args.adversarial_weight)
+                          regularization=args.regularization, adversarial_weight=args.adversarial_weight,
+                          minutes=args.minutes)
     splits = load_dataset(args.dataset, data_dir=args.data_dir, device=device, train_limit=args.train_limit)
     cancel = threading.Event()
     started = time.time()
@@ -305,14 +309,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     def callback(event) -> None:
         printer(event)
         every = args.save_every
-        periodic = every > 0 and event.epoch % every == 0 and event.epoch < args.epochs
+        periodic = every > 0 and event.epoch % every == 0 and event.epoch < trainer.config.epochs
         if event.kind == "epoch" and world.main and periodic:
             partial = TrainResult(model=trainer.model, status="done", epochs_done=event.epoch, steps_done=event.step,
                                   elapsed=event.elapsed, history=list(trainer.history),
                                   optimizer_state={k: o.state_dict() for k, o in trainer.optimizers.items()},
                                   device=str(trainer.device))
-            partial_card = training_card(args.dataset, splits, config, partial, history=prior_history + partial.history,
-                                         seconds=time.time() - started)
+            partial_card = training_card(args.dataset, splits, trainer.config, partial,
+                                         history=prior_history + partial.history, seconds=time.time() - started)
             save_checkpoint(args.out, trainer.model, card=partial_card, optimizer_state=partial.optimizer_state)
             trainer.model.train()
 
@@ -327,7 +331,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         distributed.barrier(world)
         distributed.teardown(world)
         return 0
-    card = training_card(args.dataset, splits, config, result, history=prior_history + result.history,
+    card = training_card(args.dataset, splits, trainer.config, result, history=prior_history + result.history,
                          seconds=time.time() - started)
     if world.distributed:
         card["training"]["processes"] = world.size  # data-parallel under torchrun (aae.distributed)

@@ -356,15 +356,18 @@ class DuelJob(_Job):
                 break
             step += 1
             trained_for += time.perf_counter() - step_started
-            logs = {name: trainer.last_logs for name, trainer in trainers.items()}
+            report = step % cfg.log_every == 0 or step == total
+            frame = step % self.frame_every == 0 or step == total
+            # Reading the losses waits for the device: only on the steps that report them.
+            logs = {name: trainer.last_logs for name, trainer in trainers.items()} if report or frame else {}
             with self._lock:
-                if step % cfg.log_every == 0 or step == total:
+                if report:
                     self._state.losses.append({"step": step, **{f"{name}_{k}": v for name, row in logs.items()
                                                                 for k, v in row.items()}})
                 self._state.step, self._state.epoch = step, step // steps_per_epoch
                 self._state.elapsed = trained_for
                 self._state.images_per_second = step * cfg.batch_size / max(trained_for, 1e-9)
-            if step % self.frame_every == 0 or step == total:
+            if frame:
                 self._add_frame(step, step / steps_per_epoch, trainers, logs, classifier)
         if self._cancel.is_set():
             self._update(status="cancelled", message="stopped")

@@ -64,6 +64,10 @@ class TrainConfig:
     # accuracy of their codes and MMD² to the prior (the learning curves in docs/); 0 turns it off.
     progress_images: int = 2000
     validation_images: int | None = None  # validation images behind each epoch's val_ losses (None: all; 0: none)
+    # 0: train all `epochs`. Else train for about this many minutes: after each epoch, until the first rate
+    # step, the trainer cuts `epochs` to what fits at the latest epoch's speed (never more than asked) and
+    # moves each of `lr_steps` in proportion, so the schedule keeps its shape; the card records what ran.
+    minutes: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lr_steps", tuple(int(e) for e in self.lr_steps))  # a card stores a list
@@ -91,6 +95,8 @@ class TrainConfig:
         for name in ("momentum", "adversarial_momentum"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if not self.minutes >= 0:
+            raise ValueError(f"minutes must be 0 (off) or more, got {self.minutes}")
         if any(e < 1 for e in self.lr_steps) or list(self.lr_steps) != sorted(set(self.lr_steps)):
             raise ValueError(f"lr_steps must be increasing epoch numbers ≥ 1, got {list(self.lr_steps)}")
 
@@ -99,6 +105,13 @@ class TrainConfig:
         base = {"adversarial": self.adversarial_lr, "supervised": self.supervised_lr}.get(phase.role)
         lr = phase.lr if base is None else base
         return lr * 0.1 ** sum(epoch >= step for step in self.lr_steps)
+
+    def fitted_to(self, epochs: int) -> TrainConfig:
+        """This config cut to `epochs` (≤ self.epochs), each rate step moved in proportion (see `minutes`)."""
+        if epochs >= self.epochs:
+            return self
+        steps = sorted({max(1, round(step * epochs / self.epochs)) for step in self.lr_steps})
+        return replace(self, epochs=max(1, epochs), lr_steps=tuple(steps))
 
 
 EventKind = Literal["start", "step", "samples", "epoch", "done", "cancelled"]
@@ -239,7 +252,7 @@ class Trainer:
         self.start_epoch = start_epoch
         self.precision = resolve_precision(config.precision, self.device)  # what runs: fp32 or bf16
         self.history: list[dict[str, float]] = []  # one row per finished epoch of this run
-        self.last_logs: dict[str, float] = {}  # the latest step's losses
+        self._last_logs: dict[str, torch.Tensor | float] = {}  # the latest step's losses (as tensors)
         self.result: TrainResult | None = None  # set once `steps()` is exhausted
         self.preparation = model.prepare_training(self.splits, config.seed)  # e.g. the labelled subset
         self.phases = joined_phases(model.phases(config.lr), config)
@@ -297,7 +310,7 @@ class Trainer:
                     for key, value in self.model.phase_loss(name, xb, yb).logs.items():
                         sums[f"val_{key}"] += value * len(xb)
         self.model.train()
-        return {k: v / len(x) for k, v in sums.items()}
+        return {k: float(v) / len(x) for k, v in sums.items()}
 
     @torch.no_grad()
     def latent_progress(self) -> dict[str, float]:
@@ -326,8 +339,8 @@ class Trainer:
         `fit` runs it to the end; the GAN-vs-AAE duel advances two trainers in lockstep with it (same
         seed, same batch size: the same batches), pausing between steps. Events go to the callback as in `fit`.
         """
-        cfg = self.config
         started = time.perf_counter()
+        asked = self.config  # with `minutes`, self.config is this cut to the epochs that fit
         history: list[dict[str, float]] = []
         self.history = history  # readable from a callback (the CLI saves a resumable checkpoint every few epochs)
         step = self.start_epoch * self.steps_per_epoch
@@ -335,7 +348,8 @@ class Trainer:
         self._emit("start", step, self.start_epoch, started, message=describe_device(self.device))
         status: Literal["done", "cancelled"] = "done"
         epoch = self.start_epoch
-        for epoch in range(self.start_epoch, cfg.epochs):
+        while epoch < self.config.epochs:
+            cfg = self.config
             # Seeding per epoch makes a resumed run draw the same batches and noise as an unbroken one.
             # Each rank of a torchrun job draws its own noise (prior samples, dropout) for its shard.
             torch.manual_seed(cfg.seed * 100_003 + epoch + 7919 * self.world.rank)
@@ -351,24 +365,32 @@ class Trainer:
                 idx = shard(order[i * cfg.batch_size:(i + 1) * cfg.batch_size], self.world)
                 x, y = self.splits.train_x[idx], self.splits.train_y[idx]
                 logs = self.train_step(x, y, step=step, epoch=epoch)
-                self.last_logs = logs
+                self._last_logs = logs
                 for key, value in logs.items():
-                    sums[key] += value
+                    sums[key] += value  # on the device: no wait for the GPU here
                 step += 1
                 if step % self.log_every == 0:
                     rate = (i + 1) * cfg.batch_size / (time.perf_counter() - epoch_started)
-                    self._emit("step", step, epoch, started, losses=logs, images_per_second=rate)
+                    self._emit("step", step, epoch, started, losses=self.last_logs, images_per_second=rate)
                 if self.sample_every and step % self.sample_every == 0:
                     self._emit("samples", step, epoch, started, samples=self.preview())
                 yield step
             if status == "cancelled":
                 break
-            row = {"epoch": epoch + 1, **{k: v / self.steps_per_epoch for k, v in sums.items()}, **self.validate(),
-                   **self.latent_progress()}
+            means = {k: float(v) / self.steps_per_epoch for k, v in sums.items()}
+            row = {"epoch": epoch + 1, **means, **self.validate(), **self.latent_progress()}
             history.append(row)
             rate = self.steps_per_epoch * cfg.batch_size / (time.perf_counter() - epoch_started)
+            if asked.minutes and epoch + 1 < min(cfg.lr_steps, default=cfg.epochs):
+                # A time budget: fit the epochs to the speed of the latest epoch, until the first rate step
+                # (after it the schedule is fixed). Fitting from what was asked keeps the steps' proportions.
+                now = time.perf_counter()
+                last = now - epoch_started
+                fits = epoch + 1 + int((asked.minutes * 60 - (now - started)) // max(last, 1e-9))
+                self.config = asked.fitted_to(max(epoch + 1, fits))
             self._emit("epoch", step, epoch + 1, started, losses=row, images_per_second=rate,
                        samples=self.preview())
+            epoch += 1
         epochs_done = len(history) + self.start_epoch
         elapsed = time.perf_counter() - started
         self.model.eval()
@@ -379,6 +401,11 @@ class Trainer:
             precision=self.precision,
         )
 
+    @property
+    def last_logs(self) -> dict[str, float]:
+        """The latest step's losses, as floats (this waits for the GPU: read it when reporting, not every step)."""
+        return {k: float(v) for k, v in self._last_logs.items()}
+
     def optimizer_state(self) -> dict[str, Any]:
         return {k: o.state_dict() for k, o in self.optimizers.items()}
 
@@ -388,9 +415,16 @@ class Trainer:
             for group in self.optimizers[phase.name].param_groups:
                 group["lr"] = self.config.phase_lr(phase, epoch)
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor, *, step: int = 0, epoch: int = 0) -> dict[str, float]:
-        """One mini-batch: each phase in order, one optimiser step each."""
-        logs: dict[str, float] = {}
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, *, step: int = 0,
+                   epoch: int = 0) -> dict[str, torch.Tensor | float]:
+        """One mini-batch: each phase in order, one optimiser step each. Returns the losses as 0-d tensors.
+
+        A diverged loss stops training. On the CPU every step is checked (free there); on a GPU the check
+        waits for the GPU, so it runs at each reported step: a NaN stays NaN until then (issue 13: no host
+        syncs per step).
+        """
+        logs: dict[str, torch.Tensor | float] = {}
+        check = self.device.type == "cpu" or (step + 1) % self.log_every == 0
         for phase in self.phases:
             optimizer = self.optimizers[phase.name]
             for _ in range(phase.repeats):
@@ -400,7 +434,7 @@ class Trainer:
                     for name, weight in phase.joined:
                         extra = self.model.phase_loss(name, x, y)
                         out = PhaseOutput(out.loss + weight * extra.loss, {**out.logs, **extra.logs})
-                if not torch.isfinite(out.loss):
+                if check and not torch.isfinite(out.loss):
                     raise TrainingDiverged(
                         f"the {phase.name} loss became {out.loss.item()} at step {step + 1} (epoch {epoch + 1}); "
                         f"training stopped and nothing was saved. Try a lower learning rate (now {self.config.lr}) "

@@ -140,7 +140,7 @@ def test_every_phase_is_finite_on_real_mnist_and_moves_only_its_parameters(name,
         model.zero_grad(set_to_none=True)
         out = model.phase_loss(phase.name, *real_batch)
         assert out.loss.dim() == 0 and torch.isfinite(out.loss), phase.name
-        assert out.logs and all(torch.isfinite(torch.tensor(v)) for v in out.logs.values()), phase.name
+        assert out.logs and all(torch.isfinite(torch.as_tensor(v)) for v in out.logs.values()), phase.name
         out.loss.backward()
         moved = {id(p) for p in model.parameters() if p.grad is not None and p.grad.abs().sum() > 0}
         assert moved and moved <= {id(p) for p in phase.parameters}, phase.name

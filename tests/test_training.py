@@ -79,6 +79,37 @@ def test_nan_loss_stops_training_with_a_clear_message(small_splits):
         train(model, small_splits, TrainConfig(epochs=1))
 
 
+def test_a_time_budget_cuts_epochs_and_moves_the_rate_steps_in_proportion(small_splits):
+    config = TrainConfig(epochs=1000, lr_steps=(50, 500, 900))
+    assert config.fitted_to(100).epochs == 100 and config.fitted_to(100).lr_steps == (5, 50, 90)
+    assert config.fitted_to(2000) is config  # never more epochs than asked
+    # A budget far shorter than one epoch: the first epoch runs, then the run stops, and the trainer's
+    # config (what the card records) says so.
+    model = create_model("vae", MODELS["vae"], seed=0)
+    trainer = Trainer(model, small_splits, TrainConfig(epochs=4, lr_steps=(2,), minutes=1e-6, sample_every=0))
+    result = trainer.fit()
+    assert result.epochs_done == 1 and trainer.config.epochs == 1 and trainer.config.lr_steps == (1,)
+    roomy = Trainer(create_model("vae", MODELS["vae"], seed=0), small_splits,
+                    TrainConfig(epochs=2, minutes=60, sample_every=0))
+    assert roomy.fit().epochs_done == 2 and roomy.config.epochs == 2
+    with pytest.raises(ValueError, match="minutes"):
+        TrainConfig(minutes=-1)
+
+
+def test_step_losses_stay_tensors_until_reported(small_splits):
+    """No wait for the device on every step: a step's logs are tensors; what is reported is floats."""
+    events = []
+    model = create_model("aae", MODELS["aae"], seed=0)
+    trainer = Trainer(model, small_splits, TrainConfig(epochs=1, log_every=2, sample_every=0), callback=events.append)
+    logs = trainer.train_step(small_splits.train_x[:50], small_splits.train_y[:50])
+    assert logs and all(isinstance(v, torch.Tensor) and v.dim() == 0 and not v.requires_grad for v in logs.values())
+    trainer.fit()
+    steps = [e for e in events if e.kind == "step"]
+    assert steps and all(isinstance(v, float) for e in steps for v in e.losses.values())
+    assert all(isinstance(v, float) for v in trainer.last_logs.values())
+    assert all(isinstance(v, (int, float)) for v in trainer.history[0].values())  # a card stores them as JSON
+
+
 def test_resuming_matches_an_unbroken_run(small_splits):
     config = TrainConfig(epochs=2, seed=5)
     unbroken = train(create_model("vae", MODELS["vae"], seed=5), small_splits, config).model

@@ -119,7 +119,7 @@ class AdversarialAutoencoder(LatentModel):
             # (1) −log p(x|z), z ~ q(z|x̃)
             z = self.posterior(x_in, sample=True)
             loss = reconstruction_loss(self.decoder.logits(z), x, self.config.recon_loss)
-            return PhaseOutput(loss, {"recon": loss.item()})
+            return PhaseOutput(loss, {"recon": loss.detach()})
         label_input = self._label_input(labels)
         if phase == "discriminator":
             # (2a) maximise log D(z_prior) + log(1 − D(z_encoder)); the encoder is held fixed

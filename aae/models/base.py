@@ -39,10 +39,14 @@ class Phase:
 
 @dataclass
 class PhaseOutput:
-    """A phase's loss (the scalar to back-propagate) and the numbers worth logging."""
+    """A phase's loss (the scalar to back-propagate) and the numbers worth logging.
+
+    Logs are detached 0-d tensors, not Python floats: reading a float off a GPU tensor waits for the GPU, and
+    a step of every phase did that several times. The trainer turns them into floats only when it reports.
+    """
 
     loss: torch.Tensor
-    logs: dict[str, float] = field(default_factory=dict)
+    logs: dict[str, torch.Tensor | float] = field(default_factory=dict)
 
 
 class LatentModel(nn.Module):

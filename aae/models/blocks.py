@@ -101,13 +101,13 @@ def discriminator_loss(
     bce = nn.functional.binary_cross_entropy_with_logits
     loss = bce(logit_real, torch.full_like(logit_real, real_label)) + bce(logit_fake, torch.zeros_like(logit_fake))
     accuracy = 0.5 * ((logit_real > 0).float().mean() + (logit_fake < 0).float().mean())
-    return loss, {"disc": loss.item(), "disc_acc": accuracy.item()}
+    return loss, {"disc": loss.detach(), "disc_acc": accuracy.detach()}
 
 
 def generator_loss(logit_fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
     """The non-saturating generator loss −log D(fake) (Goodfellow et al., 2014, section 3)."""
     loss = nn.functional.binary_cross_entropy_with_logits(logit_fake, torch.ones_like(logit_fake))
-    return loss, {"gen": loss.item()}
+    return loss, {"gen": loss.detach()}
 
 
 def feature_matching(fake_features: torch.Tensor, real_features: torch.Tensor) -> torch.Tensor:
@@ -121,4 +121,4 @@ def add_feature_matching(loss: torch.Tensor, logs: dict[str, float], weight: flo
     if weight <= 0:
         return loss, logs
     matching = feature_matching(fake_features, real_features)
-    return loss + weight * matching, {**logs, "feat_match": matching.item()}
+    return loss + weight * matching, {**logs, "feat_match": matching.detach()}

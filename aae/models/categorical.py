@@ -149,11 +149,11 @@ class CategoricalAAE(StyleContentAAE):
         if phase == "reconstruction":
             logits, z = self.infer(self._noisy(x))
             loss = reconstruction_loss(self.reconstruction_logits(logits, z), x, self.config.recon_loss)
-            logs = {"recon": loss.item()}
+            logs = {"recon": loss.detach()}
             if self.config.consistency_weight > 0:
                 term = self.consistency(x, logits)
                 loss = loss + self.config.consistency_weight * term
-                logs["consistency"] = term.item()
+                logs["consistency"] = term.detach()
             return PhaseOutput(loss, logs)
         if phase == "discriminator":
             with torch.no_grad():
@@ -172,13 +172,13 @@ class CategoricalAAE(StyleContentAAE):
                 loss_z, _ = generator_loss(self.style_discriminator(z))
             balance = batch_imbalance(y)
             loss = loss_y + loss_z + self.config.balance_weight * balance
-            logs = {"gen_y": loss_y.item(), "gen_z": loss_z.item(), "imbalance": balance.item(),
+            logs = {"gen_y": loss_y.detach(), "gen_z": loss_z.detach(), "imbalance": balance.detach(),
                     # how one-hot y has become: the mean of its largest probability (1/K uniform … 1 one-hot)
-                    "y_max": y.max(dim=1).values.mean().item()}
+                    "y_max": y.max(dim=1).values.mean().detach()}
             if self.config.sharpness_weight > 0:
                 entropy = -(y * logits.log_softmax(dim=1)).sum(dim=1).mean()
                 loss = loss + self.config.sharpness_weight * entropy
-                logs["y_entropy"] = entropy.item()
+                logs["y_entropy"] = entropy.detach()
             return PhaseOutput(loss, logs)
         if phase == "classification":
             # Training: a mini-batch of the labelled subset. Validation (eval mode): the batch given,
@@ -187,7 +187,7 @@ class CategoricalAAE(StyleContentAAE):
             logits, _ = self.infer(self._noisy(xb))
             loss = F.cross_entropy(logits, yb)
             error = (logits.argmax(dim=1) != yb).float().mean()
-            return PhaseOutput(loss, {"class_ce": loss.item(), "class_err": error.item()})
+            return PhaseOutput(loss, {"class_ce": loss.detach(), "class_err": error.detach()})
         raise ValueError(f"unknown phase {phase!r}")
 
     def _labelled_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -328,7 +328,7 @@ class DimReductionAAE(SemiSupervisedAAE):
         if phase != "reconstruction":
             return out
         penalty = self.cluster_heads.penalty(self.config.head_distance)
-        return PhaseOutput(out.loss + self.config.head_weight * penalty, {**out.logs, "heads": penalty.item()})
+        return PhaseOutput(out.loss + self.config.head_weight * penalty, {**out.logs, "heads": penalty.detach()})
 
     def inference_modules(self) -> list[nn.Module]:
         return [self.encoder, self.decoder, self.cluster_heads]

@@ -140,7 +140,7 @@ class ConditionalGAN(LatentModel):
             if self.config.auxiliary_classifier > 0:  # D learns the digits from real images only
                 class_logits = self.discriminator.classify(x)
                 loss = loss + self.config.auxiliary_classifier * F.cross_entropy(class_logits, labels)
-                logs["aux_acc"] = (class_logits.argmax(1) == labels).float().mean().item()
+                logs["aux_acc"] = (class_logits.argmax(1) == labels).float().mean().detach()
             return PhaseOutput(loss, logs)
         if phase == "generator":
             with frozen(self.discriminator):
@@ -150,7 +150,7 @@ class ConditionalGAN(LatentModel):
                 if self.config.auxiliary_classifier > 0:  # G draws digits D reads as their label
                     class_logits = self.discriminator.classify(fake)
                     loss = loss + self.config.auxiliary_classifier * F.cross_entropy(class_logits, labels)
-                    logs["label_acc"] = (class_logits.argmax(1) == labels).float().mean().item()
+                    logs["label_acc"] = (class_logits.argmax(1) == labels).float().mean().detach()
                 if self.config.feature_matching > 0:
                     with torch.no_grad():
                         real = self._judge(x, labels)[1]

@@ -113,7 +113,7 @@ class MnistClassifier(LatentModel):
         logits = self(x)  # (B, n_classes)
         loss = F.cross_entropy(logits, labels)
         accuracy = (logits.argmax(dim=1) == labels).float().mean()
-        return PhaseOutput(loss=loss, logs={"loss": float(loss.detach()), "accuracy": float(accuracy)})
+        return PhaseOutput(loss=loss, logs={"loss": loss.detach(), "accuracy": accuracy.detach()})
 
 
 CATALOG_ENTRIES = (

@@ -151,7 +151,7 @@ class SupervisedAAE(StyleContentAAE):
             z = self.encoder(x)
             logits = self.decoder.logits(z, F.one_hot(labels, self.n_content).float())
             loss = reconstruction_loss(logits, x, self.config.recon_loss)
-            return PhaseOutput(loss, {"recon": loss.item()})
+            return PhaseOutput(loss, {"recon": loss.detach()})
         if phase == "discriminator":
             with torch.no_grad():
                 z_fake = self.encoder(x)
@@ -159,7 +159,7 @@ class SupervisedAAE(StyleContentAAE):
         if phase == "generator":
             with frozen(self.style_discriminator):
                 loss, _ = generator_loss(self.style_discriminator(self.encoder(x)))
-            return PhaseOutput(loss, {"gen": loss.item()})
+            return PhaseOutput(loss, {"gen": loss.detach()})
         raise ValueError(f"unknown phase {phase!r}")
 
 

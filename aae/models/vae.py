@@ -77,7 +77,7 @@ class VariationalAutoencoder(LatentModel):
         s2 = self.config.prior.std ** 2
         kl = 0.5 * (math.log(s2) - log_var + (log_var.exp() + mu.pow(2)) / s2 - 1).sum(1).mean()
         loss = recon + self.config.beta * kl
-        return PhaseOutput(loss, {"loss": loss.item(), "recon": recon.item(), "kl": kl.item()})
+        return PhaseOutput(loss, {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach()})
 
     def inference_modules(self) -> list[nn.Module]:
         return [self.encoder, self.decoder]

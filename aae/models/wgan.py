@@ -85,11 +85,11 @@ class WGANGP(LatentModel):
             gap = self.critic(x).mean() - self.critic(fake).mean()  # the Wasserstein estimate
             penalty = self._penalty(x, fake)
             loss = -gap + self.config.gradient_penalty * penalty
-            return PhaseOutput(loss, {"wasserstein": gap.item(), "penalty": penalty.item()})
+            return PhaseOutput(loss, {"wasserstein": gap.detach(), "penalty": penalty.detach()})
         if phase == "generator":
             with frozen(self.critic):
                 loss = -self.critic(self.generator(z)).mean()
-            return PhaseOutput(loss, {"gen": loss.item()})
+            return PhaseOutput(loss, {"gen": loss.detach()})
         raise ValueError(f"unknown phase {phase!r}")
 
     def inference_modules(self) -> list[nn.Module]:
