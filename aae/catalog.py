@@ -22,7 +22,7 @@ from typing import Any
 
 from aae.corruption import check_corruption
 from aae.models import CATALOG, CatalogEntry
-from aae.priors import PRIOR_NAMES, TWO_D_PRIORS, PriorConfig, make_prior
+from aae.priors import IMAGE_PRIOR, PRIOR_NAMES, TWO_D_PRIORS, PriorConfig, image_prior_config, make_prior
 
 SEED_MAX = 2**31 - 1  # the largest seed a page's seed box takes (torch.Generator accepts 64-bit; UIs stay at 31)
 
@@ -201,15 +201,21 @@ def build_config(kind: str, options: Mapping[str, Any] | None = None, *, preset:
         if "prior" not in fields:
             raise ValueError(_not_applicable("prior", e))
         base = values.get("prior", fields["prior"].default)
-        name = prior_name or base.name
-        std = prior_std if prior_std is not None else (base.std if name == base.name else 1.0)
-        given["prior"] = PriorConfig(name=name, std=float(std))
+        if isinstance(prior_name, PriorConfig):  # already built (a drawn prior from the app)
+            given["prior"] = prior_name if prior_std is None else dataclasses.replace(prior_name, std=float(prior_std))
+        elif isinstance(prior_name, str) and prior_name.startswith(f"{IMAGE_PRIOR}:"):  # --prior image:PATH
+            given["prior"] = image_prior_config(prior_name.split(":", 1)[1], std=float(prior_std or 1.0))
+        else:
+            name = prior_name or base.name
+            std = prior_std if prior_std is not None else (base.std if name == base.name else 1.0)
+            given["prior"] = PriorConfig(name=name, std=float(std))
     values.update(given)
     if e.dependent_defaults is not None:
         for key, value in e.dependent_defaults(values).items():
             values.setdefault(key, value)
     prior = values.get("prior")
-    if "latent_dim" in fields and "latent_dim" not in values and prior is not None and prior.name in TWO_D_PRIORS:
+    two_d = (*TWO_D_PRIORS, IMAGE_PRIOR)
+    if "latent_dim" in fields and "latent_dim" not in values and prior is not None and prior.name in two_d:
         values["latent_dim"] = 2
     try:
         config = e.config(**values)
@@ -235,8 +241,9 @@ def validate_config(kind: str, config: Any) -> None:
     prior_config = getattr(config, "prior", None)
     if prior_config is None:
         return
-    if prior_config.name not in PRIOR_NAMES:
-        raise ValueError(f"unknown prior {prior_config.name!r}; choose one of {', '.join(PRIOR_NAMES)}")
+    if prior_config.name not in (*PRIOR_NAMES, IMAGE_PRIOR):
+        raise ValueError(f"unknown prior {prior_config.name!r}; choose one of {', '.join(PRIOR_NAMES)}, "
+                         "or image:PATH")
     if e.priors is not None and prior_config.name not in e.priors:
         names = " or ".join("Gaussian" if p == "gaussian" else p for p in e.priors)
         raise ValueError(f"the {e.label} takes a {names} prior, not {prior_config.name!r}")

@@ -42,6 +42,12 @@ def _setting(text: str) -> tuple[str, str]:
     return name.strip(), value
 
 
+def _prior_name(text: str) -> str:
+    if text in PRIOR_NAMES or (text.startswith("image:") and len(text) > len("image:")):
+        return text
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(PRIOR_NAMES)} or image:PATH, got {text!r}")
+
+
 def _epoch_list(text: str) -> tuple[int, ...]:
     try:
         epochs = tuple(int(part) for part in text.split(",") if part.strip())
@@ -81,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="GAN: spectral normalisation in the discriminator (default: on for conv, off for dense)")
     t.add_argument("--no-spectral-norm", dest="spectral_norm", action="store_false",
                    help="GAN: plain discriminator layers, without spectral normalisation (a stronger D)")
-    t.add_argument("--prior", choices=PRIOR_NAMES, default=None,
-                   help="prior p(z) (default: gaussian; a VAE needs gaussian)")
+    t.add_argument("--prior", type=_prior_name, default=None, metavar="{" + ",".join(PRIOR_NAMES) + ",image:PATH}",
+                   help="prior p(z) (default: gaussian; a VAE needs gaussian). image:PATH: a 2-D prior drawn as a "
+                        "PNG, dark ink on light (or opaque on transparent) over [−4, 4]², top edge at z₂ = +4")
     t.add_argument("--prior-std", type=float, default=None,
                    help="scale of the prior (default: 5 for the AAE's Gaussian, as in the paper; else 1)")
     t.add_argument("--recon-loss", choices=["bce", "mse"], default=None,
@@ -180,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     i = commands.add_parser("info", help="print a checkpoint's card")
     i.add_argument("checkpoint")
 
+    n = commands.add_parser("encode", help="write the test set's codes (N, D) and labels to an .npz, for other tools")
+    n.add_argument("checkpoint")
+    n.add_argument("--data-dir", default=None, help="data root (default: $AAE_DATA_DIR, else ./data)")
+    n.add_argument("--split", choices=["test", "val", "train"], default="test",
+                   help="which images to encode (default: the official test set)")
+    n.add_argument("--out", required=True, help="the .npz to write: arrays `codes` (float32) and `labels` (int64)")
+
     e = commands.add_parser("eval", help="measure checkpoints: Parzen, Fréchet, coverage, latent metrics")
     e.add_argument("checkpoints", nargs="+")
     e.add_argument("--data-dir", default=None, help="data root (default: $AAE_DATA_DIR, else ./data)")
@@ -205,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.recipe, args.argv = recipe, argv
     handlers = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval, "export": cmd_export,
-                "recipes": cmd_recipes}
+                "recipes": cmd_recipes, "encode": cmd_encode}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
@@ -391,6 +405,29 @@ def cmd_sample(args: argparse.Namespace) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_bytes(to_png(image_grid(images, nrow=nrow)))
     print(f"wrote {args.out} ({len(images)} images from {checkpoint.name})")
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from aae.checkpoints import dataset_of, load_checkpoint
+    from aae.data import load_dataset
+    from aae.explore import encode_all
+
+    checkpoint = load_checkpoint(args.checkpoint)
+    if not checkpoint.model.has_encoder:
+        raise ValueError(f"{args.checkpoint} is a {checkpoint.model.kind}: it has no encoder, so no codes")
+    dataset = dataset_of(checkpoint.card)
+    splits = load_dataset(dataset, data_dir=args.data_dir)
+    x, y = {"test": (splits.test_x, splits.test_y), "val": (splits.val_x, splits.val_y),
+            "train": (splits.train_x, splits.train_y)}[args.split]
+    codes = encode_all(checkpoint.model.eval(), x).float().numpy()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as handle:  # np.savez would add .npz to a name without it
+        np.savez(handle, codes=codes.astype(np.float32), labels=y.numpy().astype(np.int64))
+    print(f"wrote {out}: {codes.shape[0]:,} {dataset} {args.split} codes of {codes.shape[1]} dimensions")
     return 0
 
 

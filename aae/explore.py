@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -210,3 +211,41 @@ def dense_layers(model: LatentModel) -> list[dict] | None:
             return None  # anything else: the browser cannot run it
     layers[-1]["activation"] = "sigmoid"
     return layers
+
+
+# -- the latent space while it trains ------------------------------------------------------------
+
+@dataclass
+class LatentFrame:
+    """One moment of a 2-D model's latent space while it trains: where a fixed set of test digits sit (q(z)),
+    how far that is from the prior (MMD²), and, for an AAE, what its discriminator says over the plane."""
+
+    step: int
+    epoch: float
+    codes: torch.Tensor  # (N, 2) codes of the fixed test digits
+    labels: torch.Tensor  # (N,) their digits
+    distance: float  # MMD² between the codes and prior draws (aae.metrics.latent.mmd)
+    extent: float  # the square [−extent, extent]² the maps cover
+    disc: torch.Tensor | None = None  # (R, R) D(z) = P(z came from the prior), rows from the bottom; None: no D
+
+
+@torch.no_grad()
+def latent_frame(model: LatentModel, images: torch.Tensor, labels: torch.Tensor, prior_draws: torch.Tensor, *,
+                 step: int, epoch: float, extent: float, resolution: int = 40) -> LatentFrame:
+    """A LatentFrame of `model` now (2-D models with an encoder). Leaves the model in the mode it found it."""
+    from aae.metrics.latent import mmd
+
+    was_training = model.training
+    model.eval()
+    codes = model.encode(images.to(model.device)).float().cpu()
+    disc = None
+    discriminator = getattr(model, "discriminator", None)
+    # The Gaussian / drawn-prior AAE's D sees z alone; a label-regularised one also wants a label (no one map).
+    if discriminator is not None and not getattr(model.config, "label_regularized", False):
+        axis = torch.linspace(-extent, extent, resolution)
+        grid_y, grid_x = torch.meshgrid(axis, axis, indexing="ij")
+        points = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1).to(model.device)
+        disc = torch.sigmoid(discriminator(points)).float().cpu().reshape(resolution, resolution)
+    model.train(was_training)
+    return LatentFrame(step=step, epoch=epoch, codes=codes, labels=labels.cpu(), distance=mmd(codes, prior_draws),
+                       extent=extent, disc=disc)

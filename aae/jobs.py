@@ -57,7 +57,8 @@ class JobSnapshot:
     samples: torch.Tensor | None = None  # latest preview grid images (N, 1, 28, 28)
     checkpoint: str | None = None
     details: str | None = None  # the traceback of an unexpected error, for a bug report (never for the main view)
-    frames: list[Any] = field(default_factory=list)  # a duel's DuelFrames, oldest first (empty for one model)
+    # A duel's DuelFrames, or a 2-D model's LatentFrames (aae.explore) while it trains; oldest first.
+    frames: list[Any] = field(default_factory=list)
 
     @property
     def fraction(self) -> float:
@@ -163,12 +164,19 @@ class TrainingJob(_Job):
         data_dir: str | Path | None = None,
         train_limit: int | None = None,
         name: str | None = None,
+        latent_frames: int = 0,
+        frame_images: int = 500,
     ) -> None:
         super().__init__()
         self.kind, self.model_config, self.train_config = kind, model_config, train_config
         self.out, self.dataset, self.data_dir, self.train_limit = Path(out), dataset, data_dir, train_limit
         self.name = name or self.out.name
         self._state.epochs = train_config.epochs
+        # A 2-D model with an encoder: a LatentFrame of `frame_images` test digits about every
+        # 1/latent_frames of an epoch (0: none), the live view of q(z) meeting p(z).
+        if latent_frames < 0 or frame_images < 10:
+            raise ValueError("latent_frames must be ≥ 0 and frame_images ≥ 10")
+        self.latent_frames, self.frame_images = latent_frames, frame_images
 
     def _on_event(self, event: TrainEvent) -> None:
         changes: dict[str, Any] = {"step": event.step, "total_steps": event.total_steps, "epochs": event.epochs,
@@ -198,7 +206,25 @@ class TrainingJob(_Job):
         model = create_model(self.kind, self.model_config, seed=self.train_config.seed)
         started = time.time()
         trainer = Trainer(model, splits, self.train_config, callback=self._on_event, cancel=self._cancel)
-        for _ in trainer.steps():
+        framed = self.latent_frames > 0 and model.has_encoder and model.latent_dim == 2 and model.generates
+        if framed:
+            from aae.explore import latent_frame
+
+            every = max(1, trainer.steps_per_epoch // self.latent_frames)
+            images, labels = splits.test_x[:self.frame_images], splits.test_y[:self.frame_images]
+            draws = model.sample_latent(self.frame_images, generator=torch.Generator().manual_seed(0)).cpu()
+            extent = float(draws.abs().max()) * 1.15
+
+            def add_frame(step: int) -> None:
+                frame = latent_frame(model, images, labels, draws, step=step,
+                                     epoch=step / trainer.steps_per_epoch, extent=extent)
+                with self._lock:
+                    self._state.frames.append(frame)
+
+            add_frame(0)
+        for step in trainer.steps():
+            if framed and step % every == 0:
+                add_frame(step)
             self._wait_if_paused()
         result = trainer.result
         if result.status == "cancelled":

@@ -7,7 +7,10 @@ never restated here.
 
 from __future__ import annotations
 
+import json
+import statistics
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aae.metrics.evaluate import METRICS
@@ -35,29 +38,66 @@ PAPER_FIGURES: tuple[PaperFigure, ...] = (
     PaperFigure("GAN: Parzen log-likelihood (nats)", "Table 1", "225 ± 2", "gan", "parzen_ll"),
     PaperFigure("Semi-supervised AAE, 100 labels: test error", "Table 2", "1.90 ± 0.10 %", "semi-100",
                 "test_error", percent=True),
+    PaperFigure("Semi-supervised AAE, 1000 labels: test error", "Table 2", "1.60 ± 0.08 %", "semi-1000",
+                "test_error", percent=True),
+    PaperFigure("Semi-supervised AAE, all labels: test error", "Table 2", "0.85 ± 0.02 %", "semi-all",
+                "test_error", percent=True),
     PaperFigure("Clustering AAE, 16 clusters: test error", "Table 3", "9.55 ± 2.32 %", "cluster-16",
+                "cluster_error", percent=True),
+    PaperFigure("Clustering AAE, 30 clusters: test error", "Table 3", "4.10 ± 1.13 %", "cluster-30",
                 "cluster_error", percent=True),
 )
 
+# Figures of each recipe over several seeds ({recipe: {metric: {seed: value}}}), measured by `aae eval` and
+# collected by `scripts/summarise_seeds.py --write`; the shipped checkpoint is one of those runs.
+SEED_FIGURES = Path(__file__).with_name("seed_figures.json")
 
-def paper_vs_ours(cards: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
-    """One row per paper figure whose checkpoint is among `cards` ({name: card}): what, where, paper, ours, data."""
+
+def seed_figures(path: Path = SEED_FIGURES) -> dict[str, Any]:
+    """The seed figures file's content ({} if there is none)."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _format(value: float, percent: bool) -> str:
+    return f"{value:.2%}" if percent else f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def over_seeds(figures: dict[str, Any], recipe: str, metric: str, percent: bool = False) -> str | None:
+    """"mean ± std (n seeds)" of a recipe's metric, or the one value "(1 seed)"; None if not measured."""
+    values = list(figures.get("recipes", {}).get(recipe, {}).get(metric, {}).values())
+    if not values:
+        return None
+    if len(values) == 1:
+        return f"{_format(values[0], percent)} (1 seed)"
+    mean, std = statistics.fmean(values), statistics.stdev(values)
+    spread = f"{100 * std:.2f} %" if percent else f"{std:.1f}" if abs(mean) >= 10 else f"{std:.3f}"
+    return f"{_format(mean, percent)} ± {spread} ({len(values)} seeds)"
+
+
+def paper_vs_ours(cards: dict[str, dict[str, Any]], figures: dict[str, Any] | None = None) -> list[dict[str, str]]:
+    """One row per paper figure: what, where, the paper's figure, the shipped model's own (from its card, in
+    `cards` {name: card}), the recipe over seeds (`figures`, default: the seed figures file) and the data.
+    A figure with neither a shipped model nor seed figures is left out."""
+    figures = seed_figures() if figures is None else figures
     rows = []
     for figure in PAPER_FIGURES:
         card = cards.get(figure.checkpoint)
-        if card is None:
+        seeds = over_seeds(figures, figure.checkpoint, figure.metric, figure.percent)
+        if card is None and seeds is None:
             continue
-        value = card.get("metrics", {}).get(figure.metric)
-        if isinstance(value, (int, float)):
-            ours = f"{value:.2%}" if figure.percent else f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+        value = (card or {}).get("metrics", {}).get(figure.metric)
+        if card is None:
+            ours = "not shipped"
+        elif isinstance(value, (int, float)):
+            ours = _format(value, figure.percent)
         else:
             ours = "not measured (aae eval --write)"
-        dataset = card.get("dataset", {})
-        data = f"{dataset.get('train_images', '?'):,} training images, 1 seed" if isinstance(
-            dataset.get("train_images"), int) else "?"
+        dataset = (card or {}).get("dataset", {}) or figures.get("dataset", {})
+        data = f"{dataset['train_images']:,} training images" if isinstance(dataset.get("train_images"), int) else "?"
         arrow = METRICS[figure.metric].arrow
         rows.append({"what": f"{figure.what} {arrow}", "where": figure.where, "paper": figure.paper,
-                     "ours": ours, "model": figure.checkpoint, "trained on": data})
+                     "ours (shipped model)": ours, "ours over seeds": seeds or "—", "model": figure.checkpoint,
+                     "trained on": data})
     return rows
 
 

@@ -8,14 +8,22 @@ from samples with a histogram when there is no closed form, as for the swiss rol
 
 from __future__ import annotations
 
+import io
 import math
+import os
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import torch
 
-PriorName = Literal["gaussian", "mog10", "swissroll", "uniform"]
-PRIOR_NAMES: tuple[str, ...] = ("gaussian", "mog10", "swissroll", "uniform")
+PriorName = Literal["gaussian", "mog10", "swissroll", "uniform", "image"]
+PRIOR_NAMES: tuple[str, ...] = ("gaussian", "mog10", "swissroll", "uniform")  # the built-in shapes
+IMAGE_PRIOR = "image"  # a density drawn or loaded as an image (`--prior image:PATH`, the Draw a prior page)
+IMAGE_EXTENT = 4.0  # an image prior covers the square [−4, 4]² (times its scale), top edge at z₂ = +4
+IMAGE_RESOLUTION = 64  # cells per side of the stored density: 4,096 numbers in the card
+MAX_IMAGE_PIXELS = 25_000_000  # bigger images are refused, not resized (a 5000 × 5000 PNG is plenty)
+MAX_IMAGE_BYTES = 50 * 2**20
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,13 @@ class PriorConfig:
     name: PriorName = "gaussian"
     std: float = 1.0  # overall scale: N(0, std²I); the mixture's and the roll's radius grow with it
     n_classes: int = 10  # components of the mixture / segments of the roll (one per digit class)
+    # name "image" only: the drawn density, ink per cell of a 64 × 64 grid over [−4, 4]² (× std), first row at
+    # the top (z₂ = +4). Kept in the card, so a checkpoint reloads and samples from the shape it was drawn with.
+    density: tuple[tuple[float, ...], ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.density is not None:  # a card stores lists
+            object.__setattr__(self, "density", tuple(tuple(float(v) for v in row) for row in self.density))
 
 
 def _device(generator: torch.Generator | None, device: torch.device | str | None) -> torch.device:
@@ -216,6 +231,129 @@ class SwissRollPrior(_TwoDimensionalPrior):
         return 3.4 * self.std
 
 
+class ImagePrior(Prior):
+    """A 2-D density given as an image: samples fall in the inked cells, in proportion to the ink.
+
+    The grid covers [−a, a]² with a = 4·std, first row at the top (z₂ = +a); a sample picks a cell by its
+    weight and a uniform point inside it. An image with ink everywhere is the uniform prior on the square.
+    """
+
+    name = IMAGE_PRIOR
+
+    def __init__(self, dim: int, std: float = 1.0, n_classes: int = 10,
+                 density: Any = None) -> None:
+        if dim != 2:
+            raise ValueError(f"a drawn prior is 2-D; use a latent dimension of 2 (got {dim})")
+        super().__init__(dim, std, n_classes)
+        if density is None:
+            raise ValueError("an image prior needs its density: `--prior image:PATH`, or draw one in the app")
+        grid = torch.as_tensor(density, dtype=torch.float32)
+        check_density(grid)
+        self.weights = grid / grid.sum()  # (R, R), rows from the top
+        self.half = IMAGE_EXTENT * self.std
+
+    @property
+    def resolution(self) -> int:
+        return self.weights.shape[0]
+
+    def sample(self, n, labels=None, generator=None, device=None):
+        device = _device(generator, device)
+        r = self.resolution
+        cells = torch.multinomial(self.weights.reshape(-1).to(device), n, replacement=True, generator=generator)
+        row, col = cells // r, cells % r
+        u = torch.rand(n, 2, generator=generator, device=device)
+        size = 2 * self.half / r
+        return torch.stack([-self.half + (col + u[:, 0]) * size, self.half - (row + u[:, 1]) * size], dim=1)
+
+    def log_density(self, z):
+        r, size = self.resolution, 2 * self.half / self.resolution
+        col = ((z[:, 0] + self.half) / size).floor().long()
+        row = ((self.half - z[:, 1]) / size).floor().long()
+        inside = (col >= 0) & (col < r) & (row >= 0) & (row < r)
+        weights = self.weights.to(z.device)[row.clamp(0, r - 1), col.clamp(0, r - 1)]
+        log_p = (weights / size**2).log()
+        return torch.where(inside, log_p, torch.full_like(log_p, -math.inf))
+
+    def extent(self):
+        return self.half
+
+    def is_uniform(self) -> bool:
+        """Ink everywhere, evenly: the page says so (it is then the uniform prior on the square)."""
+        return bool((self.weights > 0).all() and self.weights.min() >= 0.8 * self.weights.max())
+
+
+def check_density(grid: torch.Tensor) -> None:
+    """Refuse a density grid that cannot be a prior: not square, negative, empty, or a dot."""
+    if grid.dim() != 2 or grid.shape[0] != grid.shape[1] or grid.shape[0] < 4:
+        raise ValueError(f"a drawn prior's density must be a square grid, got shape {tuple(grid.shape)}")
+    if not torch.isfinite(grid).all() or (grid < 0).any():
+        raise ValueError("a drawn prior's density must be finite and not negative")
+    if grid.sum() <= 0:
+        raise ValueError("the drawing has no ink: draw a shape (dark on light, or opaque on transparent)")
+    if (grid > 0).sum() < max(4, grid.numel() // 1000):
+        raise ValueError("the drawing covers almost nothing (a dot): draw a region for the codes to fill")
+
+
+def image_density(image: Any, resolution: int = IMAGE_RESOLUTION) -> torch.Tensor:
+    """The ink of an image as a (resolution, resolution) density, first row at the top.
+
+    `image`: a path, PNG/JPEG bytes, a PIL image, or an (H, W) / (H, W, 3|4) array (a canvas drawing). Ink is
+    opacity where the image has a transparent background, else darkness on a light background. Refused with a
+    ValueError: not an image, too large, blank, or a single dot.
+    """
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        if isinstance(image, (str, os.PathLike)):
+            path = Path(image)
+            if not path.is_file():
+                raise ValueError(f"no image at {path}")
+            if path.stat().st_size > MAX_IMAGE_BYTES:
+                raise ValueError(f"{path} is over {MAX_IMAGE_BYTES // 2**20} MB: use a smaller image")
+            with Image.open(path) as opened:
+                if opened.width * opened.height > MAX_IMAGE_PIXELS:
+                    raise ValueError(f"the image is {opened.width} × {opened.height}: too large (at most "
+                                     f"{MAX_IMAGE_PIXELS:,} pixels)")
+                picture = opened.copy()
+        elif isinstance(image, (bytes, bytearray)):
+            with Image.open(io.BytesIO(image)) as opened:
+                if opened.width * opened.height > MAX_IMAGE_PIXELS:
+                    raise ValueError(f"the image is {opened.width} × {opened.height}: too large")
+                picture = opened.copy()
+        elif isinstance(image, Image.Image):
+            picture = image
+        else:
+            array = np.asarray(image)
+            if array.ndim not in (2, 3) or array.size == 0:
+                raise ValueError(f"expected an image array (H, W) or (H, W, 3|4), got shape {array.shape}")
+            if array.dtype != np.uint8:
+                array = (np.clip(array, 0, 1) * 255 if array.max() <= 1 else np.clip(array, 0, 255)).astype(np.uint8)
+            picture = Image.fromarray(array)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise ValueError(f"not an image this app can read ({error.__class__.__name__}): use a PNG or JPEG") from None
+    if picture.width * picture.height > MAX_IMAGE_PIXELS:
+        raise ValueError(f"the image is {picture.width} × {picture.height}: too large")
+    rgba = np.asarray(picture.convert("RGBA"), dtype=np.float32) / 255
+    alpha = rgba[..., 3]
+    if alpha.min() < 0.99:  # a transparent background: what is opaque is ink
+        ink = alpha
+    else:
+        ink = 1 - (0.299 * rgba[..., 0] + 0.587 * rgba[..., 1] + 0.114 * rgba[..., 2])
+    small = Image.fromarray(ink.astype(np.float32), mode="F").resize((resolution, resolution), Image.BOX)
+    grid = torch.from_numpy(np.asarray(small, dtype=np.float32).copy())
+    grid[grid < 0.02] = 0  # paper white and JPEG noise are not ink
+    check_density(grid)
+    return grid
+
+
+def image_prior_config(image: Any, std: float = 1.0) -> PriorConfig:
+    """A PriorConfig for the ink of `image` (see image_density); rounded to 4 decimals for the card."""
+    grid = image_density(image)
+    grid = grid / grid.max()
+    return PriorConfig(name=IMAGE_PRIOR, std=std, density=tuple(tuple(round(float(v), 4) for v in row) for row in grid))
+
+
 _PRIORS: dict[str, type[Prior]] = {
     "gaussian": GaussianPrior,
     "mog10": MixtureOfGaussiansPrior,
@@ -225,12 +363,16 @@ _PRIORS: dict[str, type[Prior]] = {
 
 
 TWO_D_PRIORS: tuple[str, ...] = tuple(n for n, cls in _PRIORS.items() if issubclass(cls, _TwoDimensionalPrior))
+LABELLED_PRIORS = TWO_D_PRIORS  # priors with one part per class (label regularisation)
 
 
 def make_prior(config: PriorConfig, dim: int) -> Prior:
     """The prior a config names, in `dim` dimensions."""
+    if config.name == IMAGE_PRIOR:
+        return ImagePrior(dim, std=config.std, n_classes=config.n_classes, density=config.density)
     if config.name not in _PRIORS:
-        raise ValueError(f"unknown prior {config.name!r}; choose one of {', '.join(PRIOR_NAMES)}")
+        raise ValueError(f"unknown prior {config.name!r}; choose one of {', '.join(PRIOR_NAMES)}, "
+                         "or image:PATH")
     return _PRIORS[config.name](dim, std=config.std, n_classes=config.n_classes)
 
 
@@ -243,6 +385,9 @@ def describe_prior(config: PriorConfig, dim: int) -> str:
         return f"mixture of {config.n_classes} Gaussians (scale {config.std:g})"
     if config.name == "swissroll":
         return f"swiss roll (scale {config.std:g})"
+    if config.name == IMAGE_PRIOR:
+        half = IMAGE_EXTENT * config.std
+        return f"drawn prior (an image over [−{half:g}, {half:g}]²)"
     if config.name == "uniform":
         half = config.std * 3 ** 0.5
         return f"uniform on [−{half:.2f}, {half:.2f}]^{dim}"

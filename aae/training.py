@@ -453,9 +453,12 @@ def adversarial_defaults(model_config: Any, lr: float) -> tuple[float, float | N
     A label-regularised AAE must put each digit's codes on that digit's part of the prior, so it needs a
     stronger adversary than the Gaussian AAE (measured, 3 epochs on 20,000 images, seed 0: with weight 1 and
     D at a tenth of the rate its samples covered 6 classes at confidence 0.68; with weight 5 and D at the
-    full rate, 8 classes at 0.86). Everything else: weight 1 and each model's own adversarial scale (None).
+    full rate, 8 classes at 0.86). A drawn prior (an image) is as hard to fill: codes of 500 test digits
+    against a drawn ring, 6 epochs on 600 images, MMD² from 3.73 to 2.03 with the Gaussian AAE's settings,
+    to 1.44 with these. Everything else: weight 1 and each model's own adversarial scale (None).
     """
-    if getattr(model_config, "label_regularized", False):  # a field of the AAE's config only
+    prior = getattr(model_config, "prior", None)
+    if getattr(model_config, "label_regularized", False) or getattr(prior, "name", None) == "image":
         return 5.0, lr
     return 1.0, None
 

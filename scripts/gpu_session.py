@@ -31,7 +31,7 @@ from pathlib import Path
 # the epochs that fit (as the CPU recipes do: 20 of 25).
 LONG = ("--epochs", "1000", "--lr-steps", "800")
 
-# (run name, recipe, extra flags after the recipe's). A name without "-sN" is seed 0: the shipped model.
+# (run name, recipe, extra flags after the recipe's; no recipe: the flags are all). A name without "-sN" is seed 0.
 RUNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("semi-100", "semi-100", ()),
     ("semi-100-s1", "semi-100", ("--seed", "1")),
@@ -51,6 +51,15 @@ RUNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("vae-2d", "vae-2d", ()),
     ("aae-2d-mog10", "aae-2d-mog10", ()),
     ("aae-2d-swissroll", "aae-2d-swissroll", ()),
+    # A second, shorter session: bigger batches (more epochs in the time; a steadier batch-balance term).
+    ("cluster-16-b500", "cluster-16", ("--batch-size", "500")),
+    ("cluster-16-b500-s1", "cluster-16", ("--batch-size", "500", "--seed", "1")),
+    ("cluster-16-b250", "cluster-16", ("--batch-size", "250")),
+    ("semi-100-b500", "semi-100", ("--batch-size", "500")),
+    ("aae-2d-mog10-joint", "", ("--model", "aae", "--latent-dim", "2", "--hidden", "400", "--prior", "mog10",
+                                "--label-regularized", "--seed", "0")),
+    ("aae-2d-swissroll-joint", "", ("--model", "aae", "--latent-dim", "2", "--hidden", "400", "--prior",
+                                    "swissroll", "--label-regularized", "--seed", "0")),
 )
 
 TAR_LIMIT = 15 * 2**20  # the device tool brings back files of at most 16 MiB, 8 files, 64 MiB in all
@@ -91,7 +100,8 @@ def start_mps() -> bool:
 
 def launch(name: str, recipe: str, extra: tuple[str, ...], args: argparse.Namespace, data_dir: Path,
            runs: Path, logs: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "aae", "train", "--recipe", recipe, *LONG, *extra, "--minutes", str(args.minutes),
+    named = ["--recipe", recipe] if recipe else []  # no recipe: `extra` holds all the arguments
+    command = [sys.executable, "-m", "aae", "train", *named, *LONG, *extra, "--minutes", str(args.minutes),
                "--device", args.device, "--precision", "fp32", "--quiet", "--save-every", "5",
                "--data-dir", str(data_dir), "--out", str(runs / name)]
     if args.train_limit:

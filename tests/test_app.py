@@ -84,6 +84,26 @@ def test_home_puts_the_papers_figures_beside_the_shipped_models(tiny_models):
     rows = {row["model"]: row for row in table.to_dict("records")}
     assert {"aae-2d-gaussian", "vae-2d", "aae-8d", "semi-100", "cluster-16"} <= set(rows)
     card = json.loads((ROOT / "checkpoints" / "aae-2d-gaussian" / "card.json").read_text())
-    assert rows["aae-2d-gaussian"]["ours"] == f"{card['metrics']['knn_accuracy']:.3f}"
+    assert rows["aae-2d-gaussian"]["ours (shipped model)"] == f"{card['metrics']['knn_accuracy']:.3f}"
     assert rows["semi-100"]["paper"] == "1.90 ± 0.10 %" and rows["semi-100"]["what"].endswith("↓")
     assert rows["aae-2d-gaussian"]["trained on"].startswith(f"{card['dataset']['train_images']:,} training images")
+    # The paper's rows are over seeds: the recipe's runs, one of which is the shipped model.
+    figures = json.loads((ROOT / "aae" / "seed_figures.json").read_text())
+    semi = figures["recipes"]["semi-100"]["test_error"]
+    assert rows["semi-100"]["ours over seeds"].endswith(f"({len(semi)} seeds)") and len(semi) >= 3
+    shipped_seed = str(json.loads((ROOT / "checkpoints" / "semi-100" / "card.json").read_text())["training"]["seed"])
+    semi_card = json.loads((ROOT / "checkpoints" / "semi-100" / "card.json").read_text())
+    assert abs(semi[shipped_seed] - semi_card["metrics"]["test_error"]) < 1e-9
+    assert rows["semi-1000"]["ours (shipped model)"] == "not shipped"  # a table row of the paper all the same
+
+
+def test_over_seeds_is_mean_and_sample_std():
+    from aae.paper import over_seeds, paper_vs_ours
+
+    figures = {"recipes": {"semi-100": {"test_error": {"0": 0.04, "1": 0.05, "2": 0.06}},
+                           "aae-8d": {"parzen_ll": {"0": 300.0}}}, "dataset": {"train_images": 50_000}}
+    assert over_seeds(figures, "semi-100", "test_error", percent=True) == "5.00% ± 1.00 % (3 seeds)"
+    assert over_seeds(figures, "aae-8d", "parzen_ll") == "300.0 (1 seed)"
+    assert over_seeds(figures, "cluster-16", "cluster_error") is None
+    rows = {row["model"]: row for row in paper_vs_ours({}, figures)}
+    assert set(rows) == {"semi-100", "aae-8d"} and rows["aae-8d"]["ours (shipped model)"] == "not shipped"

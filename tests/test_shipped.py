@@ -63,6 +63,39 @@ def test_the_semi_supervised_model_writes_each_column_as_its_digit(classifier, o
         read = classifier(images).argmax(dim=1)
     written = torch.arange(10).repeat(50)
     accuracy = (read == written).float().mean().item()
-    # Measured 2026-11-30 on the 50,000-image semi-100: 81 % (the issue's goal is 90 %, not reached yet: the
-    # blurry rows are styles from the prior's edge). The 9,000-image model wrote the columns 7, 8, 9 as 4, 2, 4.
-    assert accuracy >= 0.75, f"the classifier reads {accuracy:.0%} of the columns as their digit"
+    # Measured 2026-11-30 on the shipped semi-100 (seed 2, 30 epochs on an H200): 86.6 % (200 rows: 87.7 %).
+    # The issue's goal is 90 %, not reached yet: the blurry rows are styles from the prior's edge. The old
+    # 9,000-image model wrote the columns 7, 8, 9 as 4, 2, 4.
+    assert accuracy >= 0.8, f"the classifier reads {accuracy:.0%} of the columns as their digit"
+
+
+@pytest.mark.parametrize("name", ["aae-2d-mog10", "aae-2d-swissroll"])
+def test_label_regularised_models_write_each_part_of_the_prior_as_its_digit(name, classifier, one_torch_thread):
+    """Figure 4: codes drawn from the prior's part for digit k decode to a k (the Prior & samples grid)."""
+    model = load_checkpoint(SHIPPED / name).model.eval()
+    labels = torch.arange(500) % 10
+    with torch.no_grad():
+        images = model.decode(model.sample_latent(500, labels=labels, generator=torch.Generator().manual_seed(0)))
+        read = classifier(images).argmax(dim=1)
+    accuracy = (read == labels).float().mean().item()
+    # Measured 2026-11-30: mog10 99.2 %, swiss roll 94.6 %. The paper's separate phases on 50,000 images wrote
+    # mog10's 9s as other digits (89.2 %) and lost the swiss roll (13.4 %): they are not shipped.
+    assert accuracy >= 0.9, f"{name}: the classifier reads {accuracy:.0%} of the prior's parts as their digit"
+
+
+@pytest.mark.parametrize("path", find_checkpoints(SHIPPED), ids=lambda p: p.name)
+def test_every_shipped_card_says_it_trained_on_the_full_split_with_its_recipe(path):
+    """Issue 9: every shipped model trained on at least 50,000 images, and its card repeats its recipe's run."""
+    from aae.recipes import get_recipe
+
+    card = load_checkpoint(path).card
+    assert card["dataset"]["train_images"] >= 50_000 and card["dataset"]["val_images"] == 10_000
+    recipe = get_recipe(path.name)
+    assert card["recipe"]["name"] == recipe.name and card["recipe"]["args"] == list(recipe.args)
+    args, training = list(recipe.args), card["training"]
+
+    def arg(flag, default):
+        return args[args.index(flag) + 1] if flag in args else default
+
+    assert training["epochs"] == int(arg("--epochs", 20)) and training["seed"] == int(arg("--seed", 0))
+    assert training["lr_steps"] == [int(e) for e in arg("--lr-steps", "").split(",") if e]
