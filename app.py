@@ -27,6 +27,7 @@ PAGES = {
     ],
     "Build": [
         ("pages/6_train.py", "Train", ":material/model_training:"),
+        ("pages/10_draw_prior.py", "Draw a prior", ":material/brush:"),
     ],
 }
 

@@ -249,3 +249,39 @@ def latent_frame(model: LatentModel, images: torch.Tensor, labels: torch.Tensor,
     model.train(was_training)
     return LatentFrame(step=step, epoch=epoch, codes=codes, labels=labels.cpu(), distance=mmd(codes, prior_draws),
                        extent=extent, disc=disc)
+
+
+# The ten digits' colours (Plotly's T10, as the pages draw them), for images made without Plotly.
+DIGIT_COLOURS = ("#4C78A8", "#F58518", "#E45756", "#72B7B2", "#54A24B", "#EECA3B", "#B279A2", "#FF9DA6",
+                 "#9D755D", "#BAB0AC")
+
+
+def frames_gif(frames: list[LatentFrame], density: torch.Tensor | None = None, *, size: int = 320,
+               milliseconds: int = 200) -> bytes:
+    """An animated GIF of LatentFrames: each frame's codes as dots coloured by digit over the prior's density
+    (`density` (R, R) indexed [y, x] with y increasing, as Prior.density_grid gives, on the frames' square)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    if not frames:
+        raise ValueError("no frames to animate yet")
+    if density is not None:
+        shade = (1 - 0.45 * density.float().clamp(0, 1)).flip(0)  # light background, the prior darker; top row up
+        background = Image.fromarray((shade.numpy() * 255).astype(np.uint8), mode="L").resize((size, size))
+    else:
+        background = Image.new("L", (size, size), 255)
+    images = []
+    for frame in frames:
+        image = background.convert("RGB")
+        draw = ImageDraw.Draw(image)
+        scale = size / (2 * frame.extent)
+        xs = ((frame.codes[:, 0] + frame.extent) * scale).tolist()
+        ys = ((frame.extent - frame.codes[:, 1]) * scale).tolist()
+        for x, y, digit in zip(xs, ys, frame.labels.tolist()):
+            draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=DIGIT_COLOURS[int(digit) % 10])
+        draw.text((6, 4), f"epoch {frame.epoch:.2f}   MMD^2 {frame.distance:.3f}", fill=(20, 20, 20))
+        images.append(image)
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=milliseconds, loop=0)
+    return buffer.getvalue()

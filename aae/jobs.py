@@ -227,6 +227,8 @@ class TrainingJob(_Job):
                 add_frame(step)
             self._wait_if_paused()
         result = trainer.result
+        if framed and result.status == "done" and result.steps_done % every:
+            add_frame(result.steps_done)  # the trained model's own frame, last
         if result.status == "cancelled":
             self._update(status="cancelled", message="cancelled: nothing was saved")
             return

@@ -354,6 +354,35 @@ def image_prior_config(image: Any, std: float = 1.0) -> PriorConfig:
     return PriorConfig(name=IMAGE_PRIOR, std=std, density=tuple(tuple(round(float(v), 4) for v in row) for row in grid))
 
 
+EXAMPLE_SHAPES: tuple[str, ...] = ("ring", "two moons", "letter L", "checkerboard")
+
+
+def example_drawing(name: str, size: int = 256) -> Any:
+    """A ready-made drawing (black ink on white, a PIL image) to start from when not drawing one's own."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (size, size), 255)
+    draw = ImageDraw.Draw(image)
+    s = size / 256
+    if name == "ring":
+        draw.ellipse([40 * s, 40 * s, 216 * s, 216 * s], outline=0, width=int(34 * s))
+    elif name == "two moons":
+        draw.arc([20 * s, 40 * s, 160 * s, 180 * s], 180, 360, fill=0, width=int(30 * s))
+        draw.arc([96 * s, 76 * s, 236 * s, 216 * s], 0, 180, fill=0, width=int(30 * s))
+    elif name == "letter L":
+        draw.rectangle([60 * s, 30 * s, 105 * s, 226 * s], fill=0)
+        draw.rectangle([60 * s, 181 * s, 200 * s, 226 * s], fill=0)
+    elif name == "checkerboard":
+        cell = size // 4
+        for i in range(4):
+            for j in range(4):
+                if (i + j) % 2 == 0:
+                    draw.rectangle([j * cell, i * cell, (j + 1) * cell - 1, (i + 1) * cell - 1], fill=0)
+    else:
+        raise ValueError(f"no example shape {name!r}; choose one of {', '.join(EXAMPLE_SHAPES)}")
+    return image
+
+
 _PRIORS: dict[str, type[Prior]] = {
     "gaussian": GaussianPrior,
     "mog10": MixtureOfGaussiansPrior,

@@ -15,7 +15,7 @@ import streamlit as st
 from aae import catalog
 from aae.data import DATASET_FOLDERS, DATASET_NAMES, is_available
 from aae.jobs import JobSnapshot, TrainingJob
-from aae.priors import PRIOR_NAMES
+from aae.priors import PRIOR_NAMES, make_prior
 from aae.training import TrainConfig, format_duration, measure_throughput
 from ui import common, forms
 
@@ -112,6 +112,11 @@ def show_progress(job: TrainingJob, snap: JobSnapshot) -> None:
             st.plotly_chart(loss_figure(snap.losses), key="train_losses")
         else:
             st.caption("Loss curves appear after the first logged steps.")
+    if snap.frames:  # a 2-D model: its codes meeting its prior, as it trains (the Draw a prior page's view)
+        frame = snap.frames[-1]
+        st.plotly_chart(common.latent_frame_figure(make_prior(job.model_config.prior, 2), frame, disc=True,
+                                                   title=f"q(z) over p(z) at epoch {frame.epoch:.2f} · MMD² "
+                                                         f"{frame.distance:.3f}"), key="train_latent")
     with samples:
         if snap.samples is not None:
             grid = common.grid_image(snap.samples[:100], nrow=10, scale=2)
@@ -252,7 +257,7 @@ if start and not running and not problems and has_data and settings is not None:
     kind, model_config, train_config = settings
     job = TrainingJob(kind=kind, model_config=model_config, train_config=train_config,
                       out=common.runs_dir() / name.strip(), dataset=dataset, data_dir=common.data_dir(),
-                      train_limit=values["train_limit"], name=name.strip())
+                      train_limit=values["train_limit"], name=name.strip(), latent_frames=4)
     job.start()
     jobs["train"] = job
     st.session_state["train_status"] = "running"

@@ -25,7 +25,7 @@ CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 SERVER_LOG = ROOT / "test-artifacts" / "streamlit-server.log"
 PAGES = ["Prior & samples", "Latent traversal", "Encode a digit", "AAE vs VAE", "GAN vs AAE", "Style & content",
-         "Clusters", "Denoise", "Train"]
+         "Clusters", "Denoise", "Train", "Draw a prior"]
 
 pytestmark = pytest.mark.browser
 
@@ -337,3 +337,48 @@ def test_uploading_a_digit_encodes_it(page, app_url, data_dir, tmp_path):
     _settle(page)
     assert page.locator('[data-testid="stAlertContentError"]').count() >= 1
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _slider_to_start(page, label: str) -> None:
+    """A select slider to its first option, from the keyboard (as a user without a mouse would)."""
+    thumb = page.get_by_label(label).get_by_role("slider") if page.get_by_label(label).count() else None
+    thumb = thumb if thumb is not None and thumb.count() else page.get_by_role("slider", name=label)
+    thumb.first.focus()
+    thumb.first.press("Home")
+
+
+def test_drawing_a_prior_with_the_mouse_trains_an_aae_against_it(page, app_url):
+    _open_home(page, app_url)
+    _goto(page, "Draw a prior")
+    page.get_by_text("a drawing", exact=True).click()
+    canvas = page.locator("canvas.upper-canvas").first  # the drawing layer of the canvas component
+    _wait_until(page, lambda: canvas.count() > 0 and canvas.bounding_box() is not None, "no drawing canvas")
+    _settle(page)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    centre_x, centre_y = box["x"] + 140, box["y"] + 140
+    page.mouse.move(centre_x + 90, centre_y)
+    page.mouse.down()
+    for i in range(1, 49):  # a ring, stroke by stroke, with the mouse
+        angle = 2 * np.pi * i / 48
+        page.mouse.move(centre_x + 90 * np.cos(angle), centre_y + 90 * np.sin(angle), steps=2)
+    page.mouse.up()
+    _wait_until(page, lambda: page.get_by_text("Your prior p(z)").count() > 0, "the drawing did not become a prior")
+    _settle(page)
+    _assert_no_errors(page, "draw a prior, drawn")
+    _slider_to_start(page, "Training images")  # 2,000 images
+    _slider_to_start(page, "Hidden units")  # 64 units
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("1")
+    epochs.press("Enter")
+    _settle(page)
+    page.get_by_role("button", name="Train against this prior").click()
+    _wait_until(page, lambda: page.get_by_text("MMD² of the codes to the prior").count() > 0,
+                "no frame of the codes appeared", timeout=180)
+    _wait_until(page, lambda: page.get_by_text("Download the AAE's run as a GIF").count() > 0,
+                "the runs did not finish", timeout=300)
+    _settle(page)
+    _assert_no_errors(page, "draw a prior, trained")
+    assert page.get_by_text("Saved ").count() >= 1
+    page.get_by_text("How far q(z) is from p(z)").first.scroll_into_view_if_needed()
+    _shot(page, "draw_prior")

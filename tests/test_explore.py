@@ -113,3 +113,19 @@ def test_cycled_labels_make_columns_classes():
     assert labels.tolist()[:12] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
     assert labels.shape == (25,) and labels.max() == 9
     assert (cycled_labels(40).reshape(4, 10) == torch.arange(10)).all()
+
+
+def test_frames_of_a_training_run_become_an_animated_gif():
+    from aae.explore import LatentFrame, frames_gif
+
+    codes = torch.randn(50, 2)
+    frames = [LatentFrame(step=i, epoch=i / 2, codes=codes * (3 - i), labels=torch.arange(50) % 10,
+                          distance=1.0 / (i + 1), extent=4.0) for i in range(3)]
+    gif = Image.open(io.BytesIO(frames_gif(frames, torch.rand(40, 40))))
+    assert gif.format == "GIF" and gif.n_frames == 3 and gif.size == (320, 320)
+    gif.seek(0)
+    first = np.asarray(gif.convert("RGB")).copy()
+    gif.seek(2)
+    assert (np.asarray(gif.convert("RGB")) != first).any()  # the dots moved
+    with pytest.raises(ValueError, match="no frames"):
+        frames_gif([])

@@ -62,6 +62,8 @@ def test_a_small_training_runs_to_the_end_and_is_saved(page, tiny_models):
     assert any("page-run" in s.value and str(saved) in s.value for s in at.success)
     assert at.session_state["model_path"] == str(saved)  # the sidebar picker now shows the new model
     assert at.session_state["train_preview"].dtype.name == "uint8"
+    # A 2-D model: the live view of its codes over its prior (the last frame, at the end of training).
+    assert any(getattr(c, "key", None) == "train_latent" for c in at.get("plotly_chart"))
     assert at.session_state["train_name"] != "page-run"  # the name field moved on to a free name
     # The finished page no longer polls: no Cancel button, Start is enabled again.
     assert not [b for b in at.button if b.key == "train_cancel"]

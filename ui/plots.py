@@ -90,3 +90,25 @@ def show_clicked_digit(event, model, codes: np.ndarray, images: torch.Tensor) ->
     left.image(digit_image(images[index], scale=4), caption=f"test #{index} (a {label})")
     right.image(digit_image(decoded, scale=4), caption="decoded from its code")
     return index
+
+
+def latent_frame_figure(prior, frame=None, *, title: str, disc: bool = False):
+    """The prior's density as a grey map and, with a LatentFrame (aae.explore), the codes of its test digits
+    over it and (`disc`) the discriminator's D(z) as contours: the live view of q(z) meeting p(z)."""
+    import plotly.graph_objects as go
+
+    extent = frame.extent if frame is not None else prior.extent() * 1.15
+    xs, ys, density = prior.density_grid(extent=extent, resolution=100)
+    fig = go.Figure(go.Heatmap(x=xs.numpy(), y=ys.numpy(), z=density.numpy(), colorscale="Greys", showscale=False,
+                               hoverinfo="skip", zmin=0, zmax=1.6))
+    if frame is not None and disc and frame.disc is not None:
+        axis = np.linspace(-extent, extent, frame.disc.shape[0])
+        fig.add_trace(go.Contour(x=axis, y=axis, z=frame.disc.numpy(), colorscale="RdBu", opacity=0.45,
+                                 contours={"start": 0, "end": 1, "size": 0.1}, name="D(z)",
+                                 colorbar={"title": "D(z)", "len": 0.6}, hovertemplate="D(z) %{z:.2f}<extra></extra>"))
+    if frame is not None:
+        add_digit_traces(fig, frame.codes.numpy(), frame.labels.numpy(), opacity=0.75)
+    fig.update_layout(title=title, height=420, margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False,
+                      xaxis={"range": [-extent, extent], "title": "z1", "constrain": "domain"},
+                      yaxis={"range": [-extent, extent], "title": "z2", "scaleanchor": "x"})
+    return fig

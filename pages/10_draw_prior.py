@@ -1,0 +1,219 @@
+"""Draw a prior: paint a 2-D density (or upload one, or start from an example), train a 2-D AAE against it in
+the background and watch its codes q(z) meet it, frame by frame, with a VAE beside it that can only pull its
+codes toward N(0, I). The paper's central claim made visible: an AAE imposes any prior it can sample.
+
+Pages never build networks or loops: `aae.jobs.TrainingJob` trains, `aae.explore` makes the frames and the GIF.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from aae import catalog
+from aae.data import is_available
+from aae.explore import frames_gif
+from aae.jobs import JobSnapshot, TrainingJob
+from aae.priors import EXAMPLE_SHAPES, PriorConfig, example_drawing, image_prior_config, make_prior
+from aae.training import format_duration, measure_throughput
+from ui import common
+
+try:  # the canvas is an optional component: without it the examples and uploads still work
+    from streamlit_drawable_canvas import st_canvas
+except Exception as canvas_error:  # any import failure only disables drawing
+    st_canvas = None
+    CANVAS_PROBLEM = f"{type(canvas_error).__name__}: {canvas_error}"
+else:
+    CANVAS_PROBLEM = ""
+
+CANVAS_SIDE = 280
+SLOTS = {"aae": "draw_aae", "vae": "draw_vae"}  # this page's job slots in the session's job registry
+st.session_state.setdefault("draw_status", None)  # the AAE job's status, for tests
+
+common.page_header(
+    "Draw a prior",
+    "Paint where the codes should go, train a 2-D AAE against your drawing, and watch the discriminator push "
+    "the codes of real digits onto it. A VAE trained beside it can only pull toward N(0, I).",
+    notice="the AAE's dots (test digits, coloured by class) spread over *your* shape as its MMD² to the "
+           "prior falls; the VAE's gather into a round blob whatever you drew — its KL term knows only "
+           "N(0, I). The paper's figure 2 made for any shape.")
+jobs = common.session_jobs()
+
+
+# -- the drawing ---------------------------------------------------------------------------------
+
+def drawn_prior() -> tuple[PriorConfig | None, str | None]:
+    """The prior from the chosen source, or (None, why not)."""
+    source = st.radio("Start from", ["an example", "a drawing", "an image file"], horizontal=True,
+                      key="draw_source")
+    try:
+        if source == "an example":
+            shape = st.selectbox("Example shape", EXAMPLE_SHAPES, key="draw_example")
+            return image_prior_config(example_drawing(shape)), None
+        if source == "an image file":
+            upload = st.file_uploader("A PNG or JPEG: dark ink on light, or opaque ink on transparent",
+                                      type=["png", "jpg", "jpeg"], key="draw_upload")
+            if upload is None:
+                return None, "Upload an image of the density you want."
+            return image_prior_config(upload.getvalue()), None
+        if st_canvas is None:
+            return None, f"The drawing canvas is not available here ({CANVAS_PROBLEM}): use an example or a file."
+        width = st.slider("Brush", 10, 60, 30, key="draw_brush")
+        canvas = st_canvas(stroke_width=width, stroke_color="#000000", background_color="#FFFFFF",
+                           height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
+                           return_image_data=True, key="draw_canvas")
+        st.caption("The square is z ∈ [−4, 4]², top edge at z₂ = +4. Where you paint more, more codes go. "
+                   "The toolbar under the canvas undoes a stroke or clears it.")
+        objects = (canvas.json_data or {}).get("objects") or []
+        if not objects or canvas.image_data is None:
+            return None, "Draw a shape on the canvas."
+        return image_prior_config(canvas.image_data), None
+    except ValueError as error:  # blank, a dot, not an image, too large: a message, nothing starts
+        return None, str(error)
+
+
+# -- the runs ------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner="Measuring this machine's speed for the estimate…", max_entries=16)
+def seconds_per_epoch(kind: str, hidden: int, images: int) -> float:
+    config = catalog.build_config(kind, {"latent_dim": 2, "hidden": hidden})
+    return images / measure_throughput(kind, config, catalog.train_config(kind, config, epochs=1))
+
+
+def start_runs(prior: PriorConfig, *, epochs: int, images: int, hidden: int, with_vae: bool) -> None:
+    configs = {"aae": catalog.build_config("aae", {"latent_dim": 2, "hidden": hidden, "prior": prior})}
+    if with_vae:
+        configs["vae"] = catalog.build_config("vae", {"latent_dim": 2, "hidden": hidden})
+    base = common.free_model_name("drawn-prior", suffixes=("-aae", "-vae"))
+    for kind, config in configs.items():
+        name = f"{base}-{kind}"
+        train = catalog.train_config(kind, config, epochs=epochs, device="auto", log_every=0, sample_every=-1)
+        job = TrainingJob(kind=kind, model_config=config, train_config=train, out=common.runs_dir() / name,
+                          data_dir=common.data_dir(), train_limit=images, name=name, latent_frames=6)
+        job.start()
+        jobs[SLOTS[kind]] = job
+    if not with_vae:
+        jobs.pop(SLOTS["vae"], None)  # an earlier VAE run is not this drawing's
+
+
+def show_run(kind: str, job: TrainingJob, snap: JobSnapshot, *, live: bool) -> None:
+    prior = make_prior(job.model_config.prior, 2)
+    if kind == "aae":
+        st.session_state["draw_status"] = snap.status
+    title = {"aae": "AAE: q(z) pushed onto your prior", "vae": "VAE: q(z) pulled toward N(0, I)"}[kind]
+    if not snap.frames:
+        st.caption(f"{title}: {snap.message or 'starting'} …")
+        return
+    index = len(snap.frames) - 1
+    if not live and len(snap.frames) > 1:  # finished: scrub back through the run
+        index = st.slider(f"Frame ({kind.upper()})", 0, len(snap.frames) - 1, len(snap.frames) - 1,
+                          key=f"draw_frame_{kind}_{job.name}")
+    frame = snap.frames[index]
+    st.plotly_chart(common.latent_frame_figure(prior, frame, title=f"{title} · epoch {frame.epoch:.2f}",
+                                   disc=st.session_state.get("draw_show_disc", False)),
+                    key=f"draw_plot_{kind}_{'live' if live else 'done'}")
+    st.caption(f"MMD² of the codes to the prior: **{frame.distance:.3f}** (frame {index + 1} of "
+               f"{len(snap.frames)}) · {snap.status}")
+
+
+def distance_figure(snaps: dict[str, JobSnapshot]) -> go.Figure:
+    fig = go.Figure()
+    for kind, snap in snaps.items():
+        fig.add_trace(go.Scatter(x=[f.epoch for f in snap.frames], y=[f.distance for f in snap.frames],
+                                 mode="lines+markers", name=f"{kind.upper()} to its prior"))
+    fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="epoch",
+                      yaxis_title="MMD² to the prior ↓", title="How far q(z) is from p(z)")
+    return fig
+
+
+def show_runs(live: bool) -> dict[str, JobSnapshot]:
+    running = {kind: jobs[slot] for kind, slot in SLOTS.items() if slot in jobs}
+    snaps = {kind: job.snapshot() for kind, job in running.items()}
+    columns = st.columns(len(running))
+    for column, (kind, job) in zip(columns, running.items()):
+        with column:
+            show_run(kind, job, snaps[kind], live=live)
+    if any(s.frames for s in snaps.values()):
+        st.plotly_chart(distance_figure(snaps), key=f"draw_distance_{'live' if live else 'done'}")
+    return snaps
+
+
+@st.fragment(run_every=1.0)
+def live_view() -> None:
+    snaps = show_runs(live=True)
+    if all(s.finished for s in snaps.values()):
+        st.rerun()  # the full page draws the finished runs, with their frame sliders and downloads
+
+
+# -- the page ------------------------------------------------------------------------------------
+
+running = [jobs[slot] for slot in SLOTS.values() if slot in jobs and not jobs[slot].snapshot().finished]
+left, right = st.columns([1, 1])
+with left:
+    prior_config, problem = drawn_prior()
+with right:
+    if prior_config is None:
+        st.info(problem)
+    else:
+        prior = make_prior(prior_config, 2)
+        st.plotly_chart(common.latent_frame_figure(prior, title="Your prior p(z)"), key="draw_preview")
+        if prior.is_uniform():
+            st.info("Ink everywhere, evenly: this is the uniform prior on the square [−4, 4]².")
+
+settings = st.columns(4)
+epochs = settings[0].number_input("Epochs", 1, 50, 10, key="draw_epochs")
+images = settings[1].select_slider("Training images", [2_000, 5_000, 10_000, 20_000, 50_000], 10_000,
+                                   key="draw_images", help="The first images of the paper's 50,000-image split.")
+hidden = settings[2].select_slider("Hidden units", [64, 128, 256, 512, 1000], 256, key="draw_hidden")
+with_vae = settings[3].checkbox("Train a VAE beside it", True, key="draw_with_vae",
+                                help="Same size and data: watch it ignore your drawing.")
+st.checkbox("Show the discriminator's D(z) over the plane (AAE)", False, key="draw_show_disc",
+            help="D(z) near 1: the discriminator takes z for a prior draw; near 0: for a code of a digit.")
+
+if not is_available("mnist", common.data_dir()):
+    st.warning(common.data_missing_message(common.data_dir()))
+else:
+    try:
+        estimate = sum(seconds_per_epoch(kind, hidden, images) for kind in (["aae", "vae"] if with_vae else ["aae"]))
+        st.caption(f"Estimated time on {common.device_description()}: {format_duration(estimate * epochs)} "
+                   "(the runs share the processor).")
+    except (RuntimeError, ValueError):
+        estimate = None
+    start = st.button("Train against this prior", type="primary", key="draw_start",
+                      disabled=prior_config is None or bool(running),
+                      help="Running already" if running else None)
+    if start and prior_config is not None:
+        try:
+            start_runs(prior_config, epochs=int(epochs), images=int(images), hidden=int(hidden), with_vae=with_vae)
+        except ValueError as error:
+            st.error(str(error))
+        else:
+            st.rerun()
+
+if any(slot in jobs for slot in SLOTS.values()):
+    if running:
+        cols = st.columns(4)
+        cols[0].button("Stop", key="draw_cancel", on_click=lambda: [job.cancel() for job in running],
+                       help="Stop both runs now; nothing is saved.")
+        live_view()
+    else:
+        snaps = show_runs(live=False)
+        aae_job = jobs.get(SLOTS["aae"])
+        for kind, snap in snaps.items():
+            job = jobs[SLOTS[kind]]
+            if snap.status == "done":
+                kept = "its drawn prior is in the checkpoint" if kind == "aae" else "its prior is N(0, I)"
+                st.success(f"Saved **{job.name}** to `{snap.checkpoint}`: pick it in the sidebar on any page "
+                           f"({kept}).")
+            elif snap.status == "failed":
+                st.error(f"The {kind.upper()} run failed: {snap.error}")
+            elif snap.status == "cancelled":
+                st.info(f"The {kind.upper()} run was stopped; nothing was saved.")
+        aae_snap: Any = snaps.get("aae")
+        if aae_snap is not None and aae_snap.frames:
+            prior = make_prior(aae_job.model_config.prior, 2)
+            _, _, density = prior.density_grid(extent=aae_snap.frames[0].extent, resolution=100)
+            st.download_button("Download the AAE's run as a GIF", frames_gif(aae_snap.frames, density),
+                               file_name=f"{aae_job.name}.gif", mime="image/gif", key="draw_gif")
