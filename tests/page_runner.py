@@ -11,15 +11,19 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def open_page(page: str, model: Path, **state) -> AppTest:
-    """Run pages/`page`.py once with `model` picked (and `state` in st.session_state); no exception."""
+def run_page(page: str, **state) -> AppTest:
+    """Run pages/`page`.py once (with `state` in st.session_state); no exception."""
     at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=60)
-    at.session_state["model_path"] = str(model)
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def open_page(page: str, model: Path, **state) -> AppTest:
+    """Run pages/`page`.py once with `model` picked (and `state` in st.session_state); no exception."""
+    return run_page(page, model_path=str(model), **state)
 
 
 def values(array) -> np.ndarray:

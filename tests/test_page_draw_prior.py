@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from page_runner import run_page
 
 from aae.checkpoints import load_checkpoint
 
@@ -17,10 +17,7 @@ PAGE = Path(__file__).resolve().parents[1] / "pages" / "10_draw_prior.py"
 
 @pytest.fixture
 def page(tiny_models, data_dir):
-    at = AppTest.from_file(str(PAGE), default_timeout=60)
-    at.run()
-    assert not at.exception
-    return at
+    return run_page("10_draw_prior")
 
 
 def test_an_example_shape_trains_an_aae_and_a_vae_with_frames_and_saves_them(page):

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from page_runner import run_page
 from streamlit.testing.v1 import AppTest
 
 from aae.checkpoints import load_checkpoint
@@ -15,10 +16,7 @@ PAGE = Path(__file__).resolve().parents[1] / "pages" / "6_train.py"
 
 @pytest.fixture
 def page(tiny_models, data_dir):
-    at = AppTest.from_file(str(PAGE), default_timeout=60)
-    at.run()
-    assert not at.exception
-    return at
+    return run_page("6_train")
 
 
 def configure_tiny(at: AppTest, name: str) -> None:
