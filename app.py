@@ -42,7 +42,8 @@ def home() -> None:
     st.markdown(
         "An **adversarial autoencoder** (Makhzani et al., 2016) is an autoencoder whose codes are pushed, by a "
         "discriminator, to look like samples of a prior you choose — a Gaussian, a mixture with one part per "
-        "digit, a swiss roll. A **VAE** does the same with a KL term, which only works for simple priors; a "
+        "digit, a swiss roll, or a shape you draw yourself (*Draw a prior*). A **VAE** does the same with a KL "
+        "term, which only works for simple priors; a "
         "**GAN** puts its adversary on the images instead and has no encoder. Here you can train all three, "
         "draw from their priors, walk their latent spaces, encode your own digits and measure what you see — "
         "and try the paper's other AAEs: style and content, semi-supervised, clustering, denoising."
