@@ -12,7 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from aae import catalog
+from aae import catalog, workers
 from aae.data import is_available
 from aae.explore import frames_gif
 from aae.jobs import JobSnapshot, TrainingJob
@@ -90,9 +90,9 @@ def start_runs(prior: PriorConfig, *, epochs: int, images: int, hidden: int, wit
     for kind, config in configs.items():
         name = f"{base}-{kind}"
         train = catalog.train_config(kind, config, epochs=epochs, device="auto", log_every=0, sample_every=-1)
-        job = TrainingJob(kind=kind, model_config=config, train_config=train, out=common.runs_dir() / name,
-                          data_dir=common.data_dir(), train_limit=images, name=name, latent_frames=6)
-        job.start()
+        job = workers.start_job("training", kind=kind, model_config=config, train_config=train,
+                                out=common.runs_dir() / name, data_dir=common.data_dir(), train_limit=images,
+                                name=name, latent_frames=6)  # each in a worker process of its own
         jobs[SLOTS[kind]] = job
     if not with_vae:
         jobs.pop(SLOTS["vae"], None)  # an earlier VAE run is not this drawing's
@@ -100,8 +100,6 @@ def start_runs(prior: PriorConfig, *, epochs: int, images: int, hidden: int, wit
 
 def show_run(kind: str, job: TrainingJob, snap: JobSnapshot, *, live: bool) -> None:
     prior = make_prior(job.model_config.prior, 2)
-    if kind == "aae":
-        st.session_state["draw_status"] = snap.status
     title = {"aae": "AAE: q(z) pushed onto your prior", "vae": "VAE: q(z) pulled toward N(0, I)"}[kind]
     if not snap.frames:
         st.caption(f"{title}: {snap.message or 'starting'} …")
@@ -150,6 +148,9 @@ def live_view() -> None:
 # -- the page ------------------------------------------------------------------------------------
 
 running = [jobs[slot] for slot in SLOTS.values() if slot in jobs and not jobs[slot].snapshot().finished]
+statuses = [jobs[slot].snapshot().status for slot in SLOTS.values() if slot in jobs]
+# For tests: "running" until every run of the drawing has finished, then the AAE's own outcome.
+st.session_state["draw_status"] = ("running" if running else statuses[0]) if statuses else None
 left, right = st.columns([1, 1])
 with left:
     prior_config, problem = drawn_prior()
@@ -178,7 +179,7 @@ else:
     try:
         estimate = sum(seconds_per_epoch(kind, hidden, images) for kind in (["aae", "vae"] if with_vae else ["aae"]))
         st.caption(f"Estimated time on {common.device_description()}: {format_duration(estimate * epochs)} "
-                   "(the runs share the processor).")
+                   f"(each run in a process of its own; at most {workers.max_running()} train at once here).")
     except (RuntimeError, ValueError):
         estimate = None
     start = st.button("Train against this prior", type="primary", key="draw_start",

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from aae import catalog
+from aae import catalog, workers
 from aae.checkpoints import CLASSIFIERS as CLASSIFIER_RECIPES
 from aae.data import DATASET_NAMES, is_available
 from aae.jobs import DuelFrame, DuelJob, JobSnapshot
@@ -41,8 +41,9 @@ def images_per_second(kind: str, model_config, train_config: TrainConfig) -> flo
 
 # -- controls -----------------------------------------------------------------------------------
 
-def wait_until(job: DuelJob, statuses: tuple[str, ...], timeout: float = 1.5) -> None:
-    """Give the worker a moment to reach the asked-for state (it finishes its current step first)."""
+def wait_until(job: DuelJob, statuses: tuple[str, ...], timeout: float = 10.0) -> None:
+    """Give the worker a moment to reach the asked-for state: it finishes its current step first, and a worker
+    process that is still starting (importing torch, loading data) answers once it has started."""
     deadline = time.monotonic() + timeout
     while job.snapshot().status not in statuses and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -292,14 +293,14 @@ start = st.button("Start" + (f" ({format_duration(estimate)})" if estimate else 
 if start and not busy and has_data and not too_big and settings is not None:
     train_config, gan_config, aae_config = settings
     try:
-        job = DuelJob(gan_config=gan_config, aae_config=aae_config,
-                      train_config=train_config, frame_every=int(frame_every), data_dir=common.data_dir(),
-                      train_limit=int(train_limit) if train_limit else None,
-                      dataset=dataset, classifier=classifier if has_classifier else None)
+        # In a worker process of its own (aae.workers): the server only reads its progress.
+        job = workers.start_job("duel", gan_config=gan_config, aae_config=aae_config,
+                                train_config=train_config, frame_every=int(frame_every), data_dir=common.data_dir(),
+                                train_limit=int(train_limit) if train_limit else None,
+                                dataset=dataset, classifier=classifier if has_classifier else None)
     except ValueError as error:
         st.error(str(error))
     else:
-        job.start()
         jobs["duel"] = job
         st.session_state.update(duel_status="running", duel_saved=None, duel_save_error=None, duel_frames_seen=0)
         st.session_state.pop("duel_frame", None)

@@ -12,7 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from aae import catalog
+from aae import catalog, workers
 from aae.data import DATASET_FOLDERS, DATASET_NAMES, is_available
 from aae.jobs import JobSnapshot, TrainingJob
 from aae.priors import PRIOR_NAMES, make_prior
@@ -224,6 +224,8 @@ try:
 except ValueError as error:
     problems.append(str(error))
 name_problem = common.model_name_problem(name.strip(), overwrite=overwrite)
+if running and job.name == name.strip():
+    name_problem = None  # the run in progress writes that folder itself (its process may have just saved it)
 if name_problem:
     problems.append(name_problem)
 has_data = is_available(dataset, common.data_dir())
@@ -255,10 +257,10 @@ start = st.button("Start training" + (f" ({format_duration(estimate)})" if estim
                   help="One training at a time per browser session." if running else None)
 if start and not running and not problems and has_data and settings is not None:
     kind, model_config, train_config = settings
-    job = TrainingJob(kind=kind, model_config=model_config, train_config=train_config,
-                      out=common.runs_dir() / name.strip(), dataset=dataset, data_dir=common.data_dir(),
-                      train_limit=values["train_limit"], name=name.strip(), latent_frames=4)
-    job.start()
+    # In a worker process of its own (aae.workers): the server only reads its progress.
+    job = workers.start_job("training", kind=kind, model_config=model_config, train_config=train_config,
+                            out=common.runs_dir() / name.strip(), dataset=dataset, data_dir=common.data_dir(),
+                            train_limit=values["train_limit"], name=name.strip(), latent_frames=4)
     jobs["train"] = job
     st.session_state["train_status"] = "running"
     st.rerun()  # redraw the whole page with Start disabled and the live progress below

@@ -39,6 +39,7 @@ def test_an_example_shape_trains_an_aae_and_a_vae_with_frames_and_saves_them(pag
     assert at.session_state["draw_status"] == "done", [e.value for e in at.error]
     at.run()  # the finished page: both runs, their frame sliders, the GIF
     saved = {s.value.split("**")[1] for s in at.success}
+    assert len(saved) == 2, ([e.value for e in at.error], [i.value for i in at.info], [c.value for c in at.caption])
     assert {n for n in saved if n.endswith("-aae")} and {n for n in saved if n.endswith("-vae")}
     aae = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / next(n for n in saved if n.endswith("-aae")))
     assert aae.model.config.prior.name == "image" and aae.model.latent_dim == 2  # the drawing is in the checkpoint

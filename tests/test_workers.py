@@ -1,0 +1,112 @@
+"""Jobs in worker processes (issue 11): the same jobs, run in a spawned process; the server reads progress."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from aae import workers
+from aae.checkpoints import load_checkpoint
+from aae.models import AAEConfig, GANConfig
+from aae.priors import PriorConfig
+from aae.training import TrainConfig
+
+TINY_AAE = AAEConfig(latent_dim=2, hidden=32, prior=PriorConfig("gaussian", 1.0))
+TINY_GAN = GANConfig(latent_dim=16, generator_hidden=(32, 64), disc_channels=8)
+
+
+def training(tmp_path, name, *, epochs=1, limit=300, **extra):
+    config = TrainConfig(epochs=epochs, batch_size=100, seed=0, device="cpu", log_every=1, sample_every=2)
+    return dict(kind="aae", model_config=TINY_AAE, train_config=config, out=tmp_path / name,
+                data_dir=os.environ["AAE_DATA_DIR"], train_limit=limit, name=name, **extra)
+
+
+@pytest.fixture(autouse=True)
+def data_env(data_dir, monkeypatch):
+    monkeypatch.setenv("AAE_DATA_DIR", str(data_dir))
+
+
+def test_a_worker_trains_to_done_in_its_own_process(tmp_path):
+    job = workers.start_job("training", **training(tmp_path, "w1", latent_frames=1))
+    assert job.name == "w1" and job.model_config == TINY_AAE  # the job's arguments, as on the job itself
+    job.join(120)
+    snap = job.snapshot()
+    assert snap.status == "done", snap.error
+    assert (snap.step, snap.total_steps) == (3, 3) and [row["step"] for row in snap.losses] == [1, 2, 3]
+    assert snap.samples.shape == (100, 1, 28, 28) and len(snap.history) == 1 and snap.frames  # all came over
+    assert job._process.pid != os.getpid()
+    assert load_checkpoint(tmp_path / "w1").card["name"] == "w1"
+
+
+def test_a_killed_worker_is_a_failed_job_with_a_message(tmp_path):
+    job = workers.start_job("training", **training(tmp_path, "w2", epochs=50, limit=2000))
+    deadline = time.monotonic() + 60
+    while job.snapshot().step == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(job._process.pid, signal.SIGKILL)
+    job.join(30)
+    snap = job.snapshot()
+    assert snap.status == "failed" and "stopped unexpectedly" in snap.error and "-9" in snap.error
+    assert not (tmp_path / "w2").exists()
+
+
+def test_the_queue_runs_at_most_n_jobs_at_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("AAE_MAX_JOBS", "1")
+    first = workers.start_job("training", **training(tmp_path, "q1", epochs=3, limit=1000))
+    second = workers.start_job("training", **training(tmp_path, "q2"))
+    third = workers.start_job("training", **training(tmp_path, "q3"))
+    assert second.snapshot().status == "pending" and "1 job ahead" in second.snapshot().message
+    assert "2 jobs ahead" in third.snapshot().message
+    third.cancel()  # a queued job leaves the queue at once
+    assert third.snapshot().status == "cancelled"
+    running_together = 0
+    while not second.snapshot().finished:
+        running_together = max(running_together, len(workers._RUNNING))
+        time.sleep(0.02)
+    assert first.snapshot().status == "done" and second.snapshot().status == "done"
+    assert running_together == 1 and second.snapshot().step == 3
+    assert not (tmp_path / "q3").exists()
+
+
+def test_pause_resume_cancel_and_a_duel_saved_by_its_worker(tmp_path):
+    from aae.jobs import DuelJob  # noqa: F401  (the class the worker runs)
+
+    config = TrainConfig(epochs=50, batch_size=50, seed=0, device="cpu", log_every=1)
+    duel = workers.start_job("duel", gan_config=TINY_GAN, aae_config=TINY_AAE, train_config=config,
+                             frame_every=2, data_dir=os.environ["AAE_DATA_DIR"], train_limit=500, classifier=None)
+    deadline = time.monotonic() + 60
+    while duel.snapshot().step < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    duel.pause()
+    while duel.snapshot().status != "paused" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    paused_at = duel.snapshot().step
+    time.sleep(1.0)
+    assert duel.snapshot().step == paused_at and duel.snapshot().frames  # paused: no steps
+    paths = duel.save(tmp_path / "d")
+    assert [p.name for p in paths] == ["d-gan", "d-aae"] and all(load_checkpoint(p) for p in paths)
+    duel.resume()
+    while duel.snapshot().step <= paused_at and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert duel.snapshot().step > paused_at
+    duel.cancel()
+    duel.join(30)
+    assert duel.snapshot().status == "cancelled"
+    duel.close()
+
+
+def test_a_worker_outlives_the_thread_that_started_it(tmp_path):
+    """Streamlit starts jobs from a script thread that ends with each rerun: the worker must not die with it."""
+    import threading
+
+    started = []
+    thread = threading.Thread(target=lambda: started.append(
+        workers.start_job("training", **training(tmp_path, "t1", epochs=2, limit=1000))))
+    thread.start()
+    thread.join()
+    job = started[0]
+    job.join(120)
+    assert job.snapshot().status == "done", job.snapshot().error
