@@ -110,3 +110,39 @@ def test_a_worker_outlives_the_thread_that_started_it(tmp_path):
     job = started[0]
     job.join(120)
     assert job.snapshot().status == "done", job.snapshot().error
+
+
+def test_workers_stop_when_the_server_stops(tmp_path):
+    """A server killed outright (no clean-up of its own) takes its training processes with it."""
+    import subprocess
+    import sys
+
+    script = f"""
+import os, sys, time
+sys.path.insert(0, {str(workers.__file__.rsplit('/aae/', 1)[0])!r})
+from aae import workers
+from aae.models import AAEConfig
+from aae.priors import PriorConfig
+from aae.training import TrainConfig
+job = workers.start_job("training", kind="aae", model_config=AAEConfig(latent_dim=2, hidden=32,
+    prior=PriorConfig("gaussian", 1.0)), train_config=TrainConfig(epochs=500, device="cpu", sample_every=0),
+    out={str(tmp_path / "orphan")!r}, data_dir={os.environ["AAE_DATA_DIR"]!r}, train_limit=1000)
+while job.snapshot().step == 0:
+    time.sleep(0.05)
+print(job._process.pid, flush=True)
+time.sleep(600)
+"""
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    worker_pid = int(server.stdout.readline())
+    os.kill(worker_pid, 0)  # training
+    server.kill()  # SIGKILL: the server gets no chance to stop anything itself
+    server.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(worker_pid, signal.SIGKILL)
+    raise AssertionError("the worker outlived its server")
