@@ -55,7 +55,7 @@ def test_a_killed_worker_is_a_failed_job_with_a_message(tmp_path):
 
 def test_the_queue_runs_at_most_n_jobs_at_once(tmp_path, monkeypatch):
     monkeypatch.setenv("AAE_MAX_JOBS", "1")
-    first = workers.start_job("training", **training(tmp_path, "q1", epochs=3, limit=1000))
+    first = workers.start_job("training", **training(tmp_path, "q1", epochs=2, limit=600))
     second = workers.start_job("training", **training(tmp_path, "q2"))
     third = workers.start_job("training", **training(tmp_path, "q3"))
     assert second.snapshot().status == "pending" and "1 job ahead" in second.snapshot().message
