@@ -327,7 +327,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if event.kind == "epoch" and world.main and periodic:
             partial = TrainResult(model=trainer.model, status="done", epochs_done=event.epoch, steps_done=event.step,
                                   elapsed=event.elapsed, history=list(trainer.history),
-                                  optimizer_state={k: o.state_dict() for k, o in trainer.optimizers.items()},
+                                  optimizer_state=trainer.optimizer_state(),
                                   device=str(trainer.device))
             partial_card = training_card(args.dataset, splits, trainer.config, partial,
                                          history=prior_history + partial.history, seconds=time.time() - started)

@@ -69,6 +69,13 @@ class JobSnapshot:
         return self.status in ("done", "cancelled", "failed")
 
 
+def copy_snapshot(state: JobSnapshot) -> JobSnapshot:
+    """A copy a reader can keep: the worker appends to the lists, the copy must not change under the reader."""
+    snap = copy.copy(state)
+    snap.losses, snap.history, snap.frames = list(snap.losses), list(snap.history), list(snap.frames)
+    return snap
+
+
 class _Job:
     """A worker thread with a lock-protected snapshot; it can be paused between steps, resumed and cancelled."""
 
@@ -119,10 +126,7 @@ class _Job:
 
     def _copy_state(self) -> JobSnapshot:
         """A copy of the state; call with the lock held."""
-        snap = copy.copy(self._state)
-        # The worker appends to these lists; the copy must not change under the reader.
-        snap.losses, snap.history, snap.frames = list(snap.losses), list(snap.history), list(snap.frames)
-        return snap
+        return copy_snapshot(self._state)
 
     def _update(self, **changes: Any) -> None:
         with self._lock:

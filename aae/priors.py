@@ -304,22 +304,23 @@ def image_density(image: Any, resolution: int = IMAGE_RESOLUTION) -> torch.Tenso
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
+    def check_size(picture: Any) -> None:  # read from the header, before a file's pixels are decoded
+        if picture.width * picture.height > MAX_IMAGE_PIXELS:
+            raise ValueError(f"the image is {picture.width} × {picture.height}: too large (at most "
+                             f"{MAX_IMAGE_PIXELS:,} pixels)")
+
     try:
-        if isinstance(image, (str, os.PathLike)):
-            path = Path(image)
-            if not path.is_file():
-                raise ValueError(f"no image at {path}")
-            if path.stat().st_size > MAX_IMAGE_BYTES:
-                raise ValueError(f"{path} is over {MAX_IMAGE_BYTES // 2**20} MB: use a smaller image")
-            with Image.open(path) as opened:
-                if opened.width * opened.height > MAX_IMAGE_PIXELS:
-                    raise ValueError(f"the image is {opened.width} × {opened.height}: too large (at most "
-                                     f"{MAX_IMAGE_PIXELS:,} pixels)")
-                picture = opened.copy()
-        elif isinstance(image, (bytes, bytearray)):
-            with Image.open(io.BytesIO(image)) as opened:
-                if opened.width * opened.height > MAX_IMAGE_PIXELS:
-                    raise ValueError(f"the image is {opened.width} × {opened.height}: too large")
+        if isinstance(image, (str, os.PathLike, bytes, bytearray)):
+            if isinstance(image, (bytes, bytearray)):
+                source: Any = io.BytesIO(image)
+            else:
+                source = Path(image)
+                if not source.is_file():
+                    raise ValueError(f"no image at {source}")
+                if source.stat().st_size > MAX_IMAGE_BYTES:
+                    raise ValueError(f"{source} is over {MAX_IMAGE_BYTES // 2**20} MB: use a smaller image")
+            with Image.open(source) as opened:
+                check_size(opened)
                 picture = opened.copy()
         elif isinstance(image, Image.Image):
             picture = image
@@ -332,8 +333,7 @@ def image_density(image: Any, resolution: int = IMAGE_RESOLUTION) -> torch.Tenso
             picture = Image.fromarray(array)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise ValueError(f"not an image this app can read ({error.__class__.__name__}): use a PNG or JPEG") from None
-    if picture.width * picture.height > MAX_IMAGE_PIXELS:
-        raise ValueError(f"the image is {picture.width} × {picture.height}: too large")
+    check_size(picture)
     rgba = np.asarray(picture.convert("RGBA"), dtype=np.float32) / 255
     alpha = rgba[..., 3]
     if alpha.min() < 0.99:  # a transparent background: what is opaque is ink

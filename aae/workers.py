@@ -24,9 +24,10 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from aae.jobs import JobSnapshot
+from aae.jobs import DuelJob, JobSnapshot, TrainingJob, copy_snapshot
 
 JobKind = Literal["training", "duel"]
+JOB_CLASSES = {"training": TrainingJob, "duel": DuelJob}
 _CONTEXT = multiprocessing.get_context("spawn")  # fork copies the server's threads and torch state: unsafe
 _PROCESS_PREFIX = "aae-worker-"
 
@@ -117,45 +118,41 @@ def _delta(snap: JobSnapshot, sent: dict[str, Any]) -> JobSnapshot:
     return delta
 
 
+def _obey(job: Any, commands: Any, updates: Any) -> bool:
+    """Carry out the commands waiting (cancel, pause, resume, save); False once told to close."""
+    while True:
+        try:
+            command, argument = commands.get_nowait()
+        except queue.Empty:
+            return True
+        if command == "close":
+            return False
+        if command == "save":
+            try:
+                updates.put(pickle.dumps(("saved", [str(p) for p in job.save(argument)])))
+            except (RuntimeError, OSError, ValueError) as error:
+                updates.put(pickle.dumps(("save_failed", str(error))))
+        else:
+            getattr(job, command)()
+
+
 def _worker(job_type: JobKind, kwargs: dict[str, Any], threads: int, commands: Any, updates: Any) -> None:
     _die_with_parent()
     import torch
 
-    from aae.jobs import DuelJob, TrainingJob
-
     torch.set_num_threads(threads)
     try:
-        job = {"training": TrainingJob, "duel": DuelJob}[job_type](**kwargs)
+        job = JOB_CLASSES[job_type](**kwargs)
     except Exception as error:  # a bad argument: the parent shows it as a failed job
         updates.put(pickle.dumps(("failed", f"{type(error).__name__}: {error}")))
         return
-    try:  # a pause or stop asked for while this process was starting holds from the first step
-        while True:
-            command, argument = commands.get_nowait()
-            if command in ("pause", "cancel"):
-                getattr(job, command)()
-            elif command == "resume":
-                job.resume()
-    except queue.Empty:
-        pass
+    # A pause or stop asked for while this process was starting holds from the first step.
+    if not _obey(job, commands, updates):
+        return
     job.start()
     sent: dict[str, Any] = {"losses": 0, "history": 0, "frames": 0, "samples": None}
     finished_at = None
-    while True:
-        try:
-            while True:
-                command, argument = commands.get_nowait()
-                if command == "save":
-                    try:
-                        updates.put(pickle.dumps(("saved", [str(p) for p in job.save(argument)])))
-                    except (RuntimeError, OSError, ValueError) as error:
-                        updates.put(pickle.dumps(("save_failed", str(error))))
-                elif command == "close":
-                    return
-                else:
-                    getattr(job, command)()  # cancel, pause, resume
-        except queue.Empty:
-            pass
+    while _obey(job, commands, updates):
         snap = job.snapshot()
         extra = {"coverage_error": getattr(job, "coverage_error", None)}
         updates.put(pickle.dumps(("snapshot", _delta(snap, sent), extra)))
@@ -172,24 +169,19 @@ def _worker(job_type: JobKind, kwargs: dict[str, Any], threads: int, commands: A
 class ProcessJob:
     """A TrainingJob (`job_type="training"`) or DuelJob (`job_type="duel"`) running in a worker process.
 
-    The constructor's keyword arguments are the job class's, and are readable as attributes (`job.name`,
-    `job.model_config`, `job.dataset`, …), as on the job itself.
+    The constructor's keyword arguments are the job class's. The job is also built here, unstarted: a bad
+    argument is a ValueError at once, and its attributes (`job.name`, `job.model_config`, `job.dataset`, …)
+    read as on the job itself.
     """
 
     def __init__(self, job_type: JobKind, /, **kwargs: Any) -> None:
         if job_type not in ("training", "duel"):
             raise ValueError(f"a worker runs a training job or a duel, not {job_type!r}")
         self.job_type, self.kwargs = job_type, kwargs
-        from aae.jobs import DuelJob, TrainingJob
-
-        {"training": TrainingJob, "duel": DuelJob}[job_type](**kwargs)  # bad arguments: a ValueError now, here
-        self.name = kwargs.get("name") or (Path(kwargs["out"]).name if "out" in kwargs else job_type)
-        self.frame_every = kwargs.get("frame_every", 100)
-        self.dataset = kwargs.get("dataset", "mnist")
-        self.coverage_error: str | None = None
+        self._template = JOB_CLASSES[job_type](**kwargs)  # never started: the job's own attributes
+        self.coverage_error: str | None = None  # a duel's, as its worker reports it
         self._lock = threading.Lock()
-        epochs = kwargs["train_config"].epochs if "train_config" in kwargs else 0
-        self._state = JobSnapshot(status="pending", epochs=epochs, message="starting")
+        self._state = JobSnapshot(status="pending", epochs=self._template.snapshot().epochs, message="starting")
         self._commands = _CONTEXT.Queue()
         self._updates = _CONTEXT.Queue()
         self._replies: queue.Queue = queue.Queue()
@@ -197,11 +189,11 @@ class ProcessJob:
         self._reader: threading.Thread | None = None
         self._started = False
 
-    def __getattr__(self, name: str) -> Any:  # the job's own arguments: model_config, train_config, …
-        kwargs = self.__dict__.get("kwargs", {})
-        if name in kwargs:
-            return kwargs[name]
-        raise AttributeError(name)
+    def __getattr__(self, name: str) -> Any:  # the job's own attributes: name, model_config, dataset, …
+        template = self.__dict__.get("_template")
+        if template is None or name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(template, name)
 
     # -- the job interface ------------------------------------------------------------------------
     def start(self) -> None:
@@ -217,9 +209,7 @@ class ProcessJob:
 
     def snapshot(self) -> JobSnapshot:
         with self._lock:
-            snap = copy.copy(self._state)
-            snap.losses, snap.history, snap.frames = list(snap.losses), list(snap.history), list(snap.frames)
-            return snap
+            return copy_snapshot(self._state)
 
     def cancel(self) -> None:
         with _SCHEDULER_LOCK:
@@ -267,13 +257,14 @@ class ProcessJob:
     def _launch(self) -> None:
         """Start the worker (the scheduler lock is held)."""
         threads = max(1, (os.cpu_count() or 2) // max_running())
-        self._process = _CONTEXT.Process(target=_worker, name=f"{_PROCESS_PREFIX}{self.job_type}-{self.name}",
+        label = getattr(self._template, "name", self.job_type)  # a duel has no name of its own
+        self._process = _CONTEXT.Process(target=_worker, name=f"{_PROCESS_PREFIX}{self.job_type}-{label}",
                                          daemon=True,
                                          args=(self.job_type, self.kwargs, threads, self._commands, self._updates))
         _start_process(self._process)
         _RUNNING.append(self)
         self._set(status="running", message="starting a worker process")
-        self._reader = threading.Thread(target=self._read, daemon=True, name=f"reader-{self.name}")
+        self._reader = threading.Thread(target=self._read, daemon=True, name=f"reader-{label}")
         self._reader.start()
 
     def _say_position(self) -> None:

@@ -147,8 +147,9 @@ def live_view() -> None:
 
 # -- the page ------------------------------------------------------------------------------------
 
-running = [jobs[slot] for slot in SLOTS.values() if slot in jobs and not jobs[slot].snapshot().finished]
-statuses = [jobs[slot].snapshot().status for slot in SLOTS.values() if slot in jobs]
+current = {slot: jobs[slot].snapshot() for slot in SLOTS.values() if slot in jobs}
+running = [jobs[slot] for slot, snap in current.items() if not snap.finished]
+statuses = [snap.status for snap in current.values()]
 # For tests: "running" until every run of the drawing has finished, then the AAE's own outcome.
 st.session_state["draw_status"] = ("running" if running else statuses[0]) if statuses else None
 left, right = st.columns([1, 1])
@@ -214,7 +215,11 @@ if any(slot in jobs for slot in SLOTS.values()):
                 st.info(f"The {kind.upper()} run was stopped; nothing was saved.")
         aae_snap: Any = snaps.get("aae")
         if aae_snap is not None and aae_snap.frames:
-            prior = make_prior(aae_job.model_config.prior, 2)
-            _, _, density = prior.density_grid(extent=aae_snap.frames[0].extent, resolution=100)
-            st.download_button("Download the AAE's run as a GIF", frames_gif(aae_snap.frames, density),
-                               file_name=f"{aae_job.name}.gif", mime="image/gif", key="draw_gif")
+            made = (aae_job.name, len(aae_snap.frames))  # the GIF is made once per finished run, not per rerun
+            if st.session_state.get("draw_gif_of") != made:
+                prior = make_prior(aae_job.model_config.prior, 2)
+                _, _, density = prior.density_grid(extent=aae_snap.frames[0].extent, resolution=100)
+                st.session_state["draw_gif"] = frames_gif(aae_snap.frames, density)
+                st.session_state["draw_gif_of"] = made
+            st.download_button("Download the AAE's run as a GIF", st.session_state["draw_gif"],
+                               file_name=f"{aae_job.name}.gif", mime="image/gif", key="draw_gif_button")
