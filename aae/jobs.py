@@ -303,6 +303,7 @@ class DuelJob(_Job):
         self._model_lock = threading.Lock()
         self._trainers: dict[str, Trainer] = {}
         self._splits = None
+        self._reference = None  # the classifier's features of 5,000 test images, once it is loaded
         self._state.epochs = train_config.epochs
 
     def save(self, prefix: str | Path) -> list[Path]:
@@ -336,12 +337,16 @@ class DuelJob(_Job):
     def _coverage(self, classifier, images: torch.Tensor) -> dict[str, Any] | None:
         if classifier is None:
             return None
-        from aae.metrics import class_coverage
+        from aae.metrics import class_coverage, coverage_trust
+        from aae.metrics.frechet import classifier_features, frechet_distance
 
         probs = classifier.predict_proba(images.to(classifier.device)).cpu()
         cov = class_coverage(probs.argmax(dim=1), n_classes=10)
-        return {"shares": list(cov.shares), "modes_covered": cov.modes_covered,
-                "normalized_entropy": cov.normalized_entropy, "confidence": float(probs.max(dim=1).values.mean())}
+        coverage = {"shares": list(cov.shares), "modes_covered": cov.modes_covered,
+                    "normalized_entropy": cov.normalized_entropy, "confidence": float(probs.max(dim=1).values.mean()),
+                    "frechet": frechet_distance(classifier_features(classifier, images), self._reference)}
+        coverage["trusted"], coverage["why_not"] = coverage_trust(coverage)
+        return coverage
 
     def _load_classifier(self, device: torch.device):
         if not self.classifier_path:
@@ -364,6 +369,10 @@ class DuelJob(_Job):
         splits = self._splits = load_dataset(self.dataset, data_dir=self.data_dir, device=device,
                                              train_limit=self.train_limit)
         classifier = self._load_classifier(device)
+        if classifier is not None:  # what real digits look like to it: the yardstick of each frame's samples
+            from aae.metrics.frechet import classifier_features
+
+            self._reference = classifier_features(classifier, splits.test_x[:5000])
         gan = create_model(self.gan_kind, self.gan_config, seed=cfg.seed)
         aae = create_model("aae", self.aae_config, seed=cfg.seed)
         # The duel shows frames, not epochs: no per-epoch validation pass stalls the live view.

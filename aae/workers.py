@@ -256,7 +256,7 @@ class ProcessJob:
     # -- inside -----------------------------------------------------------------------------------
     def _launch(self) -> None:
         """Start the worker (the scheduler lock is held)."""
-        threads = max(1, (os.cpu_count() or 2) // max_running())
+        threads = int(os.environ.get("AAE_WORKER_THREADS") or max(1, (os.cpu_count() or 2) // max_running()))
         label = getattr(self._template, "name", self.job_type)  # a duel has no name of its own
         self._process = _CONTEXT.Process(target=_worker, name=f"{_PROCESS_PREFIX}{self.job_type}-{label}",
                                          daemon=True,

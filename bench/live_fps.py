@@ -30,8 +30,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "AAE_DATA_DIR": data_dir, "AAE_WARM_UMAP": "0"}
+def start_server(data_dir: str, port: int, **extra_env: str) -> subprocess.Popen:
+    env = {**os.environ, "AAE_DATA_DIR": data_dir, "AAE_WARM_UMAP": "0", **extra_env}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],

@@ -144,7 +144,7 @@ def show_result(job: TrainingJob, snap: JobSnapshot) -> None:
     show_progress(job, snap)
 
 
-@st.fragment(run_every=1.0)
+@st.fragment(run_every=2.0)
 def live_progress(job: TrainingJob) -> None:
     """Redraw the progress every second while the worker trains; a full rerun once it has finished."""
     snap = job.snapshot()

@@ -278,3 +278,32 @@ def test_reconstruction_error_hand_computed() -> None:
     assert reconstruction_error(torch.tensor([[1.0]]), torch.tensor([[0.0]]))["bce"] == pytest.approx(
         -math.log(1e-6)
     )
+
+
+def test_coverage_is_trusted_for_real_digits_and_not_for_a_blob_the_classifier_is_sure_of(data_dir) -> None:
+    """The duel's rule (aae.metrics.coverage_trust) with the shipped classifier: real digits pass; one grey
+    blob repeated (what a GAN draws in its first steps) fails, even where the classifier is confident of it."""
+    from aae.checkpoints import classifier_path, load_checkpoint
+    from aae.data import load_dataset
+    from aae.metrics import DIGIT_FRECHET, coverage_trust
+    from aae.metrics.frechet import classifier_features
+
+    splits = load_dataset("mnist", data_dir=data_dir, train_limit=500, val_size=500, test_limit=2000)
+    classifier = load_checkpoint(classifier_path("mnist")).model
+    reference = classifier_features(classifier, splits.test_x)
+
+    def judged(images: torch.Tensor) -> tuple[dict, tuple[bool, str]]:
+        probs = classifier.predict_proba(images)
+        coverage = {"confidence": float(probs.max(dim=1).values.mean()),
+                    "frechet": frechet_distance(classifier_features(classifier, images), reference)}
+        return coverage, coverage_trust(coverage)
+
+    real, (real_ok, _) = judged(splits.val_x[:500])
+    assert real_ok and real["frechet"] < 100
+    noise = torch.rand(500, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    blob = splits.train_x.mean(dim=0, keepdim=True) + 0.15 * noise
+    fake, (fake_ok, why) = judged(blob.clamp(0, 1))
+    assert not fake_ok and fake["frechet"] > DIGIT_FRECHET and "not digits yet" in why
+    # Confidence alone would not have caught it.
+    assert coverage_trust({"confidence": 0.8})[0]
+    assert not coverage_trust({"confidence": 0.8, "frechet": fake["frechet"]})[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -10,10 +11,12 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from aae.checkpoints import load_checkpoint, save_checkpoint
+from aae.metrics import coverage_trust
 from aae.models import ClassifierConfig
 from aae.training import TrainConfig, create_model, train
 
-PAGE = Path(__file__).resolve().parents[1] / "pages" / "5_gan_vs_aae.py"
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "pages" / "5_gan_vs_aae.py"
 
 
 def wait_for_status(at: AppTest, statuses: tuple[str, ...], timeout: float = 60.0) -> None:
@@ -75,8 +78,12 @@ def test_a_tiny_duel_shows_both_grids_a_history_and_saves_both(tiny_models, data
     assert at.get("image")[0].proto.imgs[0].caption == "GAN samples at step 1"
 
     # Coverage per model: classes covered out of 10, normalised entropy, and a bar chart of class shares —
-    # shown only once the classifier is confident the samples are digits (noise gets classes too).
-    trusted = [m for m in ("gan", "aae") if at.session_state[f"duel_coverage_{m}_confidence"] >= 0.7]
+    # shown only once the samples look like digits (noise gets classes too): the classifier is confident and
+    # their features are near real digits'.
+    trusted = [m for m in ("gan", "aae") if coverage_trust({
+        "confidence": at.session_state[f"duel_coverage_{m}_confidence"],
+        "frechet": at.session_state[f"duel_coverage_{m}_frechet"]})[0]]
+    assert all(at.session_state[f"duel_coverage_{m}_frechet"] > 0 for m in ("gan", "aae"))
     for m in ("gan", "aae"):
         assert at.session_state[f"duel_coverage_hidden_{m}"] == (m not in trusted)
     hidden_notes = [c.value for c in at.caption if "coverage is hidden" in c.value]
@@ -181,6 +188,7 @@ def test_the_recorded_duel_can_be_scrubbed_without_training(tiny_models):
     assert slider.value == slider.max >= 2 and at.session_state["duel_recorded_shown"] == 1000
     grids = [i.proto.imgs[0].caption for i in at.get("image")]
     assert grids[0].startswith("GAN at step 1000") and grids[1].startswith("AAE at step 1000")
+    first = json.loads((ROOT / "docs" / "recorded" / "duel.json").read_text())["settings"]["frame_every"]
     slider.set_value(1).run()
-    assert at.session_state["duel_recorded_shown"] == 100
-    assert [i.proto.imgs[0].caption for i in at.get("image")][0].startswith("GAN at step 100 ")
+    assert at.session_state["duel_recorded_shown"] == first < 1000
+    assert [i.proto.imgs[0].caption for i in at.get("image")][0].startswith(f"GAN at step {first} ")

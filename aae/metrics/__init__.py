@@ -1,7 +1,7 @@
 """Evaluation metrics as plain functions: Parzen, Fréchet distance, class coverage, latent-space measures."""
 
 from aae.metrics.clustering import assign_clusters, classification_error, clustering_error, confusion
-from aae.metrics.coverage import Coverage, class_coverage
+from aae.metrics.coverage import DIGIT_FRECHET, TRUSTED_CONFIDENCE, Coverage, class_coverage, coverage_trust
 from aae.metrics.frechet import classifier_frechet_distance, frechet_distance
 from aae.metrics.latent import knn_accuracy, mmd, reconstruction_error, silhouette
 from aae.metrics.parzen import ParzenResult, parzen_evaluate, parzen_log_likelihood, select_parzen_sigma
@@ -12,6 +12,9 @@ __all__ = [
     "assign_clusters",
     "classification_error",
     "class_coverage",
+    "coverage_trust",
+    "DIGIT_FRECHET",
+    "TRUSTED_CONFIDENCE",
     "classifier_frechet_distance",
     "clustering_error",
     "confusion",

@@ -69,6 +69,16 @@ def _classifier_features(classifier: MnistClassifier, images: ArrayLike, batch_s
     return torch.cat(out)
 
 
+def classifier_features(classifier: MnistClassifier, images: ArrayLike, *, batch_size: int = 500) -> Tensor:
+    """The classifier's penultimate features of `images`, in eval mode (restored afterwards), on the CPU."""
+    was_training = classifier.training
+    classifier.eval()
+    try:
+        return _classifier_features(classifier, images, batch_size)
+    finally:
+        classifier.train(was_training)
+
+
 def classifier_frechet_distance(
     classifier: MnistClassifier, images_a: ArrayLike, images_b: ArrayLike, *, batch_size: int = 500
 ) -> float:
@@ -76,11 +86,5 @@ def classifier_frechet_distance(
 
     The classifier runs in eval mode (restored afterwards) with gradients off, `batch_size` images at a time.
     """
-    was_training = classifier.training
-    classifier.eval()
-    try:
-        fa = _classifier_features(classifier, images_a, batch_size)
-        fb = _classifier_features(classifier, images_b, batch_size)
-    finally:
-        classifier.train(was_training)
-    return frechet_distance(fa, fb)
+    return frechet_distance(classifier_features(classifier, images_a, batch_size=batch_size),
+                            classifier_features(classifier, images_b, batch_size=batch_size))
