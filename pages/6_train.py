@@ -146,7 +146,8 @@ def show_result(job: TrainingJob, snap: JobSnapshot) -> None:
 
 @st.fragment(run_every=2.0)
 def live_progress(job: TrainingJob) -> None:
-    """Redraw the progress every second while the worker trains; a full rerun once it has finished."""
+    """Redraw the progress every 2 s while the worker trains (each redraw costs the job CPU: bench/live_job.py); a
+    full rerun once it has finished."""
     snap = job.snapshot()
     if snap.finished:
         st.rerun()  # the full page then draws the result without polling

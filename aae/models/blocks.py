@@ -86,8 +86,16 @@ def set_requires_grad(module: nn.Module, flag: bool) -> None:
 
 @contextmanager
 def frozen(module: nn.Module):
-    """Inside, `module`'s weights get no gradient (the generator phase trains through a fixed D)."""
-    set_requires_grad(module, False)
+    """Inside, `module`'s weights get no gradient (the generator phase trains through a fixed D).
+
+    Under a torch.func transform (aae.batched: several seeds as one model) flags cannot change: there D's
+    weights do get a gradient, which D's own phase clears before its step, so only time is lost.
+    """
+    try:
+        set_requires_grad(module, False)
+    except RuntimeError:
+        yield module
+        return
     try:
         yield module
     finally:

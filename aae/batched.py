@@ -1,0 +1,146 @@
+"""Several seeds of one model trained as one batched model (issue 13: a ≥ 3-seed table in one run, not three).
+
+`SeedBatch` builds one model per seed, stacks their parameters along a new first dimension
+(`torch.func.stack_module_state`) and runs every phase of the engine's protocol for all of them at once:
+`torch.func.vmap` over `torch.func.functional_call` turns each layer into one batched matrix product, and the
+prior samples, reparameterisation noise and dropout are drawn separately for each model
+(`randomness="different"`). Each seed sees its own order of the training images. One optimiser per phase
+steps the stacked tensors: Adam and SGD act element by element, so that is S independent optimisers, and the
+summed loss gives each model exactly its own gradient (the models share no parameter).
+
+Only models whose training needs no preparation (no labelled subset to pick) and no running buffers are
+batched: the AAE and the VAE of every size and prior, and the GANs without batch norm. `models()` returns
+ordinary models, one per seed, for `aae.checkpoints.save_checkpoint` and the metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from aae.data import Splits
+from aae.models.base import LatentModel
+from aae.training import TrainConfig, TrainingDiverged, create_model, joined_phases, make_optimizer, pick_device
+
+
+class _PhaseLoss(nn.Module):
+    """A model's phase loss as a module's forward, so that `functional_call` can run it on other weights."""
+
+    def __init__(self, model: LatentModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, name: str, joined: tuple[tuple[str, float], ...], x: torch.Tensor,
+                y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        out = self.model.phase_loss(name, x, y)
+        loss, logs = out.loss, dict(out.logs)
+        for extra_name, weight in joined:
+            extra = self.model.phase_loss(extra_name, x, y)
+            loss, logs = loss + weight * extra.loss, {**logs, **extra.logs}
+        return loss, {k: torch.as_tensor(v, dtype=torch.float32, device=x.device) for k, v in logs.items()}
+
+
+def can_batch(model: LatentModel) -> str | None:
+    """Why `model` cannot be trained as one of a batch, or None when it can."""
+    if type(model).prepare_training is not LatentModel.prepare_training:
+        return f"a {model.kind} prepares its training (a labelled subset, a cluster count) per model"
+    if any(True for _ in model.buffers()):
+        return f"a {model.kind} keeps running buffers (batch norm), which a batched step cannot update per model"
+    return None
+
+
+class SeedBatch:
+    """`len(seeds)` models of one kind and config, one per seed, trained in lockstep as one batched model."""
+
+    def __init__(self, kind: str, config: Any, seeds: Sequence[int], splits: Splits, train_config: TrainConfig,
+                 *, callback: Callable[[int, dict[str, torch.Tensor]], None] | None = None) -> None:
+        if len(seeds) < 1 or len(set(seeds)) != len(seeds):
+            raise ValueError(f"give one or more distinct seeds, not {list(seeds)}")
+        if train_config.precision not in ("fp32", "auto"):
+            raise ValueError("batched seeds train in fp32")
+        self.kind, self.seeds, self.config = kind, list(seeds), train_config
+        self.device = pick_device(train_config.device)
+        self.splits = splits.to(self.device)
+        self.callback = callback or (lambda step, logs: None)
+        models = [create_model(kind, config, seed=s).to(self.device) for s in self.seeds]
+        problem = can_batch(models[0])
+        if problem:
+            raise ValueError(f"{problem}; train its seeds one by one (aae train --seed N)")
+        self._models = models
+        self.base = models[0]  # its own weights are never used: functional_call swaps the stacked ones in
+        self.params, _ = stack_module_state(models)  # name → (S, ...) leaf tensor
+        self._wrapped = {f"model.{k}": v for k, v in self.params.items()}
+        self._loss = _PhaseLoss(self.base)
+        names = {id(p): n for n, p in self.base.named_parameters()}
+        self.phases = [replace(p, parameters=[self.params[names[id(q)]] for q in p.parameters])
+                       for p in joined_phases(self.base.phases(train_config.lr), train_config)]
+        self.optimizers = {p.name: make_optimizer(p, train_config) for p in self.phases}
+        n = len(self.splits.train_x)
+        if n < train_config.batch_size:
+            raise ValueError(f"the training split has {n} images, fewer than one batch of {train_config.batch_size}")
+        self.steps_per_epoch = n // train_config.batch_size
+        self.history: list[dict[str, Any]] = []  # per epoch: the mean of each logged loss, per seed
+
+    def _phase(self, name: str, joined: tuple, x: torch.Tensor, y: torch.Tensor):
+        def one(params: dict[str, torch.Tensor], xs: torch.Tensor, ys: torch.Tensor):
+            return functional_call(self._loss, params, (name, joined, xs, ys))
+
+        return vmap(one, in_dims=(0, 0, 0), randomness="different")(self._wrapped, x, y)
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One mini-batch for every model: x is (S, B, ...), each model's own batch. Logs are (S,) tensors."""
+        logs: dict[str, torch.Tensor] = {}
+        for phase in self.phases:
+            optimizer = self.optimizers[phase.name]
+            for _ in range(phase.repeats):
+                optimizer.zero_grad(set_to_none=True)
+                loss, step_logs = self._phase(phase.name, phase.joined, x, y)
+                if self.device.type == "cpu" and not torch.isfinite(loss).all():
+                    bad = [s for s, v in zip(self.seeds, loss.tolist()) if v != v or abs(v) == float("inf")]
+                    raise TrainingDiverged(f"the {phase.name} loss diverged for seed(s) {bad}")
+                loss.sum().backward()
+                optimizer.step()
+            logs.update({k: v.detach() for k, v in step_logs.items()})
+        return logs
+
+    def fit(self) -> list[dict[str, Any]]:
+        """Train every model for `config.epochs` epochs; returns the per-epoch history."""
+        cfg, s, b = self.config, len(self.seeds), self.config.batch_size
+        n = len(self.splits.train_x)
+        started = time.perf_counter()
+        step = 0
+        for epoch in range(cfg.epochs):
+            for phase in self.phases:
+                for group in self.optimizers[phase.name].param_groups:
+                    group["lr"] = cfg.phase_lr(phase, epoch)
+            torch.manual_seed(cfg.seed * 100_003 + epoch)
+            # Each seed its own order of the images, drawn as the single-model trainer draws it.
+            order = torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch))
+                                 for seed in self.seeds]).to(self.device)
+            sums: dict[str, torch.Tensor] = {}
+            for i in range(self.steps_per_epoch):
+                idx = order[:, i * b:(i + 1) * b]  # (S, B)
+                logs = self.train_step(self.splits.train_x[idx], self.splits.train_y[idx])
+                for key, value in logs.items():
+                    sums[key] = sums.get(key, 0) + value
+                step += 1
+                self.callback(step, logs)
+            means = {k: (v / self.steps_per_epoch).tolist() for k, v in sums.items()}
+            self.history.append({"epoch": epoch + 1, "seconds": time.perf_counter() - started, **means})
+        assert s == len(self.seeds)
+        return self.history
+
+    def models(self) -> list[LatentModel]:
+        """One ordinary model per seed, holding its slice of the trained weights (in eval mode)."""
+        with torch.no_grad():
+            for i, model in enumerate(self._models):
+                for name, p in model.named_parameters():
+                    p.copy_(self.params[name][i])
+                model.eval()
+        return list(self._models)
