@@ -75,11 +75,14 @@ class SeedBatch:
         self._models = models
         self.base = models[0]  # its own weights are never used: functional_call swaps the stacked ones in
         self.params, _ = stack_module_state(models)  # name → (S, ...) leaf tensor
-        self._wrapped = {f"model.{k}": v for k, v in self.params.items()}
         self._loss = _PhaseLoss(self.base)
         names = {id(p): n for n, p in self.base.named_parameters()}
         self.phases = [replace(p, parameters=[self.params[names[id(q)]] for q in p.parameters])
                        for p in joined_phases(self.base.phases(train_config.lr), train_config)]
+        # What each phase trains; the rest enter it detached, so no gradient is computed for them (as
+        # `frozen` does for one model: the encoder's step through D computes no gradient for D's weights).
+        self._trained = {p.name: {names[id(q)] for q in p.parameters}
+                         for p in joined_phases(self.base.phases(train_config.lr), train_config)}
         self.optimizers = {p.name: make_optimizer(p, train_config) for p in self.phases}
         n = len(self.splits.train_x)
         if n < train_config.batch_size:
@@ -91,7 +94,9 @@ class SeedBatch:
         def one(params: dict[str, torch.Tensor], xs: torch.Tensor, ys: torch.Tensor):
             return functional_call(self._loss, params, (name, joined, xs, ys))
 
-        return vmap(one, in_dims=(0, 0, 0), randomness="different")(self._wrapped, x, y)
+        trained = self._trained[name]
+        params = {f"model.{k}": v if k in trained else v.detach() for k, v in self.params.items()}
+        return vmap(one, in_dims=(0, 0, 0), randomness="different")(params, x, y)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """One mini-batch for every model: x is (S, B, ...), each model's own batch. Logs are (S,) tensors."""

@@ -5,6 +5,12 @@ the wall time of the three single runs (aae.training.Trainer, the engine every c
 one batched run, their ratio, and each seed's last-epoch mean reconstruction loss on both sides, so that
 "as good" can be read next to "as fast".
 
+On this 2-core AVX2 CPU (2026-11-30) batching does not pay: the batched run took 1.2–1.35× the time of the three
+single runs at every size tried (2 × 64, 2 × 256, 2 × 1000), with the same losses. torch.profiler shows why:
+the per-model products are already large enough for the CPU's GEMM, and the batched matrix product (bmm) ran
+34 % slower than the three models' mm/addmm, plus the copies it needs. It is meant for a GPU, where each small
+model leaves the device idle between kernel launches.
+
     python bench/batched_seeds.py [--seeds 0 1 2] [--latent-dim 2] [--hidden 256] [--train-limit 10000]
                                   [--epochs 3] [--device auto|cpu|cuda] [--data-dir DIR]
 """
