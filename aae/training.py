@@ -537,6 +537,24 @@ def measure_throughput(kind: str, model_config: Any, config: TrainConfig, *, ste
     return steps * config.batch_size / max(time.perf_counter() - started, 1e-9)
 
 
+# A worker process's start before its first step (spawn, imports, loading MNIST), on this 2-core CPU:
+# 3.6–3.9 s measured (2026-11-30, aae.workers.start_job, then the first step).
+WORKER_STARTUP_SECONDS = 4.0
+
+
+def estimate_job_seconds(images_per_second: float, *, epochs: int, train_images: int,
+                         validation_images: int = 0) -> float:
+    """Wall time of a training job from Start to its saved model, for the estimate on a Start button.
+
+    The measured training rate, plus the worker's start, plus each epoch's validation pass: a forward pass
+    only, about a third of a training step per image. Checked against runs of the Train page's default AAE
+    (2026-11-30, this CPU): 13.8 s for 1 epoch of 10,000 images (this: 12.1 s; the plain rate alone: 6.1 s)
+    and 35.6 s for 1 epoch of 50,000 (this: 36.3 s).
+    """
+    per_epoch = (train_images + validation_images / 3) / max(images_per_second, 1e-9)
+    return WORKER_STARTUP_SECONDS + epochs * per_epoch
+
+
 def format_duration(seconds: float) -> str:
     """"about 40 s", "about 12 min", "about 3.5 h": an estimate for people."""
     if seconds < 90:

@@ -17,7 +17,7 @@ from aae.checkpoints import CLASSIFIERS as CLASSIFIER_RECIPES
 from aae.data import DATASET_NAMES, is_available
 from aae.jobs import DuelFrame, DuelJob, JobSnapshot
 from aae.metrics import coverage_trust
-from aae.training import TrainConfig, format_duration, measure_throughput
+from aae.training import TrainConfig, estimate_job_seconds, format_duration, measure_throughput
 from ui import common
 
 # -- session state ------------------------------------------------------------------------------
@@ -286,10 +286,11 @@ if settings is not None and not too_big:
     aae_rate = images_per_second("aae", aae_config, train_config)
     rate = 1 / (1 / gan_rate + 1 / aae_rate)
     n_images = int(train_limit) if train_limit else 50_000
-    estimate = int(epochs) * n_images / rate
+    estimate = estimate_job_seconds(rate, epochs=int(epochs), train_images=n_images)
     st.session_state["duel_estimate"] = estimate
     st.caption(f"Estimated time: **{format_duration(estimate)}** for {int(epochs)} epochs of {n_images:,} images "
-               f"at {rate:,.0f} images/s for the pair (measured on this device just now).")
+               f"at {rate:,.0f} images/s for the pair (measured on this device just now), with the worker's "
+               "start; drawing the frames adds a little.")
 start = st.button("Start" + (f" ({format_duration(estimate)})" if estimate else ""), key="duel_start",
                   type="primary", disabled=busy or not has_data or too_big or settings is None,
                   help="Pause or stop the current run first." if busy else "A new run replaces the last one.")

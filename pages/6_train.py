@@ -16,7 +16,7 @@ from aae import catalog, workers
 from aae.data import DATASET_FOLDERS, DATASET_NAMES, is_available
 from aae.jobs import JobSnapshot, TrainingJob
 from aae.priors import PRIOR_NAMES, make_prior
-from aae.training import TrainConfig, format_duration, measure_throughput
+from aae.training import TrainConfig, estimate_job_seconds, format_duration, measure_throughput
 from ui import common, forms
 
 # -- session state ------------------------------------------------------------------------------
@@ -247,11 +247,12 @@ if settings is not None and not problems:
         st.error(f"This model cannot train: {error}")
     else:
         n_images = values["train_limit"] or 50_000  # the paper's training split of the full dataset
-        estimate = values["epochs"] * n_images / rate
+        n_val = 10_000 if train_config.validation_images is None else train_config.validation_images
+        estimate = estimate_job_seconds(rate, epochs=values["epochs"], train_images=n_images, validation_images=n_val)
         st.session_state["train_estimate"] = estimate
         st.caption(f"Estimated time: **{format_duration(estimate)}** for {values['epochs']} epochs of "
-                   f"{n_images:,} images at {rate:,.0f} images/s (measured on this device just now; validation "
-                   "adds a little each epoch).")
+                   f"{n_images:,} images at {rate:,.0f} images/s (measured on this device just now), with each "
+                   f"epoch's validation on {n_val:,} images and the worker's start.")
 start = st.button("Start training" + (f" ({format_duration(estimate)})" if estimate else ""), key="train_start",
                   type="primary",
                   disabled=running or bool(problems) or not has_data,

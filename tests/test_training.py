@@ -229,3 +229,13 @@ def test_this_machines_cpu_flags_are_read():
 
     flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
     assert cpu_has_native_bf16() == bool({"avx512_bf16", "amx_bf16"} & set(flags))
+
+
+def test_a_job_estimate_counts_the_workers_start_and_each_epochs_validation():
+    from aae.training import WORKER_STARTUP_SECONDS, estimate_job_seconds
+
+    plain = estimate_job_seconds(1000.0, epochs=2, train_images=10_000)
+    assert plain == pytest.approx(WORKER_STARTUP_SECONDS + 20.0)
+    with_val = estimate_job_seconds(1000.0, epochs=2, train_images=10_000, validation_images=3_000)
+    assert with_val == pytest.approx(plain + 2.0)  # a forward pass: a third of a step per image, every epoch
+    assert estimate_job_seconds(2000.0, epochs=2, train_images=10_000) < plain
