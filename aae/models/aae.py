@@ -126,8 +126,10 @@ class AdversarialAutoencoder(LatentModel):
             with torch.no_grad():
                 z_fake = self.posterior(x_in, sample=True)
             z_real = self.sample_latent(x.shape[0], labels=labels if self.config.label_regularized else None)
-            return PhaseOutput(*discriminator_loss(self.discriminator(z_real, label_input),
-                                                   self.discriminator(z_fake, label_input)))
+            # One pass of D over both halves (an MLP: each row on its own), fewer and larger matrix products.
+            both = torch.cat([z_real, z_fake])
+            logits = self.discriminator(both, None if label_input is None else torch.cat([label_input, label_input]))
+            return PhaseOutput(*discriminator_loss(*logits.split(x.shape[0])))
         if phase == "generator":
             # (2b) the encoder fools D: non-saturating −log D(z_encoder); D's weights get no gradient
             with frozen(self.discriminator):

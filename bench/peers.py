@@ -1,0 +1,137 @@
+"""Our AAE against pythae's `Adversarial_AE`: wall time per epoch, same networks, data and batch, in one run.
+
+Ours: `aae.training.Trainer` with `aae train`'s defaults for the AAE (2 × 1000 ReLU, 8-D codes, N(0, 5²I), the
+encoder's adversarial loss joined to its reconstruction step, Adam, batch 100; the per-epoch validation pass
+switched off on both sides). pythae (https://github.com/clementchadebec/benchmark_VAE, installed with
+`pip install -e ".[bench]"`; never a runtime dependency): `Adversarial_AE` with the same encoder, decoder and
+discriminator (784-1000-1000-8, 8-1000-1000-784, 8-1000-1000-1; its encoder also outputs a log-variance, which it
+ignores with a deterministic posterior), its `AdversarialTrainer`, Adam, batch 100, BCE. Both on the same MNIST
+images from ../shared/data, on the CPU, one after the other in this process.
+
+    python bench/peers.py [--train-limit 20000] [--epochs 3] [--threads N] [--data-dir DIR]
+
+Prints each one's seconds per epoch (training only: what each reports between its first and last step) and the
+ratio pythae / ours. Target (issue 13): ≥ 1.5, aiming at 2.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+
+import torch
+from torch import nn
+
+from aae import catalog
+from aae.data import load_dataset, resolve_data_dir
+from aae.training import TrainConfig, Trainer, create_model, describe_device, pick_device
+
+
+def ours(splits, epochs: int, batch_size: int) -> float:
+    config = catalog.build_config("aae", {})
+    trainer = Trainer(create_model("aae", config, seed=0), splits,
+                      TrainConfig(epochs=epochs, batch_size=batch_size, lr=catalog.entry("aae").lr, device="cpu",
+                                  validation_images=0, progress_images=0, sample_every=0))
+    started = time.perf_counter()
+    result = trainer.fit()
+    return (time.perf_counter() - started) / result.epochs_done
+
+
+def pythae_epoch(splits, epochs: int, batch_size: int, hidden: int = 1000, latent: int = 8) -> float:
+    from pythae.data.datasets import BaseDataset
+    from pythae.models import Adversarial_AE, Adversarial_AE_Config
+    from pythae.models.base.base_utils import ModelOutput
+    from pythae.models.nn import BaseDecoder, BaseDiscriminator, BaseEncoder
+    from pythae.trainers import AdversarialTrainer, AdversarialTrainerConfig
+    from pythae.trainers.training_callbacks import TrainingCallback
+
+    def mlp(sizes: list[int]) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+            layers.append(nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(nn.ReLU())
+        return nn.Sequential(*layers)
+
+    class Encoder(BaseEncoder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = mlp([784, hidden, hidden, 2 * latent])
+
+        def forward(self, x):
+            mu, log_var = self.net(x.reshape(len(x), -1)).chunk(2, dim=1)
+            return ModelOutput(embedding=mu, log_covariance=log_var)
+
+    class Decoder(BaseDecoder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = mlp([latent, hidden, hidden, 784])
+
+        def forward(self, z):
+            return ModelOutput(reconstruction=torch.sigmoid(self.net(z)).reshape(len(z), 1, 28, 28))
+
+    class Discriminator(BaseDiscriminator):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = mlp([latent, hidden, hidden, 1])
+
+        def forward(self, z):
+            return ModelOutput(embedding=torch.sigmoid(self.net(z)))
+
+    class EpochClock(TrainingCallback):
+        """Wall time of training epochs only: from the start of the first to the end of the last."""
+
+        def __init__(self) -> None:
+            self.started, self.ended, self.epochs = None, None, 0
+
+        def on_epoch_begin(self, training_config, **kwargs):
+            if self.started is None:
+                self.started = time.perf_counter()
+
+        def on_epoch_end(self, training_config, **kwargs):
+            self.ended, self.epochs = time.perf_counter(), self.epochs + 1
+
+    logging.getLogger("pythae").setLevel(logging.WARNING)
+    model = Adversarial_AE(Adversarial_AE_Config(input_dim=(1, 28, 28), latent_dim=latent, reconstruction_loss="bce",
+                                                 deterministic_posterior=True),
+                           encoder=Encoder(), decoder=Decoder(), discriminator=Discriminator())
+    clock = EpochClock()
+    with tempfile.TemporaryDirectory() as out:
+        config = AdversarialTrainerConfig(output_dir=out, num_epochs=epochs, per_device_train_batch_size=batch_size,
+                                          per_device_eval_batch_size=batch_size, learning_rate=1e-3, no_cuda=True,
+                                          steps_saving=None)
+        trainer = AdversarialTrainer(model=model, train_dataset=BaseDataset(splits.train_x, splits.train_y),
+                                     eval_dataset=None,
+                                     training_config=config, callbacks=[clock])
+        trainer.train()
+    return (clock.ended - clock.started) / clock.epochs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train-limit", type=int, default=20_000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args()
+    try:
+        import pythae  # noqa: F401
+    except ImportError:
+        raise SystemExit('pythae is not installed: pip install -e ".[bench]"') from None
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    splits = load_dataset("mnist", data_dir=str(resolve_data_dir(args.data_dir)), train_limit=args.train_limit)
+    print(f"{describe_device(pick_device('cpu'))}, torch {torch.__version__}: the AAE 2 × 1000, 8-D, batch "
+          f"{args.batch_size}, {len(splits.train_x):,} MNIST images, {args.epochs} epochs each")
+    theirs = pythae_epoch(splits, args.epochs, args.batch_size)
+    mine = ours(splits, args.epochs, args.batch_size)
+    print(f"pythae Adversarial_AE: {theirs:.2f} s per epoch")
+    print(f"ours (aae train's defaults): {mine:.2f} s per epoch")
+    print(f"ratio pythae / ours: {theirs / mine:.2f}× (target ≥ 1.5, aim 2.5)")
+
+
+if __name__ == "__main__":
+    main()
