@@ -142,3 +142,23 @@ def test_the_page_shows_the_numbers_aae_eval_prints_for_the_shipped_pair(tiny_mo
         # and the Home card (aae eval --write) holds the same figures
         card = load_checkpoint(ROOT / "checkpoints" / name).card["metrics"]
         assert f"{card['knn_accuracy']:.4g}" == f"{page[name]['knn_accuracy']:.4g}"
+
+
+def test_a_fashion_pair_is_shown_on_fashion_mnist_with_the_numbers_aae_eval_prints(tiny_models, data_dir, capsys):
+    """The shipped Fashion-MNIST AAE and VAE: the page encodes the Fashion-MNIST test set (its own dataset, not
+    MNIST digits), names Fashion's classes, and its numbers are `aae eval`'s, which reads that test set too."""
+    from aae.cli import main
+    from aae.data import CLASS_NAMES
+
+    aae, vae = ROOT / "checkpoints" / "aae-2d-fashion", ROOT / "checkpoints" / "vae-2d-fashion"
+    at = open_pair(aae, vae)
+    assert at.session_state["page_dataset"] == "fashion-mnist"
+    page = at.session_state["compare_metrics"]
+    assert main(["eval", str(aae), str(vae), "--no-parzen", "--json", "--data-dir", str(data_dir)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    for name in ("aae-2d-fashion", "vae-2d-fashion"):
+        assert printed[name]["data"]["dataset"] == "fashion-mnist"
+        for key in METRICS:
+            assert f"{page[name][key]:.4g}" == f"{printed[name][key]:.4g}", (name, key)
+    legend = {t.get("name") for chart in at.get("plotly_chart") for t in json.loads(chart.proto.spec)["data"]}
+    assert {f"{i} {name}" for i, name in enumerate(CLASS_NAMES["fashion-mnist"])} <= legend  # "1 Trouser", ...
