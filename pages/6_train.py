@@ -225,8 +225,11 @@ try:
 except ValueError as error:
     problems.append(str(error))
 name_problem = common.model_name_problem(name.strip(), overwrite=overwrite)
-if running and job.name == name.strip():
-    name_problem = None  # the run in progress writes that folder itself (its process may have just saved it)
+# The run in progress writes that folder itself: while it runs, and in the one rerun that finds it finished
+# (its process has just saved it; the name field moves on to a free name below), the name is not a problem.
+own_run = job is not None and job.name == name.strip() and (running or st.session_state["train_status"] == "running")
+if own_run:
+    name_problem = None
 if name_problem:
     problems.append(name_problem)
 has_data = is_available(dataset, common.data_dir())
@@ -255,7 +258,7 @@ if settings is not None and not problems:
                    f"epoch's validation on {n_val:,} images and the worker's start.")
 start = st.button("Start training" + (f" ({format_duration(estimate)})" if estimate else ""), key="train_start",
                   type="primary",
-                  disabled=running or bool(problems) or not has_data,
+                  disabled=running or own_run or bool(problems) or not has_data,
                   help="One training at a time per browser session." if running else None)
 if start and not running and not problems and has_data and settings is not None:
     kind, model_config, train_config = settings
