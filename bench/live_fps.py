@@ -47,6 +47,14 @@ def start_server(data_dir: str, port: int, **extra_env: str) -> subprocess.Popen
     raise SystemExit("streamlit did not start")
 
 
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
@@ -107,11 +115,7 @@ def main() -> None:
                   f"shows ({1 / (sum(waits) / len(waits)):.1f} images/s)")
             browser.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
 
 if __name__ == "__main__":

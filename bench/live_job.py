@@ -19,7 +19,6 @@ import argparse
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from live_fps import free_port, start_server  # noqa: E402
+from live_fps import free_port, start_server, stop_server  # noqa: E402
 from throughput import ours  # noqa: E402
 
 from aae import catalog  # noqa: E402
@@ -135,11 +134,7 @@ def main() -> None:
                 wall = time.perf_counter() - started
                 browser.close()
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
     if not readings:
         raise SystemExit("no throughput was shown while the job ran")
     live = readings[-1]  # the page shows the run's mean so far: the last reading covers (nearly) all of it

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from live_fps import free_port, start_server  # noqa: E402
+from live_fps import free_port, start_server, stop_server  # noqa: E402
 
 PAGES = ["Prior & samples", "Latent traversal", "AAE vs VAE", "Clusters", "Style & content"]
 RATE = re.compile(r"([\d,]+) images/s")
@@ -150,8 +150,7 @@ async def run(args) -> None:
                 await browser.close()
         finally:
             memory.done = True
-            server.terminate()
-            server.wait(15)
+            stop_server(server)
     times = sorted(t for t, _, _ in latencies)
     q = statistics.quantiles(times, n=20, method="inclusive")
     print(f"{args.sessions} sessions at once ({args.trainers} training), {len(times)} page loads in {wall:.0f} s: "
