@@ -95,3 +95,15 @@ def tiny_semi(small_splits):
 
     model = create_model("semi", SemiSupervisedAAEConfig(latent_dim=4, hidden=64, labels_per_class=5), seed=0)
     return train(model, small_splits, TrainConfig(epochs=2, batch_size=50, sample_every=0)).model
+
+
+@pytest.fixture(autouse=True)
+def no_job_outlives_its_test():
+    """After each test, stop the jobs it left in worker processes: the queue runs one at a time per two cores,
+    so a duel left running by a failed test kept every later job of that test process waiting."""
+    yield
+    import sys
+
+    workers = sys.modules.get("aae.workers")
+    if workers is not None:
+        workers.stop_all()

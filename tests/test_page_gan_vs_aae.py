@@ -121,7 +121,7 @@ def test_pause_resume_and_stop(tiny_models, data_dir):
     assert at.session_state["duel_status"] == "running"
     assert at.button(key="duel_save").disabled is True  # not while it trains
     at.button(key="duel_pause").click().run()
-    assert at.session_state["duel_status"] == "paused"
+    wait_for_status(at, ("paused",))  # the worker process says so once it has stopped between two steps
     progress = at.get("progress")[0].proto.text
     assert progress.startswith("Paused")
     time.sleep(0.5)
