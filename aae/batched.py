@@ -15,6 +15,7 @@ ordinary models, one per seed, for `aae.checkpoints.save_checkpoint` and the met
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -77,12 +78,15 @@ class SeedBatch:
         self.params, _ = stack_module_state(models)  # name → (S, ...) leaf tensor
         self._loss = _PhaseLoss(self.base)
         names = {id(p): n for n, p in self.base.named_parameters()}
-        self.phases = [replace(p, parameters=[self.params[names[id(q)]] for q in p.parameters])
-                       for p in joined_phases(self.base.phases(train_config.lr), train_config)]
-        # What each phase trains; the rest enter it detached, so no gradient is computed for them (as
-        # `frozen` does for one model: the encoder's step through D computes no gradient for D's weights).
-        self._trained = {p.name: {names[id(q)] for q in p.parameters}
-                         for p in joined_phases(self.base.phases(train_config.lr), train_config)}
+        phases = joined_phases(self.base.phases(train_config.lr), train_config)
+        self.phases = [replace(p, parameters=[self.params[names[id(q)]] for q in p.parameters]) for p in phases]
+        # Each phase's weights as functional_call takes them. Those it does not train enter detached (views of
+        # the same storage, so they follow the optimiser's in-place steps): no gradient is computed for them,
+        # as `frozen` does for one model (the encoder's step through D computes none for D's weights).
+        self._inputs = {}
+        for phase in phases:
+            trained = {names[id(q)] for q in phase.parameters}
+            self._inputs[phase.name] = {f"model.{k}": v if k in trained else v.detach() for k, v in self.params.items()}
         self.optimizers = {p.name: make_optimizer(p, train_config) for p in self.phases}
         n = len(self.splits.train_x)
         if n < train_config.batch_size:
@@ -94,9 +98,7 @@ class SeedBatch:
         def one(params: dict[str, torch.Tensor], xs: torch.Tensor, ys: torch.Tensor):
             return functional_call(self._loss, params, (name, joined, xs, ys))
 
-        trained = self._trained[name]
-        params = {f"model.{k}": v if k in trained else v.detach() for k, v in self.params.items()}
-        return vmap(one, in_dims=(0, 0, 0), randomness="different")(params, x, y)
+        return vmap(one, in_dims=(0, 0, 0), randomness="different")(self._inputs[name], x, y)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """One mini-batch for every model: x is (S, B, ...), each model's own batch. Logs are (S,) tensors."""
@@ -107,7 +109,7 @@ class SeedBatch:
                 optimizer.zero_grad(set_to_none=True)
                 loss, step_logs = self._phase(phase.name, phase.joined, x, y)
                 if self.device.type == "cpu" and not torch.isfinite(loss).all():
-                    bad = [s for s, v in zip(self.seeds, loss.tolist()) if v != v or abs(v) == float("inf")]
+                    bad = [s for s, v in zip(self.seeds, loss.tolist()) if not math.isfinite(v)]
                     raise TrainingDiverged(f"the {phase.name} loss diverged for seed(s) {bad}")
                 loss.sum().backward()
                 optimizer.step()
@@ -116,7 +118,7 @@ class SeedBatch:
 
     def fit(self) -> list[dict[str, Any]]:
         """Train every model for `config.epochs` epochs; returns the per-epoch history."""
-        cfg, s, b = self.config, len(self.seeds), self.config.batch_size
+        cfg, b = self.config, self.config.batch_size
         n = len(self.splits.train_x)
         started = time.perf_counter()
         step = 0
@@ -138,7 +140,6 @@ class SeedBatch:
                 self.callback(step, logs)
             means = {k: (v / self.steps_per_epoch).tolist() for k, v in sums.items()}
             self.history.append({"epoch": epoch + 1, "seconds": time.perf_counter() - started, **means})
-        assert s == len(self.seeds)
         return self.history
 
     def models(self) -> list[LatentModel]:

@@ -337,16 +337,14 @@ class DuelJob(_Job):
     def _coverage(self, classifier, images: torch.Tensor) -> dict[str, Any] | None:
         if classifier is None:
             return None
-        from aae.metrics import class_coverage, coverage_trust
+        from aae.metrics import class_coverage
         from aae.metrics.frechet import classifier_features, frechet_distance
 
         probs = classifier.predict_proba(images.to(classifier.device)).cpu()
         cov = class_coverage(probs.argmax(dim=1), n_classes=10)
-        coverage = {"shares": list(cov.shares), "modes_covered": cov.modes_covered,
-                    "normalized_entropy": cov.normalized_entropy, "confidence": float(probs.max(dim=1).values.mean()),
-                    "frechet": frechet_distance(classifier_features(classifier, images), self._reference)}
-        coverage["trusted"], coverage["why_not"] = coverage_trust(coverage)
-        return coverage
+        return {"shares": list(cov.shares), "modes_covered": cov.modes_covered,
+                "normalized_entropy": cov.normalized_entropy, "confidence": float(probs.max(dim=1).values.mean()),
+                "frechet": frechet_distance(classifier_features(classifier, images), self._reference)}
 
     def _load_classifier(self, device: torch.device):
         if not self.classifier_path:

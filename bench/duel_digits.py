@@ -20,7 +20,7 @@ from pathlib import Path
 from aae import catalog
 from aae.checkpoints import classifier_path
 from aae.jobs import DuelJob
-from aae.metrics import DIGIT_FRECHET, TRUSTED_CONFIDENCE
+from aae.metrics import DIGIT_FRECHET, TRUSTED_CONFIDENCE, coverage_trust
 from aae.training import TrainConfig, describe_device, pick_device
 
 
@@ -48,7 +48,7 @@ def run(seed: int, args: argparse.Namespace) -> dict:
     first: dict[str, tuple] = {}
     for frame in snap.frames:
         for model, coverage in (("GAN", frame.gan_coverage), ("AAE", frame.aae_coverage)):
-            if model not in first and coverage and coverage["trusted"]:
+            if model not in first and coverage and coverage_trust(coverage)[0]:
                 first[model] = (seen[frame.step], frame.step, coverage["modes_covered"], coverage["frechet"])
     return {"first": first, "wall": wall, "elapsed": snap.elapsed, "steps": snap.step,
             "rate": snap.images_per_second, "frames": snap.frames, "seen": seen}

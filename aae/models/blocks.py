@@ -88,8 +88,8 @@ def set_requires_grad(module: nn.Module, flag: bool) -> None:
 def frozen(module: nn.Module):
     """Inside, `module`'s weights get no gradient (the generator phase trains through a fixed D).
 
-    Under a torch.func transform (aae.batched: several seeds as one model) flags cannot change: there D's
-    weights do get a gradient, which D's own phase clears before its step, so only time is lost.
+    Under a torch.func transform flags cannot change; the one such caller, aae.batched (several seeds as one
+    model), freezes by passing the weights a phase does not train in detached.
     """
     try:
         set_requires_grad(module, False)
