@@ -30,13 +30,21 @@ class DataNotFoundError(FileNotFoundError):
     """The dataset is neither on disk nor downloadable; the message says where we looked and what to do."""
 
 
+# Where a checkout of the project finds the data its team shares: ../shared/data beside the project root.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """The data root: the argument, else the environment variable AAE_DATA_DIR, else ./data."""
+    """The data root: the argument, else the environment variable AAE_DATA_DIR, else ./data when it holds a
+    dataset, else ../shared/data beside the project when that exists, else ./data (where a download goes)."""
     if data_dir:
         return Path(data_dir).expanduser()
     if os.environ.get("AAE_DATA_DIR"):
         return Path(os.environ["AAE_DATA_DIR"]).expanduser()
-    return Path("data")
+    local = Path("data")
+    if not any((local / folder / "raw").is_dir() for folder in DATASET_FOLDERS.values()) and SHARED_DATA.is_dir():
+        return SHARED_DATA
+    return local
 
 
 def is_available(name: DatasetName = "mnist", data_dir: str | os.PathLike | None = None) -> bool:

@@ -7,7 +7,9 @@ Plain numpy/scikit-learn/umap-learn, no Streamlit: the pages cache and display w
 from __future__ import annotations
 
 import os
+import threading
 import warnings
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -15,13 +17,16 @@ import torch
 
 from aae.priors import Prior
 
-__all__ = ["METHODS", "MIN_POINTS", "majority_class", "nearest_component", "project"]
+__all__ = ["METHODS", "MIN_POINTS", "ProjectionStore", "majority_class", "nearest_component", "project",
+           "shown_subset"]
 
 ProjectionMethod = Literal["pca", "tsne", "umap"]
 METHODS: tuple[str, ...] = ("pca", "tsne", "umap")
 # Fewest points each method can work with: PCA needs more points than components; t-SNE needs
 # perplexity < N; UMAP's spectral initialisation needs a neighbour graph of a handful of points.
 MIN_POINTS: dict[str, int] = {"pca": 3, "tsne": 5, "umap": 10}
+# How many test codes a map shows unless asked for more: t-SNE and UMAP take minutes on all 10,000 on a CPU.
+DEFAULT_POINTS: dict[str, int] = {"pca": 10_000, "tsne": 2_000, "umap": 2_000}
 
 
 def project(
@@ -78,6 +83,63 @@ def project(
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def shown_subset(n_total: int, n_points: int, seed: int = 0) -> np.ndarray:
+    """The seeded random subset of `n_points` of `n_total` codes a map shows, sorted (the same digits for every
+    model, so two maps side by side show the same test digits)."""
+    if not 1 <= n_points <= n_total:
+        raise ValueError(f"cannot show {n_points} of {n_total} points")
+    return np.sort(np.random.default_rng(seed).permutation(n_total)[:n_points])
+
+
+class ProjectionStore:
+    """Projections kept on disk, so a t-SNE or UMAP is computed once per model, not once per server start.
+
+    t-SNE of 2,000 codes takes tens of seconds on a 2-core CPU; the store keys each one on what determines it: the
+    model's weights (the sha256 its card records), its dataset, the shown subset (size and seed) and the method, so
+    a retrained model under the same name never reads the old model's map. Files are written atomically (a
+    temporary name, then a rename): a reader sees a whole projection or none.
+    """
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def path(self, weights: str, dataset: str, method: str, n_points: int, seed: int) -> Path:
+        if method not in METHODS:
+            raise ValueError(f"unknown projection {method!r}; choose one of {', '.join(METHODS)}")
+        return self.root / f"{weights[:32]}-{dataset}-{method}-n{n_points}-s{seed}.npy"
+
+    def get(self, weights: str, dataset: str, method: str, n_points: int, seed: int) -> np.ndarray | None:
+        path = self.path(weights, dataset, method, n_points, seed)
+        try:
+            points = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):  # absent, or unreadable (then it is computed again and replaced)
+            return None
+        return points if points.shape == (n_points, 2) and np.isfinite(points).all() else None
+
+    def put(self, weights: str, dataset: str, method: str, n_points: int, seed: int, points: np.ndarray) -> None:
+        path = self.path(weights, dataset, method, n_points, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        with open(temporary, "wb") as handle:
+            np.save(handle, np.asarray(points, dtype=np.float32), allow_pickle=False)
+        os.replace(temporary, path)
+
+    def project(self, codes: np.ndarray, method: ProjectionMethod, *, weights: str, dataset: str,
+                seed: int = 0) -> np.ndarray:
+        """`project(codes, method, seed=seed)`, read from the store when this model's map was made before (by a
+        page, or by the app's start-up warm-up), else computed and stored. `codes` is the shown subset, whose
+        size is part of the key."""
+        stored = self.get(weights, dataset, method, len(codes), seed)
+        if stored is not None:
+            return stored
+        points = project(codes, method, seed=seed)
+        try:
+            self.put(weights, dataset, method, len(codes), seed, points)
+        except OSError:  # a read-only install still shows the map; it just computes it again next time
+            pass
+        return points
+
+
 def warm_up(method: str = "umap") -> float:
     """Project a small random set once so numba compiles UMAP's code now, not on a user's first click.
 
@@ -93,6 +155,59 @@ def warm_up(method: str = "umap") -> float:
     for n in (300, 4200):
         project(rng.normal(size=(n, 8)).astype(np.float32), method, seed=0)
     return time.perf_counter() - started
+
+
+def lower_this_threads_priority() -> None:
+    """Give the calling thread the lowest CPU priority (Linux schedules threads one by one; elsewhere nothing
+    happens), so background work yields to the pages a user is waiting for. Threads it starts inherit it."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):
+        pass
+
+
+def warm_up_store(store: ProjectionStore, checkpoints_dir: str | os.PathLike, data_dir: str | os.PathLike, *,
+                  seed: int = 0, methods: tuple[str, ...] = ("umap", "tsne")) -> list[Path]:
+    """Compile UMAP (when it is one of `methods`), then fill `store` with the maps a user is offered first: for
+    every checkpoint under `checkpoints_dir` whose codes need projecting on the *AAE vs VAE* page (an encoder of
+    plain codes of more than 2 dimensions), each of `methods` at its default size. Runs at the lowest priority;
+    skips what is stored already, and models whose dataset is absent. Returns the files it found or made."""
+    from aae import catalog
+    from aae.checkpoints import CheckpointError, dataset_of, find_checkpoints, load_checkpoint
+    from aae.data import DataNotFoundError, load_dataset
+    from aae.explore import encode_all
+
+    lower_this_threads_priority()
+    if "umap" in methods:
+        warm_up()
+    kinds = catalog.kinds(encoder=True, conditional=False, categorical=False)
+    made, test_sets = [], {}
+    for path in find_checkpoints(checkpoints_dir):
+        try:
+            checkpoint = load_checkpoint(path, device="cpu")
+        except CheckpointError:
+            continue
+        card = checkpoint.card
+        dataset = dataset_of(card)
+        if card.get("kind") not in kinds or checkpoint.model.latent_dim <= 2:
+            continue
+        weights = card["files"]["model.safetensors"]
+        wanted = [m for m in methods if store.get(weights, dataset, m, DEFAULT_POINTS[m], seed) is None]
+        if wanted:
+            if dataset not in test_sets:
+                try:
+                    test_sets[dataset] = load_dataset(dataset, data_dir=data_dir).test_x
+                except DataNotFoundError:
+                    test_sets[dataset] = None
+            if test_sets[dataset] is None:
+                continue
+            with torch.no_grad():
+                codes = encode_all(checkpoint.model, test_sets[dataset]).numpy()
+            for method in wanted:
+                subset = shown_subset(len(codes), DEFAULT_POINTS[method], seed)
+                store.project(codes[subset], method, weights=weights, dataset=dataset, seed=seed)
+        made += [store.path(weights, dataset, m, DEFAULT_POINTS[m], seed) for m in methods]
+    return made
 
 
 def majority_class(

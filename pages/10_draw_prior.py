@@ -109,8 +109,9 @@ def show_run(kind: str, job: TrainingJob, snap: JobSnapshot, *, live: bool) -> N
         index = st.slider(f"Frame ({kind.upper()})", 0, len(snap.frames) - 1, len(snap.frames) - 1,
                           key=f"draw_frame_{kind}_{job.name}")
     frame = snap.frames[index]
+    common.enable_hover(job.dataset)
     st.plotly_chart(common.latent_frame_figure(prior, frame, title=f"{title} · epoch {frame.epoch:.2f}",
-                                   disc=st.session_state.get("draw_show_disc", False)),
+                                   disc=st.session_state.get("draw_show_disc", False), dataset=job.dataset),
                     key=f"draw_plot_{kind}_{'live' if live else 'done'}")
     st.caption(f"MMD² of the codes to the prior: **{frame.distance:.3f}** (frame {index + 1} of "
                f"{len(snap.frames)}) · {snap.status}")

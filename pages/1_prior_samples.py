@@ -82,7 +82,7 @@ def new_samples() -> None:
 
 
 def scatter_figure(prior: Prior, config: PriorConfig, z: np.ndarray, codes: np.ndarray | None,
-                   code_labels: np.ndarray | None, square: float | None) -> go.Figure:
+                   code_labels: np.ndarray | None, code_indices: np.ndarray | None, square: float | None) -> go.Figure:
     """Prior samples over the prior's density, with the encoded test set q(z) coloured by digit."""
     spread = [np.abs(z).max()]
     if codes is not None and len(codes):
@@ -95,10 +95,14 @@ def scatter_figure(prior: Prior, config: PriorConfig, z: np.ndarray, codes: np.n
     if codes is not None and code_labels is not None:
         palette = qualitative.T10
         for digit in range(10):
-            mine = codes[code_labels == digit]
+            mask = code_labels == digit
+            mine = codes[mask]
             fig.add_trace(go.Scatter(x=mine[:, 0], y=mine[:, 1], mode="markers", name=str(digit),
                                      legendgroup="q", legendgrouptitle_text="q(z) by digit",
-                                     marker=dict(size=3, color=palette[digit], opacity=0.7)))
+                                     marker=dict(size=3, color=palette[digit], opacity=0.7),
+                                     customdata=np.stack([code_labels[mask], code_indices[mask]], axis=1).tolist(),
+                                     hovertemplate="digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",
+                                     meta=common.test_digits_meta()))
     fig.add_trace(go.Scatter(x=z[:, 0], y=z[:, 1], mode="markers", name="prior samples", legendgroup="p",
                              marker=dict(size=6, color="black", symbol="x-thin", line=dict(width=1.5))))
     if square is not None:
@@ -171,20 +175,21 @@ grid = common.grid_image(images, nrow=nrow, scale=3 if n <= 100 else 2)
 st.session_state["samples_grid"] = grid
 st.session_state["prior_points"] = z[:, :2].numpy()
 
-codes = code_labels = None
+codes = code_labels = code_indices = None
 if model.has_encoder:
+    common.enable_hover()  # a test digit's image when the pointer is over its code
     all_codes = common.codes_for(entry)  # says itself when the data is missing
     data = common.test_set() if all_codes is not None else None
     if all_codes is not None and data is not None and len(all_codes):
         pick = np.random.default_rng(0).permutation(len(all_codes))[:Q_Z_POINTS]
-        codes, code_labels = all_codes[pick, :2], data[1].numpy()[pick]
+        codes, code_labels, code_indices = all_codes[pick, :2], data[1].numpy()[pick], pick
 square = 0.85 * prior.extent() if dim == 2 else None
 
 plot_column, grid_column = st.columns([5, 4], gap="medium")
 with plot_column:
     st.subheader("Codes")
     try:
-        fig = scatter_figure(prior, config, z[:, :2].numpy(), codes, code_labels, square)
+        fig = scatter_figure(prior, config, z[:, :2].numpy(), codes, code_labels, code_indices, square)
     except ValueError as error:
         st.error(str(error))
     else:

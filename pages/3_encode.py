@@ -234,6 +234,7 @@ st.session_state["encode_neighbours"] = [int(i) for i in neighbour_index]
 st.session_state["encode_closest"] = {"label": closest_label, "share": share, "k": K_CLASS, "component": component}
 
 figure = go.Figure()
+common.enable_hover()  # a test digit's image when the pointer is over its code
 common.add_digit_traces(figure, test_xy, labels, opacity=0.55)
 # WebGL traces draw above SVG ones whatever their order, so the neighbours and the star are WebGL too, added
 # after the test codes: they stay on top where the code lands in a dense region (the usual case).
@@ -242,6 +243,7 @@ figure.add_trace(go.Scattergl(
     marker={"symbol": "circle-open", "size": 11, "color": "black", "line": {"width": 1.5}},
     customdata=np.stack([labels[neighbour_index], neighbour_index], axis=1),
     hovertemplate="neighbour: digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",
+    meta=common.test_digits_meta(),
 ))
 figure.add_trace(go.Scattergl(
     x=[float(star_xy[0])], y=[float(star_xy[1])], mode="markers", name="your digit",

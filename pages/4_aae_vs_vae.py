@@ -15,7 +15,7 @@ from aae import catalog
 from aae.checkpoints import CheckpointError
 from aae.metrics.evaluate import LATENT_METRICS, METRICS, eval_generator, latent_metrics, metric_label
 from aae.priors import PriorConfig, describe_prior
-from aae.projections import project
+from aae.projections import DEFAULT_POINTS, project, shown_subset
 from ui import common
 
 # --- session state ----------------------------------------------------------------------------------
@@ -25,9 +25,8 @@ st.session_state["compare_metrics"] = {}
 st.session_state["compare_points"] = {}
 
 PROJECTIONS = {"PCA": "pca", "t-SNE": "tsne", "UMAP": "umap"}
-DEFAULT_SUBSAMPLE = {"pca": 10_000, "tsne": 2_000, "umap": 2_000}  # t-SNE and UMAP take minutes on 10,000
 PREFERRED_PAIRS = [("aae-2d-gaussian", "vae-2d"), ("aae-8d", "vae-8d")]
-SEED = 0  # as `aae eval`'s default
+SEED = common.MAP_SEED  # as `aae eval`'s default
 FORMATS = {"knn_accuracy": "{:.3f}", "silhouette": "{:.3f}", "mmd": "{:.4f}", "recon_bce": "{:.1f}",
            "recon_mse": "{:.4f}"}
 
@@ -53,12 +52,6 @@ def default_pair(entries: list[common.ModelEntry]) -> tuple[common.ModelEntry | 
                 if a.latent_dim == v.latent_dim and (not same_prior or prior_description(a) == prior_description(v)):
                     return a, v
     return (aaes or entries or [None])[0], (vaes or entries or [None])[-1]
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def projected(codes: np.ndarray, method: str, seed: int) -> np.ndarray:
-    """2-D view of codes (cached on their content, so per model and subsample)."""
-    return project(codes, method, seed=seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -128,6 +121,8 @@ if data is None:
     st.info("This page compares codes of the MNIST test set, so it needs the data (see above).")
     st.stop()
 labels_all = data[1].numpy()
+for dataset in dict.fromkeys(entry.dataset for entry in pair):
+    common.enable_hover(dataset)  # a test digit's image when the pointer is over its code
 codes = {}
 for entry in pair:
     codes[entry.path] = common.codes_for(entry)
@@ -147,14 +142,14 @@ if needs_projection:
     method = PROJECTIONS[method_label]
     n_points = int(size.number_input(
         "Test digits to show (a random subset)", min_value=100, max_value=n_total, step=500,
-        value=min(DEFAULT_SUBSAMPLE[method], n_total), key=f"compare_n_{method}",
+        value=min(DEFAULT_POINTS[method], n_total), key=f"compare_n_{method}",
         help="t-SNE and UMAP cost seconds per thousand points (UMAP's first run also compiles for ~20 s); "
              "PCA is instant on all 10,000. The same digits are shown for both models.",
     ))
 else:
     n_points = n_total
 # The same seeded subset on both sides, so the two plots show the same digits.
-subset = np.sort(np.random.default_rng(SEED).permutation(n_total)[:n_points])
+subset = shown_subset(n_total, n_points, SEED)
 labels = labels_all[subset]
 
 points, axis_names, shown = {}, {}, {}
@@ -171,9 +166,11 @@ for entry in pair:
         shown[entry.path] = "the 1-D codes on a line"
         continue
     name = method_label
-    with st.spinner(f"Computing the {name} of {len(sub):,} codes of {entry.name}…"):
+    with st.spinner(f"Computing the {name} of {len(sub):,} codes of {entry.name} (once: it is kept for next "
+                    "time)…"):
         try:
-            points[entry.path] = projected(sub, method, SEED)
+            points[entry.path] = common.projected_codes(entry.path, common.card_mtime(entry.path), entry.dataset,
+                                                        method, n_points, SEED)[1]
         except ValueError as error:
             st.error(f"Cannot project {entry.name}'s codes: {error}")
             st.stop()

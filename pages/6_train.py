@@ -114,7 +114,9 @@ def show_progress(job: TrainingJob, snap: JobSnapshot) -> None:
             st.caption("Loss curves appear after the first logged steps.")
     if snap.frames:  # a 2-D model: its codes meeting its prior, as it trains (the Draw a prior page's view)
         frame = snap.frames[-1]
+        common.enable_hover(job.dataset)
         st.plotly_chart(common.latent_frame_figure(make_prior(job.model_config.prior, 2), frame, disc=True,
+                                                   dataset=job.dataset,
                                                    title=f"q(z) over p(z) at epoch {frame.epoch:.2f} · MMD² "
                                                          f"{frame.distance:.3f}"), key="train_latent")
     with samples:

@@ -86,6 +86,7 @@ if entry.kind == "dimred":  # the paper's figure 12: every test digit at W·y + 
     heads = model.cluster_heads.weight.detach().cpu().numpy()
     st.session_state["cluster_map_points"] = len(codes)
     figure = go.Figure()
+    common.enable_hover()  # a test digit's image when the pointer is over its code
     common.add_digit_traces(figure, codes[:, :2], common.test_set()[1].numpy())
     figure.add_trace(go.Scatter(x=heads[:, 0], y=heads[:, 1], mode="markers+text", name="heads",
                                 text=[str(d) for d in range(len(heads))], textposition="top center",

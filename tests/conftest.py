@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ DATA_DIR = Path(os.environ.get("AAE_DATA_DIR") or ROOT.parent / "shared" / "data
 # The app compiles UMAP in a background thread at start; in tests that only competes for the 2 CI cores
 # (test_projections checks warm_up itself).
 os.environ.setdefault("AAE_WARM_UMAP", "0")
+# Projections the pages compute go to a store of this test run's own, never the developer's ./.cache.
+os.environ.setdefault("AAE_CACHE_DIR", tempfile.mkdtemp(prefix="latent-lab-test-cache-"))
 
 
 @pytest.fixture(scope="session")

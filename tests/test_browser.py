@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -36,14 +37,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url(data_dir, tiny_models):
+@contextmanager
+def _server(data_dir, runs_dir):
+    """`streamlit run app.py` on a free port, as a user starts it; yields its URL, stops it after."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run should have installed Debian's chromium")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     port = _free_port()
-    env = {**os.environ, "AAE_DATA_DIR": str(data_dir), "AAE_RUNS_DIR": str(Path(tiny_models["tiny-gan"]).parent)}
+    env = {**os.environ, "AAE_DATA_DIR": str(data_dir), "AAE_RUNS_DIR": str(runs_dir)}
     SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
     log = SERVER_LOG.open("wb")
     server = subprocess.Popen(
@@ -62,13 +64,21 @@ def app_url(data_dir, tiny_models):
     else:
         server.kill()
         pytest.fail(f"streamlit did not start: {SERVER_LOG.read_text()[-2000:]}")
-    yield url
-    server.terminate()
     try:
-        server.wait(10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(data_dir, tiny_models):
+    with _server(data_dir, Path(tiny_models["tiny-gan"]).parent) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -266,17 +276,63 @@ def test_clicking_a_test_digit_on_the_aae_vs_vae_map_decodes_it(page, app_url):
     _assert_no_errors(page, "AAE vs VAE map click")
 
 
-def test_a_url_with_parameters_opens_the_page_in_that_state(page, app_url):
-    _open_home(page, app_url)  # a server that has run the app once (its very first load may show Streamlit's
-    # folder navigation for a moment instead of the app's own)
-    page.goto(f"{app_url}/prior_samples?model=vae-2d&seed=7&n=50")
-    _wait_until(page, lambda: _heading(page, "Prior & samples").count() > 0, "the shared link did not open")
-    _settle(page)
-    _assert_no_errors(page, "shared link")
-    assert "vae-2d · VAE" in page.locator('[data-testid="stSidebar"]').inner_html()  # the picker's choice
-    seed = page.get_by_label("Seed").first
-    assert seed.input_value() == "7"
-    assert "seed=7" in page.url and "model=vae-2d" in page.url
+def test_a_url_with_parameters_opens_the_page_in_that_state(page, data_dir, tiny_models):
+    # On a server nobody has visited yet: Streamlit ran a pages/ file alone for such a link (its file names as
+    # the sidebar, app.py not run) until some visitor's run of app.py had set up the app's navigation.
+    with _server(data_dir, Path(tiny_models["tiny-gan"]).parent) as fresh_url:
+        page.goto(f"{fresh_url}/prior_samples?model=vae-2d&seed=7&n=50")
+        _wait_until(page, lambda: _heading(page, "Prior & samples").count() > 0, "the shared link did not open")
+        _settle(page)
+        _assert_no_errors(page, "shared link")
+        navigation = page.locator('[data-testid="stSidebarNav"]').inner_text()
+        assert "Explore" in navigation and "Latent traversal" in navigation, navigation  # the app's own sections
+        assert "prior samples" not in navigation  # not the pages folder's file names
+        assert "vae-2d · VAE" in page.locator('[data-testid="stSidebar"]').inner_html()  # the picker's choice
+        seed = page.get_by_label("Seed").first
+        assert seed.input_value() == "7"
+        assert "seed=7" in page.url and "model=vae-2d" in page.url
+
+
+def _hover_box(page) -> dict | None:
+    return page.evaluate("""() => {
+        const box = document.getElementById('latent-lab-hover');
+        if (!box || box.style.display === 'none' || !box.dataset.index) return null;
+        const canvas = box.querySelector('canvas');
+        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let ink = 0;
+        for (let i = 0; i < pixels.length; i += 4) if (pixels[i] > 128) ink++;
+        return {index: Number(box.dataset.index), caption: box.textContent, ink: ink, pixels: pixels.length / 4};
+    }""")
+
+
+def test_hovering_a_test_digit_on_a_map_shows_its_image(page, app_url, data_dir):
+    _open_home(page, app_url)
+    _goto(page, "AAE vs VAE")
+    plot = page.locator(".js-plotly-plot").first
+    plot.scroll_into_view_if_needed()
+    box = plot.bounding_box()
+    found = None
+    for fx in np.linspace(0.3, 0.7, 15):  # across the middle of the map, where the codes are dense
+        for fy in (0.5, 0.45, 0.55):
+            page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+            page.wait_for_timeout(120)
+            found = _hover_box(page)
+            if found:
+                break
+        if found:
+            break
+    assert found, "no test digit's image appeared while the pointer crossed the map"
+    # The image is the test digit the hover names: compare it with the test set's own image.
+    from aae.data import load_split
+
+    images, labels = load_split("mnist", train=False, data_dir=data_dir)
+    index = found["index"]
+    assert f"test #{index}" in found["caption"] and str(int(labels[index])) in found["caption"]
+    expected = int((images[index] > 128).sum()) * 9  # shown at 3 × 3 pixels per digit pixel
+    assert abs(found["ink"] - expected) <= 0.05 * expected, (found, expected)
+    page.mouse.move(5, 5)  # off the map: the image goes away
+    _wait_until(page, lambda: _hover_box(page) is None, "the hover image stayed after the pointer left the map",
+                timeout=10)
 
 
 def _scan_of_test_digit(data_dir: Path, folder: Path, index: int = 0) -> Path:

@@ -33,8 +33,17 @@ def test_fashion_mnist_has_the_full_training_set(data_dir):
 
 
 def test_data_dir_resolution(monkeypatch, tmp_path):
+    import aae.data
+
     monkeypatch.delenv("AAE_DATA_DIR", raising=False)
-    assert str(resolve_data_dir()) == "data"
+    monkeypatch.chdir(tmp_path)
+    shared = tmp_path / "shared" / "data"
+    monkeypatch.setattr(aae.data, "SHARED_DATA", shared)
+    assert str(resolve_data_dir()) == "data"  # nothing anywhere: ./data, where a download goes
+    shared.mkdir(parents=True)
+    assert resolve_data_dir() == shared  # a fresh checkout beside ../shared finds the team's data
+    (tmp_path / "data" / "MNIST" / "raw").mkdir(parents=True)
+    assert str(resolve_data_dir()) == "data"  # data of its own wins
     monkeypatch.setenv("AAE_DATA_DIR", str(tmp_path))
     assert resolve_data_dir() == tmp_path
     assert resolve_data_dir(tmp_path / "x") == tmp_path / "x"

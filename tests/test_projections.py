@@ -6,7 +6,15 @@ import torch
 
 from aae.metrics import knn_accuracy
 from aae.priors import PriorConfig, make_prior
-from aae.projections import majority_class, nearest_component, project
+from aae.projections import (
+    DEFAULT_POINTS,
+    ProjectionStore,
+    majority_class,
+    nearest_component,
+    project,
+    shown_subset,
+    warm_up_store,
+)
 
 
 def _blobs(n_per: int = 100, dim: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -98,21 +106,76 @@ def test_nearest_component_of_class_structured_priors():
 
 
 
-def test_the_app_compiles_umap_in_a_background_thread_unless_told_not_to(monkeypatch):
+def test_the_app_warms_up_projections_in_a_background_thread_unless_told_not_to(monkeypatch, tmp_path):
     import threading
 
-    from ui import common
+    from ui import caches, common
 
+    monkeypatch.setattr(caches, "SHIPPED_DIR", tmp_path / "no-models")  # the compile alone, not the shipped maps
+    monkeypatch.setenv("AAE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("AAE_WARM_UMAP", "0")
     common.warm_up_projections.clear()
     common.warm_up_projections()
-    assert not [t for t in threading.enumerate() if t.name == "warm-umap"]
+    assert not [t for t in threading.enumerate() if t.name == "warm-projections"]
 
     monkeypatch.setenv("AAE_WARM_UMAP", "1")
     common.warm_up_projections.clear()
     common.warm_up_projections()
-    warming = [t for t in threading.enumerate() if t.name == "warm-umap"]
+    warming = [t for t in threading.enumerate() if t.name == "warm-projections"]
     assert len(warming) == 1 and warming[0].daemon
     warming[0].join(timeout=180)  # the real compile and a real projection, then the thread ends
     assert not warming[0].is_alive()
     common.warm_up_projections.clear()
+
+
+def test_shown_subset_is_the_same_seeded_sorted_choice_every_time():
+    a, b = shown_subset(10_000, 2_000, 0), shown_subset(10_000, 2_000, 0)
+    assert np.array_equal(a, b) and len(np.unique(a)) == 2_000 and np.all(np.diff(a) > 0)
+    assert not np.array_equal(a, shown_subset(10_000, 2_000, 1))
+    with pytest.raises(ValueError, match="cannot show"):
+        shown_subset(100, 101)
+
+
+def test_the_projection_store_computes_once_and_keys_on_the_weights(tmp_path, monkeypatch):
+    import aae.projections as projections
+
+    store = ProjectionStore(tmp_path / "store")
+    codes = np.random.default_rng(0).normal(size=(300, 5)).astype(np.float32)
+    calls = []
+    real = projections.project
+    monkeypatch.setattr(projections, "project", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+
+    first = store.project(codes, "pca", weights="a" * 64, dataset="mnist", seed=0)
+    again = store.project(codes, "pca", weights="a" * 64, dataset="mnist", seed=0)
+    assert calls == ["pca"] and np.array_equal(first, again)  # the second came from the file
+    assert np.allclose(first, real(codes, "pca", seed=0))
+    # A retrained model (other weights), another dataset, size or seed: another map, computed afresh.
+    store.project(codes, "pca", weights="b" * 64, dataset="mnist", seed=0)
+    store.project(codes, "pca", weights="a" * 64, dataset="fashion-mnist", seed=0)
+    store.project(codes[:200], "pca", weights="a" * 64, dataset="mnist", seed=0)
+    assert calls == ["pca"] * 4
+    assert not list((tmp_path / "store").glob(".*tmp"))  # written through a temporary name, then renamed
+    # A damaged file is computed again and replaced, not shown.
+    path = store.path("a" * 64, "mnist", "pca", 300, 0)
+    path.write_bytes(b"not an array")
+    assert np.allclose(store.project(codes, "pca", weights="a" * 64, dataset="mnist", seed=0), first)
+    assert calls == ["pca"] * 5 and store.get("a" * 64, "mnist", "pca", 300, 0) is not None
+
+
+def test_warm_up_fills_the_store_for_models_whose_codes_need_a_map(tiny_models, data_dir, tmp_path):
+    import shutil
+
+    from aae.checkpoints import read_card
+
+    models = tmp_path / "models"
+    for name in ("tiny-aae-8d", "tiny-aae-2d-gaussian", "tiny-semi"):
+        shutil.copytree(tiny_models[name], models / name)
+    store = ProjectionStore(tmp_path / "store")
+    made = warm_up_store(store, models, data_dir, methods=("pca",))
+    weights = read_card(models / "tiny-aae-8d")["files"]["model.safetensors"]
+    # Only the 8-D plain AAE needs one: 2-D codes are their own map, a semi-supervised model's codes are not plain.
+    assert made == [store.path(weights, "mnist", "pca", DEFAULT_POINTS["pca"], 0)]
+    assert made[0].exists() and np.load(made[0]).shape == (DEFAULT_POINTS["pca"], 2)
+    before = made[0].stat().st_mtime_ns
+    assert warm_up_store(store, models, data_dir, methods=("pca",)) == made
+    assert made[0].stat().st_mtime_ns == before  # stored already: not made again

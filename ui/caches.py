@@ -17,13 +17,16 @@ import torch
 from aae.checkpoints import (
     classifier_path,
     load_checkpoint,
+    read_card,
 )
 from aae.data import CLASS_NAMES, DATASET_FOLDERS, DataNotFoundError, is_available, load_dataset, resolve_data_dir
 from aae.explore import encode_all
+from aae.projections import ProjectionStore, shown_subset
 from aae.training import describe_device, pick_device
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = ROOT / "checkpoints"
+MAP_SEED = 0  # the seed of every map's subset and projection (as `aae eval`'s default)
 
 
 def runs_dir() -> Path:
@@ -124,16 +127,47 @@ def codes_for(entry) -> np.ndarray | None:  # a ui.widgets.ModelEntry
     return test_codes(entry.path, card_mtime(entry.path), entry.dataset)
 
 
+def cache_root() -> Path:
+    """Where the app keeps what it computed and can compute again (projections, digit sprites): $AAE_CACHE_DIR,
+    else ./.cache beside the app (never committed)."""
+    return Path(os.environ.get("AAE_CACHE_DIR") or ROOT / ".cache")
+
+
+def projection_store() -> ProjectionStore:
+    return ProjectionStore(cache_root() / "projections")
+
+
+def weights_id(card: dict[str, Any]) -> str:
+    """What identifies a model's weights: the sha256 of its weights file that its card records."""
+    return card["files"]["model.safetensors"]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def projected_codes(path: str, mtime: float, dataset: str, method: str, n_points: int,
+                    seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(test indices shown, their 2-D map) for the model at `path`: `n_points` of its test codes (the seeded
+    subset every model shows) under `method`, read from the projection store when it was made before."""
+    codes = test_codes(path, mtime, dataset)
+    subset = shown_subset(len(codes), n_points, seed)
+    points = projection_store().project(codes[subset], method, weights=weights_id(read_card(path)),
+                                        dataset=dataset, seed=seed)
+    return subset, points
+
+
 @st.cache_resource
 def warm_up_projections() -> None:
-    """Once per process, compile UMAP in a daemon thread (numba: 20-40 s on a CPU), unless AAE_WARM_UMAP=0."""
+    """Once per process, in a daemon thread at the lowest CPU priority: compile UMAP (numba: 20-40 s on a CPU),
+    then make the maps the *AAE vs VAE* page offers first for each shipped model whose codes need one (t-SNE and
+    UMAP of the default subset; minutes on a 2-core CPU), into the projection store, so a user who picks them
+    waits for none of it, now or after a restart. AAE_WARM_UMAP=0 turns it off (tests)."""
     if os.environ.get("AAE_WARM_UMAP", "1") == "0":
         return
     import threading
 
-    from aae.projections import warm_up
+    from aae.projections import warm_up_store
 
-    threading.Thread(target=warm_up, name="warm-umap", daemon=True).start()
+    threading.Thread(target=warm_up_store, args=(projection_store(), SHIPPED_DIR, data_dir()),
+                     kwargs={"seed": MAP_SEED}, name="warm-projections", daemon=True).start()
 
 
 @st.cache_resource
@@ -157,3 +191,8 @@ def session_jobs() -> dict[str, Any]:
     return job_registry().setdefault(session_id, {})
 
 
+def enable_hover(dataset: str | None = None) -> None:
+    """Test digits' images on hover over this page's latent maps (`ui.hover`)."""
+    from ui.hover import enable
+
+    enable(dataset or page_dataset())

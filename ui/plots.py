@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from ui.caches import class_names
+from ui.caches import class_names, page_dataset
 
 
 def grid_image(images: torch.Tensor, *, nrow: int = 10, scale: int = 3, row_labels: list[str] | None = None,
@@ -58,9 +58,10 @@ def digit_image(image: torch.Tensor | np.ndarray, *, scale: int = 8) -> np.ndarr
 # -- latent maps ------------------------------------------------------------------------------
 
 def add_digit_traces(figure, points: np.ndarray, labels: np.ndarray, *, indices: np.ndarray | None = None,
-                     opacity: float = 0.6) -> None:
-    """One scatter trace per digit, in the colours every page uses; hover shows the digit and its test
-    index (`indices`, aligned with `points`; default 0..N-1)."""
+                     opacity: float = 0.6, dataset: str | None = None) -> None:
+    """One scatter trace per digit, in the colours every page uses; hover shows the digit, its test index
+    (`indices` into the picked model's test set, aligned with `points`; default 0..N-1) and, on a page that
+    called `ui.hover.enable`, the test digit's image."""
     import plotly.graph_objects as go
     from plotly.colors import qualitative
 
@@ -74,7 +75,16 @@ def add_digit_traces(figure, points: np.ndarray, labels: np.ndarray, *, indices:
             marker={"size": 3, "color": qualitative.T10[digit], "opacity": opacity},
             customdata=np.stack([labels[mask], indices[mask]], axis=1).tolist(),  # a list: clicks return it
             hovertemplate="digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",
+            meta=test_digits_meta(dataset),
         ))
+
+
+def test_digits_meta(dataset: str | None = None) -> str:
+    """The mark of a trace whose points are test digits of `dataset` (default: the picked model's) with their test
+    index in customdata[1]: `ui.hover` shows those digits' images on hover."""
+    from ui.hover import META_PREFIX
+
+    return META_PREFIX + (dataset or page_dataset())
 
 
 def show_clicked_digit(event, model, codes: np.ndarray, images: torch.Tensor) -> int | None:
@@ -92,7 +102,7 @@ def show_clicked_digit(event, model, codes: np.ndarray, images: torch.Tensor) ->
     return index
 
 
-def latent_frame_figure(prior, frame=None, *, title: str, disc: bool = False):
+def latent_frame_figure(prior, frame=None, *, title: str, disc: bool = False, dataset: str | None = None):
     """The prior's density as a grey map and, with a LatentFrame (aae.explore), the codes of its test digits
     over it and (`disc`) the discriminator's D(z) as contours: the live view of q(z) meeting p(z)."""
     import plotly.graph_objects as go
@@ -107,7 +117,8 @@ def latent_frame_figure(prior, frame=None, *, title: str, disc: bool = False):
                                  contours={"start": 0, "end": 1, "size": 0.1}, name="D(z)",
                                  colorbar={"title": "D(z)", "len": 0.6}, hovertemplate="D(z) %{z:.2f}<extra></extra>"))
     if frame is not None:
-        add_digit_traces(fig, frame.codes.numpy(), frame.labels.numpy(), opacity=0.75)
+        # A frame's codes are of the first test digits of the job's dataset, in order.
+        add_digit_traces(fig, frame.codes.numpy(), frame.labels.numpy(), opacity=0.75, dataset=dataset)
     fig.update_layout(title=title, height=420, margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False,
                       xaxis={"range": [-extent, extent], "title": "z1", "constrain": "domain"},
                       yaxis={"range": [-extent, extent], "title": "z2", "scaleanchor": "x"})

@@ -1,0 +1,55 @@
+"""ui/hover.py: the test set as one sprite the browser crops digits from, and the mark that tells the browser
+which traces of a latent map are test digits (the browser side is tests/test_browser.py's hover test)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from aae.data import load_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_sprite_holds_every_digit_at_its_index(data_dir):
+    from ui.hover import SPRITE_COLUMNS, sprite_png
+
+    images = load_dataset("mnist", data_dir=data_dir, val_size=0, train_limit=10, test_limit=250).test_x
+    sheet = np.asarray(Image.open(io.BytesIO(sprite_png(images))))
+    assert sheet.shape == (3 * 28, SPRITE_COLUMNS * 28)  # 250 digits: three rows, the last one part full
+    for index in (0, 99, 100, 249):
+        row, column = divmod(index, SPRITE_COLUMNS)
+        crop = sheet[row * 28:(row + 1) * 28, column * 28:(column + 1) * 28]
+        expected = (images[index, 0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+        assert np.array_equal(crop, expected)
+    assert not sheet[2 * 28:, 50 * 28:].any()  # no digit past the last
+
+
+def test_the_maps_mark_their_test_digits_and_the_page_writes_the_sprite(tiny_models, tmp_path, monkeypatch):
+    from ui import hover
+
+    monkeypatch.setattr(hover, "STATIC_DIR", tmp_path / "static")
+    hover.sprite_name.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / "4_aae_vs_vae.py"), default_timeout=120)
+    at.session_state["compare_aae_path"] = str(tiny_models["tiny-aae-2d-gaussian"])
+    at.session_state["compare_vae_path"] = str(tiny_models["tiny-vae-2d"])
+    at.run()
+    assert not at.exception, at.exception
+    for chart in at.get("plotly_chart"):
+        for trace in json.loads(chart.proto.spec)["data"]:
+            assert trace["meta"] == "test-digits:mnist"
+            digits = {int(label) for label, _ in trace["customdata"]}
+            assert len(digits) == 1 and 0 <= min(i for _, i in trace["customdata"])
+    assert at.get("html"), "no hover script on the page"  # .streamlit/config.toml turns static serving on
+    script = at.get("html")[0].proto.body
+    start = script.index("const config = ") + len("const config = ")
+    url = json.loads(script[start:script.index(";\n", start)])["url"]
+    sprites = list((tmp_path / "static" / "sprites").glob("mnist-test-*.png"))
+    assert len(sprites) == 1 and url.endswith("/app/static/sprites/" + sprites[0].name)
+    assert Image.open(sprites[0]).size == (100 * 28, 100 * 28)  # the whole 10,000-digit test set
