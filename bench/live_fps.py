@@ -5,9 +5,11 @@ Starts `streamlit run app.py` on a free local port, opens the traversal page on 
 the frames the page decoded and drew (window.latentLab.frames, one per redraw of the digit). For comparison it
 then moves the server-side Streamlit slider a few times and times how long each new image takes to appear.
 
-    python bench/live_fps.py [--seconds 4] [--data-dir ../shared/data]
+    python bench/live_fps.py [--seconds 4] [--data-dir ../shared/data] [--model dcgan]
 
-Prints one line per measurement. Target (issue 12): ≥ 30 frames per second while dragging.
+Prints one line per measurement. Target (issue 12): ≥ 30 frames per second while dragging. With `--model` a
+model the browser cannot decode (the conv generator `dcgan`) measures only the server path, which for such a
+model reruns just the sliders' fragment.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--data-dir", default=os.environ.get("AAE_DATA_DIR", str(ROOT.parent / "shared" / "data")))
+    parser.add_argument("--model", help="a model's name (default: the page's default model)")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -73,49 +76,62 @@ def main() -> None:
             page.set_default_timeout(120_000)
             page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_role("link", name="Latent traversal").click()
-            frame_element = page.locator('iframe[title="st.iframe"], iframe').first
-            frame_element.wait_for()
-            frame = frame_element.element_handle().content_frame()
-            frame.locator("#z0").wait_for()
-            box = frame.locator("#z0").bounding_box()
-            y = box["y"] + box["height"] / 2
-            count = lambda: frame.evaluate("window.latentLab.frames")  # noqa: E731
-            before, started = count(), time.perf_counter()
-            moves = 0
-            while time.perf_counter() - started < args.seconds:
-                page.mouse.move(box["x"] + 4, y)
-                page.mouse.down()
-                for i in range(40):
-                    page.mouse.move(box["x"] + 4 + (box["width"] - 8) * i / 39, y)
-                    moves += 1
-                page.mouse.up()
-            elapsed = time.perf_counter() - started
-            frames = count() - before
-            print(f"live decoding in Chromium (the page's default model): {frames} frames in {elapsed:.2f} s "
-                  f"while dragging = {frames / elapsed:.1f} frames/s ({moves} pointer moves, "
-                  f"{moves / elapsed:.0f} moves/s sent: every move that reached the page was drawn)")
-            per_decode = frame.evaluate("""() => { const s = window.latentLab, t = performance.now();
-                for (let i = 0; i < 200; i++) s.decode(s.z); return (performance.now() - t) / 200; }""")
-            print(f"one decode in the browser: {per_decode:.2f} ms (room for {1000 / per_decode:.0f} frames/s)")
-
-            # The server path: a Streamlit slider move reruns the page; time until the new image is shown.
-            images = lambda: page.locator('[data-testid="stImage"] img').evaluate_all(  # noqa: E731
-                "els => els.map(e => e.src).join()")
-            slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
-            waits = []
-            for _ in range(3):
-                shown = images()
-                slider.focus()
-                moved = time.perf_counter()
-                slider.press("ArrowRight")
-                while images() == shown and time.perf_counter() - moved < 30:
-                    page.wait_for_timeout(20)
-                waits.append(time.perf_counter() - moved)
-            print(f"server-side slider: {', '.join(f'{w:.2f}' for w in waits)} s per move until the new image "
-                  f"shows ({1 / (sum(waits) / len(waits)):.1f} images/s)")
+            if args.model:
+                page.goto(f"http://127.0.0.1:{port}/traversal?model={args.model}")
+                page.get_by_text("decoded from the sliders").first.wait_for()
+            if args.model and page.get_by_text("the browser cannot run it").count():
+                print(f"{args.model}: the browser cannot decode it; only the server path is measured")
+            else:
+                live_fps(page, args.seconds)
+            server_path(page)
             browser.close()
     finally:
         stop_server(server)
+
+
+def live_fps(page, seconds: float) -> None:
+    frame_element = page.locator('iframe[title="st.iframe"], iframe').first
+    frame_element.wait_for()
+    frame = frame_element.element_handle().content_frame()
+    frame.locator("#z0").wait_for()
+    box = frame.locator("#z0").bounding_box()
+    y = box["y"] + box["height"] / 2
+    count = lambda: frame.evaluate("window.latentLab.frames")  # noqa: E731
+    before, started = count(), time.perf_counter()
+    moves = 0
+    while time.perf_counter() - started < seconds:
+        page.mouse.move(box["x"] + 4, y)
+        page.mouse.down()
+        for i in range(40):
+            page.mouse.move(box["x"] + 4 + (box["width"] - 8) * i / 39, y)
+            moves += 1
+        page.mouse.up()
+    elapsed = time.perf_counter() - started
+    frames = count() - before
+    print(f"live decoding in Chromium (the page's default model): {frames} frames in {elapsed:.2f} s "
+          f"while dragging = {frames / elapsed:.1f} frames/s ({moves} pointer moves, "
+          f"{moves / elapsed:.0f} moves/s sent: every move that reached the page was drawn)")
+    per_decode = frame.evaluate("""() => { const s = window.latentLab, t = performance.now();
+        for (let i = 0; i < 200; i++) s.decode(s.z); return (performance.now() - t) / 200; }""")
+    print(f"one decode in the browser: {per_decode:.2f} ms (room for {1000 / per_decode:.0f} frames/s)")
+
+
+def server_path(page) -> None:
+    # The server path: a Streamlit slider move reruns the page; time until the new image is shown.
+    images = lambda: page.locator('[data-testid="stImage"] img').evaluate_all(  # noqa: E731
+        "els => els.map(e => e.src).join()")
+    slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
+    waits = []
+    for _ in range(3):
+        shown = images()
+        slider.focus()
+        moved = time.perf_counter()
+        slider.press("ArrowRight")
+        while images() == shown and time.perf_counter() - moved < 30:
+            page.wait_for_timeout(20)
+        waits.append(time.perf_counter() - moved)
+    print(f"server-side slider: {', '.join(f'{w:.2f}' for w in waits)} s per move until the new image "
+          f"shows ({1 / (sum(waits) / len(waits)):.1f} images/s)")
 
 
 if __name__ == "__main__":

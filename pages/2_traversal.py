@@ -153,53 +153,61 @@ if layers is not None:
                + (" and the pointer as it moves over the map of test codes" if map_points is not None else "")
                + ". Below, the same sliders on the server (float32, one page rerun per move) drive the sweep.")
 else:
-    st.caption("This model's decoder is convolutional: the browser cannot run it, so each slider move reruns the "
-               "page on the server (about a second here).")
-slider_area, image_area = st.columns([3, 2], gap="large")
-with slider_area:
-    columns = st.columns(2)
-    values = [columns[i % 2].slider(f"z{i + 1}", min_value=-bound, max_value=bound, step=bound / 50, format="%.2f",
-                                    key=slider_key(i)) for i in range(shown)]
-    st.button("Reset sliders", key="trav_reset", on_click=reset_sliders, icon=":material/restart_alt:")
-    notes = [f"Each slider spans ±{bound:.2f} (the prior's scale, widened to hold the start code if needed)."]
-    if dim > shown:
-        notes.append(f"This model's code has {dim} dimensions: the sliders move the first {shown}; the other "
-                     f"{dim - shown} stay as they are in the start code.")
-    st.caption(" ".join(notes))
+    st.caption("This model's decoder is convolutional: the browser cannot run it. Each slider move reruns only "
+               "this section on the server (the sliders, the image and the sweep), not the whole page.")
 
-common.write_url_state({**URL, **SLIDER_URL})
-z = z0.clone()
-z[:shown] = torch.tensor(values, dtype=z.dtype)
-image = common.digit_image(model.decode(z[None])[0], scale=8)
-st.session_state["traversal_image"] = image
-st.session_state["traversal_code"] = z.numpy()
 
-with image_area:
-    left, right = st.columns(2)
-    if original is not None:
-        left.image(common.digit_image(original[0], scale=8), caption=f"the original: {start_label}",
-                   width="stretch")
+@st.fragment
+def move_and_sweep(z0: torch.Tensor, bound: float, original: torch.Tensor | None, start_label: str) -> None:
+    """The server's sliders, the digit they decode to and the sweep: a fragment, so moving a slider reruns this
+    part alone (the decoder once, the sweep's 11 images), not the start, the live view and the interpolation."""
+    slider_area, image_area = st.columns([3, 2], gap="large")
+    with slider_area:
+        columns = st.columns(2)
+        values = [columns[i % 2].slider(f"z{i + 1}", min_value=-bound, max_value=bound, step=bound / 50,
+                                        format="%.2f", key=slider_key(i)) for i in range(shown)]
+        st.button("Reset sliders", key="trav_reset", on_click=reset_sliders, icon=":material/restart_alt:")
+        notes = [f"Each slider spans ±{bound:.2f} (the prior's scale, widened to hold the start code if needed)."]
+        if dim > shown:
+            notes.append(f"This model's code has {dim} dimensions: the sliders move the first {shown}; the other "
+                         f"{dim - shown} stay as they are in the start code.")
+        st.caption(" ".join(notes))
+
+    common.write_url_state({**URL, **SLIDER_URL})
+    z = z0.clone()
+    z[:shown] = torch.tensor(values, dtype=z.dtype)
+    image = common.digit_image(model.decode(z[None])[0], scale=8)
+    st.session_state["traversal_image"] = image
+    st.session_state["traversal_code"] = z.numpy()
+
+    with image_area:
+        left, right = st.columns(2)
+        if original is not None:
+            left.image(common.digit_image(original[0], scale=8), caption=f"the original: {start_label}",
+                       width="stretch")
+        else:
+            left.image(common.digit_image(model.decode(z0[None])[0], scale=8), caption=f"the start: {start_label}",
+                       width="stretch")
+        right.image(image, caption="decoded from the sliders", width="stretch")
+
+    st.subheader("Sweep one dimension")
+    if st.session_state["sweep_dim"] not in range(dim):  # a dimension of the previous, larger model
+        st.session_state["sweep_dim"] = 0
+    sweep_dim = st.selectbox("Dimension", list(range(dim)), key="sweep_dim", format_func=lambda i: f"z{i + 1}")
+    sweep_values = torch.linspace(-bound, bound, SWEEP_STEPS)
+    try:
+        sweep = decode_all(model, traversal_codes(z, int(sweep_dim), sweep_values))
+    except ValueError as error:
+        st.error(str(error))
     else:
-        left.image(common.digit_image(model.decode(z0[None])[0], scale=8), caption=f"the start: {start_label}",
-                   width="stretch")
-    right.image(image, caption="decoded from the sliders", width="stretch")
+        st.session_state["sweep_images"] = sweep.numpy()
+        st.session_state["sweep_strip"] = common.grid_image(sweep, nrow=SWEEP_STEPS, scale=3)
+        st.image(st.session_state["sweep_strip"], width="stretch")
+        st.caption(f"z{sweep_dim + 1} from {-bound:.2f} to {bound:.2f} in {SWEEP_STEPS} steps, every other "
+                   "dimension as the sliders set it.")
 
-# -- sweep one dimension ------------------------------------------------------------------------------
-st.subheader("Sweep one dimension")
-if st.session_state["sweep_dim"] not in range(dim):  # a dimension of the previous, larger model
-    st.session_state["sweep_dim"] = 0
-sweep_dim = st.selectbox("Dimension", list(range(dim)), key="sweep_dim", format_func=lambda i: f"z{i + 1}")
-sweep_values = torch.linspace(-bound, bound, SWEEP_STEPS)
-try:
-    sweep = decode_all(model, traversal_codes(z, int(sweep_dim), sweep_values))
-except ValueError as error:
-    st.error(str(error))
-else:
-    st.session_state["sweep_images"] = sweep.numpy()
-    st.session_state["sweep_strip"] = common.grid_image(sweep, nrow=SWEEP_STEPS, scale=3)
-    st.image(st.session_state["sweep_strip"], width="stretch")
-    st.caption(f"z{sweep_dim + 1} from {-bound:.2f} to {bound:.2f} in {SWEEP_STEPS} steps, every other dimension "
-               "as the sliders set it.")
+
+move_and_sweep(z0, bound, original, start_label)
 
 # -- interpolate between two codes --------------------------------------------------------------------
 st.subheader("Interpolate")

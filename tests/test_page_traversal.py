@@ -161,3 +161,18 @@ def test_a_shared_link_opens_the_same_view(tiny_models):
     at.slider(key="trav_z1").set_value(0.5).run()  # later runs follow the widgets, not the link
     assert at.session_state["traversal_code"][1] == pytest.approx(0.5)
     assert at.query_params["z2"] == "0.5"
+
+
+def test_a_conv_generator_falls_back_to_the_server_and_says_so(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    conv = save_checkpoint(runs / "conv-gan", build_model("gan", GANConfig(latent_dim=6, generator="conv",
+                                                                          generator_channels=8, disc_channels=4)))
+    monkeypatch.setenv("AAE_RUNS_DIR", str(runs))
+    at = open_page(conv)
+    assert at.session_state["trav_live"] is False  # no decoder for the browser
+    assert any("browser cannot run it" in c.value and "reruns only this section" in c.value for c in at.caption)
+    before = at.session_state["traversal_image"]
+    at.slider(key="trav_z0").set_value(-1.0).run()
+    assert not at.exception
+    assert at.session_state["traversal_code"][0] == pytest.approx(-1.0)
+    assert not np.array_equal(at.session_state["traversal_image"], before)  # the server decoded the move
