@@ -1,5 +1,6 @@
 """The entry point in the real Streamlit runtime: home page content and navigation to every page."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,20 @@ def test_over_seeds_is_mean_and_sample_std():
     assert over_seeds(figures, "cluster-16", "cluster_error") is None
     rows = {row["model"]: row for row in paper_vs_ours({}, figures)}
     assert set(rows) == {"semi-100", "aae-8d"} and rows["aae-8d"]["ours (shipped model)"] == "not shipped"
+
+
+def test_cards_with_a_history_show_its_learning_curve(tiny_models):
+    from aae.checkpoints import read_card
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    import pyarrow as pa
+
+    charts = at.get("vega_lite_chart")
+    assert charts and all(json.loads(c.proto.spec)["mark"]["type"] == "line" for c in charts)
+    tables = [pa.ipc.open_stream(c.proto.data.data).read_all().to_pylist() for c in charts]
+    history = read_card(ROOT / "checkpoints" / "semi-100")["training"]["history"]
+    expected = [row["val_class_err"] for row in history]
+    # semi-100's card: one point per recorded epoch with its validation error, nothing invented.
+    found = [[r["value"] for r in rows if r["series"] == "validation error of y"] for rows in tables]
+    assert any(values == pytest.approx(expected) for values in found), found[:3]
