@@ -178,7 +178,8 @@ for entry in pair:
     shown[entry.path] = f"the {name} of the {entry.latent_dim}-D codes"
 what = (f"{shown[left.path]} of both models" if shown[left.path] == shown[right.path]
         else f"{shown[left.path]} (left) and {shown[right.path]} (right)")
-st.caption(f"Shown: {what}, {n_points:,} of {n_total:,} test digits. Hover a point for its digit and test index."
+st.caption(f"Shown: {what}, {n_points:,} of {n_total:,} test digits. Hover a point for its digit, its test index "
+           "and its image."
            + (" Projections are fitted to each model separately." if needs_projection else ""))
 
 def axis_ranges(*clouds: np.ndarray) -> tuple[list[float], list[float]]:

@@ -330,6 +330,8 @@ def test_hovering_a_test_digit_on_a_map_shows_its_image(page, app_url, data_dir)
     assert f"test #{index}" in found["caption"] and str(int(labels[index])) in found["caption"]
     expected = int((images[index] > 128).sum()) * 9  # shown at 3 × 3 pixels per digit pixel
     assert abs(found["ink"] - expected) <= 0.05 * expected, (found, expected)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "aae_vs_vae_hover.png"))  # the view, with the image beside the pointer
     page.mouse.move(5, 5)  # off the map: the image goes away
     _wait_until(page, lambda: _hover_box(page) is None, "the hover image stayed after the pointer left the map",
                 timeout=10)
