@@ -93,12 +93,13 @@ def scatter_figure(prior: Prior, config: PriorConfig, z: np.ndarray, codes: np.n
     fig.add_trace(go.Heatmap(x=xs, y=ys, z=dens, colorscale=[[0, "#ffffff"], [1, "#8fb3e8"]], showscale=False,
                              hoverinfo="skip", name="p(z) density"))
     if codes is not None and code_labels is not None:
-        palette = qualitative.T10
+        palette, names = qualitative.T10, common.class_names()  # digits, or Fashion-MNIST's garments
         for digit in range(10):
             mask = code_labels == digit
             mine = codes[mask]
-            fig.add_trace(go.Scatter(x=mine[:, 0], y=mine[:, 1], mode="markers", name=str(digit),
-                                     legendgroup="q", legendgrouptitle_text="q(z) by digit",
+            name = names[digit] if names[digit] == str(digit) else f"{digit} {names[digit]}"
+            fig.add_trace(go.Scatter(x=mine[:, 0], y=mine[:, 1], mode="markers", name=name,
+                                     legendgroup="q", legendgrouptitle_text="q(z) by class",
                                      marker=dict(size=3, color=palette[digit], opacity=0.7),
                                      customdata=np.stack([code_labels[mask], code_indices[mask]], axis=1).tolist(),
                                      hovertemplate="digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",

@@ -99,7 +99,7 @@ start = start_column.radio("Start from", [PRIOR_START, DIGIT_START], key="trav_s
 if not model.has_encoder:
     st.caption("A GAN has no encoder: it cannot turn a test digit into a code, so it starts from a prior sample.")
 elif data is None:
-    st.caption("Without the MNIST test set only a prior sample can be the start.")
+    st.caption(f"Without the {common.dataset_name()} test set only a prior sample can be the start.")
 
 try:
     if start == DIGIT_START:

@@ -110,11 +110,12 @@ with tab_draw:
 
 with tab_test:
     if data is None:
-        st.info("Test digits need the MNIST test set (see the note above).")
+        st.info(f"Test images need the {common.dataset_name()} test set (see the note above).")
     else:
         pick, shuffle = st.columns([3, 1], vertical_alignment="bottom")
         pick.number_input("Test image index", min_value=0, max_value=len(data[1]) - 1, value=0, step=1,
-                          key="encode_test_index", help="Any of the 10,000 MNIST test images, by position.")
+                          key="encode_test_index",
+                          help=f"Any of the {len(data[1]):,} {common.dataset_name()} test images, by position.")
         shuffle.button("Random", key="encode_random", on_click=_random_test_index)
 
 # Whichever tab is open is the input; each tab keeps its own input meanwhile.
@@ -167,7 +168,7 @@ if steps is not None:
         height, width = array.shape
         column.image(_step_image(array), caption=f"{number}. {title} ({width}×{height})", width="stretch")
 else:
-    st.caption(f"Test digit #{test_index} (a {true_label}) is already in MNIST form.")
+    st.caption(f"Test image #{test_index} (a {common.class_names()[true_label]}) is already in MNIST form.")
 
 # --- code and reconstruction ------------------------------------------------------------------------
 x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).reshape(1, 1, 28, 28)
@@ -198,8 +199,8 @@ if label_regularized:
 # --- the map of the test set --------------------------------------------------------------------------
 st.subheader("Where it lands among the test digits")
 if data is None:
-    st.info("The latent map, the nearest neighbours and the closest class need the MNIST test set (see the "
-            "note at the top).")
+    st.info(f"The latent map, the nearest neighbours and the closest class need the {common.dataset_name()} test "
+            "set (see the note at the top).")
     if component is not None:
         st.metric("Nearest prior component", f"{component}", help="The part of the label-regularised prior the "
                   "model was trained to put this digit class in.")

@@ -118,7 +118,7 @@ if prior_description(left) != prior_description(right):
 
 data = common.test_set()
 if data is None:
-    st.info("This page compares codes of the MNIST test set, so it needs the data (see above).")
+    st.info(f"This page compares codes of the {common.dataset_name()} test set, so it needs the data (see above).")
     st.stop()
 labels_all = data[1].numpy()
 for dataset in dict.fromkeys(entry.dataset for entry in pair):

@@ -61,6 +61,13 @@ def page_dataset() -> str:
     return st.session_state.get("page_dataset", "mnist")
 
 
+def dataset_name(dataset: str | None = None) -> str:
+    """"MNIST" or "Fashion-MNIST": the picked model's dataset (or `dataset`), for people."""
+    from aae.data import DATASET_NAMES
+
+    return DATASET_NAMES[dataset or page_dataset()]
+
+
 def class_names(dataset: str | None = None) -> list[str]:
     return CLASS_NAMES[dataset or page_dataset()]
 
