@@ -209,23 +209,23 @@ def test_semi_supervised_picks_labels_per_class_images_of_each_class(small_split
     model = build_model("semi", SemiSupervisedAAEConfig(hidden=SMALL, labels_per_class=5))
     info = model.prepare_training(small_splits, seed=3)
     assert info == {"labelled_images": 50}
-    x, y = model._labelled
+    x, y = model.labelled.images
     assert torch.equal(torch.bincount(y, minlength=10), torch.full((10,), 5))
     index = labelled_subset(small_splits.train_y, 5, seed=3)
     assert torch.equal(x, small_splits.train_x[index]) and torch.equal(y, small_splits.train_y[index])
 
     again = build_model("semi", SemiSupervisedAAEConfig(hidden=SMALL, labels_per_class=5))
     again.prepare_training(small_splits, seed=3)
-    assert torch.equal(again._labelled[0], x)
+    assert torch.equal(again.labelled.images[0], x)
     other = build_model("semi", SemiSupervisedAAEConfig(hidden=SMALL, labels_per_class=5))
     other.prepare_training(small_splits, seed=4)
-    assert not torch.equal(other._labelled[0], x)
+    assert not torch.equal(other.labelled.images[0], x)
 
 
 def test_labels_per_class_none_uses_every_training_label(small_splits):
     model = build_model("semi", SemiSupervisedAAEConfig(hidden=SMALL, labels_per_class=None))
     assert model.prepare_training(small_splits, seed=0) == {"labelled_images": len(small_splits.train_x)}
-    assert torch.equal(model._labelled[1], small_splits.train_y)
+    assert torch.equal(model.labelled.images[1], small_splits.train_y)
 
 
 def test_labelled_subset_is_sorted_per_class_and_refuses_too_few():
@@ -495,3 +495,30 @@ def test_dimred_style_grid_rows_sit_at_their_heads(small_splits):
     heads = model.cluster_heads.weight.detach()
     expected = model.decode(styles.repeat(len(heads), 1) + heads.repeat_interleave(3, dim=0))
     torch.testing.assert_close(grid, expected)
+
+
+def test_the_variants_are_composed_not_stacked():
+    import inspect
+
+    from aae.models import DimReductionAAE, DimReductionAAEConfig, SupervisedAAE
+    from aae.models.base import LatentModel
+    from aae.models.categorical import HeadsReadout
+    from aae.models.style import ContentReadout
+
+    for cls in (SupervisedAAE, SemiSupervisedAAE, ClusteringAAE, DimReductionAAE):
+        below = cls.__mro__.index(LatentModel)
+        assert below <= 3, (cls.__name__, [c.__name__ for c in cls.__mro__[:below]])
+    # The kinds only declare: their kind, capabilities, readout and default config. No method of theirs
+    # replaces the shared ones (the 2-D map overrode ten and swapped the decoder its parent built).
+    for cls in (SemiSupervisedAAE, ClusteringAAE, DimReductionAAE):
+        own = {name for name, value in vars(cls).items() if inspect.isfunction(value)}
+        assert own == {"__init__"}, (cls.__name__, own)
+    assert isinstance(DimReductionAAE.readout, HeadsReadout) and type(SemiSupervisedAAE.readout) is ContentReadout
+    # The 2-D map's decoder reads the map alone; a semi-supervised decoder reads y beside z.
+    dimred = DimReductionAAE(DimReductionAAEConfig(hidden=16))
+    semi = SemiSupervisedAAE(SemiSupervisedAAEConfig(hidden=16))
+    assert dimred.decoder.net[0].in_features == 2 and semi.decoder.net[0].in_features == 4 + 10
+    x = torch.rand(6, 1, 28, 28)
+    logits, z = dimred.infer(x)
+    assert torch.allclose(dimred.encode(x), logits.softmax(dim=1) @ dimred.cluster_heads.weight + z, atol=1e-6)
+    assert dimred.inference_modules() == [dimred.encoder, dimred.decoder, dimred.cluster_heads]

@@ -33,7 +33,7 @@ from aae.models.blocks import (
     generator_loss,
     reconstruction_loss,
 )
-from aae.models.style import StyleContentAAE
+from aae.models.style import ContentReadout, StyleContentAAE
 from aae.priors import PriorConfig
 
 
@@ -76,8 +76,37 @@ class ClusteringAAEConfig(SemiSupervisedAAEConfig):
     balance_weight: float = 5.0  # on by default here: without it 16 clusters collapsed onto 4 (README)
 
 
+class LabelledSubset:
+    """The labelled images a semi-supervised model learns its classification phase from: `per_class` training
+    images of each class (None: every training image), chosen by the run's seed, drawn in mini-batches."""
+
+    def __init__(self, per_class: int | None, n_classes: int) -> None:
+        self.per_class, self.n_classes = per_class, n_classes
+        self.images: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def prepare(self, splits: Any, seed: int) -> int:
+        x, y = splits.train_x, splits.train_y
+        if self.per_class is None:
+            self.images = (x, y)
+        else:
+            index = labelled_subset(y.cpu(), self.per_class, n_classes=self.n_classes, seed=seed).to(x.device)
+            self.images = (x[index], y[index])
+        return len(self.images[1])
+
+    def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.images is None:
+            raise RuntimeError("no labelled subset: call prepare_training(splits, seed) before training")
+        x, y = self.images
+        idx = torch.randint(len(x), (n,), device=x.device)
+        return x[idx], y[idx]
+
+
 class CategoricalAAE(StyleContentAAE):
-    """Shared by the semi-supervised and the clustering AAE; they differ in K and in using labels."""
+    """An encoder that infers a categorical y beside the style z, and a second adversary that makes y one-hot.
+
+    The kinds differ only in what they declare: whether y is the class (`uses_labels`: a `LabelledSubset` and a
+    classification phase) or a clustering, and their readout (y and z to the decoder, or the 2-D map's heads).
+    """
 
     categorical: ClassVar[bool] = True
     uses_labels: ClassVar[bool] = False
@@ -85,10 +114,20 @@ class CategoricalAAE(StyleContentAAE):
     def __init__(self, config: SemiSupervisedAAEConfig) -> None:
         if config.n_categories < 2:
             raise ValueError(f"y needs at least 2 categories, got {config.n_categories}")
+        if self.uses_labels:
+            if config.n_categories != config.n_classes:
+                raise ValueError(f"a semi-supervised AAE has one category per class ({config.n_classes}), "
+                                 f"not {config.n_categories}")
+            if config.labels_per_class is not None and config.labels_per_class < 1:
+                raise ValueError("a semi-supervised AAE needs at least 1 label per class (or None for all labels); "
+                                 "for no labels at all, train a clustering AAE")
+        elif config.labels_per_class != 0:
+            raise ValueError("a clustering AAE uses no labels (labels_per_class must be 0); "
+                             "for labels, train a semi-supervised AAE")
         super().__init__(config, n_content=config.n_categories,
                          encoder_outputs=config.n_categories + config.latent_dim)
         self.category_discriminator = Discriminator(input_dim=config.n_categories, hidden=config.hidden)
-        self._labelled: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.labelled = LabelledSubset(config.labels_per_class, config.n_classes) if self.uses_labels else None
 
     # -- inference --------------------------------------------------------------------------
     def infer(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,7 +137,8 @@ class CategoricalAAE(StyleContentAAE):
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.infer(x)[1]
+        logits, z = self.infer(x)
+        return self.readout.code(self, logits.softmax(dim=1), z)
 
     @torch.no_grad()
     def category_probs(self, x: torch.Tensor) -> torch.Tensor:
@@ -113,13 +153,19 @@ class CategoricalAAE(StyleContentAAE):
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Decode each image's own inferred y (softmax) and z, as in training."""
-        logits, z = self.infer(x)
-        return self.decoder(z, logits.softmax(dim=1))
+        return torch.sigmoid(self.reconstruction_logits(*self.infer(x)))
 
     # -- training ---------------------------------------------------------------------------
+    def prepare_training(self, splits: Any, seed: int) -> dict[str, Any]:
+        """Pick the labelled subset (semi-supervised kinds): `labels_per_class` training images of each class."""
+        return {} if self.labelled is None else {"labelled_images": self.labelled.prepare(splits, seed)}
+
     def phases(self, lr: float) -> list[Phase]:
         adversaries = [*self.category_discriminator.parameters(), *self.style_discriminator.parameters()]
         phases = adversarial_phases(self.encoder, self.decoder, adversaries, lr, self.config.adversarial_lr_scale)
+        own = self.readout.parameters(self)  # the readout's weights (the 2-D map's heads) learn with the decoder
+        phases = [replace(p, parameters=[*p.parameters, *own]) if p.name == "reconstruction" and own else p
+                  for p in phases]
         if self.uses_labels:
             phases.append(Phase("classification", list(self.encoder.parameters()),
                                 lr * self.config.classification_lr_scale, role="supervised"))
@@ -130,8 +176,8 @@ class CategoricalAAE(StyleContentAAE):
         return F.one_hot(torch.randint(self.n_content, (n,), device=self.device), self.n_content).float()
 
     def reconstruction_logits(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """The decoder's pixel logits from the inferred y (softmax of `logits`) and style z."""
-        return self.decoder.logits(z, logits.softmax(dim=1))
+        """The decoder's pixel logits from the inferred y (softmax of `logits`) and style z, through the readout."""
+        return self.readout.logits(self, logits.softmax(dim=1), z)
 
     def _noisy(self, x: torch.Tensor) -> torch.Tensor:
         """The encoder's training input: x plus N(0, input_noise²) while training, x itself in eval mode."""
@@ -154,6 +200,10 @@ class CategoricalAAE(StyleContentAAE):
                 term = self.consistency(x, logits)
                 loss = loss + self.config.consistency_weight * term
                 logs["consistency"] = term.detach()
+            extra = self.readout.penalty(self)
+            if extra is not None:
+                loss = loss + extra[0]
+                logs.update(extra[1])
             return PhaseOutput(loss, logs)
         if phase == "discriminator":
             with torch.no_grad():
@@ -183,19 +233,12 @@ class CategoricalAAE(StyleContentAAE):
         if phase == "classification":
             # Training: a mini-batch of the labelled subset. Validation (eval mode): the batch given,
             # so the logs report the held-out classification error; nothing is learnt from it.
-            xb, yb = self._labelled_batch(len(x)) if self.training else (x, labels)
+            xb, yb = self.labelled.batch(len(x)) if self.training else (x, labels)
             logits, _ = self.infer(self._noisy(xb))
             loss = F.cross_entropy(logits, yb)
             error = (logits.argmax(dim=1) != yb).float().mean()
             return PhaseOutput(loss, {"class_ce": loss.detach(), "class_err": error.detach()})
         raise ValueError(f"unknown phase {phase!r}")
-
-    def _labelled_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._labelled is None:
-            raise RuntimeError("no labelled subset: call prepare_training(splits, seed) before training")
-        x, y = self._labelled
-        idx = torch.randint(len(x), (n,), device=x.device)
-        return x[idx], y[idx]
 
 
 class SemiSupervisedAAE(CategoricalAAE):
@@ -205,25 +248,7 @@ class SemiSupervisedAAE(CategoricalAAE):
     uses_labels = True
 
     def __init__(self, config: SemiSupervisedAAEConfig | None = None) -> None:
-        config = config or SemiSupervisedAAEConfig()
-        if config.n_categories != config.n_classes:
-            raise ValueError(f"a semi-supervised AAE has one category per class ({config.n_classes}), "
-                             f"not {config.n_categories}")
-        if config.labels_per_class is not None and config.labels_per_class < 1:
-            raise ValueError("a semi-supervised AAE needs at least 1 label per class (or None for all labels); "
-                             "for no labels at all, train a clustering AAE")
-        super().__init__(config)
-
-    def prepare_training(self, splits: Any, seed: int) -> dict[str, Any]:
-        """Pick the labelled subset: `labels_per_class` training images of each class, chosen by `seed`."""
-        x, y = splits.train_x, splits.train_y
-        k = self.config.labels_per_class
-        if k is None:
-            self._labelled = (x, y)
-        else:
-            index = labelled_subset(y.cpu(), k, n_classes=self.config.n_classes, seed=seed).to(x.device)
-            self._labelled = (x[index], y[index])
-        return {"labelled_images": len(self._labelled[1])}
+        super().__init__(config or SemiSupervisedAAEConfig())
 
 
 class ClusteringAAE(CategoricalAAE):
@@ -233,11 +258,7 @@ class ClusteringAAE(CategoricalAAE):
     uses_labels = False
 
     def __init__(self, config: ClusteringAAEConfig | None = None) -> None:
-        config = config or ClusteringAAEConfig()
-        if config.labels_per_class != 0:
-            raise ValueError("a clustering AAE uses no labels (labels_per_class must be 0); "
-                             "for labels, train a semi-supervised AAE")
-        super().__init__(config)
+        super().__init__(config or ClusteringAAEConfig())
 
 
 @dataclass(frozen=True)
@@ -271,67 +292,57 @@ class ClusterHeads(nn.Module):
         return F.relu(distance - gaps).pow(2).sum()
 
 
-class DimReductionAAE(SemiSupervisedAAE):
-    """The paper's semi-supervised dimensionality reduction (section 7, figure 12).
+class HeadsReadout(ContentReadout):
+    """The 2-D map's readout (the paper's section 7, figure 12): the decoder sees one point of a low-dimensional
+    map, r = W_c · y + z, the head of the inferred class plus the style; a penalty keeps the heads at least η
+    apart, so each class gets its own region and styles spread around its head. Codes are points of the map."""
 
-    The encoder still infers y and a style z, but the decoder sees one point of a low-dimensional
-    map: r = W_c · y + z, the head of the inferred class plus the style. An extra cost keeps the
-    heads at least η apart, so each class gets its own region and styles spread around its head.
-    `encode` returns r: the map itself.
-    """
+    module_names = ("cluster_heads",)
+
+    def decoder(self, config, n_content: int) -> Decoder:
+        return Decoder(latent_dim=config.latent_dim, hidden=config.hidden)  # r only, no content input
+
+    def extra_modules(self, config, n_content: int) -> dict[str, nn.Module]:
+        return {"cluster_heads": ClusterHeads(n_content, config.latent_dim, config.head_distance)}
+
+    def code(self, model, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return y @ model.cluster_heads.weight + z
+
+    def logits(self, model, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return model.decoder.logits(self.code(model, y, z))
+
+    def decode(self, model, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Images from points of the map (B, D); labels play no part."""
+        return model.decoder(z)
+
+    def decode_content(self, model, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Styles `z` placed around the heads of `labels` (cycled when None), decoded."""
+        return model.decoder(z + model.content(labels, len(z)) @ model.cluster_heads.weight)
+
+    def sample_latent(self, model, n: int, labels, generator) -> torch.Tensor:
+        """Points of the map: a style from the prior around the head of `labels` (cycled when None)."""
+        return (model.sample_styles(n, generator=generator)
+                + model.content(labels, n) @ model.cluster_heads.weight.detach())
+
+    def parameters(self, model) -> list[nn.Parameter]:
+        return list(model.cluster_heads.parameters())
+
+    def penalty(self, model) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        term = model.cluster_heads.penalty(model.config.head_distance)
+        return model.config.head_weight * term, {"heads": term.detach()}
+
+
+class DimReductionAAE(CategoricalAAE):
+    """The paper's semi-supervised dimensionality reduction: a semi-supervised AAE read out through cluster heads.
+    `encode` returns r = W_c · y + z, the map itself."""
 
     kind = "dimred"
+    uses_labels = True
     conditional = False  # decode() reads points of the map; labels only pick heads when sampling
+    readout = HeadsReadout()
 
     def __init__(self, config: DimReductionAAEConfig | None = None) -> None:
-        config = config or DimReductionAAEConfig()
-        super().__init__(config)
-        self.decoder = Decoder(latent_dim=config.latent_dim, hidden=config.hidden)  # r only, no content input
-        self.cluster_heads = ClusterHeads(config.n_categories, config.latent_dim, config.head_distance)
-
-    def represent(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return logits.softmax(dim=1) @ self.cluster_heads.weight + z
-
-    def reconstruction_logits(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder.logits(self.represent(logits, z))
-
-    @torch.no_grad()
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.represent(*self.infer(x))
-
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.decoder(self.encode(x))
-
-    @torch.no_grad()
-    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Images from points of the map (B, D)."""
-        return self.decoder(z.to(self.device))
-
-    @torch.no_grad()
-    def decode_content(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """Styles `z` placed around the heads of `labels` (cycled when None), decoded."""
-        heads = self.content(labels, len(z)) @ self.cluster_heads.weight
-        return self.decoder(z.to(self.device) + heads)
-
-    def sample_latent(self, n, labels=None, generator=None):
-        """Points of the map: a style from the prior around the head of `labels` (cycled when None)."""
-        return self.sample_styles(n, generator=generator) + self.content(labels, n) @ self.cluster_heads.weight.detach()
-
-    def phases(self, lr: float) -> list[Phase]:
-        phases = super().phases(lr)
-        heads = list(self.cluster_heads.parameters())
-        return [replace(p, parameters=[*p.parameters, *heads]) if p.name == "reconstruction" else p for p in phases]
-
-    def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
-        out = super().phase_loss(phase, x, labels)
-        if phase != "reconstruction":
-            return out
-        penalty = self.cluster_heads.penalty(self.config.head_distance)
-        return PhaseOutput(out.loss + self.config.head_weight * penalty, {**out.logs, "heads": penalty.detach()})
-
-    def inference_modules(self) -> list[nn.Module]:
-        return [self.encoder, self.decoder, self.cluster_heads]
+        super().__init__(config or DimReductionAAEConfig())
 
 
 def random_shift(x: torch.Tensor, pixels: int) -> torch.Tensor:

@@ -4,10 +4,12 @@ The decoder models p(x | y, z). When y carries the digit's class, z is left to c
 else — slant, stroke width, size: the *style* (Makhzani et al., 2016, section 5, figure 7).
 Fix z and sweep y and one style is written as every digit.
 
-`StyleContentAAE` holds what all such models share (decoder with a content input, a Gaussian
-adversary on z, decoding with a given class); `SupervisedAAE` is the paper's supervised model,
-which feeds the true label to the decoder. The semi-supervised and clustering AAEs
-(aae.models.categorical) infer y instead.
+`StyleContentAAE` holds what all such models share (an encoder, a Gaussian adversary on z, decoding with a
+given class) and is composed with a readout, the part that says how the decoder reads y and z: here
+`ContentReadout` (y beside z), or the 2-D map's cluster heads (aae.models.categorical.HeadsReadout).
+`SupervisedAAE` is the paper's supervised model, which feeds the true label to the decoder. The
+semi-supervised, clustering and 2-D map AAEs (aae.models.categorical) infer y instead; they differ only in
+what they declare (kind, whether y is the class, readout), not in methods of their own.
 """
 
 from __future__ import annotations
@@ -32,10 +34,58 @@ from aae.models.blocks import (
 from aae.priors import PriorConfig, make_prior
 
 
+class ContentReadout:
+    """How the decoder reads a code: the style z beside a one-hot content y, p(x | y, z).
+
+    A part the style-and-content models are composed of (`StyleContentAAE.readout`); the 2-D map's
+    `aae.models.categorical.HeadsReadout` is the other. A readout holds no weights itself: it builds the decoder
+    (and any extra modules, registered on the model under their names) and says how codes meet it.
+    """
+
+    module_names: tuple[str, ...] = ()  # the names of the modules `extra_modules` builds
+
+    def decoder(self, config, n_content: int) -> Decoder:
+        return Decoder(latent_dim=config.latent_dim, hidden=config.hidden, extra_inputs=n_content)
+
+    def extra_modules(self, config, n_content: int) -> dict[str, nn.Module]:
+        """Modules of the readout's own, by the names in `module_names` (registered on the model)."""
+        return {}
+
+    def code(self, model: StyleContentAAE, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """What `encode` gives for content probabilities y (B, K) and style z (B, D): the style."""
+        return z
+
+    def logits(self, model: StyleContentAAE, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's pixel logits for content y (B, K) (probabilities or one-hot) and style z."""
+        return model.decoder.logits(z, y)
+
+    def decode(self, model: StyleContentAAE, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Images from codes as `encode` gives them (here styles), written as `labels` (cycled when None)."""
+        return self.decode_content(model, z, labels)
+
+    def decode_content(self, model: StyleContentAAE, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Styles `z` (B, D) written as the classes or clusters `labels` (B,) (cycled when None)."""
+        return model.decoder(z, model.content(labels, len(z)))
+
+    def sample_latent(self, model: StyleContentAAE, n: int, labels, generator) -> torch.Tensor:
+        return model.sample_styles(n, generator=generator)
+
+    def parameters(self, model: StyleContentAAE) -> list[nn.Parameter]:
+        """Weights of the readout's own modules, trained with the reconstruction."""
+        return []
+
+    def penalty(self, model: StyleContentAAE) -> tuple[torch.Tensor, dict[str, torch.Tensor]] | None:
+        """A term of the readout's own added to the reconstruction loss (with its logs), or None."""
+        return None
+
+
 class StyleContentAAE(LatentModel):
-    """Base of the models with a decoder p(x | y, z): y one of `n_content` values, z the style code."""
+    """The models with a content y and a style code z (supervised, semi-supervised, clustering, the 2-D map),
+    composed of an encoder, a style adversary on z with its Gaussian prior, and a readout (`ContentReadout` or
+    the 2-D map's cluster heads) that says how the decoder reads y and z."""
 
     conditional: ClassVar[bool] = True  # decode() reads `labels` as the content
+    readout: ClassVar[ContentReadout] = ContentReadout()
 
     def __init__(self, config, n_content: int, encoder_outputs: int) -> None:
         super().__init__(config)
@@ -44,8 +94,10 @@ class StyleContentAAE(LatentModel):
         self.n_content = n_content
         self.prior = make_prior(config.prior, config.latent_dim)
         self.encoder = Encoder(hidden=config.hidden, n_outputs=encoder_outputs)
-        self.decoder = Decoder(latent_dim=config.latent_dim, hidden=config.hidden, extra_inputs=n_content)
+        self.decoder = self.readout.decoder(config, n_content)
         self.style_discriminator = Discriminator(input_dim=config.latent_dim, hidden=config.hidden)
+        for name, module in self.readout.extra_modules(config, n_content).items():
+            self.add_module(name, module)
 
     def content(self, labels: torch.Tensor | None, n: int) -> torch.Tensor:
         """One-hot content (n, K) for `labels`; without labels the classes cycle 0, 1, …, K−1, 0, …
@@ -61,13 +113,14 @@ class StyleContentAAE(LatentModel):
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Images from style codes `z` (B, D), written as the classes `labels` (B,) (cycled when None)."""
-        return self.decode_content(z, labels)
+        """Images from codes `z` (B, D) as `encode` gives them, written as the classes `labels` (B,) where the
+        readout takes a content (cycled when None)."""
+        return self.readout.decode(self, z.to(self.device), labels)
 
     @torch.no_grad()
     def decode_content(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """Style codes `z` (B, D) written as the classes or clusters `labels` (B,) (cycled when None)."""
-        return self.decoder(z, self.content(labels, len(z)))
+        return self.readout.decode_content(self, z.to(self.device), labels)
 
     @torch.no_grad()
     def style_grid(self, styles: torch.Tensor, *, rows: Literal["style", "content"] = "style") -> torch.Tensor:
@@ -87,12 +140,12 @@ class StyleContentAAE(LatentModel):
         return self.decode_content(z, labels)
 
     def sample_latent(self, n, labels=None, generator=None):
-        return self.sample_styles(n, generator=generator)
+        return self.readout.sample_latent(self, n, labels, generator)
 
     def sample_styles(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """`n` style codes z from the style prior (n, D): what `style_grid` and `decode_content` take.
 
-        The same as `sample_latent` here; the 2-D map's `sample_latent` also adds the cluster heads.
+        The same as `sample_latent` unless the readout places codes elsewhere (the 2-D map adds its heads).
         """
         z = self.prior.sample(n, generator=generator, device=None if generator is not None else self.device)
         return z.to(self.device)
@@ -106,7 +159,7 @@ class StyleContentAAE(LatentModel):
         return PhaseOutput(loss, {"disc_z": logs["disc"], "disc_z_acc": logs["disc_acc"]})
 
     def inference_modules(self) -> list[nn.Module]:
-        return [self.encoder, self.decoder]
+        return [self.encoder, self.decoder, *(self.get_submodule(name) for name in self.readout.module_names)]
 
 
 @dataclass(frozen=True)
@@ -149,7 +202,7 @@ class SupervisedAAE(StyleContentAAE):
     def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
         if phase == "reconstruction":
             z = self.encoder(x)
-            logits = self.decoder.logits(z, F.one_hot(labels, self.n_content).float())
+            logits = self.readout.logits(self, F.one_hot(labels, self.n_content).float(), z)
             loss = reconstruction_loss(logits, x, self.config.recon_loss)
             return PhaseOutput(loss, {"recon": loss.detach()})
         if phase == "discriminator":
