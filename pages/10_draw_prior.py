@@ -17,7 +17,7 @@ from aae.data import is_available
 from aae.explore import frames_gif
 from aae.jobs import JobSnapshot, TrainingJob
 from aae.priors import EXAMPLE_SHAPES, PriorConfig, example_drawing, image_prior_config, make_prior
-from aae.training import format_duration, measure_throughput
+from aae.training import estimate_job_seconds, format_duration, measure_throughput
 from ui import common
 
 try:  # the canvas is an optional component: without it the examples and uploads still work
@@ -77,9 +77,9 @@ def drawn_prior() -> tuple[PriorConfig | None, str | None]:
 # -- the runs ------------------------------------------------------------------------------------
 
 @st.cache_data(show_spinner="Measuring this machine's speed for the estimate…", max_entries=16)
-def seconds_per_epoch(kind: str, hidden: int, images: int) -> float:
+def images_per_second(kind: str, hidden: int) -> float:
     config = catalog.build_config(kind, {"latent_dim": 2, "hidden": hidden})
-    return images / measure_throughput(kind, config, catalog.train_config(kind, config, epochs=1))
+    return measure_throughput(kind, config, catalog.train_config(kind, config, epochs=1))
 
 
 def start_runs(prior: PriorConfig, *, epochs: int, images: int, hidden: int, with_vae: bool) -> None:
@@ -179,8 +179,11 @@ if not is_available("mnist", common.data_dir()):
     st.warning(common.data_missing_message(common.data_dir()))
 else:
     try:
-        estimate = sum(seconds_per_epoch(kind, hidden, images) for kind in (["aae", "vae"] if with_vae else ["aae"]))
-        st.caption(f"Estimated time on {common.device_description()}: {format_duration(estimate * epochs)} "
+        # Each run: its training at the measured rate, each epoch's validation, the worker's start (as on Train).
+        estimate = sum(estimate_job_seconds(images_per_second(kind, hidden), epochs=int(epochs),
+                                            train_images=int(images), validation_images=10_000)
+                       for kind in (["aae", "vae"] if with_vae else ["aae"]))
+        st.caption(f"Estimated time on {common.device_description()}: {format_duration(estimate)} "
                    f"(each run in a process of its own; at most {workers.max_running()} train at once here).")
     except (RuntimeError, ValueError):
         estimate = None
