@@ -17,7 +17,7 @@ import torch
 DatasetName = Literal["mnist", "fashion-mnist"]
 DATASET_NAMES: tuple[str, ...] = ("mnist", "fashion-mnist")
 DATASET_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
-DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}  # for people
+DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}  # for people
 _RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
               "t10k-labels-idx1-ubyte")
 CLASS_NAMES = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -227,12 +228,16 @@ class LatentFrame:
     distance: float  # MMD² between the codes and prior draws (aae.metrics.latent.mmd)
     extent: float  # the square [−extent, extent]² the maps cover
     disc: torch.Tensor | None = None  # (R, R) D(z) = P(z came from the prior), rows from the bottom; None: no D
+    # (n·n, 28, 28) uint8: the decoded manifold, an n × n grid of codes over the prior's bulk (rows top to bottom =
+    # z2 decreasing, as `manifold` gives it); None where not asked for
+    manifold: torch.Tensor | None = None
 
 
 @torch.no_grad()
 def latent_frame(model: LatentModel, images: torch.Tensor, labels: torch.Tensor, prior_draws: torch.Tensor, *,
-                 step: int, epoch: float, extent: float, resolution: int = 40) -> LatentFrame:
-    """A LatentFrame of `model` now (2-D models with an encoder). Leaves the model in the mode it found it."""
+                 step: int, epoch: float, extent: float, resolution: int = 40, manifold_n: int = 10) -> LatentFrame:
+    """A LatentFrame of `model` now (2-D models with an encoder), with its decoded `manifold_n` × `manifold_n`
+    manifold (0: none). Leaves the model in the mode it found it."""
     from aae.metrics.latent import mmd
 
     was_training = model.training
@@ -246,9 +251,22 @@ def latent_frame(model: LatentModel, images: torch.Tensor, labels: torch.Tensor,
         grid_y, grid_x = torch.meshgrid(axis, axis, indexing="ij")
         points = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1).to(model.device)
         disc = torch.sigmoid(discriminator(points)).float().cpu().reshape(resolution, resolution)
+    grid = None
+    if manifold_n > 0:
+        images_of_grid = manifold(model, n=manifold_n).reshape(-1, 28, 28)
+        grid = (images_of_grid.float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
     model.train(was_training)
     return LatentFrame(step=step, epoch=epoch, codes=codes, labels=labels.cpu(), distance=mmd(codes, prior_draws),
-                       extent=extent, disc=disc)
+                       extent=extent, disc=disc, manifold=grid)
+
+
+def manifold_image(frame: LatentFrame, *, scale: int = 1) -> np.ndarray | None:
+    """A frame's decoded manifold as one greyscale image (n·28·scale square, uint8), or None when it has none."""
+    if frame.manifold is None:
+        return None
+    n = int(round(len(frame.manifold) ** 0.5))
+    sheet = frame.manifold.reshape(n, n, 28, 28).permute(0, 2, 1, 3).reshape(n * 28, n * 28).numpy()
+    return np.kron(sheet, np.ones((scale, scale), dtype=np.uint8)) if scale > 1 else sheet
 
 
 # The ten digits' colours (Plotly's T10, as the pages draw them), for images made without Plotly.
@@ -256,12 +274,10 @@ DIGIT_COLOURS = ("#4C78A8", "#F58518", "#E45756", "#72B7B2", "#54A24B", "#EECA3B
                  "#9D755D", "#BAB0AC")
 
 
-def frames_gif(frames: list[LatentFrame], density: torch.Tensor | None = None, *, size: int = 320,
-               milliseconds: int = 200) -> bytes:
-    """An animated GIF of LatentFrames: each frame's codes as dots coloured by digit over the prior's density
-    (`density` (R, R) indexed [y, x] with y increasing, as Prior.density_grid gives, on the frames' square)."""
-    import io
-
+def frame_images(frames: list[LatentFrame], density: torch.Tensor | None = None, *, size: int = 320) -> list:
+    """Each LatentFrame as one RGB picture (PIL): its codes as dots coloured by digit over the prior's density
+    (`density` (R, R) indexed [y, x] with y increasing, as Prior.density_grid gives, on the frames' square), and
+    beside it, where the frame has one, its decoded manifold at the same height."""
     from PIL import Image, ImageDraw
 
     if not frames:
@@ -281,7 +297,56 @@ def frames_gif(frames: list[LatentFrame], density: torch.Tensor | None = None, *
         for x, y, digit in zip(xs, ys, frame.labels.tolist()):
             draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=DIGIT_COLOURS[int(digit) % 10])
         draw.text((6, 4), f"epoch {frame.epoch:.2f}   MMD^2 {frame.distance:.3f}", fill=(20, 20, 20))
+        sheet = manifold_image(frame)
+        if sheet is not None:
+            side = Image.fromarray(sheet, mode="L").resize((size, size), Image.NEAREST).convert("RGB")
+            both = Image.new("RGB", (2 * size, size), (255, 255, 255))
+            both.paste(image, (0, 0))
+            both.paste(side, (size, 0))
+            image = both
         images.append(image)
+    return images
+
+
+def frames_gif(frames: list[LatentFrame], density: torch.Tensor | None = None, *, size: int = 320,
+               milliseconds: int = 200) -> bytes:
+    """An animated GIF of LatentFrames (`frame_images`: the codes over the prior and the decoded manifold)."""
+    import io
+
+    if not frames:
+        raise ValueError("no frames to animate yet")
+    images = frame_images(frames, density, size=size)
     buffer = io.BytesIO()
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=milliseconds, loop=0)
     return buffer.getvalue()
+
+
+def frames_mp4(frames: list[LatentFrame], density: torch.Tensor | None = None, *, size: int = 320,
+               frames_per_second: float = 5.0) -> bytes:
+    """The same animation as `frames_gif`, as an H.264 MP4 (imageio-ffmpeg's own ffmpeg, a dependency).
+
+    Raises RuntimeError, saying why, where no encoder can be run."""
+    import tempfile
+
+    if not frames:
+        raise ValueError("no frames to animate yet")
+    try:
+        import imageio_ffmpeg
+    except ImportError as error:
+        raise RuntimeError("MP4 export needs the imageio-ffmpeg package (pip install imageio-ffmpeg); "
+                           "the GIF export works without it") from error
+    images = frame_images(frames, density, size=size)
+    width, height = images[0].size
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "run.mp4"
+        try:
+            writer = imageio_ffmpeg.write_frames(str(path), (width, height), fps=frames_per_second, codec="libx264",
+                                                 pix_fmt_in="rgb24", pix_fmt_out="yuv420p", macro_block_size=16,
+                                                 quality=7, ffmpeg_log_level="error")
+            writer.send(None)  # start ffmpeg
+            for image in images:
+                writer.send(np.ascontiguousarray(np.asarray(image, dtype=np.uint8)))
+            writer.close()
+        except (OSError, RuntimeError) as error:
+            raise RuntimeError(f"the MP4 encoder failed: {error}") from error
+        return path.read_bytes()

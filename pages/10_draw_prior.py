@@ -14,7 +14,7 @@ import streamlit as st
 
 from aae import catalog, workers
 from aae.data import is_available
-from aae.explore import frames_gif
+from aae.explore import frames_gif, frames_mp4, manifold_image
 from aae.jobs import JobSnapshot, TrainingJob
 from aae.priors import EXAMPLE_SHAPES, PriorConfig, example_drawing, image_prior_config, make_prior
 from aae.training import estimate_job_seconds, format_duration, measure_throughput
@@ -115,6 +115,10 @@ def show_run(kind: str, job: TrainingJob, snap: JobSnapshot, *, live: bool) -> N
                     key=f"draw_plot_{kind}_{'live' if live else 'done'}")
     st.caption(f"MMD² of the codes to the prior: **{frame.distance:.3f}** (frame {index + 1} of "
                f"{len(snap.frames)}) · {snap.status}")
+    sheet = manifold_image(frame, scale=2)
+    if sheet is not None:
+        st.image(sheet, caption=f"The decoder over the prior's bulk at epoch {frame.epoch:.2f} (a 10 × 10 grid of "
+                                "codes, top row z₂ high)", width=280)
 
 
 def distance_figure(snaps: dict[str, JobSnapshot]) -> go.Figure:
@@ -224,6 +228,17 @@ if any(slot in jobs for slot in SLOTS.values()):
                 prior = make_prior(aae_job.model_config.prior, 2)
                 _, _, density = prior.density_grid(extent=aae_snap.frames[0].extent, resolution=100)
                 st.session_state["draw_gif"] = frames_gif(aae_snap.frames, density)
+                try:
+                    st.session_state["draw_mp4"], st.session_state["draw_mp4_problem"] = (
+                        frames_mp4(aae_snap.frames, density), None)
+                except RuntimeError as problem:
+                    st.session_state["draw_mp4"], st.session_state["draw_mp4_problem"] = None, str(problem)
                 st.session_state["draw_gif_of"] = made
-            st.download_button("Download the AAE's run as a GIF", st.session_state["draw_gif"],
-                               file_name=f"{aae_job.name}.gif", mime="image/gif", key="draw_gif_button")
+            gif_column, mp4_column = st.columns(2)
+            gif_column.download_button("Download the AAE's run as a GIF", st.session_state["draw_gif"],
+                                       file_name=f"{aae_job.name}.gif", mime="image/gif", key="draw_gif_button")
+            if st.session_state["draw_mp4"] is not None:
+                mp4_column.download_button("… or as an MP4", st.session_state["draw_mp4"],
+                                           file_name=f"{aae_job.name}.mp4", mime="video/mp4", key="draw_mp4_button")
+            else:
+                mp4_column.caption(f"No MP4: {st.session_state['draw_mp4_problem']}")

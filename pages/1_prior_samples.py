@@ -187,31 +187,12 @@ if model.has_encoder:
 square = 0.85 * prior.extent() if dim == 2 else None
 
 plot_column, grid_column = st.columns([5, 4], gap="medium")
-with plot_column:
-    st.subheader("Codes")
-    try:
-        fig = scatter_figure(prior, config, z[:, :2].numpy(), codes, code_labels, code_indices, square)
-    except ValueError as error:
-        st.error(str(error))
-    else:
-        event = st.plotly_chart(fig, key="prior_scatter", on_select="rerun", selection_mode="points")
-        clicked = clicked_point(event)
-        st.session_state["prior_clicked"] = clicked
-    notes = [f"Black crosses: the {n} prior samples decoded on the right; blue shading: the prior's density."]
-    if dim == 2:
-        notes.append("Click any point to decode it.")
-    if codes is not None:
-        notes.append(f"Coloured dots: {len(codes):,} test digits encoded by the model (q(z)), coloured by class.")
-    elif not model.has_encoder:
-        notes.append("A GAN has no encoder, so there is no q(z) to draw.")
-    if dim > 2:
-        notes.append(f"The latent space is {dim}-D: the plot shows its first two dimensions only.")
-    if square is not None:
-        notes.append("The dashed square is the plane the manifold below covers.")
-    st.caption(" ".join(notes))
-
+# The grid first: "New samples" changes it, and the browser shows it before it has redrawn the map beside it
+# (the map's thousands of points take most of a rerun in the browser). A click on the map is read from the
+# chart's state, which holds the selection before the chart is drawn again.
+st.session_state["prior_clicked"] = clicked_point(st.session_state.get("prior_scatter"))
 with grid_column:
-    clicked = st.session_state.get("prior_clicked")
+    clicked = st.session_state["prior_clicked"]
     if clicked is not None and dim == 2:
         point = torch.tensor([clicked], dtype=torch.float32)
         decoded = common.digit_image(model.decode(point)[0], scale=6)
@@ -232,6 +213,28 @@ with grid_column:
         file_name=f"{entry.name}-{config.name}-seed{seed}.png", mime="image/png", key="download_samples",
         on_click="ignore", icon=":material/download:",
     )
+
+with plot_column:
+    st.subheader("Codes")
+    try:
+        fig = scatter_figure(prior, config, z[:, :2].numpy(), codes, code_labels, code_indices, square)
+    except ValueError as error:
+        st.error(str(error))
+    else:
+        st.plotly_chart(fig, key="prior_scatter", on_select="rerun", selection_mode="points")
+    notes = [f"Black crosses: the {n} prior samples decoded on the right; blue shading: the prior's density."]
+    if dim == 2:
+        notes.append("Click any point to decode it.")
+    if codes is not None:
+        notes.append(f"Coloured dots: {len(codes):,} test digits encoded by the model (q(z)), coloured by class.")
+    elif not model.has_encoder:
+        notes.append("A GAN has no encoder, so there is no q(z) to draw.")
+    if dim > 2:
+        notes.append(f"The latent space is {dim}-D: the plot shows its first two dimensions only.")
+    if square is not None:
+        notes.append("The dashed square is the plane the manifold below covers.")
+    st.caption(" ".join(notes))
+
 
 # -- the manifold (2-D latent spaces) ---------------------------------------------------------------
 if dim != 2:

@@ -6,6 +6,7 @@ help from their comments, its presets, and the engine's options. Nothing here kn
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -14,6 +15,7 @@ import streamlit as st
 
 from aae import catalog, workers
 from aae.data import DATASET_FOLDERS, DATASET_NAMES, is_available
+from aae.explore import manifold_image
 from aae.jobs import JobSnapshot, TrainingJob
 from aae.priors import PRIOR_NAMES, make_prior
 from aae.training import TrainConfig, estimate_job_seconds, format_duration, measure_throughput
@@ -96,6 +98,33 @@ def loss_figure(losses: list[dict[str, float]]) -> go.Figure:
     return fig
 
 
+# The live view redraws its progress every 2 s; the loss chart at most every LOSS_REDRAW_SECONDS (and at the end).
+# A figure that did not change is sent again as the same object, which the browser does not plot again: building
+# and plotting the growing chart on every redraw took CPU from the job on a 2-core machine (bench/live_job.py).
+LOSS_REDRAW_SECONDS = 6.0
+
+
+def cached_figure(key: str, version: Any, build) -> go.Figure:
+    """The figure `build()` made for `version` (rebuilt only when the version changes), kept per session."""
+    held = st.session_state.get(key)
+    if held is None or held[0] != version:
+        held = (version, build())
+        st.session_state[key] = held
+    return held[1]
+
+
+def loss_version(job: TrainingJob, snap: JobSnapshot) -> tuple:
+    """What the loss chart shows: redrawn with new rows at most every LOSS_REDRAW_SECONDS, and at the end."""
+    if snap.finished:
+        return (job.name, len(snap.losses), "final")
+    held = st.session_state.get("train_loss_figure")
+    if held is not None and held[0][0] == job.name:
+        _, rows, drawn_at = held[0]
+        if rows == len(snap.losses) or time.monotonic() - drawn_at < LOSS_REDRAW_SECONDS:
+            return held[0]
+    return (job.name, len(snap.losses), time.monotonic())
+
+
 def show_progress(job: TrainingJob, snap: JobSnapshot) -> None:
     st.session_state["train_status"] = snap.status
     epoch = min(snap.epoch + 1, snap.epochs) if not snap.finished else snap.epoch
@@ -109,16 +138,22 @@ def show_progress(job: TrainingJob, snap: JobSnapshot) -> None:
     with curves:
         if snap.losses:
             st.markdown("**Training losses**")
-            st.plotly_chart(loss_figure(snap.losses), key="train_losses")
+            figure = cached_figure("train_loss_figure", loss_version(job, snap), lambda: loss_figure(snap.losses))
+            st.plotly_chart(figure, key="train_losses")
         else:
             st.caption("Loss curves appear after the first logged steps.")
     if snap.frames:  # a 2-D model: its codes meeting its prior, as it trains (the Draw a prior page's view)
         frame = snap.frames[-1]
         common.enable_hover(job.dataset)
-        st.plotly_chart(common.latent_frame_figure(make_prior(job.model_config.prior, 2), frame, disc=True,
-                                                   dataset=job.dataset,
-                                                   title=f"q(z) over p(z) at epoch {frame.epoch:.2f} · MMD² "
-                                                         f"{frame.distance:.3f}"), key="train_latent")
+        figure = cached_figure(  # a new frame comes a few times an epoch: the same figure until then
+            "train_latent_figure", (job.name, len(snap.frames)),
+            lambda: common.latent_frame_figure(make_prior(job.model_config.prior, 2), frame, disc=True,
+                                               dataset=job.dataset, title=f"q(z) over p(z) at epoch "
+                                               f"{frame.epoch:.2f} · MMD² {frame.distance:.3f}"))
+        st.plotly_chart(figure, key="train_latent")
+        sheet = manifold_image(frame, scale=2)
+        if sheet is not None:
+            st.image(sheet, caption=f"The decoder over the prior's bulk at epoch {frame.epoch:.2f}", width=280)
     with samples:
         if snap.samples is not None:
             grid = common.grid_image(snap.samples[:100], nrow=10, scale=2)

@@ -129,3 +129,44 @@ def test_frames_of_a_training_run_become_an_animated_gif():
     assert (np.asarray(gif.convert("RGB")) != first).any()  # the dots moved
     with pytest.raises(ValueError, match="no frames"):
         frames_gif([])
+
+
+def test_a_frame_holds_the_decoded_manifold_and_the_exports_show_it_beside_the_codes(tiny_models, small_splits):
+    import imageio_ffmpeg
+
+    from aae.checkpoints import load_checkpoint
+    from aae.explore import frames_gif, frames_mp4, latent_frame, manifold, manifold_image
+
+    model = load_checkpoint(tiny_models["tiny-aae-2d-gaussian"]).model
+    images, labels = small_splits.test_x[:100], small_splits.test_y[:100]
+    draws = model.sample_latent(100, generator=torch.Generator().manual_seed(0))
+    frame = latent_frame(model, images, labels, draws, step=0, epoch=0.0, extent=4.0, manifold_n=6)
+    assert frame.manifold.dtype == torch.uint8 and frame.manifold.shape == (36, 28, 28)
+    expected = (manifold(model, n=6).reshape(36, 28, 28) * 255).round()
+    assert (frame.manifold.float() - expected).abs().max() <= 1  # the model's own manifold, as bytes
+    sheet = manifold_image(frame, scale=2)
+    assert sheet.shape == (6 * 28 * 2, 6 * 28 * 2)
+    assert np.array_equal(sheet[:56:2, 28 * 2:28 * 4:2], frame.manifold[1].numpy())  # row 0, column 1
+    assert latent_frame(model, images, labels, draws, step=0, epoch=0.0, extent=4.0, manifold_n=0).manifold is None
+
+    later = latent_frame(model, images, labels, draws, step=5, epoch=1.0, extent=4.0, manifold_n=6)
+    later.codes = later.codes * 0.5
+    gif = Image.open(io.BytesIO(frames_gif([frame, later], torch.rand(40, 40), size=160)))
+    assert gif.size == (320, 160)  # the codes, and the manifold beside them
+    right = np.asarray(gif.convert("L"))[:, 160:]
+    assert right.std() > 10  # digits, not a blank panel
+
+    video = frames_mp4([frame, later], torch.rand(40, 40), size=160)
+    assert video[4:8] == b"ftyp"  # an MP4 container
+    reader = imageio_ffmpeg.read_frames(_written(video, "run.mp4"))
+    meta = next(reader)
+    assert tuple(meta["size"]) == (320, 160) and sum(1 for _ in reader) == 2
+
+
+def _written(data: bytes, name: str) -> str:
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp()) / name
+    path.write_bytes(data)
+    return str(path)

@@ -45,7 +45,11 @@ def test_an_example_shape_trains_an_aae_and_a_vae_with_frames_and_saves_them(pag
     assert aae.model.config.prior.name == "image" and aae.model.latent_dim == 2  # the drawing is in the checkpoint
     sliders = [s for s in at.slider if s.key.startswith("draw_frame_")]
     assert len(sliders) == 2 and all(s.max >= 2 for s in sliders)  # frame 0 and 6 an epoch: scrub back
-    assert [b for b in at.get("download_button") if b.proto.label.endswith("GIF")]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert any(label.endswith("GIF") for label in labels) and any(label.endswith("MP4") for label in labels), labels
+    assert at.session_state["draw_mp4"][4:8] == b"ftyp"  # the same frames as an MP4
+    manifolds = [i for i in at.get("image") if "decoder over the prior" in str(i.proto)]
+    assert len(manifolds) == 2, [str(i.proto)[:300] for i in at.get("image")]  # each run's manifold under its map
 
 
 def test_a_blank_upload_is_refused_and_nothing_can_start(page):

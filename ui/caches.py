@@ -63,9 +63,9 @@ def page_dataset() -> str:
 
 def dataset_name(dataset: str | None = None) -> str:
     """"MNIST" or "Fashion-MNIST": the picked model's dataset (or `dataset`), for people."""
-    from aae.data import DATASET_NAMES
+    from aae.data import DATASET_TITLES
 
-    return DATASET_NAMES[dataset or page_dataset()]
+    return DATASET_TITLES[dataset or page_dataset()]
 
 
 def class_names(dataset: str | None = None) -> list[str]:
