@@ -21,6 +21,7 @@ import queue
 import signal
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Literal
 
@@ -336,6 +337,32 @@ def start_job(job_type: JobKind, /, **kwargs: Any) -> ProcessJob:
     job = ProcessJob(job_type, **kwargs)
     job.start()
     return job
+
+
+# When each job was first seen finished (by `forget_finished`), without keeping a job alive for it.
+_ENDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def forget_finished(registry: dict[str, dict[str, Any]], *, keep_seconds: float, now: float | None = None) -> int:
+    """Drop from `registry` ({session: {slot: job}}) the jobs that finished more than `keep_seconds` ago, and the
+    sessions left without jobs, so a server that runs for weeks does not hold every finished run's frames and
+    samples (a duel's history is megabytes). Their models are saved already; a running, paused or queued job is
+    never dropped. Returns how many jobs it dropped."""
+    now = time.monotonic() if now is None else now
+    dropped = 0
+    for session in list(registry):
+        jobs = registry[session]
+        for slot in list(jobs):
+            job = jobs[slot]
+            if not job.snapshot().finished:
+                continue
+            ended = _ENDED.setdefault(job, now)
+            if now - ended > keep_seconds:
+                del jobs[slot]
+                dropped += 1
+        if not jobs:
+            del registry[session]
+    return dropped
 
 
 def stop_all(timeout: float = 3.0) -> None:

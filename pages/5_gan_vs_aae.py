@@ -31,7 +31,6 @@ jobs = common.session_jobs()
 job: DuelJob | None = jobs.get("duel")
 LIVE = ("pending", "running")
 GENERATOR_KINDS = catalog.kinds(generator_only=True)  # every model without an encoder that draws images
-on_gpu = common.device_description().startswith("GPU")
 
 
 @st.cache_data(show_spinner="Measuring this device's speed for the estimate…", max_entries=64)
@@ -219,10 +218,10 @@ common.page_header(
     notice=(
         "both models see the same batches. The AAE's samples look like digits early (its decoder learns by "
         "reconstruction): with the defaults below, after about 10 s of training on a 2-core CPU (200 steps). The "
-        "small GAN's are still not digits after the whole 1,000-step run, a minute, though the classifier gives "
-        "them classes with confidence — so coverage is shown only once samples are near real digits by the "
-        "Fréchet distance of the classifier's features (`bench/duel_digits.py`; the seeds' full-size GAN, preset "
-        "default, gets there after about 700 steps). In the recorded run below the AAE ends at 9 classes of 10."
+        "GAN's start as blobs and become rough digits over the 1,000-step run, about 100 s here: its generator "
+        "learns only through the discriminator. Coverage is shown only once samples are near real digits by the "
+        "Fréchet distance of the classifier's features, because the classifier also gives blobs classes with "
+        "confidence (`bench/duel_digits.py`; the small preset, five times cheaper, never drew digits in the run)."
     ),
 )
 current = job.snapshot() if job is not None else None
@@ -245,10 +244,10 @@ with st.expander("Settings", expanded=job is None):
                            help="Any model of the catalogue that draws images without an encoder.")
     presets = ["default", *catalog.entry(gan_kind).presets]
     gan_size = d.selectbox("Its preset", presets, key="duel_gan_size",
-                           index=presets.index("small") if "small" in presets and not on_gpu else 0,
                            help="gan · default: the seeds' GAN (dense generator 256-512-1024, discriminator 64 "
                                 "channels) with feature matching against mode collapse; small: 128-256-512 and 16 "
-                                "channels, about five times faster on a CPU; dcgan: a transposed-convolution "
+                                "channels, about five times faster on a CPU, but its samples were not yet digits "
+                                "after the 1,000-step run (bench/duel_digits.py); dcgan: a transposed-convolution "
                                 "generator; plain: no feature matching, spectral norm — the GAN that collapses "
                                 "onto a few digits (see the README's results).")
     dataset = a.selectbox("Dataset", DATASET_NAMES, key="duel_dataset",
@@ -259,7 +258,7 @@ with st.expander("Settings", expanded=job is None):
                                       "empty: all 50,000 training images.")
     st.caption(f"Both models train on **{common.device_description()}**. The AAE's hidden width defaults to 256 "
                "for CPU speed (the paper uses 1000); it has the paper's Gaussian prior N(0, 5²I). The GAN has a "
-               "convolutional discriminator like the seeds' and a dense generator (the small one on a CPU), or a "
+               "convolutional discriminator like the seeds' and a dense generator, or a "
                "DCGAN-style convolutional one.")
 
 classifier = common.CLASSIFIERS[dataset]

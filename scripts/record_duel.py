@@ -1,6 +1,6 @@
 """Record one GAN-vs-AAE duel with the page's CPU defaults, so the page can replay it without training.
 
-Runs aae.jobs.DuelJob to the end (the small GAN with feature matching against an 8-D AAE of 2 × 256 units,
+Runs aae.jobs.DuelJob to the end (the seeds' GAN with feature matching against an 8-D AAE of 2 × 256 units,
 10,000 MNIST images, 10 epochs, batch 100: 1,000 steps), and writes its frames — both models' sample grids
 from fixed noise, losses and class coverage — to docs/recorded/duel.npz with the settings and the measured
 wall time in docs/recorded/duel.json. Frames, not models: about 1 MB.
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs" / "recorded"))
     args = parser.parse_args()
 
-    gan_config = catalog.build_config("gan", {"latent_dim": 100}, preset="small")
+    gan_config = catalog.build_config("gan", {"latent_dim": 100})  # the seeds' GAN: the small one never drew digits
     aae_config = catalog.build_config("aae", {"latent_dim": 8, "hidden": 256})
     train_config = TrainConfig(epochs=args.epochs, batch_size=100, seed=0, device="auto", log_every=10)
     job = DuelJob(gan_config=gan_config, aae_config=aae_config, train_config=train_config,
@@ -56,7 +56,7 @@ def main() -> None:
                         gan=np.stack([to_uint8(f.gan_samples) for f in frames]),
                         aae=np.stack([to_uint8(f.aae_samples) for f in frames]))
     meta = {
-        "settings": {"gan": "gan, preset small (dense 128-256-512, feature matching 1)", "aae": "8-D, 2 × 256",
+        "settings": {"gan": "gan, the seeds' default (dense 256-512-1024, feature matching 1)", "aae": "8-D, 2 × 256",
                      "train_images": args.train_limit, "epochs": args.epochs, "batch_size": 100, "seed": 0,
                      "frame_every": args.frame_every},
         "device": describe_device(pick_device("auto")), "seconds": round(seconds, 1),

@@ -239,3 +239,21 @@ def test_duel_without_classifier_has_no_coverage(data_dir):
     assert frames[-1].gan_coverage is None and frames[-1].aae_coverage is None
     with pytest.raises(ValueError, match="frame_every"):
         DuelJob(gan_config=TINY_GAN, aae_config=TINY_AAE, train_config=TrainConfig(), frame_every=0)
+
+
+def test_finished_jobs_are_forgotten_after_a_while_and_running_ones_never(data_dir, tmp_path):
+    from aae.workers import forget_finished
+
+    config = TrainConfig(epochs=1, batch_size=100, device="cpu", log_every=1, sample_every=0)
+    done = TrainingJob(kind="aae", model_config=TINY_AAE, train_config=config, out=tmp_path / "done",
+                       data_dir=data_dir, train_limit=300)
+    assert run_job(done).status == "done"
+    waiting = TrainingJob(kind="aae", model_config=TINY_AAE, train_config=config, out=tmp_path / "waiting",
+                          data_dir=data_dir, train_limit=300)  # never started: pending, not finished
+    registry = {"alice": {"train": done}, "bob": {"train": waiting}}
+    assert forget_finished(registry, keep_seconds=60, now=1000.0) == 0  # first seen finished now: kept
+    assert forget_finished(registry, keep_seconds=60, now=1050.0) == 0 and "alice" in registry
+    assert forget_finished(registry, keep_seconds=60, now=1061.0) == 1
+    assert registry == {"bob": {"train": waiting}}  # alice's session went with her last job
+    assert (tmp_path / "done" / "card.json").exists()  # the model itself stays saved
+    assert forget_finished(registry, keep_seconds=0, now=1e9) == 0 and registry == {"bob": {"train": waiting}}

@@ -190,12 +190,22 @@ def job_registry() -> dict[str, dict[str, Any]]:
     return {}
 
 
+# A finished job stays on its page (result, history, downloads) this long after it ended, then is forgotten (its
+# model is saved): $AAE_KEEP_FINISHED_JOBS seconds, an hour by default.
+KEEP_FINISHED_JOBS_SECONDS = float(os.environ.get("AAE_KEEP_FINISHED_JOBS", 3600))
+
+
 def session_jobs() -> dict[str, Any]:
-    """This browser session's jobs by slot ("train", "duel"), never another user's."""
+    """This browser session's jobs by slot ("train", "duel"), never another user's. Every session's jobs that
+    finished more than KEEP_FINISHED_JOBS_SECONDS ago are forgotten first (`aae.workers.forget_finished`)."""
     import uuid
 
+    from aae.workers import forget_finished
+
     session_id = st.session_state.setdefault("_job_session_id", uuid.uuid4().hex)
-    return job_registry().setdefault(session_id, {})
+    registry = job_registry()
+    forget_finished(registry, keep_seconds=KEEP_FINISHED_JOBS_SECONDS)
+    return registry.setdefault(session_id, {})
 
 
 def enable_hover(dataset: str | None = None) -> None:
