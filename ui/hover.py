@@ -72,8 +72,8 @@ def enable(dataset: str) -> None:
     from ui.caches import data_dir
 
     if ("unsafe_allow_javascript" not in inspect.signature(st.html).parameters
-            or not st.get_option("server.enableStaticServing")):
-        return
+            or not st.get_option("server.enableStaticServing") or dataset not in DATASET_FOLDERS):
+        return  # (a card naming a dataset this app does not know gets no images, never a script built from it)
 
     raw = data_dir() / DATASET_FOLDERS[dataset] / "raw"
     name = sprite_name(dataset, raw.stat().st_mtime if raw.exists() else 0.0)
