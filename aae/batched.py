@@ -39,11 +39,8 @@ class _PhaseLoss(nn.Module):
 
     def forward(self, name: str, joined: tuple[tuple[str, float], ...], x: torch.Tensor,
                 y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        out = self.model.phase_loss(name, x, y)
+        out = self.model.joint_loss(name, joined, x, y)  # the engine's own step (aae.training.Trainer.train_step)
         loss, logs = out.loss, dict(out.logs)
-        for extra_name, weight in joined:
-            extra = self.model.phase_loss(extra_name, x, y)
-            loss, logs = loss + weight * extra.loss, {**logs, **extra.logs}
         return loss, {k: torch.as_tensor(v, dtype=torch.float32, device=x.device) for k, v in logs.items()}
 
 

@@ -20,7 +20,7 @@ import torch
 from aae.data import Splits
 from aae.distributed import SINGLE, World, average_gradients, shard
 from aae.models import LatentModel, build_model
-from aae.models.base import Phase, PhaseOutput
+from aae.models.base import Phase
 
 DeviceChoice = Literal["auto", "cpu", "cuda"]
 Precision = Literal["auto", "fp32", "bf16"]
@@ -430,10 +430,7 @@ class Trainer:
             for _ in range(phase.repeats):
                 optimizer.zero_grad(set_to_none=True)
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-                    out = self.model.phase_loss(phase.name, x, y)
-                    for name, weight in phase.joined:
-                        extra = self.model.phase_loss(name, x, y)
-                        out = PhaseOutput(out.loss + weight * extra.loss, {**out.logs, **extra.logs})
+                    out = self.model.joint_loss(phase.name, phase.joined, x, y)
                 if check and not torch.isfinite(out.loss):
                     raise TrainingDiverged(
                         f"the {phase.name} loss became {out.loss.item()} at step {step + 1} (epoch {epoch + 1}); "

@@ -203,3 +203,28 @@ def test_feature_matching_pulls_the_fakes_features_towards_the_real_batch(batch)
 def test_unknown_config_fields_are_refused():
     with pytest.raises(ValueError, match="unknown fields"):
         config_from_dict("aae", {"latent_dim": 2, "colour": "red"})
+
+
+def test_the_aae_shares_one_encoder_pass_between_reconstruction_and_generator(batch):
+    """The joint step's loss (aae.training's default) equals the two phases' losses summed, from one encoder pass:
+    the same value and the same gradients, computed with the encoder run once."""
+    from aae.models.base import LatentModel
+
+    x, y = batch
+    torch.manual_seed(0)
+    model = build_model("aae", AAEConfig(latent_dim=4, hidden=32))
+    calls = []
+    model.encoder.register_forward_hook(lambda *_: calls.append(1))
+    shared = model.joint_loss("reconstruction", (("generator", 0.7),), x, y)
+    assert len(calls) == 1
+    summed = LatentModel.joint_loss(model, "reconstruction", (("generator", 0.7),), x, y)
+    assert len(calls) == 3  # the plain sum encodes x once per phase
+    torch.testing.assert_close(shared.loss, summed.loss)
+    assert set(shared.logs) == set(summed.logs)
+    grads = torch.autograd.grad(shared.loss, list(model.encoder.parameters()))
+    expected = torch.autograd.grad(summed.loss, list(model.encoder.parameters()))
+    for g, e in zip(grads, expected):
+        torch.testing.assert_close(g, e)
+    model.joint_loss("reconstruction", (("generator", 0.7),), x, y).loss.backward()
+    assert all(p.grad is None for p in model.discriminator.parameters())  # D is held fixed in the generator term
+    assert all(p.grad is not None for p in model.encoder.parameters())

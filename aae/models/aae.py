@@ -136,6 +136,20 @@ class AdversarialAutoencoder(LatentModel):
                 return PhaseOutput(*generator_loss(self.discriminator(self.posterior(x_in, sample=True), label_input)))
         raise ValueError(f"unknown phase {phase!r}")
 
+    def joint_loss(self, phase: str, joined: tuple[tuple[str, float], ...], x: torch.Tensor,
+                   labels: torch.Tensor) -> PhaseOutput:
+        """Reconstruction with the generator's loss joined (the engine's default): one pass of the encoder serves
+        both terms, as one code z ~ q(z|x̃) serves both in the paper's objective, so the encoder runs forward and
+        backward once instead of twice (about a fifth of the step's arithmetic). Other combinations: the sum."""
+        if phase != "reconstruction" or [name for name, _ in joined] != ["generator"]:
+            return super().joint_loss(phase, joined, x, labels)
+        x_in = corrupt(x, self.config.corruption, self.config.corruption_level)
+        z = self.posterior(x_in, sample=True)
+        recon = reconstruction_loss(self.decoder.logits(z), x, self.config.recon_loss)
+        with frozen(self.discriminator):
+            gen, gen_logs = generator_loss(self.discriminator(z, self._label_input(labels)))
+        return PhaseOutput(recon + joined[0][1] * gen, {"recon": recon.detach(), **gen_logs})
+
     def inference_modules(self) -> list[nn.Module]:
         """What decoding and encoding need; the discriminator matters only for training."""
         return [self.encoder, self.decoder]

@@ -81,6 +81,17 @@ class LatentModel(nn.Module):
         """Loss of `phase` on a batch `x` (B, 1, 28, 28) in [0, 1] with `labels` (B,)."""
         raise NotImplementedError
 
+    def joint_loss(self, phase: str, joined: tuple[tuple[str, float], ...], x: torch.Tensor,
+                   labels: torch.Tensor) -> PhaseOutput:
+        """The loss of `phase` with the `joined` phases' losses added (weighted): one optimiser step of several
+        phases (the engine's joint regularisation). This sums their `phase_loss`es; a model whose phases share
+        a forward pass (the AAE: reconstruction and generator both encode x) overrides it to run it once."""
+        out = self.phase_loss(phase, x, labels)
+        for name, weight in joined:
+            extra = self.phase_loss(name, x, labels)
+            out = PhaseOutput(out.loss + weight * extra.loss, {**out.logs, **extra.logs})
+        return out
+
     # -- latent space -----------------------------------------------------------------------
     @property
     def latent_dim(self) -> int:
