@@ -36,10 +36,16 @@ class PriorConfig:
     # name "image" only: the drawn density, ink per cell of a 64 × 64 grid over [−4, 4]² (× std), first row at
     # the top (z₂ = +4). Kept in the card, so a checkpoint reloads and samples from the shape it was drawn with.
     density: tuple[tuple[float, ...], ...] | None = None
+    # name "image" only, optional: the digit each cell of `density` belongs to (0-9, −1 for ink of no digit), from
+    # the colours it was drawn in (DIGIT_COLOURS): samples of digit k come from k's cells, as the paper's
+    # label-regularised mixture and swiss roll put each digit in its own part. None: one density for all digits.
+    regions: tuple[tuple[int, ...], ...] | None = None
 
     def __post_init__(self) -> None:
         if self.density is not None:  # a card stores lists
             object.__setattr__(self, "density", tuple(tuple(float(v) for v in row) for row in self.density))
+        if self.regions is not None:
+            object.__setattr__(self, "regions", tuple(tuple(int(v) for v in row) for row in self.regions))
 
 
 def _device(generator: torch.Generator | None, device: torch.device | str | None) -> torch.device:
@@ -241,7 +247,7 @@ class ImagePrior(Prior):
     name = IMAGE_PRIOR
 
     def __init__(self, dim: int, std: float = 1.0, n_classes: int = 10,
-                 density: Any = None) -> None:
+                 density: Any = None, regions: Any = None) -> None:
         if dim != 2:
             raise ValueError(f"a drawn prior is 2-D; use a latent dimension of 2 (got {dim})")
         super().__init__(dim, std, n_classes)
@@ -251,6 +257,34 @@ class ImagePrior(Prior):
         check_density(grid)
         self.weights = grid / grid.sum()  # (R, R), rows from the top
         self.half = IMAGE_EXTENT * self.std
+        self.regions = None
+        if regions is not None:
+            regions = torch.as_tensor(regions, dtype=torch.long)
+            if regions.shape != grid.shape or regions.min() < -1 or regions.max() >= n_classes:
+                raise ValueError(f"a drawn prior's regions must be a {tuple(grid.shape)} grid of −1 or "
+                                 f"0..{n_classes - 1}")
+            if not ((regions >= 0) & (grid > 0)).any():
+                raise ValueError("the drawing's colours mark no inked cell as a digit's region")
+            self.regions = regions
+            # Each digit's own cells; a digit drawn in no colour takes the ink of no digit, or else all the ink.
+            plain = self.weights * (regions < 0)
+            fallback = plain if plain.sum() > 0 else self.weights
+            per_digit = []
+            for digit in range(n_classes):
+                own = self.weights * (regions == digit)
+                per_digit.append((own if own.sum() > 0 else fallback).reshape(-1))
+            self.digit_weights = torch.stack(per_digit)  # (K, R·R)
+
+    @property
+    def supports_labels(self) -> bool:  # type: ignore[override]
+        """A drawing in digits' colours is a label-regularised prior: `sample(n, labels)` keeps each digit in its
+        own region."""
+        return self.regions is not None
+
+    def drawn_digits(self) -> list[int]:
+        """The digits that have a region of their own in the drawing."""
+        return [] if self.regions is None else sorted({int(v) for v in self.regions[self.weights > 0].tolist()
+                                                       if v >= 0})
 
     @property
     def resolution(self) -> int:
@@ -259,7 +293,15 @@ class ImagePrior(Prior):
     def sample(self, n, labels=None, generator=None, device=None):
         device = _device(generator, device)
         r = self.resolution
-        cells = torch.multinomial(self.weights.reshape(-1).to(device), n, replacement=True, generator=generator)
+        if labels is not None and self.regions is not None:
+            labels = labels.to(device).long()
+            cells = torch.empty(n, dtype=torch.long, device=device)
+            for digit in labels.unique().tolist():
+                where = (labels == digit).nonzero().flatten()
+                cells[where] = torch.multinomial(self.digit_weights[digit].to(device), len(where), replacement=True,
+                                                 generator=generator)
+        else:
+            cells = torch.multinomial(self.weights.reshape(-1).to(device), n, replacement=True, generator=generator)
         row, col = cells // r, cells % r
         u = torch.rand(n, 2, generator=generator, device=device)
         size = 2 * self.half / r
@@ -347,21 +389,75 @@ def image_density(image: Any, resolution: int = IMAGE_RESOLUTION) -> torch.Tenso
     return grid
 
 
+# The digits' colours, as every page draws them (Plotly's T10): ink of digit k's colour is digit k's region.
+DIGIT_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+                 "#bab0ac")
+
+
+def image_regions(image: Any, resolution: int = IMAGE_RESOLUTION) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """For each cell of `image_density`'s grid, the digit whose colour (DIGIT_COLOURS) most of its ink is drawn in
+    (−1 for ink of no digit's colour, black or grey, or no ink), and the share of the cell that coloured ink
+    covers; None when no ink is in a digit's colour."""
+    import numpy as np
+    from PIL import Image
+
+    picture = image if isinstance(image, Image.Image) else None
+    if picture is None:
+        if isinstance(image, (bytes, bytearray)):
+            picture = Image.open(io.BytesIO(image))
+        elif isinstance(image, (str, os.PathLike)):
+            picture = Image.open(Path(image))
+        else:
+            array = np.asarray(image)
+            if array.dtype != np.uint8:
+                array = (np.clip(array, 0, 1) * 255 if array.max() <= 1 else np.clip(array, 0, 255)).astype(np.uint8)
+            picture = Image.fromarray(array)
+    rgba = np.asarray(picture.convert("RGBA"), dtype=np.float32)
+    rgb, alpha = rgba[..., :3], rgba[..., 3] / 255
+    palette = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in DIGIT_COLOURS], dtype=np.float32)
+    distance = ((rgb[..., None, :] - palette) ** 2).sum(-1)  # (H, W, 10)
+    nearest = distance.argmin(-1)
+    inked = alpha > 0.5 if alpha.min() < 0.99 else rgb.mean(-1) < 245
+    coloured = inked & (distance.min(-1) < 40.0 ** 2)  # near a digit's colour, not black, grey or a blend
+    if not coloured.any():
+        return None
+    h, w = nearest.shape
+    rows = (np.arange(h) * resolution // h)[:, None].repeat(w, 1)
+    cols = (np.arange(w) * resolution // w)[None, :].repeat(h, 0)
+    votes = np.zeros((resolution, resolution, 11), dtype=np.int64)  # per cell: 10 digits, then "no digit"
+    np.add.at(votes, (rows[inked], cols[inked], np.where(coloured, nearest, 10)[inked]), 1)
+    regions = votes.argmax(-1)
+    regions[(regions == 10) | (votes.sum(-1) == 0)] = -1
+    pixels = np.zeros((resolution, resolution), dtype=np.int64)
+    np.add.at(pixels, (rows, cols), 1)
+    coverage = votes[..., :10].sum(-1) / np.maximum(pixels, 1)
+    return torch.from_numpy(regions.astype(np.int64)), torch.from_numpy(coverage.astype(np.float32))
+
+
 def image_prior_config(image: Any, std: float = 1.0) -> PriorConfig:
-    """A PriorConfig for the ink of `image` (see image_density); rounded to 4 decimals for the card."""
+    """A PriorConfig for the ink of `image` (see image_density), rounded to 4 decimals for the card, with the
+    digits' regions where the ink is drawn in their colours (see image_regions)."""
     grid = image_density(image)
+    coloured = image_regions(image, resolution=grid.shape[0])
+    regions = None
+    if coloured is not None:
+        # Coloured ink counts by the area it covers, not by how dark its colour is: digit 5's light yellow and
+        # digit 9's grey are as much prior as digit 0's dark blue.
+        regions, coverage = coloured
+        grid = torch.where(regions >= 0, coverage * float(grid.max()), grid)
     grid = grid / grid.max()
-    return PriorConfig(name=IMAGE_PRIOR, std=std, density=tuple(tuple(round(float(v), 4) for v in row) for row in grid))
+    return PriorConfig(name=IMAGE_PRIOR, std=std, density=tuple(tuple(round(float(v), 4) for v in row) for row in grid),
+                       regions=None if regions is None else tuple(tuple(int(v) for v in row) for row in regions))
 
 
-EXAMPLE_SHAPES: tuple[str, ...] = ("ring", "two moons", "letter L", "checkerboard")
+EXAMPLE_SHAPES: tuple[str, ...] = ("ring", "two moons", "letter L", "checkerboard", "ten coloured slices")
 
 
 def example_drawing(name: str, size: int = 256) -> Any:
     """A ready-made drawing (black ink on white, a PIL image) to start from when not drawing one's own."""
     from PIL import Image, ImageDraw
 
-    image = Image.new("L", (size, size), 255)
+    image = Image.new("RGB", (size, size), (255, 255, 255))
     draw = ImageDraw.Draw(image)
     s = size / 256
     if name == "ring":
@@ -372,6 +468,11 @@ def example_drawing(name: str, size: int = 256) -> Any:
     elif name == "letter L":
         draw.rectangle([60 * s, 30 * s, 105 * s, 226 * s], fill=0)
         draw.rectangle([60 * s, 181 * s, 200 * s, 226 * s], fill=0)
+    elif name == "ten coloured slices":  # a ring cut in ten, each slice one digit's colour: digit k in slice k
+        for digit, colour in enumerate(DIGIT_COLOURS):
+            start = digit * 36 - 90
+            draw.pieslice([30 * s, 30 * s, 226 * s, 226 * s], start + 2, start + 34, fill=colour)
+        draw.ellipse([88 * s, 88 * s, 168 * s, 168 * s], fill=(255, 255, 255))
     elif name == "checkerboard":
         cell = size // 4
         for i in range(4):
@@ -398,7 +499,8 @@ LABELLED_PRIORS = TWO_D_PRIORS  # priors with one part per class (label regulari
 def make_prior(config: PriorConfig, dim: int) -> Prior:
     """The prior a config names, in `dim` dimensions."""
     if config.name == IMAGE_PRIOR:
-        return ImagePrior(dim, std=config.std, n_classes=config.n_classes, density=config.density)
+        return ImagePrior(dim, std=config.std, n_classes=config.n_classes, density=config.density,
+                          regions=config.regions)
     if config.name not in _PRIORS:
         raise ValueError(f"unknown prior {config.name!r}; choose one of {', '.join(PRIOR_NAMES)}, "
                          "or image:PATH")

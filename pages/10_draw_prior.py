@@ -16,7 +16,7 @@ from aae import catalog, workers
 from aae.data import is_available
 from aae.explore import frames_gif, frames_mp4, manifold_image
 from aae.jobs import JobSnapshot, TrainingJob
-from aae.priors import EXAMPLE_SHAPES, PriorConfig, example_drawing, image_prior_config, make_prior
+from aae.priors import DIGIT_COLOURS, EXAMPLE_SHAPES, PriorConfig, example_drawing, image_prior_config, make_prior
 from aae.training import estimate_job_seconds, format_duration, measure_throughput
 from ui import common
 
@@ -60,8 +60,14 @@ def drawn_prior() -> tuple[PriorConfig | None, str | None]:
             return image_prior_config(upload.getvalue()), None
         if st_canvas is None:
             return None, f"The drawing canvas is not available here ({CANVAS_PROBLEM}): use an example or a file."
-        width = st.slider("Brush", 10, 60, 30, key="draw_brush")
-        canvas = st_canvas(stroke_width=width, stroke_color="#000000", background_color="#FFFFFF",
+        brush, colour = st.columns(2)
+        width = brush.slider("Brush", 10, 60, 30, key="draw_brush")
+        ink = colour.selectbox("Ink", ["black: any digit", *[f"digit {d}" for d in range(10)]], key="draw_ink",
+                               help="Paint a region in a digit's colour and the AAE learns to put that digit's "
+                                    "codes there (label-regularised, like the paper's mixture of 10 Gaussians). "
+                                    "Black ink is shared by the digits without a colour of their own.")
+        stroke = "#000000" if ink.startswith("black") else DIGIT_COLOURS[int(ink.split()[-1])]
+        canvas = st_canvas(stroke_width=width, stroke_color=stroke, background_color="#FFFFFF",
                            height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
                            return_image_data=True, key="draw_canvas")
         st.caption("The square is z ∈ [−4, 4]², top edge at z₂ = +4. Where you paint more, more codes go. "
@@ -83,7 +89,9 @@ def images_per_second(kind: str, hidden: int) -> float:
 
 
 def start_runs(prior: PriorConfig, *, epochs: int, images: int, hidden: int, with_vae: bool) -> None:
-    configs = {"aae": catalog.build_config("aae", {"latent_dim": 2, "hidden": hidden, "prior": prior})}
+    # A drawing in digits' colours trains label-regularised: each digit's codes go to its own region.
+    configs = {"aae": catalog.build_config("aae", {"latent_dim": 2, "hidden": hidden, "prior": prior,
+                                                   "label_regularized": prior.regions is not None})}
     if with_vae:
         configs["vae"] = catalog.build_config("vae", {"latent_dim": 2, "hidden": hidden})
     base = common.free_model_name("drawn-prior", suffixes=("-aae", "-vae"))
@@ -168,6 +176,12 @@ with right:
         st.plotly_chart(common.latent_frame_figure(prior, title="Your prior p(z)"), key="draw_preview")
         if prior.is_uniform():
             st.info("Ink everywhere, evenly: this is the uniform prior on the square [−4, 4]².")
+        if prior.supports_labels:
+            digits = prior.drawn_digits()
+            st.caption(f"Coloured ink: digit{'s' if len(digits) > 1 else ''} {', '.join(map(str, digits))} "
+                       "each get their own region. The AAE trains label-regularised: its discriminator sees each "
+                       "code's digit and calls a code real only inside that digit's colour"
+                       + (" (the other digits share the black ink)." if len(digits) < 10 else "."))
 
 settings = st.columns(4)
 epochs = settings[0].number_input("Epochs", 1, 50, 10, key="draw_epochs")

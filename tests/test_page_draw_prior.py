@@ -58,3 +58,30 @@ def test_a_blank_upload_is_refused_and_nothing_can_start(page):
     assert not at.exception
     # No stroke yet: the page asks for one (or says the canvas is missing) and Train is off.
     assert at.info and at.button(key="draw_start").disabled is True
+
+
+def test_the_coloured_slices_train_a_label_regularised_aae(page):
+    at = page
+    at.radio(key="draw_source").set_value("an example").run()
+    at.selectbox(key="draw_example").set_value("ten coloured slices").run()
+    assert any("Coloured ink: digits 0, 1, 2, 3, 4, 5, 6, 7, 8, 9" in c.value for c in at.caption)
+    at.number_input(key="draw_epochs").set_value(1)
+    at.select_slider(key="draw_images").set_value(2_000)
+    at.select_slider(key="draw_hidden").set_value(64)
+    at.checkbox(key="draw_with_vae").uncheck().run()
+    at.button(key="draw_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    deadline = time.monotonic() + 120
+    while at.session_state["draw_status"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert at.session_state["draw_status"] == "done", [e.value for e in at.error]
+    at.run()
+    saved = [s.value.split("**")[1] for s in at.success]
+    model = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / saved[0]).model
+    assert model.config.label_regularized and model.config.prior.regions is not None  # each digit its slice
+    import torch
+
+    three = model.sample_latent(300, labels=torch.full((300,), 3))
+    seven = model.sample_latent(300, labels=torch.full((300,), 7))
+    assert (three.mean(0) - seven.mean(0)).norm() > 2  # opposite slices of the ring

@@ -135,3 +135,60 @@ def test_training_pulls_the_codes_onto_a_drawn_ring(tmp_path, small_splits):
     after = distance(train(model.train(), small_splits, config).model)
     # Measured: 3.73 -> 1.44 (with the Gaussian AAE's weaker adversary: 2.03).
     assert after < 0.5 * before, f"MMD² to the ring went from {before:.3f} to {after:.3f}"
+
+
+def two_colour_png(path, size=200):
+    """Left half in digit 0's colour, right half in digit 1's, a black bar along the top."""
+    from aae.priors import DIGIT_COLOURS
+
+    image = Image.new("RGB", (size, size), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([10, 60, size // 2 - 10, size - 10], fill=DIGIT_COLOURS[0])
+    draw.rectangle([size // 2 + 10, 60, size - 10, size - 10], fill=DIGIT_COLOURS[1])
+    draw.rectangle([10, 10, size - 10, 40], fill=(0, 0, 0))
+    image.save(path)
+    return path
+
+
+def test_ink_in_digits_colours_gives_each_digit_its_own_region(tmp_path):
+    from aae.checkpoints import load_checkpoint, save_checkpoint
+    from aae.models import AAEConfig
+    from aae.training import create_model
+
+    config = image_prior_config(two_colour_png(tmp_path / "two.png"))
+    prior = make_prior(config, 2)
+    assert prior.supports_labels and prior.drawn_digits() == [0, 1]
+    g = torch.Generator().manual_seed(0)
+    zero = prior.sample(1000, labels=torch.zeros(1000, dtype=torch.long), generator=g)
+    one = prior.sample(1000, labels=torch.ones(1000, dtype=torch.long), generator=g)
+    other = prior.sample(1000, labels=torch.full((1000,), 7), generator=g)
+    assert (zero[:, 0] < 0).float().mean() >= 0.99 and (zero[:, 1] < 1.7).float().mean() >= 0.99  # the left half
+    assert (one[:, 0] > 0).float().mean() >= 0.99 and (one[:, 1] < 1.7).float().mean() >= 0.99  # the right half
+    assert (other[:, 1] > 2.3).float().mean() >= 0.99  # a digit without a colour: the black ink at the top
+    everything = prior.sample(3000, generator=g)  # without labels: the whole drawing
+    assert (everything[:, 1] > 2.3).any() and (everything[:, 0] < 0).any() and (everything[:, 0] > 0).any()
+    # A label-regularised AAE samples each digit from its region, and its checkpoint keeps the regions.
+    model = create_model("aae", AAEConfig(latent_dim=2, hidden=32, prior=config, label_regularized=True), seed=0)
+    save_checkpoint(tmp_path / "ckpt", model, card={"dataset": {"name": "mnist"}})
+    loaded = load_checkpoint(tmp_path / "ckpt").model
+    assert loaded.config.prior.regions == config.regions
+    codes = loaded.sample_latent(500, labels=torch.ones(500, dtype=torch.long))
+    assert (codes[:, 0] > 0).float().mean() >= 0.99
+
+
+def test_black_ink_and_the_ten_slices_example(tmp_path):
+    from aae.priors import example_drawing
+
+    assert image_prior_config(ring_png(tmp_path / "ring.png")[0]).regions is None  # no colour: one density
+    assert not make_prior(image_prior_config(ring_png(tmp_path / "ring.png")[0]), 2).supports_labels
+    slices = make_prior(image_prior_config(example_drawing("ten coloured slices")), 2)
+    assert slices.drawn_digits() == list(range(10))
+    labels = torch.arange(2000) % 10
+    z = slices.sample(2000, labels=labels, generator=torch.Generator().manual_seed(1))
+    angle = torch.atan2(z[:, 1], z[:, 0])
+    centre = torch.stack([angle[labels == d].sin().mean().atan2(angle[labels == d].cos().mean()) for d in range(10)])
+    gaps = torch.remainder(torch.diff(centre, append=centre[:1]), 2 * torch.pi)  # neighbouring slices 36° apart
+    assert torch.allclose(gaps, torch.full_like(gaps, 2 * torch.pi - torch.pi / 5), atol=0.1) or torch.allclose(
+        gaps, torch.full_like(gaps, torch.pi / 5), atol=0.1)
+    with pytest.raises(ValueError, match="regions"):
+        ImagePrior(2, density=torch.ones(8, 8), regions=torch.full((8, 8), 12))

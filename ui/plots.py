@@ -106,6 +106,7 @@ def latent_frame_figure(prior, frame=None, *, title: str, disc: bool = False, da
     """The prior's density as a grey map and, with a LatentFrame (aae.explore), the codes of its test digits
     over it and (`disc`) the discriminator's D(z) as contours: the live view of q(z) meeting p(z)."""
     import plotly.graph_objects as go
+    from plotly.colors import qualitative
 
     extent = frame.extent if frame is not None else prior.extent() * 1.15
     xs, ys, density = prior.density_grid(extent=extent, resolution=100)
@@ -116,6 +117,13 @@ def latent_frame_figure(prior, frame=None, *, title: str, disc: bool = False, da
         fig.add_trace(go.Contour(x=axis, y=axis, z=frame.disc.numpy(), colorscale="RdBu", opacity=0.45,
                                  contours={"start": 0, "end": 1, "size": 0.1}, name="D(z)",
                                  colorbar={"title": "D(z)", "len": 0.6}, hovertemplate="D(z) %{z:.2f}<extra></extra>"))
+    if frame is None and prior.supports_labels:  # each digit's part of the prior, in the digit's colour
+        labels = torch.arange(1000) % 10
+        draws = prior.sample(1000, labels=labels, generator=torch.Generator().manual_seed(0))
+        for digit in range(10):
+            mine = draws[labels == digit].numpy()
+            fig.add_trace(go.Scatter(x=mine[:, 0], y=mine[:, 1], mode="markers", name=f"digit {digit}",
+                                     marker={"size": 3, "color": qualitative.T10[digit]}, hoverinfo="name"))
     if frame is not None:
         # A frame's codes are of the first test digits of the job's dataset, in order.
         add_digit_traces(fig, frame.codes.numpy(), frame.labels.numpy(), opacity=0.75, dataset=dataset)
