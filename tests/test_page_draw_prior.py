@@ -15,6 +15,19 @@ from aae.checkpoints import load_checkpoint
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "10_draw_prior.py"
 
 
+def train_until_done(at) -> None:
+    """Press Start, rerun until the runs have finished (no exception on the way), then draw the finished page."""
+    at.button(key="draw_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    deadline = time.monotonic() + 120
+    while at.session_state["draw_status"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception
+    assert at.session_state["draw_status"] == "done", [e.value for e in at.error]
+    at.run()
+
+
 @pytest.fixture
 def page(tiny_models, data_dir):
     return run_page("10_draw_prior")
@@ -29,15 +42,7 @@ def test_an_example_shape_trains_an_aae_and_a_vae_with_frames_and_saves_them(pag
     at.select_slider(key="draw_images").set_value(2_000)
     at.select_slider(key="draw_hidden").set_value(64).run()
     assert any("Estimated time" in c.value for c in at.caption)
-    at.button(key="draw_start").click().run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
-    deadline = time.monotonic() + 120
-    while at.session_state["draw_status"] not in ("done", "failed") and time.monotonic() < deadline:
-        time.sleep(0.5)
-        at.run()
-        assert not at.exception
-    assert at.session_state["draw_status"] == "done", [e.value for e in at.error]
-    at.run()  # the finished page: both runs, their frame sliders, the GIF
+    train_until_done(at)  # then the finished page: both runs, their frame sliders, the GIF
     saved = {s.value.split("**")[1] for s in at.success}
     assert len(saved) == 2, ([e.value for e in at.error], [i.value for i in at.info], [c.value for c in at.caption])
     assert {n for n in saved if n.endswith("-aae")} and {n for n in saved if n.endswith("-vae")}
@@ -69,14 +74,7 @@ def test_the_coloured_slices_train_a_label_regularised_aae(page):
     at.select_slider(key="draw_images").set_value(2_000)
     at.select_slider(key="draw_hidden").set_value(64)
     at.checkbox(key="draw_with_vae").uncheck().run()
-    at.button(key="draw_start").click().run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
-    deadline = time.monotonic() + 120
-    while at.session_state["draw_status"] not in ("done", "failed") and time.monotonic() < deadline:
-        time.sleep(0.5)
-        at.run()
-    assert at.session_state["draw_status"] == "done", [e.value for e in at.error]
-    at.run()
+    train_until_done(at)
     saved = [s.value.split("**")[1] for s in at.success]
     model = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / saved[0]).model
     assert model.config.label_regularized and model.config.prior.regions is not None  # each digit its slice
