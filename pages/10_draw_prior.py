@@ -14,7 +14,7 @@ import streamlit as st
 
 from aae import catalog, workers
 from aae.data import is_available
-from aae.explore import frames_gif, frames_mp4, manifold_image
+from aae.explore import manifold_image
 from aae.jobs import JobSnapshot, TrainingJob
 from aae.priors import DIGIT_COLOURS, EXAMPLE_SHAPES, PriorConfig, example_drawing, image_prior_config, make_prior
 from aae.training import estimate_job_seconds, format_duration, measure_throughput
@@ -237,22 +237,4 @@ if any(slot in jobs for slot in SLOTS.values()):
                 st.info(f"The {kind.upper()} run was stopped; nothing was saved.")
         aae_snap: Any = snaps.get("aae")
         if aae_snap is not None and aae_snap.frames:
-            made = (aae_job.name, len(aae_snap.frames))  # the GIF is made once per finished run, not per rerun
-            if st.session_state.get("draw_gif_of") != made:
-                prior = make_prior(aae_job.model_config.prior, 2)
-                _, _, density = prior.density_grid(extent=aae_snap.frames[0].extent, resolution=100)
-                st.session_state["draw_gif"] = frames_gif(aae_snap.frames, density)
-                try:
-                    st.session_state["draw_mp4"], st.session_state["draw_mp4_problem"] = (
-                        frames_mp4(aae_snap.frames, density), None)
-                except RuntimeError as problem:
-                    st.session_state["draw_mp4"], st.session_state["draw_mp4_problem"] = None, str(problem)
-                st.session_state["draw_gif_of"] = made
-            gif_column, mp4_column = st.columns(2)
-            gif_column.download_button("Download the AAE's run as a GIF", st.session_state["draw_gif"],
-                                       file_name=f"{aae_job.name}.gif", mime="image/gif", key="draw_gif_button")
-            if st.session_state["draw_mp4"] is not None:
-                mp4_column.download_button("… or as an MP4", st.session_state["draw_mp4"],
-                                           file_name=f"{aae_job.name}.mp4", mime="video/mp4", key="draw_mp4_button")
-            else:
-                mp4_column.caption(f"No MP4: {st.session_state['draw_mp4_problem']}")
+            common.run_downloads(aae_job, aae_snap.frames, key="draw_run", what="the AAE's run")

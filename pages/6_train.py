@@ -143,10 +143,15 @@ def show_progress(job: TrainingJob, snap: JobSnapshot) -> None:
         else:
             st.caption("Loss curves appear after the first logged steps.")
     if snap.frames:  # a 2-D model: its codes meeting its prior, as it trains (the Draw a prior page's view)
-        frame = snap.frames[-1]
+        index = len(snap.frames) - 1
+        if snap.finished and len(snap.frames) > 1:  # finished: scrub back through the run, and take it away
+            index = st.slider("Frame", 0, index, index, key=f"train_frame_{job.name}",
+                              help="Each frame: the codes of 500 test digits, D(z) and the decoded manifold then.")
+            common.run_downloads(job, snap.frames, key="train_run")
+        frame = snap.frames[index]
         common.enable_hover(job.dataset)
         figure = cached_figure(  # a new frame comes a few times an epoch: the same figure until then
-            "train_latent_figure", (job.name, len(snap.frames)),
+            "train_latent_figure", (job.name, len(snap.frames), index),
             lambda: common.latent_frame_figure(make_prior(job.model_config.prior, 2), frame, disc=True,
                                                dataset=job.dataset, title=f"q(z) over p(z) at epoch "
                                                f"{frame.epoch:.2f} · MMD² {frame.distance:.3f}"))

@@ -52,7 +52,7 @@ def test_an_example_shape_trains_an_aae_and_a_vae_with_frames_and_saves_them(pag
     assert len(sliders) == 2 and all(s.max >= 2 for s in sliders)  # frame 0 and 6 an epoch: scrub back
     labels = [b.proto.label for b in at.get("download_button")]
     assert any(label.endswith("GIF") for label in labels) and any(label.endswith("MP4") for label in labels), labels
-    assert at.session_state["draw_mp4"][4:8] == b"ftyp"  # the same frames as an MP4
+    assert at.session_state["draw_run"]["mp4"][4:8] == b"ftyp"  # the same frames as an MP4
     manifolds = [i for i in at.get("image") if "decoder over the prior" in str(i.proto)]
     assert len(manifolds) == 2, [str(i.proto)[:300] for i in at.get("image")]  # each run's manifold under its map
 

@@ -131,3 +131,31 @@ def latent_frame_figure(prior, frame=None, *, title: str, disc: bool = False, da
                       xaxis={"range": [-extent, extent], "title": "z1", "constrain": "domain"},
                       yaxis={"range": [-extent, extent], "title": "z2", "scaleanchor": "x"})
     return fig
+
+
+def run_downloads(job, frames, *, key: str, what: str = "the run") -> dict[str, bytes | None]:
+    """GIF and MP4 downloads of a finished 2-D run's LatentFrames (`aae.explore.frames_gif` / `frames_mp4`: the codes
+    over the prior, the decoded manifold beside them), made once per run and kept in st.session_state[key]."""
+    from aae.explore import frames_gif, frames_mp4
+    from aae.priors import make_prior
+
+    made = (job.name, len(frames))
+    held = st.session_state.get(key)
+    if held is None or held["of"] != made:
+        _, _, density = make_prior(job.model_config.prior, 2).density_grid(extent=frames[0].extent, resolution=100)
+        held = {"of": made, "gif": frames_gif(frames, density), "mp4": None, "problem": None}
+        try:
+            held["mp4"] = frames_mp4(frames, density)
+        except RuntimeError as problem:
+            held["problem"] = str(problem)
+        st.session_state[key] = held
+    gif_column, mp4_column = st.columns(2)
+    gif_column.download_button(f"Download {what} as a GIF", held["gif"], file_name=f"{job.name}.gif",
+                               mime="image/gif", key=f"{key}_gif")
+    if held["mp4"] is not None:
+        mp4_column.download_button("… or as an MP4", held["mp4"], file_name=f"{job.name}.mp4", mime="video/mp4",
+                                   key=f"{key}_mp4")
+    else:
+        mp4_column.caption(f"No MP4: {held['problem']}")
+    return held
+
