@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                    help="auto (default): bf16 only where the hardware has it natively (AVX-512 BF16 or AMX, a "
                         "GPU) and a quick timing finds it faster, else fp32; the card records what ran")
+    t.add_argument("--compile", action="store_true",
+                   help="torch.compile each network first: about 20 s more at the start, then about 9 %% faster "
+                        "steps on a 2-core CPU (measured; a GPU not yet); checkpoints are the same")
     t.add_argument("--out", default=None, help="checkpoint folder to write (required unless --fields)")
     t.add_argument("--resume", default=None, help="checkpoint to continue training (its config is kept)")
     t.add_argument("--half", action="store_true",
@@ -313,7 +316,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                           adversarial_momentum=args.adversarial_momentum, adversarial_lr=args.adversarial_lr,
                           supervised_lr=args.supervised_lr, lr_steps=args.lr_steps,
                           regularization=args.regularization, adversarial_weight=args.adversarial_weight,
-                          minutes=args.minutes)
+                          minutes=args.minutes, compile=args.compile)
     splits = load_dataset(args.dataset, data_dir=args.data_dir, device=device, train_limit=args.train_limit)
     cancel = threading.Event()
     started = time.time()

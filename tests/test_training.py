@@ -239,3 +239,23 @@ def test_a_job_estimate_counts_the_workers_start_and_each_epochs_validation():
     with_val = estimate_job_seconds(1000.0, epochs=2, train_images=10_000, validation_images=3_000)
     assert with_val == pytest.approx(plain + 2.0)  # a forward pass: a third of a step per image, every epoch
     assert estimate_job_seconds(2000.0, epochs=2, train_images=10_000) < plain
+
+
+def test_compile_trains_the_same_model_with_the_same_weight_names(small_splits, tmp_path):
+    """--compile (TrainConfig.compile) compiles each network in place: training still learns, and the checkpoint's
+    weights carry the plain names, so it loads anywhere."""
+    from aae.checkpoints import load_checkpoint, save_checkpoint
+    from aae.models import AAEConfig
+
+    config = TrainConfig(epochs=1, batch_size=100, device="cpu", sample_every=0, progress_images=0,
+                         validation_images=0, compile=True)
+    model = create_model("aae", AAEConfig(latent_dim=2, hidden=16), seed=0)
+    plain_names = set(create_model("aae", AAEConfig(latent_dim=2, hidden=16), seed=0).state_dict())
+    trainer = Trainer(model, small_splits, config)
+    first = trainer.train_step(small_splits.train_x[:100], small_splits.train_y[:100])
+    for _ in range(5):
+        last = trainer.train_step(small_splits.train_x[:100], small_splits.train_y[:100])
+    assert float(last["recon"]) < float(first["recon"])  # it learns
+    assert set(model.state_dict()) == plain_names
+    save_checkpoint(tmp_path / "c", model, card={"dataset": {"name": "mnist"}})
+    assert load_checkpoint(tmp_path / "c").model.encode(small_splits.test_x[:4]).shape == (4, 2)
