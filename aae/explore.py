@@ -12,6 +12,7 @@ import torch
 from torchvision.utils import make_grid
 
 from aae.models import LatentModel
+from aae.priors import DIGIT_COLOURS
 
 
 def image_grid(images: torch.Tensor, *, nrow: int = 10, padding: int = 2) -> np.ndarray:
@@ -267,11 +268,6 @@ def manifold_image(frame: LatentFrame, *, scale: int = 1) -> np.ndarray | None:
     n = int(round(len(frame.manifold) ** 0.5))
     sheet = frame.manifold.reshape(n, n, 28, 28).permute(0, 2, 1, 3).reshape(n * 28, n * 28).numpy()
     return np.kron(sheet, np.ones((scale, scale), dtype=np.uint8)) if scale > 1 else sheet
-
-
-# The ten digits' colours (Plotly's T10, as the pages draw them), for images made without Plotly.
-DIGIT_COLOURS = ("#4C78A8", "#F58518", "#E45756", "#72B7B2", "#54A24B", "#EECA3B", "#B279A2", "#FF9DA6",
-                 "#9D755D", "#BAB0AC")
 
 
 def frame_images(frames: list[LatentFrame], density: torch.Tensor | None = None, *, size: int = 320) -> list:

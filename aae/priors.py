@@ -336,13 +336,9 @@ def check_density(grid: torch.Tensor) -> None:
         raise ValueError("the drawing covers almost nothing (a dot): draw a region for the codes to fill")
 
 
-def image_density(image: Any, resolution: int = IMAGE_RESOLUTION) -> torch.Tensor:
-    """The ink of an image as a (resolution, resolution) density, first row at the top.
-
-    `image`: a path, PNG/JPEG bytes, a PIL image, or an (H, W) / (H, W, 3|4) array (a canvas drawing). Ink is
-    opacity where the image has a transparent background, else darkness on a light background. Refused with a
-    ValueError: not an image, too large, blank, or a single dot.
-    """
+def open_drawing(image: Any) -> Any:
+    """`image` as a PIL image: a path, PNG/JPEG bytes, a PIL image, or an (H, W) / (H, W, 3|4) array (a canvas
+    drawing). Refused with a ValueError: not an image, or too large (checked from a file's header first)."""
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
@@ -376,7 +372,18 @@ def image_density(image: Any, resolution: int = IMAGE_RESOLUTION) -> torch.Tenso
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise ValueError(f"not an image this app can read ({error.__class__.__name__}): use a PNG or JPEG") from None
     check_size(picture)
-    rgba = np.asarray(picture.convert("RGBA"), dtype=np.float32) / 255
+    return picture
+
+
+def image_density(image: Any, resolution: int = IMAGE_RESOLUTION) -> torch.Tensor:
+    """The ink of an image (anything `open_drawing` takes) as a (resolution, resolution) density, first row at the
+    top. Ink is opacity where the image has a transparent background, else darkness on a light background.
+    Refused with a ValueError: not an image, too large, blank, or a single dot.
+    """
+    import numpy as np
+    from PIL import Image
+
+    rgba = np.asarray(open_drawing(image).convert("RGBA"), dtype=np.float32) / 255
     alpha = rgba[..., 3]
     if alpha.min() < 0.99:  # a transparent background: what is opaque is ink
         ink = alpha
@@ -389,9 +396,10 @@ def image_density(image: Any, resolution: int = IMAGE_RESOLUTION) -> torch.Tenso
     return grid
 
 
-# The digits' colours, as every page draws them (Plotly's T10): ink of digit k's colour is digit k's region.
-DIGIT_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
-                 "#bab0ac")
+# The digits' colours, as every page draws them (Plotly's T10; the GIF export and the live decoder use these too):
+# ink of digit k's colour is digit k's region of a drawn prior.
+DIGIT_COLOURS = ("#4C78A8", "#F58518", "#E45756", "#72B7B2", "#54A24B", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D",
+                 "#BAB0AC")
 
 
 def image_regions(image: Any, resolution: int = IMAGE_RESOLUTION) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -399,20 +407,8 @@ def image_regions(image: Any, resolution: int = IMAGE_RESOLUTION) -> tuple[torch
     (−1 for ink of no digit's colour, black or grey, or no ink), and the share of the cell that coloured ink
     covers; None when no ink is in a digit's colour."""
     import numpy as np
-    from PIL import Image
 
-    picture = image if isinstance(image, Image.Image) else None
-    if picture is None:
-        if isinstance(image, (bytes, bytearray)):
-            picture = Image.open(io.BytesIO(image))
-        elif isinstance(image, (str, os.PathLike)):
-            picture = Image.open(Path(image))
-        else:
-            array = np.asarray(image)
-            if array.dtype != np.uint8:
-                array = (np.clip(array, 0, 1) * 255 if array.max() <= 1 else np.clip(array, 0, 255)).astype(np.uint8)
-            picture = Image.fromarray(array)
-    rgba = np.asarray(picture.convert("RGBA"), dtype=np.float32)
+    rgba = np.asarray(open_drawing(image).convert("RGBA"), dtype=np.float32)
     rgb, alpha = rgba[..., :3], rgba[..., 3] / 255
     palette = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in DIGIT_COLOURS], dtype=np.float32)
     distance = ((rgb[..., None, :] - palette) ** 2).sum(-1)  # (H, W, 10)
@@ -437,8 +433,9 @@ def image_regions(image: Any, resolution: int = IMAGE_RESOLUTION) -> tuple[torch
 def image_prior_config(image: Any, std: float = 1.0) -> PriorConfig:
     """A PriorConfig for the ink of `image` (see image_density), rounded to 4 decimals for the card, with the
     digits' regions where the ink is drawn in their colours (see image_regions)."""
-    grid = image_density(image)
-    coloured = image_regions(image, resolution=grid.shape[0])
+    picture = open_drawing(image)  # read and decoded once, for the ink and for its colours
+    grid = image_density(picture)
+    coloured = image_regions(picture, resolution=grid.shape[0])
     regions = None
     if coloured is not None:
         # Coloured ink counts by the area it covers, not by how dark its colour is: digit 5's light yellow and

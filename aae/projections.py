@@ -173,7 +173,7 @@ def warm_up_store(store: ProjectionStore, checkpoints_dir: str | os.PathLike, da
     plain codes of more than 2 dimensions), each of `methods` at its default size. Runs at the lowest priority;
     skips what is stored already, and models whose dataset is absent. Returns the files it found or made."""
     from aae import catalog
-    from aae.checkpoints import CheckpointError, dataset_of, find_checkpoints, load_checkpoint
+    from aae.checkpoints import CheckpointError, dataset_of, find_checkpoints, load_checkpoint, read_card
     from aae.data import DataNotFoundError, load_dataset
     from aae.explore import encode_all
 
@@ -183,17 +183,19 @@ def warm_up_store(store: ProjectionStore, checkpoints_dir: str | os.PathLike, da
     kinds = catalog.kinds(encoder=True, conditional=False, categorical=False)
     made, test_sets = [], {}
     for path in find_checkpoints(checkpoints_dir):
-        try:
-            checkpoint = load_checkpoint(path, device="cpu")
+        try:  # the card says whether a model needs a map; only those are loaded (once, and only if a map is missing)
+            card = read_card(path)
         except CheckpointError:
             continue
-        card = checkpoint.card
-        dataset = dataset_of(card)
-        if card.get("kind") not in kinds or checkpoint.model.latent_dim <= 2:
+        if card.get("kind") not in kinds or card.get("config", {}).get("latent_dim", 0) <= 2:
             continue
-        weights = card["files"]["model.safetensors"]
+        dataset, weights = dataset_of(card), card["files"]["model.safetensors"]
         wanted = [m for m in methods if store.get(weights, dataset, m, DEFAULT_POINTS[m], seed) is None]
         if wanted:
+            try:
+                checkpoint = load_checkpoint(path, device="cpu")
+            except CheckpointError:
+                continue
             if dataset not in test_sets:
                 try:
                     test_sets[dataset] = load_dataset(dataset, data_dir=data_dir).test_x

@@ -345,22 +345,20 @@ _ENDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def forget_finished(registry: dict[str, dict[str, Any]], *, keep_seconds: float, now: float | None = None) -> int:
     """Drop from `registry` ({session: {slot: job}}) the jobs that finished more than `keep_seconds` ago, and the
-    sessions left without jobs, so a server that runs for weeks does not hold every finished run's frames and
-    samples (a duel's history is megabytes). Their models are saved already; a running, paused or queued job is
-    never dropped. Returns how many jobs it dropped."""
+    sessions that this left without jobs, so a server that runs for weeks does not hold every finished run's
+    frames and samples (a duel's history is megabytes). Their models are saved already; a running, paused or
+    queued job is never dropped, nor a session that has no job yet (its page may be about to start one in the
+    dict it holds). Returns how many jobs it dropped."""
     now = time.monotonic() if now is None else now
     dropped = 0
     for session in list(registry):
         jobs = registry[session]
-        for slot in list(jobs):
-            job = jobs[slot]
-            if not job.snapshot().finished:
-                continue
-            ended = _ENDED.setdefault(job, now)
-            if now - ended > keep_seconds:
-                del jobs[slot]
-                dropped += 1
-        if not jobs:
+        expired = [slot for slot, job in jobs.items()
+                   if job.snapshot().finished and now - _ENDED.setdefault(job, now) > keep_seconds]
+        for slot in expired:
+            del jobs[slot]
+        dropped += len(expired)
+        if expired and not jobs:
             del registry[session]
     return dropped
 

@@ -6,7 +6,6 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 import torch
-from plotly.colors import qualitative
 
 from aae import catalog
 from aae.explore import cycled_labels, decode_all, manifold, plane_density, to_png
@@ -93,17 +92,9 @@ def scatter_figure(prior: Prior, config: PriorConfig, z: np.ndarray, codes: np.n
     fig.add_trace(go.Heatmap(x=xs, y=ys, z=dens, colorscale=[[0, "#ffffff"], [1, "#8fb3e8"]], showscale=False,
                              hoverinfo="skip", name="p(z) density"))
     if codes is not None and code_labels is not None:
-        palette, names = qualitative.T10, common.class_names()  # digits, or Fashion-MNIST's garments
-        for digit in range(10):
-            mask = code_labels == digit
-            mine = codes[mask]
-            name = names[digit] if names[digit] == str(digit) else f"{digit} {names[digit]}"
-            fig.add_trace(go.Scatter(x=mine[:, 0], y=mine[:, 1], mode="markers", name=name,
-                                     legendgroup="q", legendgrouptitle_text="q(z) by class",
-                                     marker=dict(size=3, color=palette[digit], opacity=0.7),
-                                     customdata=np.stack([code_labels[mask], code_indices[mask]], axis=1).tolist(),
-                                     hovertemplate="digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",
-                                     meta=common.test_digits_meta()))
+        # SVG, so the prior samples' crosses added next stay on top of the codes.
+        common.add_digit_traces(fig, codes, code_labels, indices=code_indices, opacity=0.7, webgl=False,
+                                legend_group="q", legend_title="q(z) by class")
     fig.add_trace(go.Scatter(x=z[:, 0], y=z[:, 1], mode="markers", name="prior samples", legendgroup="p",
                              marker=dict(size=6, color="black", symbol="x-thin", line=dict(width=1.5))))
     if square is not None:

@@ -7,6 +7,7 @@ process-wide caches every page reads. Nothing here draws a widget.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,10 @@ def job_registry() -> dict[str, dict[str, Any]]:
 # A finished job stays on its page (result, history, downloads) this long after it ended, then is forgotten (its
 # model is saved): $AAE_KEEP_FINISHED_JOBS seconds, an hour by default.
 KEEP_FINISHED_JOBS_SECONDS = float(os.environ.get("AAE_KEEP_FINISHED_JOBS", 3600))
+# …checked at most this often: the Train page's live view asks for its jobs every 2 s, and every check reads a
+# snapshot of every session's jobs.
+FORGET_EVERY_SECONDS = 60.0
+_last_forget = [float("-inf")]
 
 
 def session_jobs() -> dict[str, Any]:
@@ -204,7 +209,9 @@ def session_jobs() -> dict[str, Any]:
 
     session_id = st.session_state.setdefault("_job_session_id", uuid.uuid4().hex)
     registry = job_registry()
-    forget_finished(registry, keep_seconds=KEEP_FINISHED_JOBS_SECONDS)
+    if time.monotonic() - _last_forget[0] >= FORGET_EVERY_SECONDS:
+        _last_forget[0] = time.monotonic()
+        forget_finished(registry, keep_seconds=KEEP_FINISHED_JOBS_SECONDS)
     return registry.setdefault(session_id, {})
 
 

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from aae.checkpoints import quantize_int8
+from aae.priors import DIGIT_COLOURS
 
-PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
-           "#bab0ac"]  # plotly's T10: the colours every page gives the digits
+PALETTE = list(DIGIT_COLOURS)  # the colours every page gives the digits
 
 
 def _b64(array: np.ndarray) -> str:

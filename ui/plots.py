@@ -58,10 +58,12 @@ def digit_image(image: torch.Tensor | np.ndarray, *, scale: int = 8) -> np.ndarr
 # -- latent maps ------------------------------------------------------------------------------
 
 def add_digit_traces(figure, points: np.ndarray, labels: np.ndarray, *, indices: np.ndarray | None = None,
-                     opacity: float = 0.6, dataset: str | None = None) -> None:
+                     opacity: float = 0.6, dataset: str | None = None, webgl: bool = True,
+                     legend_group: str | None = None, legend_title: str | None = None) -> None:
     """One scatter trace per digit, in the colours every page uses; hover shows the digit, its test index
     (`indices` into the picked model's test set, aligned with `points`; default 0..N-1) and, on a page that
-    called `ui.hover.enable`, the test digit's image."""
+    called `ui.hover.enable`, the test digit's image. `webgl=False` draws SVG, which stays under traces added
+    later (WebGL draws above every SVG trace); `legend_group` groups the traces in the legend under `legend_title`."""
     import plotly.graph_objects as go
     from plotly.colors import qualitative
 
@@ -69,8 +71,9 @@ def add_digit_traces(figure, points: np.ndarray, labels: np.ndarray, *, indices:
     names = class_names()  # digits, or Fashion-MNIST's garments for a model trained on those
     for digit in range(10):
         mask = labels == digit
-        figure.add_trace(go.Scattergl(
+        figure.add_trace((go.Scattergl if webgl else go.Scatter)(
             x=points[mask, 0], y=points[mask, 1], mode="markers",
+            legendgroup=legend_group, legendgrouptitle_text=legend_title,
             name=names[digit] if names[digit] == str(digit) else f"{digit} {names[digit]}",
             marker={"size": 3, "color": qualitative.T10[digit], "opacity": opacity},
             customdata=np.stack([labels[mask], indices[mask]], axis=1).tolist(),  # a list: clicks return it
