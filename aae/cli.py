@@ -19,7 +19,8 @@ from aae.priors import PRIOR_NAMES
 # those the user gave to aae.catalog.build_config, which refuses any the chosen kind has no field for.
 MODEL_OPTIONS = ("encoder", "generator", "feature_matching", "generator_channels", "spectral_norm", "prior",
                  "prior_std", "recon_loss", "label_regularized", "latent_dim", "labels_per_class", "clusters",
-                 "balance", "input_noise", "consistency", "corruption", "corruption_level", "hidden")
+                 "balance", "input_noise", "consistency", "pseudo_label", "augment_degrees",
+                 "augment_labelled", "corruption", "corruption_level", "hidden")
 
 
 def _positive_int(text: str) -> int:
@@ -113,6 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--consistency", type=float, default=None,
                    help="semi/cluster/dimred: weight of a term that keeps y the same under shifts of up to 2 "
                         "pixels (not in the paper; default: 0)")
+    t.add_argument("--pseudo-label", type=float, default=None, metavar="THRESHOLD",
+                   help="semi/cluster/dimred, with --consistency: teach the moved copy the confident hard class of "
+                        "q(y|x) (images whose largest probability reaches THRESHOLD, e.g. 0.9) instead of its soft "
+                        "probabilities (FixMatch; not in the paper; default: 0, off)")
+    t.add_argument("--augment-degrees", type=float, default=None,
+                   help="semi/cluster/dimred: the moved copies are also turned by up to this many degrees and "
+                        "scaled by up to ±degrees/150 (not in the paper; default: 0, shifts only)")
+    t.add_argument("--augment-labelled", action="store_true", default=None,
+                   help="semi/dimred: move (and turn) the labelled images of the classification phase the same "
+                        "way (not in the paper; default: off)")
     t.add_argument("--corruption", choices=CORRUPTIONS, default=None,
                    help="AAE: train a denoising AAE on inputs corrupted this way (clean targets)")
     t.add_argument("--corruption-level", type=float, default=None,

@@ -11,7 +11,9 @@ images from ../shared/data, on the CPU, one after the other in this process.
     python bench/peers.py [--train-limit 20000] [--epochs 3] [--threads N] [--data-dir DIR]
 
 Prints each one's seconds per epoch (training only: what each reports between its first and last step) and the
-ratio pythae / ours. Target (issue 13): ≥ 1.5, aiming at 2.5.
+ratio pythae / ours. Target (issue 13): ≥ 1.5, aiming at 2.5. Then the floor: the time this machine's torch.mm
+needs for the matrix products of our step alone (`step_products`), so the ratio any fp32 implementation of these
+networks could reach here is pythae's time over that floor.
 """
 
 from __future__ import annotations
@@ -109,6 +111,47 @@ def pythae_epoch(splits, epochs: int, batch_size: int, hidden: int = 1000, laten
     return (clock.ended - clock.started) / clock.epochs
 
 
+def step_products(batch: int, hidden: int = 1000, latent: int = 8) -> list[tuple[int, int, int]]:
+    """The matrix products (m, k, n) of one training step of our AAE at `aae train`'s defaults, as the engine
+    runs it: the joint step (encoder and decoder forward and backward, D forward and backward to its input with
+    its weights frozen), then D's step (the encoder forward again without gradients, D over both halves at once,
+    forward and backward). A Linear (a → b) over r rows is r·a·b forward, r·b·a for its input's gradient (not on
+    the first layer of a network whose input needs none) and a·r·b for its weights' gradient."""
+    encoder, decoder, disc = [784, hidden, hidden, latent], [latent, hidden, hidden, 784], [latent, hidden, hidden, 1]
+
+    def layers(sizes, rows, *, weights: bool, inputs: bool, backward: bool = True):
+        out = []
+        for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+            out.append((rows, a, b))
+            if backward and weights:
+                out.append((a, rows, b))
+            if backward and (inputs or i > 0):
+                out.append((rows, b, a))
+        return out
+
+    return [*layers(encoder, batch, weights=True, inputs=False), *layers(decoder, batch, weights=True, inputs=True),
+            *layers(disc, batch, weights=False, inputs=True),
+            *layers(encoder, batch, weights=False, inputs=False, backward=False),
+            *layers(disc, 2 * batch, weights=True, inputs=False)]
+
+
+def matmul_floor(batch: int, steps: int, repeats: int = 30) -> tuple[float, float]:
+    """(seconds, multiply-adds per image) of the step's matrix products alone, `steps` times: the fastest this
+    machine's torch.mm does them (best of `repeats`), nothing else — no activations, no Adam, no Python. No
+    implementation of this step with these networks in fp32 can take less."""
+    products = step_products(batch)
+    pairs = [(torch.randn(m, k), torch.randn(k, n)) for m, k, n in products]
+    for a, b in pairs:  # warm up
+        a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for a, b in pairs:
+            torch.mm(a, b)
+        best = min(best, time.perf_counter() - started)
+    return best * steps, sum(m * k * n for m, k, n in products) / batch
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-limit", type=int, default=20_000)
@@ -131,6 +174,11 @@ def main() -> None:
     print(f"pythae Adversarial_AE: {theirs:.2f} s per epoch")
     print(f"ours (aae train's defaults): {mine:.2f} s per epoch")
     print(f"ratio pythae / ours: {theirs / mine:.2f}× (target ≥ 1.5, aim 2.5)")
+    steps = -(-len(splits.train_x) // args.batch_size)
+    floor, macs = matmul_floor(args.batch_size, steps)
+    print(f"the step's matrix products alone ({macs / 1e6:.1f} M multiply-adds per image, torch.mm at its best on "
+          f"this machine): {floor:.2f} s per epoch — ours at {floor / mine:.0%} of that floor, pythae at "
+          f"{floor / theirs:.0%}; with these products the ratio cannot pass {theirs / floor:.2f}×")
 
 
 if __name__ == "__main__":

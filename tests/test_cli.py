@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from aae.cli import main
@@ -61,6 +62,21 @@ def test_gan_options_reach_the_config():
     _, conv = model_config_from_args(build_parser().parse_args(["train", "--model", "gan", "--generator", "conv",
                                                                 "--out", "x"]))
     assert (conv.feature_matching, conv.spectral_norm) == (0.0, True)
+
+
+def test_semi_supervised_additions_reach_the_config_and_are_off_by_default():
+    from aae.cli import build_parser, model_config_from_args
+
+    _, config = model_config_from_args(build_parser().parse_args(
+        ["train", "--model", "semi", "--consistency", "10", "--pseudo-label", "0.9", "--augment-degrees", "15",
+         "--augment-labelled", "--out", "x"]))
+    assert (config.consistency_weight, config.pseudo_label_threshold, config.augment_degrees,
+            config.augment_labelled) == (10.0, 0.9, 15.0, True)
+    _, plain = model_config_from_args(build_parser().parse_args(["train", "--model", "semi", "--out", "x"]))
+    assert (plain.pseudo_label_threshold, plain.augment_degrees, plain.augment_labelled) == (0.0, 0.0, False)
+    with pytest.raises(ValueError, match="does not apply"):
+        model_config_from_args(build_parser().parse_args(["train", "--model", "aae", "--augment-degrees", "15",
+                                                          "--out", "x"]))
 
 
 def test_console_script_is_installed():

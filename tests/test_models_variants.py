@@ -7,6 +7,8 @@ input corruption, and a short real training run of the semi-supervised AAE.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -522,3 +524,85 @@ def test_the_variants_are_composed_not_stacked():
     logits, z = dimred.infer(x)
     assert torch.allclose(dimred.encode(x), logits.softmax(dim=1) @ dimred.cluster_heads.weight + z, atol=1e-6)
     assert dimred.inference_modules() == [dimred.encoder, dimred.decoder, dimred.cluster_heads]
+
+
+# -- the additions to the paper's semi-supervised recipe (each behind its own switch) ------------------------
+def test_random_affine_without_a_move_is_the_image_and_with_one_keeps_the_digit(real_batch):
+    from aae.models.categorical import random_affine
+
+    x = real_batch[0][:50]
+    assert torch.allclose(random_affine(x, 0, 0.0), x, atol=1e-5)
+    torch.manual_seed(0)
+    moved = random_affine(x, 2, 15.0)
+    assert moved.shape == x.shape and 0 <= moved.min() and moved.max() <= 1
+    changed = (moved - x).abs().flatten(1).sum(dim=1)
+    assert (changed > 1).float().mean() > 0.9  # nearly every image moved
+    ink, moved_ink = x.flatten(1).sum(dim=1), moved.flatten(1).sum(dim=1)
+    # the digit stays whole: scaled by at most ±10 % in each direction, so its ink within about ±25 %
+    assert ((moved_ink / ink - 1).abs() < 0.3).all()
+    rows = torch.arange(28.0)
+
+    def centre(images):  # the ink's centre of mass, (B, 2)
+        mass = images[:, 0]
+        return torch.stack([(mass.sum(2) * rows).sum(1), (mass.sum(1) * rows).sum(1)], 1) / mass.sum((1, 2))[:, None]
+
+    assert (centre(moved) - centre(x)).abs().max() < 5  # up to 2 pixels, plus what turning about the centre moves
+
+
+def test_pseudo_labels_teach_only_the_confident_images_their_hard_class(small_splits, real_batch):
+    x, y = real_batch
+    config = SemiSupervisedAAEConfig(latent_dim=4, hidden=SMALL, labels_per_class=5, consistency_weight=1.0,
+                                     shift_pixels=0)
+    model = build_model("semi", dataclasses.replace(config, pseudo_label_threshold=0.5))
+    model.prepare_training(small_splits, seed=0)
+    with torch.no_grad():
+        logits, _ = model.infer(x)
+        loss, used = model.consistency(x, logits)
+        probs = logits.softmax(dim=1)
+        # with no shift the moved copy is the image itself: its loss is −log q(guess | x) over the confident ones
+        confident = probs.max(dim=1).values >= 0.5
+        expected = (-probs.max(dim=1).values.log() * confident).mean()
+        assert used.item() == pytest.approx(confident.float().mean().item())
+        assert loss.item() == pytest.approx(expected.item(), rel=1e-4)
+        # an untrained encoder is nowhere near 0.99 sure: nothing is taught
+        strict = build_model("semi", dataclasses.replace(config, pseudo_label_threshold=0.99))
+        strict.load_state_dict(model.state_dict())
+        loss, used = strict.consistency(x, logits)
+        assert loss.item() == 0 and used.item() == 0
+        # without a threshold the target is the soft q(y | x): its cross-entropy to itself, the entropy
+        soft = build_model("semi", config)
+        soft.load_state_dict(model.state_dict())
+        loss, used = soft.consistency(x, logits)
+        assert used is None and loss.item() == pytest.approx(-(probs * probs.log()).sum(1).mean().item(), rel=1e-4)
+    logs = model.phase_loss("reconstruction", x, y).logs
+    assert 0 <= logs["confident"].item() <= 1
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_augment_labelled_moves_the_labelled_images_the_classification_phase_sees(small_splits, augment):
+    model = build_model("semi", SemiSupervisedAAEConfig(latent_dim=4, hidden=SMALL, labels_per_class=5,
+                                                        augment_labelled=augment, augment_degrees=15))
+    model.prepare_training(small_splits, seed=0)
+    seen = []
+    model.encoder.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].detach()))
+    labelled = model.labelled.images[0]
+    torch.manual_seed(0)
+    model.phase_loss("classification", small_splits.train_x[:20], small_splits.train_y[:20])
+    # each image the phase saw, against the nearest labelled image: equal without augmentation, moved with it
+    gaps = torch.cdist(seen[0].flatten(1), labelled.flatten(1),
+                       compute_mode="donot_use_mm_for_euclid_dist").min(dim=1).values
+    if augment:
+        assert (gaps > 0.5).float().mean() > 0.8
+    else:
+        assert gaps.max() < 1e-4
+
+
+def test_the_additions_refuse_settings_that_would_do_nothing_or_nonsense():
+    with pytest.raises(ValueError, match="consistency"):
+        SemiSupervisedAAEConfig(pseudo_label_threshold=0.9)  # no consistency term to give targets to
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        SemiSupervisedAAEConfig(consistency_weight=1.0, pseudo_label_threshold=1.0)
+    with pytest.raises(ValueError, match="augment_degrees"):
+        SemiSupervisedAAEConfig(augment_degrees=-5)
+    with pytest.raises(ValueError, match="no labelled images"):
+        ClusteringAAEConfig(augment_labelled=True)

@@ -62,10 +62,35 @@ class SemiSupervisedAAEConfig:
     # unshifted, detached prediction), so y reads what a digit is rather than where its pixels lie. 0: off.
     consistency_weight: float = 0.0
     shift_pixels: int = 2
+    # Not in the paper (FixMatch, Sohn et al., 2020): when above 0, the consistency term's target is the hard
+    # class of q(y | x), and only images whose largest probability reaches this threshold count — a confident
+    # guess taught to the shifted (and, with augment_degrees, turned) copy, rather than a soft copy of itself.
+    pseudo_label_threshold: float = 0.0
+    # Not in the paper: the shifted copies of the consistency term are also turned by up to this many degrees and
+    # scaled by up to ±augment_degrees / 150 (a stronger view of the same digit); 0: shifts only.
+    augment_degrees: float = 0.0
+    # Not in the paper: the classification phase's labelled images are moved (and turned) the same way, so 100
+    # labels teach more than 100 fixed pixel patterns.
+    augment_labelled: bool = False
     # Not in the paper: weight of the mean entropy of q(y | x) in the generator phase, so each image commits
     # to one category (CatGAN and IMSAT minimise it while keeping the batch's mix uniform, as balance_weight
     # does). The clustering AAE's y stayed soft without it (mean largest probability 0.36 with 16 clusters).
     sharpness_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.pseudo_label_threshold < 1:
+            raise ValueError(f"the pseudo-label threshold is a probability in [0, 1) (0: off), "
+                             f"got {self.pseudo_label_threshold}")
+        if self.pseudo_label_threshold > 0 and self.consistency_weight <= 0:
+            raise ValueError("pseudo-labels are the consistency term's targets: give it a weight too "
+                             "(--consistency, e.g. 10)")
+        if not 0 <= self.augment_degrees <= 90:
+            raise ValueError(f"augment_degrees must be in [0, 90], got {self.augment_degrees}")
+        if self.shift_pixels < 0:
+            raise ValueError(f"shift_pixels must be 0 or more, got {self.shift_pixels}")
+        if self.augment_labelled and self.labels_per_class == 0:
+            raise ValueError("there are no labelled images to move: augment_labelled is for the semi-supervised "
+                             "kinds, not clustering")
 
 
 @dataclass(frozen=True)
@@ -185,11 +210,24 @@ class CategoricalAAE(StyleContentAAE):
             return x
         return x + self.config.input_noise * torch.randn_like(x)
 
-    def consistency(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy of q(y | shifted x) to the detached q(y | x): small when y ignores small shifts."""
-        shifted = random_shift(self._noisy(x), self.config.shift_pixels)
-        target = logits.detach().softmax(dim=1)
-        return -(target * self.infer(shifted)[0].log_softmax(dim=1)).sum(dim=1).mean()
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """A moved copy of each image: shifted by up to `shift_pixels`, and turned and scaled when
+        `augment_degrees` > 0."""
+        if self.config.augment_degrees > 0:
+            return random_affine(x, self.config.shift_pixels, self.config.augment_degrees)
+        return random_shift(x, self.config.shift_pixels)
+
+    def consistency(self, x: torch.Tensor, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(loss, share of images used): the cross-entropy of q(y | moved x) to the detached q(y | x) — its soft
+        probabilities, or with `pseudo_label_threshold` its confident hard class (share: how many were confident)."""
+        moved = self.infer(self.augment(self._noisy(x)))[0].log_softmax(dim=1)
+        probs = logits.detach().softmax(dim=1)
+        threshold = self.config.pseudo_label_threshold
+        if threshold <= 0:
+            return -(probs * moved).sum(dim=1).mean(), None
+        confidence, guess = probs.max(dim=1)
+        mask = (confidence >= threshold).float()
+        return (F.nll_loss(moved, guess, reduction="none") * mask).mean(), mask.mean()
 
     def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
         if phase == "reconstruction":
@@ -197,9 +235,11 @@ class CategoricalAAE(StyleContentAAE):
             loss = reconstruction_loss(self.reconstruction_logits(logits, z), x, self.config.recon_loss)
             logs = {"recon": loss.detach()}
             if self.config.consistency_weight > 0:
-                term = self.consistency(x, logits)
+                term, used = self.consistency(x, logits)
                 loss = loss + self.config.consistency_weight * term
                 logs["consistency"] = term.detach()
+                if used is not None:
+                    logs["confident"] = used.detach()
             extra = self.readout.penalty(self)
             if extra is not None:
                 loss = loss + extra[0]
@@ -234,6 +274,8 @@ class CategoricalAAE(StyleContentAAE):
             # Training: a mini-batch of the labelled subset. Validation (eval mode): the batch given,
             # so the logs report the held-out classification error; nothing is learnt from it.
             xb, yb = self.labelled.batch(len(x)) if self.training else (x, labels)
+            if self.training and self.config.augment_labelled:
+                xb = self.augment(xb)
             logits, _ = self.infer(self._noisy(xb))
             loss = F.cross_entropy(logits, yb)
             error = (logits.argmax(dim=1) != yb).float().mean()
@@ -357,6 +399,19 @@ def random_shift(x: torch.Tensor, pixels: int) -> torch.Tensor:
     cols = (dx[:, None] + torch.arange(w, device=x.device)[None, :])  # (B, W)
     index = torch.arange(b, device=x.device)[:, None, None]
     return padded[index, 0, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
+
+
+def random_affine(x: torch.Tensor, pixels: int, degrees: float) -> torch.Tensor:
+    """Each image (B, 1, H, W) turned by up to ±`degrees`, scaled by up to ±degrees/150 (±10 % at 15°) and moved
+    by up to `pixels` in each direction, each with its own random draw; bilinear, zero-filled."""
+    b, _, h, w = x.shape
+    angle = (torch.rand(b, device=x.device) * 2 - 1) * math.radians(degrees)
+    scale = 1 + (torch.rand(b, device=x.device) * 2 - 1) * degrees / 150
+    shift = (torch.rand(b, 2, device=x.device) * 2 - 1) * pixels * 2 / torch.tensor([w, h], device=x.device)
+    cos, sin = angle.cos() / scale, angle.sin() / scale
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def batch_imbalance(y: torch.Tensor) -> torch.Tensor:
