@@ -49,10 +49,10 @@ def _label_regularised(prior: str, shape: str, paper: str, epochs: int, step: in
     """A 2-D label-regularised AAE on `prior` (figure 4): the two differ only in the prior."""
     return Recipe(f"aae-2d-{prior}", f"2-D AAE on {shape} (label-regularised)",
                   ("--model", "aae", "--latent-dim", "2", "--hidden", "400", "--prior", prior, "--label-regularized",
-                   "--epochs", str(epochs), "--lr-steps", str(step), "--seed", "0"),
+                   "--adversarial-weight", "5", "--epochs", str(epochs), "--lr-steps", str(step), "--seed", "0"),
                   ship="int8", paper=paper,
-                  deviation=f"Adam with the label-regularised default (aae.training.adversarial_defaults: the "
-                            f"generator loss × 5 in the reconstruction step, D at the full rate), {epochs} epochs "
+                  deviation=f"Adam, the generator loss × 5 in the reconstruction step and D at the full rate (the "
+                            f"label-regularised default until 2026-12-01, now × 10), {epochs} epochs "
                             f"{_GPU} in 2.6 minutes (paper: SGD, thousands of epochs). The shipped classifier reads "
                             f"{columns} of the label-cycled prior grid as the digit of its column. The paper's "
                             "separate phases, 49 epochs on the same GPU, wrote worse: mog10 89.2 % (every 9 as another "
@@ -133,26 +133,38 @@ RECIPES: tuple[Recipe, ...] = (
             "--corruption-level", "0.5", *_ADAM_SLOW_ADVERSARY, "--epochs", "8", "--seed", "0"),
            ship="int8"),
     # -- table 2: semi-supervised classification; table 3: unsupervised clustering -------------------------------------
-    Recipe("semi-100", "semi-supervised AAE with 100 labels (10 per class), shift-consistent y",
+    Recipe("semi-100", "semi-supervised AAE with 100 labels (10 per class): moved and turned images",
+           ("--model", "semi", "--labels-per-class", "10", "--latent-dim", "4", "--hidden", "1000",
+            "--input-noise", "0.3", "--consistency", "10", *_ADAM_SLOW_ADVERSARY, "--supervised-lr", "1e-3",
+            "--augment-labelled", "--augment-degrees", "15", "--lr-steps", "24", "--epochs", "30", "--seed", "2"),
+           ship="int8", paper="Table 2: 1.90 ± 0.10 % error",
+           deviation="semi-100-shift (below) with two additions, not in the paper: the 100 labelled images moved by "
+                     "up to 2 pixels, turned by up to ±15° and scaled by ±10 % in the classification phase "
+                     "(--augment-labelled), and the consistency term's copies turned and scaled the same way "
+                     "(--augment-degrees 15). 4 epochs on 10,000 images: test error 14.54 % without them, 9.99 % "
+                     "with moved labelled images, 7.05 % with both. 30 epochs on the 2-core CPU (about 40 minutes "
+                     "a run): seeds 0, 1, 2: test error 2.80, 5.00, 2.82 % (3.54 ± 1.26 %); the shipped model is "
+                     "seed 2, chosen by its validation error (2.98 %; seeds 0, 1: 3.13, 4.56 %)"),
+    Recipe("semi-100-shift", "semi-supervised AAE, 100 labels, shift-consistent y: shipped until 2026-12-01",
            ("--model", "semi", "--labels-per-class", "10", "--latent-dim", "4", "--hidden", "1000",
             "--input-noise", "0.3", "--consistency", "10", *_ADAM_SLOW_ADVERSARY, "--supervised-lr", "1e-3",
             "--lr-steps", "24", "--epochs", "30", "--seed", "2"),
-           ship="int8", paper="Table 2: 1.90 ± 0.10 % error",
+           ship="int8", paper="Table 2: 1.90 ± 0.10 % error", shipped=False,
            deviation=f"Adam, joint regularisation, 4-D style (paper: 10-D), 30 epochs {_GPU} in 5.75 minutes "
                      "(paper: thousands); a shift-consistency term on y (not in the paper: 4 epochs on 10,000 "
                      "images, 400 units, validation error 15.3 % with it, 21.2 % without). Seeds 0, 1, 2: test "
-                     "error 4.65, 4.62, 4.02 %; the shipped model is seed 2, chosen by its validation error (4.11 %; "
+                     "error 4.65, 4.62, 4.02 %; seed 2 was the shipped one, chosen by its validation error (4.11 %; "
                      "seeds 0, 1: 4.91, 4.82 %)"),
     Recipe("semi-1000", "the same with 1,000 labels (100 per class)",
            ("--model", "semi", "--labels-per-class", "100", "--latent-dim", "4", "--hidden", "1000",
             "--input-noise", "0.3", "--consistency", "10", *_ADAM_SLOW_ADVERSARY, "--supervised-lr", "1e-3",
             "--lr-steps", "26", "--epochs", "32", "--seed", "0"),
-           paper="Table 2: 1.60 ± 0.08 % error", deviation=f"as semi-100; 32 epochs {_GPU}", shipped=False),
+           paper="Table 2: 1.60 ± 0.08 % error", deviation=f"as semi-100-shift; 32 epochs {_GPU}", shipped=False),
     Recipe("semi-all", "the same with every training label (50,000)",
            ("--model", "semi", "--labels-per-class", "all", "--latent-dim", "4", "--hidden", "1000",
             "--input-noise", "0.3", "--consistency", "10", *_ADAM_SLOW_ADVERSARY, "--supervised-lr", "1e-3",
             "--lr-steps", "25", "--epochs", "31", "--seed", "0"),
-           paper="Table 2: 0.85 ± 0.02 % error", deviation=f"as semi-100; 31 epochs {_GPU}", shipped=False),
+           paper="Table 2: 0.85 ± 0.02 % error", deviation=f"as semi-100-shift; 31 epochs {_GPU}", shipped=False),
     Recipe("semi-100-paper", "the same without the consistency term: the paper's recipe as far as it goes here",
            ("--model", "semi", "--labels-per-class", "10", "--latent-dim", "4", "--hidden", "1000",
             "--input-noise", "0.3", *_ADAM_SLOW_ADVERSARY, "--supervised-lr", "1e-3",

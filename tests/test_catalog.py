@@ -93,7 +93,7 @@ def test_train_config_uses_the_kinds_rate_and_the_label_regularised_adversary():
     assert gan.lr == 2e-4 and gan.adversarial_weight == 1.0
     labelled = catalog.build_config("aae", {"prior": "mog10", "label_regularized": True})
     config = catalog.train_config("aae", labelled, lr=1e-3)
-    assert (config.adversarial_weight, config.adversarial_lr) == (5.0, 1e-3)
+    assert (config.adversarial_weight, config.adversarial_lr) == (10.0, 1e-3)
     assert catalog.train_config("aae", labelled, adversarial_weight=2.0).adversarial_weight == 2.0
 
 

@@ -136,5 +136,5 @@ def test_a_label_regularised_aae_gets_the_stronger_adversary_by_default(tmp_path
     assert main(["train", "--model", "aae", "--prior-std", "1", *common, "--out", str(tmp_path / "g")]) == 0
     regularised = json.loads((tmp_path / "lr" / "card.json").read_text())["training"]
     gaussian = json.loads((tmp_path / "g" / "card.json").read_text())["training"]
-    assert (regularised["adversarial_weight"], regularised["adversarial_lr"]) == (5.0, regularised["lr"])
+    assert (regularised["adversarial_weight"], regularised["adversarial_lr"]) == (10.0, regularised["lr"])
     assert (gaussian["adversarial_weight"], gaussian["adversarial_lr"]) == (1.0, None)
