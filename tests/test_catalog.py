@@ -90,7 +90,7 @@ def test_options_carry_types_defaults_and_help_from_the_dataclass_comments():
 
 def test_train_config_uses_the_kinds_rate_and_the_label_regularised_adversary():
     gan = catalog.train_config("gan", catalog.build_config("gan"))
-    assert gan.lr == 2e-4 and gan.adversarial_weight == 1.0
+    assert gan.lr == 5e-4 and gan.adversarial_weight == 1.0
     labelled = catalog.build_config("aae", {"prior": "mog10", "label_regularized": True})
     config = catalog.train_config("aae", labelled, lr=1e-3)
     assert (config.adversarial_weight, config.adversarial_lr) == (10.0, 1e-3)
