@@ -39,6 +39,13 @@ _PAPER_SGD = ("--optimizer", "sgd", "--lr", "0.002", "--adversarial-lr", "0.1", 
 # the reconstruction rate, the models' default scale, spelt out.
 _ADAM_SLOW_ADVERSARY = ("--lr", "1e-3", "--adversarial-lr", "1e-4")
 
+def _semi(labels_per_class: str) -> tuple[str, ...]:
+    """The semi-supervised recipes' common arguments: 2 × 1000 units, a 4-D style, the paper's input noise, the
+    shift-consistency term, Adam with the slow adversary."""
+    return ("--model", "semi", "--labels-per-class", labels_per_class, "--latent-dim", "4", "--hidden", "1000",
+            "--input-noise", "0.3", "--consistency", "10", *_ADAM_SLOW_ADVERSARY, "--supervised-lr", "1e-3")
+
+
 # Where a recipe says "on an H200": trained by scripts/gpu_session.py, 18 runs side by side on one GPU, each
 # for a fixed time (`aae train --minutes`); the recipe holds the epochs and rate step that fitted, so
 # `aae train --recipe NAME` repeats the run on any machine (on this project's 2-core CPU, hours rather than minutes).
@@ -134,9 +141,8 @@ RECIPES: tuple[Recipe, ...] = (
            ship="int8"),
     # -- table 2: semi-supervised classification; table 3: unsupervised clustering -------------------------------------
     Recipe("semi-100", "semi-supervised AAE with 100 labels (10 per class): moved and turned images",
-           ("--model", "semi", "--labels-per-class", "10", "--latent-dim", "4", "--hidden", "1000",
-            "--input-noise", "0.3", "--consistency", "10", *_ADAM_SLOW_ADVERSARY, "--supervised-lr", "1e-3",
-            "--augment-labelled", "--augment-degrees", "15", "--lr-steps", "24", "--epochs", "30", "--seed", "2"),
+           (*_semi("10"), "--augment-labelled", "--augment-degrees", "15", "--lr-steps", "24", "--epochs", "30",
+            "--seed", "2"),
            ship="int8", paper="Table 2: 1.90 ± 0.10 % error",
            deviation="semi-100-shift (below) with two additions, not in the paper: the 100 labelled images moved by "
                      "up to 2 pixels, turned by up to ±15° and scaled by ±10 % in the classification phase "
@@ -146,9 +152,7 @@ RECIPES: tuple[Recipe, ...] = (
                      "a run): seeds 0, 1, 2: test error 2.80, 5.00, 2.82 % (3.54 ± 1.26 %); the shipped model is "
                      "seed 2, chosen by its validation error (2.98 %; seeds 0, 1: 3.13, 4.56 %)"),
     Recipe("semi-100-shift", "semi-supervised AAE, 100 labels, shift-consistent y: shipped until 2026-12-01",
-           ("--model", "semi", "--labels-per-class", "10", "--latent-dim", "4", "--hidden", "1000",
-            "--input-noise", "0.3", "--consistency", "10", *_ADAM_SLOW_ADVERSARY, "--supervised-lr", "1e-3",
-            "--lr-steps", "24", "--epochs", "30", "--seed", "2"),
+           (*_semi("10"), "--lr-steps", "24", "--epochs", "30", "--seed", "2"),
            ship="int8", paper="Table 2: 1.90 ± 0.10 % error", shipped=False,
            deviation=f"Adam, joint regularisation, 4-D style (paper: 10-D), 30 epochs {_GPU} in 5.75 minutes "
                      "(paper: thousands); a shift-consistency term on y (not in the paper: 4 epochs on 10,000 "
@@ -156,14 +160,10 @@ RECIPES: tuple[Recipe, ...] = (
                      "error 4.65, 4.62, 4.02 %; seed 2 was the shipped one, chosen by its validation error (4.11 %; "
                      "seeds 0, 1: 4.91, 4.82 %)"),
     Recipe("semi-1000", "the same with 1,000 labels (100 per class)",
-           ("--model", "semi", "--labels-per-class", "100", "--latent-dim", "4", "--hidden", "1000",
-            "--input-noise", "0.3", "--consistency", "10", *_ADAM_SLOW_ADVERSARY, "--supervised-lr", "1e-3",
-            "--lr-steps", "26", "--epochs", "32", "--seed", "0"),
+           (*_semi("100"), "--lr-steps", "26", "--epochs", "32", "--seed", "0"),
            paper="Table 2: 1.60 ± 0.08 % error", deviation=f"as semi-100-shift; 32 epochs {_GPU}", shipped=False),
     Recipe("semi-all", "the same with every training label (50,000)",
-           ("--model", "semi", "--labels-per-class", "all", "--latent-dim", "4", "--hidden", "1000",
-            "--input-noise", "0.3", "--consistency", "10", *_ADAM_SLOW_ADVERSARY, "--supervised-lr", "1e-3",
-            "--lr-steps", "25", "--epochs", "31", "--seed", "0"),
+           (*_semi("all"), "--lr-steps", "25", "--epochs", "31", "--seed", "0"),
            paper="Table 2: 0.85 ± 0.02 % error", deviation=f"as semi-100-shift; 31 epochs {_GPU}", shipped=False),
     Recipe("semi-100-paper", "the same without the consistency term: the paper's recipe as far as it goes here",
            ("--model", "semi", "--labels-per-class", "10", "--latent-dim", "4", "--hidden", "1000",

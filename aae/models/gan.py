@@ -194,7 +194,7 @@ CATALOG_ENTRIES = (
     CatalogEntry(
         kind="gan", model=GAN, config=GANConfig, label="GAN",
         summary="a generator and an image discriminator, no encoder: the adversary on the images", order=2,
-        # Adam's rate for G and D. 2e-4 (DCGAN's) left the dense GAN's 5-epoch samples on 5-7 classes (3 in 10
+        # Adam's rate for G and D. 2e-4 (DCGAN's) left the dense GAN's 5-epoch samples on 5-7 classes (4 in 10
         # read as 3s); 5e-4 drew 8 and 9 (seeds 0, 1; 20,000 images, 2026-12-01). The shipped recipes pin 2e-4.
         lr=5e-4, dependent_defaults=gan_dependent_defaults,
         presets={"small": {"generator_hidden": (128, 256, 512), "disc_channels": 16},  # about 5× faster on a CPU
