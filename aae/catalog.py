@@ -28,7 +28,8 @@ SEED_MAX = 2**31 - 1  # the largest seed a page's seed box takes (torch.Generato
 
 # Command-line names of config fields where they differ (`--clusters 16` sets n_categories).
 OPTION_ALIASES: dict[str, str] = {"clusters": "n_categories", "balance": "balance_weight",
-                                  "consistency": "consistency_weight", "pseudo_label": "pseudo_label_threshold"}
+                                  "consistency": "consistency_weight", "pseudo_label": "pseudo_label_threshold",
+                                  "cycle": "cycle_weight"}
 # Options that are not fields but build one: the prior's name and scale make its PriorConfig.
 PRIOR_OPTIONS = ("prior", "prior_std")
 

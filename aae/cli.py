@@ -20,7 +20,7 @@ from aae.priors import PRIOR_NAMES
 MODEL_OPTIONS = ("encoder", "generator", "feature_matching", "generator_channels", "spectral_norm", "prior",
                  "prior_std", "recon_loss", "label_regularized", "latent_dim", "labels_per_class", "clusters",
                  "balance", "input_noise", "consistency", "pseudo_label", "augment_degrees",
-                 "augment_labelled", "corruption", "corruption_level", "hidden")
+                 "augment_labelled", "cycle", "corruption", "corruption_level", "hidden")
 
 
 def _positive_int(text: str) -> int:
@@ -124,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--augment-labelled", action="store_true", default=None,
                    help="semi/dimred: move (and turn) the labelled images of the classification phase the same "
                         "way (not in the paper; default: off)")
+    t.add_argument("--cycle", type=float, default=None, metavar="WEIGHT",
+                   help="semi/cluster/dimred: weight of a term that makes the decoder write each category so that "
+                        "the encoder reads it back (InfoGAN's mutual-information term; the encoder is held fixed "
+                        "there; not in the paper; default: 0, off)")
     t.add_argument("--corruption", choices=CORRUPTIONS, default=None,
                    help="AAE: train a denoising AAE on inputs corrupted this way (clean targets)")
     t.add_argument("--corruption-level", type=float, default=None,

@@ -69,11 +69,12 @@ def test_semi_supervised_additions_reach_the_config_and_are_off_by_default():
 
     _, config = model_config_from_args(build_parser().parse_args(
         ["train", "--model", "semi", "--consistency", "10", "--pseudo-label", "0.9", "--augment-degrees", "15",
-         "--augment-labelled", "--out", "x"]))
+         "--augment-labelled", "--cycle", "1", "--out", "x"]))
     assert (config.consistency_weight, config.pseudo_label_threshold, config.augment_degrees,
-            config.augment_labelled) == (10.0, 0.9, 15.0, True)
+            config.augment_labelled, config.cycle_weight) == (10.0, 0.9, 15.0, True, 1.0)
     _, plain = model_config_from_args(build_parser().parse_args(["train", "--model", "semi", "--out", "x"]))
-    assert (plain.pseudo_label_threshold, plain.augment_degrees, plain.augment_labelled) == (0.0, 0.0, False)
+    assert (plain.pseudo_label_threshold, plain.augment_degrees, plain.augment_labelled,
+            plain.cycle_weight) == (0.0, 0.0, False, 0.0)
     with pytest.raises(ValueError, match="does not apply"):
         model_config_from_args(build_parser().parse_args(["train", "--model", "aae", "--augment-degrees", "15",
                                                           "--out", "x"]))

@@ -578,6 +578,35 @@ def test_pseudo_labels_teach_only_the_confident_images_their_hard_class(small_sp
     assert 0 <= logs["confident"].item() <= 1
 
 
+def test_the_cycle_term_teaches_the_decoder_alone_to_write_what_the_encoder_reads_back(small_splits, real_batch):
+    x, y = real_batch
+    torch.manual_seed(0)
+    model = build_model("semi", SemiSupervisedAAEConfig(latent_dim=4, hidden=SMALL, labels_per_class=5,
+                                                        cycle_weight=1.0))
+    # the term's gradient reaches the decoder, never the encoder, which is left trainable afterwards
+    loss, error = model.cycle(64)
+    loss.backward()
+    assert all(p.grad is None or p.grad.abs().max() == 0 for p in model.encoder.parameters())
+    assert sum(p.grad.abs().sum() for p in model.decoder.parameters() if p.grad is not None) > 0
+    assert all(p.requires_grad for p in model.encoder.parameters())
+    assert 0 <= error.item() <= 1
+    # the reconstruction phase carries it, weighted, in its loss and logs
+    logs = model.phase_loss("reconstruction", x, y).logs
+    assert {"cycle", "cycle_err"} <= logs.keys()
+    # trained on the term alone, the decoder learns to write categories the fixed encoder tells apart
+    model.zero_grad()
+    optimiser = torch.optim.Adam(model.decoder.parameters(), lr=1e-2)
+    with torch.no_grad():
+        _, before = model.cycle(500)  # an untrained decoder's images: read as the asked category by chance
+    for _ in range(100):
+        optimiser.zero_grad()
+        model.cycle(64)[0].backward()
+        optimiser.step()
+    with torch.no_grad():
+        _, after = model.cycle(500)
+    assert before > 0.8 and after < 0.5
+
+
 @pytest.mark.parametrize("augment", [False, True])
 def test_augment_labelled_moves_the_labelled_images_the_classification_phase_sees(small_splits, augment):
     model = build_model("semi", SemiSupervisedAAEConfig(latent_dim=4, hidden=SMALL, labels_per_class=5,
@@ -606,3 +635,5 @@ def test_the_additions_refuse_settings_that_would_do_nothing_or_nonsense():
         SemiSupervisedAAEConfig(augment_degrees=-5)
     with pytest.raises(ValueError, match="no labelled images"):
         ClusteringAAEConfig(augment_labelled=True)
+    with pytest.raises(ValueError, match="cycle"):
+        SemiSupervisedAAEConfig(cycle_weight=-1.0)

@@ -76,6 +76,11 @@ class SemiSupervisedAAEConfig:
     # to one category (CatGAN and IMSAT minimise it while keeping the batch's mix uniform, as balance_weight
     # does). The clustering AAE's y stayed soft without it (mean largest probability 0.36 with 16 clusters).
     sharpness_weight: float = 0.0
+    # Not in the paper (InfoGAN's mutual-information term, Chen et al., 2016): weight of the cross-entropy with
+    # which the encoder must read back y = k from the decoder's image of (one-hot k, a style z from the prior),
+    # in the reconstruction phase. The encoder is held fixed there, so only the decoder learns from it: every
+    # style must then be written as the digit asked for (the Style & content grid). 0: off.
+    cycle_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.pseudo_label_threshold < 1:
@@ -86,6 +91,8 @@ class SemiSupervisedAAEConfig:
                              "(--consistency, e.g. 10)")
         if not 0 <= self.augment_degrees <= 90:
             raise ValueError(f"augment_degrees must be in [0, 90], got {self.augment_degrees}")
+        if self.cycle_weight < 0:
+            raise ValueError(f"the cycle weight must be 0 or more (0: off), got {self.cycle_weight}")
         if self.shift_pixels < 0:
             raise ValueError(f"shift_pixels must be 0 or more, got {self.shift_pixels}")
         if self.augment_labelled and self.labels_per_class == 0:
@@ -229,6 +236,16 @@ class CategoricalAAE(StyleContentAAE):
         mask = (confidence >= threshold).float()
         return (F.nll_loss(moved, guess, reduction="none") * mask).mean(), mask.mean()
 
+    def cycle(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss, error): decode n draws of (one-hot k from the uniform Cat(K), z from the style prior) and read
+        each image back through the encoder, held fixed; the loss is the cross-entropy of that reading to k, so
+        its gradient reaches the decoder alone. The error is the share read as another category."""
+        k = torch.randint(self.n_content, (n,), device=self.device)
+        image = torch.sigmoid(self.readout.logits(self, F.one_hot(k, self.n_content).float(), self.sample_styles(n)))
+        with frozen(self.encoder):
+            logits = self.infer(image)[0]
+        return F.cross_entropy(logits, k), (logits.argmax(dim=1) != k).float().mean()
+
     def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
         if phase == "reconstruction":
             logits, z = self.infer(self._noisy(x))
@@ -240,6 +257,10 @@ class CategoricalAAE(StyleContentAAE):
                 logs["consistency"] = term.detach()
                 if used is not None:
                     logs["confident"] = used.detach()
+            if self.config.cycle_weight > 0:
+                term, error = self.cycle(len(x))
+                loss = loss + self.config.cycle_weight * term
+                logs.update(cycle=term.detach(), cycle_err=error.detach())
             extra = self.readout.penalty(self)
             if extra is not None:
                 loss = loss + extra[0]
