@@ -140,10 +140,22 @@ RECIPES: tuple[Recipe, ...] = (
             "--corruption-level", "0.5", *_ADAM_SLOW_ADVERSARY, "--epochs", "8", "--seed", "0"),
            ship="int8"),
     # -- table 2: semi-supervised classification; table 3: unsupervised clustering -------------------------------------
-    Recipe("semi-100", "semi-supervised AAE with 100 labels (10 per class): moved and turned images",
+    Recipe("semi-100", "semi-supervised AAE with 100 labels (10 per class): moved and turned images, read-back term",
+           (*_semi("10"), "--augment-labelled", "--augment-degrees", "15", "--cycle", "3", "--lr-steps", "24",
+            "--epochs", "30", "--seed", "2"),
+           ship="int8", paper="Table 2: 1.90 ± 0.10 % error",
+           deviation="semi-100-aug (below) with one more addition, not in the paper: InfoGAN's read-back term "
+                     "(--cycle 3): the decoder writes (digit k, a style from the prior) and the encoder, held fixed, "
+                     "must read k back, so every style is written as the digit asked for. 30 epochs on the 2-core "
+                     "CPU (about 70 minutes a run, three side by side): seeds 0, 1, 2: test error 2.21, 2.75, "
+                     "2.33 % (2.43 ± 0.28 %; without the term 2.80, 5.00, 2.82 %); the Style & content grid (50 "
+                     "prior styles × 10 digits) read as its digits 99.2, 97.6, 98.4 % (without: 86.4 % for the "
+                     "model shipped before). The shipped model is seed 2, chosen by its validation error (2.56 %; "
+                     "seeds 0, 1: 2.62, 2.83 %)"),
+    Recipe("semi-100-aug", "semi-supervised AAE, 100 labels, moved and turned images: shipped before the read-back term",
            (*_semi("10"), "--augment-labelled", "--augment-degrees", "15", "--lr-steps", "24", "--epochs", "30",
             "--seed", "2"),
-           ship="int8", paper="Table 2: 1.90 ± 0.10 % error",
+           ship="int8", paper="Table 2: 1.90 ± 0.10 % error", shipped=False,
            deviation="semi-100-shift (below) with two additions, not in the paper: the 100 labelled images moved by "
                      "up to 2 pixels, turned by up to ±15° and scaled by ±10 % in the classification phase "
                      "(--augment-labelled), and the consistency term's copies turned and scaled the same way "

@@ -65,6 +65,10 @@ else:
         (f"; the paper's: {paper}." if paper else ".")
     st.caption(f"**{entry.name}**: a semi-supervised AAE — it inferred the digit itself (trained with {told}); "
                f"the {entry.latent_dim}-D style code is what is left.{figures}")
+read = entry.card.get("metrics", {}).get("style_grid_accuracy")
+if isinstance(read, float):
+    st.caption(f"Measured (`aae eval`): the shipped classifier reads **{read:.1%}** of this model's grid for 50 "
+               "prior styles as the digit of its column.")
 
 source = st.radio("Take the styles from", [PRIOR, TEST, UPLOAD], key="style_source", horizontal=True)
 sources: torch.Tensor | None = None  # (S, 1, 28, 28): the digits the styles were taken from

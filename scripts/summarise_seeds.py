@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 METRICS = ["test_error", "cluster_error", "cluster_error_majority", "denoise_mse", "noisy_mse", "parzen_ll",
-           "frechet", "modes_covered", "knn_accuracy", "mmd", "recon_bce"]
+           "frechet", "modes_covered", "knn_accuracy", "mmd", "recon_bce", "style_grid_accuracy"]
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -197,6 +197,8 @@ class CatalogEntry:
         keys = ["parzen_ll", "parzen_se", "parzen_sigma", "frechet", "modes_covered", "coverage_entropy"]
         if m.categorical:
             keys += ["test_error"] if m.uses_labels else ["cluster_error", "cluster_error_majority"]
+        if m.conditional and m.uses_labels and hasattr(m, "style_grid"):
+            keys += ["style_grid_accuracy"]  # with a classifier (aae.metrics.evaluate.writes_digits)
         if m.corrupts_inputs:
             keys += ["denoise_mse", "noisy_mse"]  # where the config corrupts its inputs
         if m.has_encoder:
