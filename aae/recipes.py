@@ -152,7 +152,7 @@ RECIPES: tuple[Recipe, ...] = (
                      "prior styles × 10 digits) read as its digits 99.2, 97.6, 98.4 % (without: 86.4 % for the "
                      "model shipped before). The shipped model is seed 2, chosen by its validation error (2.56 %; "
                      "seeds 0, 1: 2.62, 2.83 %)"),
-    Recipe("semi-100-aug", "semi-supervised AAE, 100 labels, moved and turned images: shipped before the read-back term",
+    Recipe("semi-100-aug", "semi-supervised AAE, 100 labels, moved and turned images (shipped before --cycle)",
            (*_semi("10"), "--augment-labelled", "--augment-degrees", "15", "--lr-steps", "24", "--epochs", "30",
             "--seed", "2"),
            ship="int8", paper="Table 2: 1.90 ± 0.10 % error", shipped=False,
