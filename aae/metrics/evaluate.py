@@ -10,6 +10,7 @@ import torch
 from aae.data import Splits
 from aae.explore import category_probs_all, decode_all, encode_all, reconstruct_all
 from aae.models import LatentModel
+from aae.models.base import writes_digits
 
 
 @dataclass(frozen=True)
@@ -119,11 +120,6 @@ def evaluate(
     if model.has_encoder:
         results.update(latent_metrics(model, splits, generator=generator))
     return results
-
-
-def writes_digits(model: LatentModel) -> bool:
-    """Whether `model` writes a style as each digit on demand (the Style & content grid): its content is the class."""
-    return model.conditional and model.uses_labels and hasattr(model, "style_grid")
 
 
 @torch.no_grad()

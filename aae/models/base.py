@@ -18,6 +18,12 @@ from torch import nn
 PhaseRole = Literal["reconstruction", "adversarial", "supervised"]
 
 
+
+def writes_digits(model: LatentModel | type[LatentModel]) -> bool:
+    """Whether `model` (or its class) writes a style as each digit on demand, the Style & content grid: its
+    content is the class. Where `aae eval` scores that grid (style_grid_accuracy)."""
+    return model.conditional and model.uses_labels and hasattr(model, "style_grid")
+
 @dataclass(frozen=True)
 class Phase:
     """One optimiser step per mini-batch: which parameters it moves, how fast, and what kind of step it is.
@@ -197,8 +203,8 @@ class CatalogEntry:
         keys = ["parzen_ll", "parzen_se", "parzen_sigma", "frechet", "modes_covered", "coverage_entropy"]
         if m.categorical:
             keys += ["test_error"] if m.uses_labels else ["cluster_error", "cluster_error_majority"]
-        if m.conditional and m.uses_labels and hasattr(m, "style_grid"):
-            keys += ["style_grid_accuracy"]  # with a classifier (aae.metrics.evaluate.writes_digits)
+        if writes_digits(m):
+            keys += ["style_grid_accuracy"]  # with a classifier
         if m.corrupts_inputs:
             keys += ["denoise_mse", "noisy_mse"]  # where the config corrupts its inputs
         if m.has_encoder:

@@ -241,7 +241,7 @@ class CategoricalAAE(StyleContentAAE):
         each image back through the encoder, held fixed; the loss is the cross-entropy of that reading to k, so
         its gradient reaches the decoder alone. The error is the share read as another category."""
         k = torch.randint(self.n_content, (n,), device=self.device)
-        image = torch.sigmoid(self.readout.logits(self, F.one_hot(k, self.n_content).float(), self.sample_styles(n)))
+        image = self.readout.decode_content(self, self.sample_styles(n), k)  # with gradient, unlike decode_content()
         with frozen(self.encoder):
             logits = self.infer(image)[0]
         return F.cross_entropy(logits, k), (logits.argmax(dim=1) != k).float().mean()
