@@ -20,7 +20,7 @@ def _batch(small_splits, n_seeds: int, size: int = 50):
 
 def test_one_seed_batched_takes_the_engines_step(small_splits):
     """With one seed, a batched step is the trainer's step: same start, same batch, same noise → same weights."""
-    cfg = TrainConfig(batch_size=50, lr=1e-3, sample_every=0)
+    cfg = TrainConfig(batch_size=50, lr=1e-3, sample_every=0, precision="fp32")  # auto is bf16 on an AMX CPU
     batch = SeedBatch("aae", CONFIG, [3], small_splits, cfg)
     trainer = Trainer(create_model("aae", CONFIG, seed=3), small_splits, cfg)
     x, y = _batch(small_splits, 1)

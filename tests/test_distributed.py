@@ -14,7 +14,8 @@ from aae.checkpoints import load_checkpoint
 from aae.cli import main
 
 TINY = ["--model", "classifier", "--set", "dropout=0", "--set", "channels=8", "--set", "feature_dim=32",
-        "--epochs", "1", "--train-limit", "1000", "--batch-size", "100", "--quiet", "--save-every", "0"]
+        "--epochs", "1", "--train-limit", "1000", "--batch-size", "100", "--quiet", "--save-every", "0",
+        "--precision", "fp32"]  # compared to 1e-5: auto would pick bf16 on a CPU with AMX
 
 
 def test_two_gloo_processes_train_the_model_one_process_trains_on_the_same_global_batches(data_dir, tmp_path):
