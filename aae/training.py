@@ -331,8 +331,18 @@ class Trainer:
         codes = self.model.encode(self.splits.val_x[:n]).float().cpu()
         gen = torch.Generator().manual_seed(self.config.seed)
         prior = self.model.sample_latent(n, generator=gen).float().cpu()
+        labels = self.splits.val_y[:n].cpu()
+        progress = {"val_knn": knn_accuracy(codes, labels), "val_mmd": mmd(codes, prior)}
+        if self.model.categorical and not self.model.uses_labels:
+            # A clustering: its error, the clusters named by majority on the first half, counted on the second
+            from aae.metrics import assign_clusters, clustering_error
+
+            clusters = self.model.category_probs(self.splits.val_x[:n]).float().cpu()
+            half = n // 2
+            names = assign_clusters(clusters[:half], labels[:half], method="majority")
+            progress["val_cluster_err"] = clustering_error(clusters[half:].argmax(dim=1), labels[half:], names)
         self.model.train()
-        return {"val_knn": knn_accuracy(codes, self.splits.val_y[:n].cpu()), "val_mmd": mmd(codes, prior)}
+        return progress
 
     def fit(self) -> TrainResult:
         """Train to the end (or until cancelled) and return the result."""

@@ -28,7 +28,7 @@ from torch import nn
 
 from aae import catalog
 from aae.data import load_dataset, resolve_data_dir
-from aae.training import TrainConfig, Trainer, create_model, describe_device, pick_device
+from aae.training import TrainConfig, Trainer, cpu_has_native_bf16, create_model, describe_device, pick_device
 
 
 def ours(splits, epochs: int, batch_size: int) -> float:
@@ -38,7 +38,7 @@ def ours(splits, epochs: int, batch_size: int) -> float:
                                   validation_images=0, progress_images=0, sample_every=0))
     started = time.perf_counter()
     result = trainer.fit()
-    return (time.perf_counter() - started) / result.epochs_done
+    return (time.perf_counter() - started) / result.epochs_done, result.precision
 
 
 def pythae_epoch(splits, epochs: int, batch_size: int, hidden: int = 1000, latent: int = 8) -> float:
@@ -170,9 +170,10 @@ def main() -> None:
     print(f"{describe_device(pick_device('cpu'))}, torch {torch.__version__}: the AAE 2 × 1000, 8-D, batch "
           f"{args.batch_size}, {len(splits.train_x):,} MNIST images, {args.epochs} epochs each")
     theirs = pythae_epoch(splits, args.epochs, args.batch_size)
-    mine = ours(splits, args.epochs, args.batch_size)
+    mine, precision = ours(splits, args.epochs, args.batch_size)
     print(f"pythae Adversarial_AE: {theirs:.2f} s per epoch")
-    print(f"ours (aae train's defaults): {mine:.2f} s per epoch")
+    native = "has native bf16" if cpu_has_native_bf16() else "no native bf16"
+    print(f"ours (aae train's defaults): {mine:.2f} s per epoch, in {precision} (--precision auto; this CPU {native})")
     print(f"ratio pythae / ours: {theirs / mine:.2f}× (target ≥ 1.5, aim 2.5)")
     steps = -(-len(splits.train_x) // args.batch_size)
     floor, macs = matmul_floor(args.batch_size, steps)

@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 PANELS = [("val_knn", "kNN accuracy of validation codes ↑"), ("val_mmd", "MMD² of codes to the prior ↓"),
-          ("val_class_err", "validation error of y ↓"), ("val_recon", "validation reconstruction (nats) ↓")]
+          ("val_class_err", "validation error of y ↓"),
+          ("val_cluster_err", "validation cluster error (majority naming) ↓"),
+          ("val_recon", "validation reconstruction (nats) ↓")]
 
 
 def main(argv: list[str] | None = None) -> int:

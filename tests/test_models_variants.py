@@ -372,6 +372,17 @@ def test_a_clustering_aae_with_fewer_than_10_clusters_trains(small_splits):
     assert previews and all(p.shape == (100, 1, 28, 28) for p in previews)
     assert set(result.history[0]) >= {"recon", "disc_y", "gen_y", "y_max", "val_recon"}
 
+    # Each epoch's progress carries the validation cluster error: clusters named by majority on the first half
+    # of the validation images, counted on the second. Recomputed here from the finished model.
+    from aae.metrics import assign_clusters, clustering_error
+
+    probs = model.category_probs(small_splits.val_x).cpu()
+    labels, half = small_splits.val_y.cpu(), len(small_splits.val_y) // 2
+    names = assign_clusters(probs[:half], labels[:half], method="majority")
+    expected = clustering_error(probs[half:].argmax(dim=1), labels[half:], names)
+    assert result.history[-1]["val_cluster_err"] == pytest.approx(expected)
+    assert 0.5 < expected < 1  # 4 clusters name at most 4 of the 10 digits: more than half must be wrong
+
 
 # -- the semi-supervised 2-D map with cluster heads ---------------------------------------------------------
 
