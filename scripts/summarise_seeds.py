@@ -3,7 +3,8 @@
 Usage: python scripts/summarise_seeds.py [RUNS_DIR] [--write]
 Reads RUNS_DIR/NAME-sSEED.json (default runs/variants) and prints one line per variant and metric.
 --write also stores them, per seed, in aae/seed_figures.json: the Home page's and README's "over seeds"
-column (aae.paper.over_seeds). NAME is the recipe the runs follow.
+column (aae.paper.over_seeds); recipes with no runs in RUNS_DIR keep their stored figures. NAME is the recipe
+the runs follow.
 """
 
 from __future__ import annotations
@@ -42,12 +43,16 @@ def summarise(folder: Path) -> dict[str, dict[str, list[float]]]:
 
 
 def write(folder: Path, out: Path = ROOT / "aae" / "seed_figures.json") -> None:
+    """Store the folder's figures in `out`. A recipe measured in the folder replaces its entry; the others stay
+    (runs/ is not committed, so a fresh checkout holds only the newest runs)."""
+    kept = json.loads(out.read_text()).get("recipes", {}) if out.exists() else {}
+    measured = {variant: {metric: {str(seed): value for seed, value in sorted(values.items())}
+                          for metric, values in metrics.items()}
+                for variant, metrics in by_seed(folder).items()}
     figures = {"measured": datetime.date.today().isoformat(),
                "how": "aae eval on the official 10,000 MNIST test images, one run per seed",
                "dataset": {"name": "mnist", "train_images": 50_000, "test_images": 10_000},
-               "recipes": {variant: {metric: {str(seed): value for seed, value in sorted(values.items())}
-                                     for metric, values in metrics.items()}
-                           for variant, metrics in sorted(by_seed(folder).items())}}
+               "recipes": dict(sorted({**kept, **measured}.items()))}
     out.write_text(json.dumps(figures, indent=1) + "\n")
     print(f"wrote {out}")
 

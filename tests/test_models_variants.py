@@ -648,3 +648,24 @@ def test_the_additions_refuse_settings_that_would_do_nothing_or_nonsense():
         ClusteringAAEConfig(augment_labelled=True)
     with pytest.raises(ValueError, match="cycle"):
         SemiSupervisedAAEConfig(cycle_weight=-1.0)
+
+
+def test_the_papers_clustering_encoder_has_batch_norm_and_drops_input_pixels_only_while_training(real_batch):
+    """The paper's clustering encoder (its appendix): batch norm after each hidden layer, 20 % input dropout."""
+    plain = create_model("cluster", ClusteringAAEConfig(latent_dim=4, hidden=SMALL), seed=0)
+    paper = create_model("cluster", ClusteringAAEConfig(latent_dim=4, hidden=SMALL, encoder_batch_norm=True,
+                                                        input_dropout=0.2), seed=0)
+    # Off, the layers keep the names shipped checkpoints were saved with
+    assert [k for k in plain.encoder.state_dict() if k.endswith("weight")] == \
+        ["net.0.weight", "net.2.weight", "net.4.weight"]
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in paper.encoder.modules()) == 2
+    x, _ = real_batch
+    paper.train()
+    torch.manual_seed(0)
+    a = paper.infer(x)[0]
+    torch.manual_seed(1)
+    assert not torch.allclose(a, paper.infer(x)[0])  # other pixels dropped
+    paper.eval()
+    torch.testing.assert_close(paper.infer(x)[0], paper.infer(x)[0])  # no dropout when reading
+    with pytest.raises(ValueError, match="dropout"):
+        create_model("cluster", ClusteringAAEConfig(latent_dim=4, hidden=SMALL, input_dropout=1.0), seed=0)

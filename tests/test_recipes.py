@@ -40,3 +40,26 @@ def test_a_recipe_trains_one_epoch_on_a_slice_and_its_card_names_it(tmp_path, da
     assert card["config"]["latent_dim"] == 2 and card["config"]["hidden"] == hidden
     assert card["training"]["adversarial_lr"] == 1e-4 and card["training"]["epochs"] == 1
     assert card["dataset"]["train_images"] == 2000 and card["dataset"]["val_images"] == 10_000
+
+
+def test_seed_summaries_replace_the_recipes_measured_and_keep_the_others(tmp_path):
+    """scripts/summarise_seeds.py --write: runs/ is not committed, so a fresh checkout has only the newest runs;
+    writing them must not drop the stored figures of the other recipes."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "summarise_seeds.py"
+    spec = importlib.util.spec_from_file_location("summarise_seeds", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "seed_figures.json"
+    out.write_text(json.dumps({"recipes": {"semi-100": {"test_error": {"0": 0.03}},
+                                           "cluster-16": {"cluster_error": {"0": 0.25}}}}))
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for seed, error in ((0, 0.12), (1, 0.16)):
+        (runs / f"cluster-16-s{seed}.json").write_text(json.dumps({"x": {"cluster_error": error, "data": {}}}))
+    script.write(runs, out)
+    recipes = json.loads(out.read_text())["recipes"]
+    assert recipes["cluster-16"] == {"cluster_error": {"0": 0.12, "1": 0.16}}  # replaced, seed by seed
+    assert recipes["semi-100"] == {"test_error": {"0": 0.03}}  # kept

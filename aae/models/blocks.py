@@ -22,14 +22,29 @@ def mlp(sizes: list[int], *, activation: type[nn.Module] = nn.ReLU) -> nn.Sequen
 
 
 class Encoder(nn.Module):
-    """Image (B, 1, 28, 28) [+ extra inputs (B, E)] -> `n_outputs` numbers per image, via two hidden layers."""
+    """Image (B, 1, 28, 28) [+ extra inputs (B, E)] -> `n_outputs` numbers per image, via two hidden layers.
 
-    def __init__(self, *, hidden: int, n_outputs: int, extra_inputs: int = 0) -> None:
+    The paper's clustering encoder adds batch norm after each hidden layer and drops 20 % of the input pixels
+    while training (`batch_norm`, `input_dropout`); both off, the layers keep their plain names (net.0, net.2, …).
+    """
+
+    def __init__(self, *, hidden: int, n_outputs: int, extra_inputs: int = 0, batch_norm: bool = False,
+                 input_dropout: float = 0.0) -> None:
         super().__init__()
-        self.net = mlp([IMAGE_DIM + extra_inputs, hidden, hidden, n_outputs])
+        if not 0 <= input_dropout < 1:
+            raise ValueError(f"input dropout is a share of the pixels in [0, 1), got {input_dropout}")
+        sizes = [IMAGE_DIM + extra_inputs, hidden, hidden]
+        if batch_norm:
+            layers: list[nn.Module] = []
+            for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+                layers += [nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU()]
+            self.net = nn.Sequential(*layers, nn.Linear(hidden, n_outputs))
+        else:
+            self.net = mlp([*sizes, n_outputs])
+        self.input_dropout = nn.Dropout(input_dropout) if input_dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
-        h = x.flatten(1)  # (B, 784)
+        h = self.input_dropout(x.flatten(1))  # (B, 784)
         if extra is not None:
             h = torch.cat([h, extra], dim=1)  # (B, 784 + E)
         return self.net(h)

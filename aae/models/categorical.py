@@ -81,6 +81,10 @@ class SemiSupervisedAAEConfig:
     # in the reconstruction phase. The encoder is held fixed there, so only the decoder learns from it: every
     # style must then be written as the digit asked for (the Style & content grid). 0: off.
     cycle_weight: float = 0.0
+    # The paper's clustering encoder (appendix): batch norm after each hidden layer, and this share of the input
+    # pixels dropped while training. Off by default; the input noise above is the semi-supervised one's.
+    encoder_batch_norm: bool = False
+    input_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.pseudo_label_threshold < 1:

@@ -93,7 +93,10 @@ class StyleContentAAE(LatentModel):
             raise ValueError(f"the style code takes a Gaussian prior, not {config.prior.name!r}")
         self.n_content = n_content
         self.prior = make_prior(config.prior, config.latent_dim)
-        self.encoder = Encoder(hidden=config.hidden, n_outputs=encoder_outputs)
+        self.encoder = Encoder(hidden=config.hidden, n_outputs=encoder_outputs,
+                               # the categorical kinds' configs have these two fields, the supervised one's not
+                               batch_norm=getattr(config, "encoder_batch_norm", False),
+                               input_dropout=getattr(config, "input_dropout", 0.0))
         self.decoder = self.readout.decoder(config, n_content)
         self.style_discriminator = Discriminator(input_dim=config.latent_dim, hidden=config.hidden)
         for name, module in self.readout.extra_modules(config, n_content).items():
