@@ -260,3 +260,35 @@ def nearest_component(prior: Prior, code: np.ndarray | torch.Tensor, *, samples_
     distances = (centres - z).norm(dim=1)
     best = int(distances.argmin())
     return int(labels[best]), float(distances[best])
+
+
+def warm_up_in_a_process(store_root: str | os.PathLike, checkpoints_dir: str | os.PathLike,
+                         data_dir: str | os.PathLike, *, seed: int = 0, methods: tuple[str, ...] = ("umap", "tsne"),
+                         timeout: float = 3600) -> int:
+    """Run `warm_up_store` in a child process at the lowest priority and wait for it; returns its exit code.
+
+    Not in the caller's process: a thread at the lowest priority that holds the interpreter lock (numba's
+    compiler runs in Python) is descheduled for seconds at a time on a busy CPU, and every other thread of
+    the process waits for the lock meanwhile. In the app that froze pages: measured 2026-12-01 with three
+    trainings running beside the server, the *Clusters* page stayed blank for more than 3 minutes. A child
+    process shares no lock with the server (it lowers its own priority, in warm_up_store); its numba
+    compilations go to numba's disk cache where the libraries allow it, and its maps to the store, which the
+    server reads.
+    """
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "aae.projections", str(store_root), str(checkpoints_dir), str(data_dir),
+               str(seed), ",".join(methods)]
+    try:
+        return subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=timeout).returncode
+    except subprocess.TimeoutExpired:
+        return -1
+
+
+if __name__ == "__main__":  # python -m aae.projections STORE CHECKPOINTS DATA SEED METHODS (warm_up_in_a_process)
+    import sys
+
+    store_root, checkpoints, data, seed, methods = sys.argv[1:6]
+    warm_up_store(ProjectionStore(store_root), checkpoints, data, seed=int(seed), methods=tuple(methods.split(",")))

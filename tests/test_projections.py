@@ -162,6 +162,19 @@ def test_the_projection_store_computes_once_and_keys_on_the_weights(tmp_path, mo
     assert calls == ["pca"] * 5 and store.get("a" * 64, "mnist", "pca", 300, 0) is not None
 
 
+def test_the_warm_up_runs_in_a_child_process_that_fills_the_store(tiny_models, data_dir, tmp_path):
+    """A child process, so its work never holds the server's interpreter lock (which froze pages): it fills the
+    same store as the in-process warm-up would, and returns its exit code."""
+    from aae.projections import warm_up_in_a_process
+
+    models = tiny_models["tiny-aae-8d"].parent
+    assert warm_up_in_a_process(tmp_path / "store", models, data_dir, methods=("pca",)) == 0
+    made = sorted((tmp_path / "store").rglob("*.npy"))
+    assert made and made == sorted(warm_up_store(ProjectionStore(tmp_path / "store"), models, data_dir,
+                                                 methods=("pca",)))
+    assert warm_up_in_a_process(tmp_path / "other", models, data_dir, methods=("nope",)) != 0  # its failure shows
+
+
 def test_warm_up_fills_the_store_for_models_whose_codes_need_a_map(tiny_models, data_dir, tmp_path):
     import shutil
 

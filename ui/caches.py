@@ -164,17 +164,18 @@ def projected_codes(path: str, mtime: float, dataset: str, method: str, n_points
 
 @st.cache_resource
 def warm_up_projections() -> None:
-    """Once per process, in a daemon thread at the lowest CPU priority: compile UMAP (numba: 20-40 s on a CPU),
-    then make the maps the *AAE vs VAE* page offers first for each shipped model whose codes need one (t-SNE and
-    UMAP of the default subset; minutes on a 2-core CPU), into the projection store, so a user who picks them
-    waits for none of it, now or after a restart. AAE_WARM_UMAP=0 turns it off (tests)."""
+    """Once per process: a child process at the lowest CPU priority (watched by a daemon thread) compiles UMAP
+    (numba: 20-40 s on a CPU), then makes the maps the *AAE vs VAE* page offers first for each shipped model whose
+    codes need one (t-SNE and UMAP of the default subset; minutes on a 2-core CPU), into the projection store, so
+    a user who picks them waits for none of it, now or after a restart. A process, not a thread of the server:
+    see aae.projections.warm_up_in_a_process. AAE_WARM_UMAP=0 turns it off (tests)."""
     if os.environ.get("AAE_WARM_UMAP", "1") == "0":
         return
     import threading
 
-    from aae.projections import warm_up_store
+    from aae.projections import warm_up_in_a_process
 
-    threading.Thread(target=warm_up_store, args=(projection_store(), SHIPPED_DIR, data_dir()),
+    threading.Thread(target=warm_up_in_a_process, args=(projection_store().root, SHIPPED_DIR, data_dir()),
                      kwargs={"seed": MAP_SEED}, name="warm-projections", daemon=True).start()
 
 
