@@ -269,8 +269,9 @@ def warm_up_in_a_process(store_root: str | os.PathLike, checkpoints_dir: str | o
 
     Not in the caller's process: a thread at the lowest priority that holds the interpreter lock (numba's
     compiler runs in Python) is descheduled for seconds at a time on a busy CPU, and every other thread of
-    the process waits for the lock meanwhile. In the app that froze pages: measured 2026-12-01 with three
-    trainings running beside the server, the *Clusters* page stayed blank for more than 3 minutes. A child
+    the process waits for the lock meanwhile. Seen 2026-12-01 with three trainings running beside the server:
+    the *Clusters* page stayed blank for more than 3 minutes while a py-spy dump showed the warm-up thread holding
+    the lock inside numba's compiler (with the CPU idle the page takes seconds). A child
     process shares no lock with the server (it lowers its own priority, in warm_up_store); its numba
     compilations go to numba's disk cache where the libraries allow it, and its maps to the store, which the
     server reads.
