@@ -99,6 +99,7 @@ def test_every_shipped_card_says_it_trained_on_the_full_split_with_its_recipe(pa
     assert card["dataset"]["train_images"] >= 50_000 and card["dataset"]["val_images"] == 10_000
     recipe = get_recipe(path.name)
     assert card["recipe"]["name"] == recipe.name and card["recipe"]["args"] == list(recipe.args)
+    assert card["name"] == path.name  # what the model picker shows, not the folder it was exported from
     args, training = list(recipe.args), card["training"]
 
     def arg(flag, default):
