@@ -82,7 +82,8 @@ def home() -> None:
             st.page_link(path, label=title, icon=icon)
 
 
-CURVE_KEYS = {"val_knn": "kNN accuracy of codes", "val_class_err": "validation error of y"}
+CURVE_KEYS = {"val_knn": "kNN accuracy of codes", "val_class_err": "validation error of y",
+              "val_cluster_err": "validation cluster error (majority)"}
 
 
 def learning_curve(history: list[dict]) -> dict[str, list] | None:

@@ -125,3 +125,7 @@ def test_cards_with_a_history_show_its_learning_curve(tiny_models):
     # semi-100's card: one point per recorded epoch with its validation error, nothing invented.
     found = [[r["value"] for r in rows if r["series"] == "validation error of y"] for rows in tables]
     assert any(values == pytest.approx(expected) for values in found), found[:3]
+    # cluster-16's card: its validation cluster error, epoch by epoch
+    expected = [row["val_cluster_err"] for row in read_card(ROOT / "checkpoints" / "cluster-16")["training"]["history"]]
+    found = [[r["value"] for r in rows if r["series"] == "validation cluster error (majority)"] for rows in tables]
+    assert any(values == pytest.approx(expected) for values in found)
