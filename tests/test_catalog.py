@@ -52,6 +52,10 @@ def test_build_config_defaults_aliases_and_dependent_defaults():
     conv = catalog.build_config("gan", {"generator": "conv"})
     assert conv.feature_matching == 0.0 and conv.spectral_norm
     assert catalog.build_config("gan", {"generator": "conv", "feature_matching": 2.0}).feature_matching == 2.0
+    # The dense generator's D is wider by default; a preset's or the user's width wins, and the conv GAN keeps 32
+    assert catalog.build_config("gan").disc_channels == 64 and conv.disc_channels == 32
+    assert catalog.build_config("gan", preset="small").disc_channels == 16
+    assert catalog.build_config("gan", {"disc_channels": 32}).disc_channels == 32
     assert catalog.build_config("aae", {"corruption": "masking"}).corruption_level == 0.3
     assert catalog.build_config("gan", preset="dcgan") == GANConfig(generator="conv", generator_channels=128,
                                                                     feature_matching=0.0, spectral_norm=True)
@@ -90,7 +94,7 @@ def test_options_carry_types_defaults_and_help_from_the_dataclass_comments():
 
 def test_train_config_uses_the_kinds_rate_and_the_label_regularised_adversary():
     gan = catalog.train_config("gan", catalog.build_config("gan"))
-    assert gan.lr == 5e-4 and gan.adversarial_weight == 1.0
+    assert gan.lr == 1e-3 and gan.adversarial_weight == 1.0
     labelled = catalog.build_config("aae", {"prior": "mog10", "label_regularized": True})
     config = catalog.train_config("aae", labelled, lr=1e-3)
     assert (config.adversarial_weight, config.adversarial_lr) == (10.0, 1e-3)
