@@ -337,10 +337,10 @@ class Trainer:
             # A clustering: its error, the clusters named by majority on the first half, counted on the second
             from aae.metrics import assign_clusters, clustering_error
 
-            clusters = self.model.category_probs(self.splits.val_x[:n]).float().cpu()
+            probs = self.model.category_probs(self.splits.val_x[:n]).float().cpu()
             half = n // 2
-            names = assign_clusters(clusters[:half], labels[:half], method="majority")
-            progress["val_cluster_err"] = clustering_error(clusters[half:].argmax(dim=1), labels[half:], names)
+            names = assign_clusters(probs[:half], labels[:half], method="majority")
+            progress["val_cluster_err"] = clustering_error(probs[half:].argmax(dim=1), labels[half:], names)
         self.model.train()
         return progress
 

@@ -161,7 +161,8 @@ class CategoricalAAE(StyleContentAAE):
             raise ValueError("a clustering AAE uses no labels (labels_per_class must be 0); "
                              "for labels, train a semi-supervised AAE")
         super().__init__(config, n_content=config.n_categories,
-                         encoder_outputs=config.n_categories + config.latent_dim)
+                         encoder_outputs=config.n_categories + config.latent_dim,
+                         batch_norm=config.encoder_batch_norm, input_dropout=config.input_dropout)
         self.category_discriminator = Discriminator(input_dim=config.n_categories, hidden=config.hidden)
         self.labelled = LabelledSubset(config.labels_per_class, config.n_classes) if self.uses_labels else None
 

@@ -15,7 +15,7 @@ what they declare (kind, whether y is the class, readout), not in methods of the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
@@ -87,16 +87,13 @@ class StyleContentAAE(LatentModel):
     conditional: ClassVar[bool] = True  # decode() reads `labels` as the content
     readout: ClassVar[ContentReadout] = ContentReadout()
 
-    def __init__(self, config, n_content: int, encoder_outputs: int) -> None:
+    def __init__(self, config, n_content: int, encoder_outputs: int, **encoder_options: Any) -> None:
         super().__init__(config)
         if config.prior.name != "gaussian":
             raise ValueError(f"the style code takes a Gaussian prior, not {config.prior.name!r}")
         self.n_content = n_content
         self.prior = make_prior(config.prior, config.latent_dim)
-        self.encoder = Encoder(hidden=config.hidden, n_outputs=encoder_outputs,
-                               # the categorical kinds' configs have these two fields, the supervised one's not
-                               batch_norm=getattr(config, "encoder_batch_norm", False),
-                               input_dropout=getattr(config, "input_dropout", 0.0))
+        self.encoder = Encoder(hidden=config.hidden, n_outputs=encoder_outputs, **encoder_options)
         self.decoder = self.readout.decoder(config, n_content)
         self.style_discriminator = Discriminator(input_dim=config.latent_dim, hidden=config.hidden)
         for name, module in self.readout.extra_modules(config, n_content).items():
