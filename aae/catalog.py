@@ -259,11 +259,12 @@ def validate_config(kind: str, config: Any) -> None:
 # -- training -------------------------------------------------------------------------------------
 
 def train_config(kind: str, model_config: Any, **options: Any):
-    """The TrainConfig for a `kind` model: the kind's default rate, and under joint regularisation the
+    """The TrainConfig for a `kind` model: the kind's default rate and batch, and under joint regularisation the
     adversary that works for this config (aae.training.adversarial_defaults). Options set (not None) win."""
     from aae.training import TrainConfig, adversarial_defaults
 
     given = {k: v for k, v in options.items() if v is not None}
+    given.setdefault("batch_size", entry(kind).batch_size)
     lr = given.setdefault("lr", entry(kind).lr)
     weight, adversarial_lr = adversarial_defaults(model_config, lr)
     given.setdefault("adversarial_weight", weight)

@@ -138,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--minutes", type=float, default=None,
                    help="train for about this many minutes: after the first epoch, --epochs is cut to what fits "
                         "and --lr-steps move in proportion; the card records what ran (default: all --epochs)")
-    t.add_argument("--batch-size", type=_positive_int, default=100)
+    t.add_argument("--batch-size", type=_positive_int, default=None,
+                   help="images per step (default: the model's, " + ", ".join(
+                       f"{k} {e.batch_size}" for k, e in CATALOG.items()) + ")")
     t.add_argument("--lr", type=float, default=None,
                    help="rate of the main phase: reconstruction, ELBO, GAN generator (default: the model's, "
                         + ", ".join(f"{k} {e.lr:g}" for k, e in CATALOG.items()) + ")")

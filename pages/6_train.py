@@ -50,7 +50,7 @@ def job_settings(values: dict[str, Any]) -> tuple[str, Any, TrainConfig]:
     """(kind, model config, train config) from the widgets; ValueError with a message for people."""
     kind = values["model"]
     model_config = catalog.build_config(kind, values["model_options"], preset=values["preset"])
-    limit, batch = values["train_limit"], values["batch_size"]
+    limit, batch = values["train_limit"], values["batch_size"] or catalog.entry(kind).batch_size
     if limit is not None and batch > limit:
         raise ValueError(f"The batch size ({batch}) is larger than the {limit} training images: lower it.")
     # log_every 0 / sample_every -1: the engine schedules about 300 loss points and four previews per epoch.
@@ -231,8 +231,8 @@ with middle:
             placeholder=f"default: {fields['hidden'].default}", help=fields["hidden"].help)
     epochs = st.number_input("Epochs", min_value=1, max_value=1000, value=5, step=1, key="train_epochs",
                              help="Passes over the training images; the estimate below says how long they take.")
-    batch_size = st.number_input("Batch size", min_value=1, max_value=10_000, value=100, step=10,
-                                 key="train_batch_size")
+    batch_size = st.number_input("Batch size", min_value=1, max_value=10_000, value=None, step=10,
+                                 key="train_batch_size", placeholder=f"default: {entry.batch_size}")
     lr = st.number_input("Learning rate", min_value=1e-5, max_value=1.0, value=None, format="%.5f", step=1e-4,
                          key="train_lr", placeholder=f"default: {entry.lr:g}")
 with right:
@@ -259,7 +259,7 @@ st.caption(f"Training runs on **{common.device_description()}** (chosen automati
            f"Models are saved in `{common.runs_dir()}`.")
 
 values = {"model": model, "preset": preset, "model_options": model_options, "engine_options": engine_options,
-          "epochs": int(epochs), "batch_size": int(batch_size), "lr": lr, "seed": int(seed),
+          "epochs": int(epochs), "batch_size": int(batch_size) if batch_size else None, "lr": lr, "seed": int(seed),
           "train_limit": int(train_limit) if train_limit else None}
 settings = None
 try:

@@ -57,6 +57,7 @@ def test_a_small_training_runs_to_the_end_and_is_saved(page, tiny_models):
     checkpoint = load_checkpoint(saved)
     assert checkpoint.card["name"] == "page-run" and checkpoint.model.latent_dim == 2
     assert checkpoint.card["training"]["epochs"] == 1 and checkpoint.card["dataset"]["train_images"] == 300
+    assert checkpoint.card["training"]["batch_size"] == 100  # the field left empty: the AAE's default
     assert any("page-run" in s.value and str(saved) in s.value for s in at.success)
     assert at.session_state["model_path"] == str(saved)  # the sidebar picker now shows the new model
     assert at.session_state["train_preview"].dtype.name == "uint8"
@@ -139,6 +140,15 @@ def test_missing_data_says_how_to_provide_it_and_disables_start(tiny_models, tmp
     assert not at.exception
     assert any("AAE_DATA_DIR" in i.value and "MNIST" in i.value for i in at.info)
     assert at.button(key="train_start").disabled is True
+
+
+def test_the_batch_field_offers_the_chosen_kinds_default(page):
+    at = page
+    assert at.number_input(key="train_batch_size").value is None
+    assert at.number_input(key="train_batch_size").proto.placeholder == "default: 100"
+    at.selectbox(key="train_model").set_value("vae").run()
+    assert at.number_input(key="train_batch_size").proto.placeholder == "default: 50"
+    assert "default: 0.002" in at.number_input(key="train_lr").proto.placeholder
 
 
 @pytest.mark.parametrize("kind", ["semi", "cluster"])
