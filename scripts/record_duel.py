@@ -55,8 +55,10 @@ def main() -> None:
                         epoch=np.array([f.epoch for f in frames]),
                         gan=np.stack([to_uint8(f.gan_samples) for f in frames]),
                         aae=np.stack([to_uint8(f.aae_samples) for f in frames]))
+    gan_text = (f"gan, the default (dense 256-512-1024, feature matching {gan_config.feature_matching:g}, "
+                f"D {gan_config.disc_channels} channels, rate {catalog.entry('gan').lr:g})")
     meta = {
-        "settings": {"gan": "gan, the seeds' default (dense 256-512-1024, feature matching 1)", "aae": "8-D, 2 × 256",
+        "settings": {"gan": gan_text, "aae": "8-D, 2 × 256",
                      "train_images": args.train_limit, "epochs": args.epochs, "batch_size": 100, "seed": 0,
                      "frame_every": args.frame_every},
         "device": describe_device(pick_device("auto")), "seconds": round(seconds, 1),
