@@ -327,7 +327,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         kind, model_config = model_config_from_args(args)
         model = create_model(kind, model_config, seed=args.seed)
-    config = train_config(kind, model.config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+    # A resumed run keeps the batch and rate it trained with unless told otherwise (the defaults may have moved).
+    resumed = training if args.resume else {}
+    batch_size = args.batch_size if args.batch_size is not None else resumed.get("batch_size")
+    lr = args.lr if args.lr is not None else resumed.get("lr")
+    config = train_config(kind, model.config, epochs=args.epochs, batch_size=batch_size, lr=lr,
                           seed=args.seed, device=device.type, sample_every=0, precision=args.precision,
                           optimizer=args.optimizer, momentum=args.momentum,
                           adversarial_momentum=args.adversarial_momentum, adversarial_lr=args.adversarial_lr,

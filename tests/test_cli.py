@@ -154,3 +154,16 @@ def test_each_kind_trains_at_its_own_default_batch_and_rate_unless_told(tmp_path
     assert training["vae"]["steps"] == 2 * training["aae"]["steps"]  # the same images, half the batch
     assert training["vae-set"]["batch_size"] == 30
     assert training["aae"]["batch_size"] == 100
+
+
+def test_a_resumed_run_keeps_its_batch_and_rate_unless_told(tmp_path, data_dir):
+    common = ["--hidden", "32", "--train-limit", "300", "--data-dir", str(data_dir), "--quiet"]
+    out = tmp_path / "vae"
+    assert main(["train", "--model", "vae", "--batch-size", "30", "--lr", "5e-4", "--epochs", "1", *common,
+                 "--out", str(out)]) == 0
+    assert main(["train", "--resume", str(out), "--epochs", "2", *common, "--out", str(out)]) == 0
+    training = json.loads((out / "card.json").read_text())["training"]
+    assert (training["epochs"], training["batch_size"], training["lr"]) == (2, 30, 5e-4)  # not the VAE's 50, 2e-3
+    assert main(["train", "--resume", str(out), "--epochs", "3", "--batch-size", "60", *common,
+                 "--out", str(out)]) == 0
+    assert json.loads((out / "card.json").read_text())["training"]["batch_size"] == 60
