@@ -313,7 +313,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     world = distributed.setup(device)  # under torchrun: this process's rank; else the single process
     weights_dtype = _weights_dtype(args)  # a bad combination is refused before training, not after
-    optimizer_state, start_epoch, prior_history = None, 0, []
+    optimizer_state, start_epoch, prior_history, training = None, 0, [], {}
     if args.resume:
         checkpoint = load_checkpoint(args.resume)
         if checkpoint.optimizer_state is None:
@@ -328,9 +328,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         kind, model_config = model_config_from_args(args)
         model = create_model(kind, model_config, seed=args.seed)
     # A resumed run keeps the batch and rate it trained with unless told otherwise (the defaults may have moved).
-    resumed = training if args.resume else {}
-    batch_size = args.batch_size if args.batch_size is not None else resumed.get("batch_size")
-    lr = args.lr if args.lr is not None else resumed.get("lr")
+    batch_size = args.batch_size if args.batch_size is not None else training.get("batch_size")
+    lr = args.lr if args.lr is not None else training.get("lr")
     config = train_config(kind, model.config, epochs=args.epochs, batch_size=batch_size, lr=lr,
                           seed=args.seed, device=device.type, sample_every=0, precision=args.precision,
                           optimizer=args.optimizer, momentum=args.momentum,

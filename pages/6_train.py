@@ -50,13 +50,13 @@ def job_settings(values: dict[str, Any]) -> tuple[str, Any, TrainConfig]:
     """(kind, model config, train config) from the widgets; ValueError with a message for people."""
     kind = values["model"]
     model_config = catalog.build_config(kind, values["model_options"], preset=values["preset"])
-    limit, batch = values["train_limit"], values["batch_size"] or catalog.entry(kind).batch_size
-    if limit is not None and batch > limit:
-        raise ValueError(f"The batch size ({batch}) is larger than the {limit} training images: lower it.")
     # log_every 0 / sample_every -1: the engine schedules about 300 loss points and four previews per epoch.
-    train_config = catalog.train_config(kind, model_config, epochs=values["epochs"], batch_size=batch,
+    train_config = catalog.train_config(kind, model_config, epochs=values["epochs"], batch_size=values["batch_size"],
                                         lr=values["lr"], seed=values["seed"], device="auto", log_every=0,
                                         sample_every=-1, **values["engine_options"])
+    limit, batch = values["train_limit"], train_config.batch_size  # the kind's default when the field is empty
+    if limit is not None and batch > limit:
+        raise ValueError(f"The batch size ({batch}) is larger than the {limit} training images: lower it.")
     return kind, model_config, train_config
 
 
