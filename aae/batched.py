@@ -27,7 +27,16 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from aae.data import Splits
 from aae.models.base import LatentModel
-from aae.training import TrainConfig, TrainingDiverged, create_model, joined_phases, make_optimizer, pick_device
+from aae.training import (
+    TrainConfig,
+    TrainingDiverged,
+    backward_each,
+    create_model,
+    every_phase,
+    joined_phases,
+    make_optimizer,
+    pick_device,
+)
 
 
 class _PhaseLoss(nn.Module):
@@ -37,11 +46,13 @@ class _PhaseLoss(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, name: str, joined: tuple[tuple[str, float], ...], x: torch.Tensor,
-                y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        out = self.model.joint_loss(name, joined, x, y)  # the engine's own step (aae.training.Trainer.train_step)
-        loss, logs = out.loss, dict(out.logs)
-        return loss, {k: torch.as_tensor(v, dtype=torch.float32, device=x.device) for k, v in logs.items()}
+    def forward(self, name: str, joined: tuple[tuple[str, float], ...], partners: tuple[str, ...], x: torch.Tensor,
+                y: torch.Tensor) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
+        # the engine's own step (aae.training.Trainer.train_step): the phase's loss, then its partners'
+        out = self.model.joint_loss(name, joined, x, y, partners) if partners else self.model.joint_loss(name, joined,
+                                                                                                       x, y)
+        losses = [out.loss, *(out.partner_losses[p] for p in partners)]
+        return losses, {k: torch.as_tensor(v, dtype=torch.float32, device=x.device) for k, v in out.logs.items()}
 
 
 def can_batch(model: LatentModel) -> str | None:
@@ -75,25 +86,31 @@ class SeedBatch:
         self.params, _ = stack_module_state(models)  # name → (S, ...) leaf tensor
         self._loss = _PhaseLoss(self.base)
         names = {id(p): n for n, p in self.base.named_parameters()}
-        phases = joined_phases(self.base.phases(train_config.lr), train_config)
-        self.phases = [replace(p, parameters=[self.params[names[id(q)]] for q in p.parameters]) for p in phases]
+        phases = joined_phases(self.base.phases(train_config.lr), train_config, self.base)
+
+        def stacked(p):
+            return replace(p, parameters=[self.params[names[id(q)]] for q in p.parameters],
+                           partners=tuple(stacked(q) for q in p.partners))
+
+        self.phases = [stacked(p) for p in phases]
         # Each phase's weights as functional_call takes them. Those it does not train enter detached (views of
         # the same storage, so they follow the optimiser's in-place steps): no gradient is computed for them,
-        # as `frozen` does for one model (the encoder's step through D computes none for D's weights).
+        # as `frozen` does for one model (the encoder's step through D computes none for D's weights). A shared
+        # pass trains its partners' weights too; each loss reaches only its own phase's (backward_each).
         self._inputs = {}
         for phase in phases:
-            trained = {names[id(q)] for q in phase.parameters}
+            trained = {names[id(q)] for member in every_phase([phase]) for q in member.parameters}
             self._inputs[phase.name] = {f"model.{k}": v if k in trained else v.detach() for k, v in self.params.items()}
-        self.optimizers = {p.name: make_optimizer(p, train_config) for p in self.phases}
+        self.optimizers = {p.name: make_optimizer(p, train_config) for p in every_phase(self.phases)}
         n = len(self.splits.train_x)
         if n < train_config.batch_size:
             raise ValueError(f"the training split has {n} images, fewer than one batch of {train_config.batch_size}")
         self.steps_per_epoch = n // train_config.batch_size
         self.history: list[dict[str, Any]] = []  # per epoch: the mean of each logged loss, per seed
 
-    def _phase(self, name: str, joined: tuple, x: torch.Tensor, y: torch.Tensor):
+    def _phase(self, name: str, joined: tuple, partners: tuple[str, ...], x: torch.Tensor, y: torch.Tensor):
         def one(params: dict[str, torch.Tensor], xs: torch.Tensor, ys: torch.Tensor):
-            return functional_call(self._loss, params, (name, joined, xs, ys))
+            return functional_call(self._loss, params, (name, joined, partners, xs, ys))
 
         return vmap(one, in_dims=(0, 0, 0), randomness="different")(self._inputs[name], x, y)
 
@@ -101,15 +118,18 @@ class SeedBatch:
         """One mini-batch for every model: x is (S, B, ...), each model's own batch. Logs are (S,) tensors."""
         logs: dict[str, torch.Tensor] = {}
         for phase in self.phases:
-            optimizer = self.optimizers[phase.name]
+            group = [phase, *phase.partners]
             for _ in range(phase.repeats):
-                optimizer.zero_grad(set_to_none=True)
-                loss, step_logs = self._phase(phase.name, phase.joined, x, y)
-                if self.device.type == "cpu" and not torch.isfinite(loss).all():
-                    bad = [s for s, v in zip(self.seeds, loss.tolist()) if not math.isfinite(v)]
-                    raise TrainingDiverged(f"the {phase.name} loss diverged for seed(s) {bad}")
-                loss.sum().backward()
-                optimizer.step()
+                for member in group:
+                    self.optimizers[member.name].zero_grad(set_to_none=True)
+                losses, step_logs = self._phase(phase.name, phase.joined, tuple(p.name for p in phase.partners), x, y)
+                for member, loss in zip(group, losses):
+                    if self.device.type == "cpu" and not torch.isfinite(loss).all():
+                        bad = [s for s, v in zip(self.seeds, loss.tolist()) if not math.isfinite(v)]
+                        raise TrainingDiverged(f"the {member.name} loss diverged for seed(s) {bad}")
+                backward_each(group, [loss.sum() for loss in losses])
+                for member in group:
+                    self.optimizers[member.name].step()
             logs.update({k: v.detach() for k, v in step_logs.items()})
         return logs
 
@@ -120,7 +140,7 @@ class SeedBatch:
         started = time.perf_counter()
         step = 0
         for epoch in range(cfg.epochs):
-            for phase in self.phases:
+            for phase in every_phase(self.phases):
                 for group in self.optimizers[phase.name].param_groups:
                     group["lr"] = cfg.phase_lr(phase, epoch)
             torch.manual_seed(cfg.seed * 100_003 + epoch)

@@ -62,7 +62,10 @@ class TrainConfig:
     # one optimiser, so Adam scales the adversarial push by its gradient rather than giving it a full step of
     # its own. Measured (README, "Why the AAEs lost"): with separate Adam phases the generator step moved the
     # encoder as far as reconstruction and the 2-D classes smeared; joint kept q(z) on the prior and sorted them.
-    regularization: Literal["phases", "joint"] = "joint"
+    # shared (AAEs with `shares_regularization_pass`; `aae train`'s default for them, aae.catalog.train_config):
+    # joint, and D's step is taken from the same pass, on the codes the encoder made before its step (one encoder
+    # pass and one D pass per mini-batch instead of two; pythae's Adversarial_AE does the same).
+    regularization: Literal["phases", "joint", "shared"] = "joint"
     adversarial_weight: float = 1.0  # joint only: weight of the generator loss beside the reconstruction loss
     # Each epoch's history row also gets the latent space's progress on this many validation images: kNN
     # accuracy of their codes and MMD² to the prior (the learning curves in docs/); 0 turns it off.
@@ -86,8 +89,8 @@ class TrainConfig:
             raise ValueError(f"device must be auto, cpu or cuda, not {self.device!r}")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be auto, fp32 or bf16, not {self.precision!r}")
-        if self.regularization not in ("phases", "joint"):
-            raise ValueError(f"regularization must be phases or joint, not {self.regularization!r}")
+        if self.regularization not in ("phases", "joint", "shared"):
+            raise ValueError(f"regularization must be phases, joint or shared, not {self.regularization!r}")
         if not self.adversarial_weight >= 0:
             raise ValueError(f"adversarial_weight must be 0 or more, got {self.adversarial_weight}")
         if self.optimizer not in ("adam", "sgd"):
@@ -262,8 +265,8 @@ class Trainer:
         self._last_logs: dict[str, torch.Tensor | float] = {}  # the latest step's losses (as tensors)
         self.result: TrainResult | None = None  # set once `steps()` is exhausted
         self.preparation = model.prepare_training(self.splits, config.seed)  # e.g. the labelled subset
-        self.phases = joined_phases(model.phases(config.lr), config)
-        self.optimizers = {p.name: make_optimizer(p, config) for p in self.phases}
+        self.phases = joined_phases(model.phases(config.lr), config, model)
+        self.optimizers = {p.name: make_optimizer(p, config) for p in every_phase(self.phases)}
         if optimizer_state:
             missing = set(self.optimizers) - set(optimizer_state)
             if missing:
@@ -428,7 +431,7 @@ class Trainer:
 
     def set_rates(self, epoch: int) -> None:
         """Every phase's rate for `epoch`, following `lr_steps` (so a resumed run continues the schedule)."""
-        for phase in self.phases:
+        for phase in every_phase(self.phases):
             for group in self.optimizers[phase.name].param_groups:
                 group["lr"] = self.config.phase_lr(phase, epoch)
 
@@ -443,22 +446,44 @@ class Trainer:
         logs: dict[str, torch.Tensor | float] = {}
         check = self.device.type == "cpu" or (step + 1) % self.log_every == 0
         for phase in self.phases:
-            optimizer = self.optimizers[phase.name]
+            group = [phase, *phase.partners]  # partners: steps taken from this phase's pass (shared)
+            names = tuple(p.name for p in phase.partners)
             for _ in range(phase.repeats):
-                optimizer.zero_grad(set_to_none=True)
+                for member in group:
+                    self.optimizers[member.name].zero_grad(set_to_none=True)
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-                    out = self.model.joint_loss(phase.name, phase.joined, x, y)
-                if check and not torch.isfinite(out.loss):
-                    raise TrainingDiverged(
-                        f"the {phase.name} loss became {out.loss.item()} at step {step + 1} (epoch {epoch + 1}); "
-                        f"training stopped and nothing was saved. Try a lower learning rate (now {self.config.lr}) "
-                        "or another seed."
-                    )
-                out.loss.backward()
-                average_gradients(phase.parameters, self.world)  # data-parallel: no-op in one process
-                optimizer.step()
+                    out = self.model.joint_loss(phase.name, phase.joined, x, y, names) if names \
+                        else self.model.joint_loss(phase.name, phase.joined, x, y)
+                losses = [out.loss, *(out.partner_losses[name] for name in names)]
+                if check:
+                    for member, loss in zip(group, losses):
+                        if not torch.isfinite(loss):
+                            raise TrainingDiverged(
+                                f"the {member.name} loss became {loss.item()} at step {step + 1} (epoch "
+                                f"{epoch + 1}); training stopped and nothing was saved. Try a lower learning rate "
+                                f"(now {self.config.lr}) or another seed."
+                            )
+                backward_each(group, losses)
+                for member in group:
+                    average_gradients(member.parameters, self.world)  # data-parallel: no-op in one process
+                    self.optimizers[member.name].step()
             logs.update(out.logs)
         return logs
+
+
+def backward_each(group: list[Phase], losses: list[torch.Tensor]) -> None:
+    """Back-propagate each phase's loss: alone, as always; with partners (one forward pass, shared
+    regularisation), each loss to its own phase's parameters only, the graph kept until the last."""
+    if len(group) == 1:
+        losses[0].backward()
+        return
+    for i, (member, loss) in enumerate(zip(group, losses)):
+        loss.backward(inputs=member.parameters, retain_graph=i < len(group) - 1)
+
+
+def every_phase(phases: list[Phase]) -> list[Phase]:
+    """The phases and their partners: one optimiser each."""
+    return [q for p in phases for q in (p, *p.partners)]
 
 
 def adversarial_defaults(model_config: Any, lr: float) -> tuple[float, float | None]:
@@ -481,11 +506,17 @@ def adversarial_defaults(model_config: Any, lr: float) -> tuple[float, float | N
     return 1.0, None
 
 
-def joined_phases(phases: list[Phase], config: TrainConfig) -> list[Phase]:
+def joined_phases(phases: list[Phase], config: TrainConfig, model: LatentModel | None = None) -> list[Phase]:
     """The model's phases as the engine runs them: under `joint` regularisation an adversarial "generator"
-    phase whose parameters all belong to the reconstruction phase is folded into it (same step, one optimiser)."""
-    if config.regularization != "joint":
+    phase whose parameters all belong to the reconstruction phase is folded into it (same step, one optimiser).
+    Under `shared`, `model` must share its pass (`shares_regularization_pass`): as joint, and the discriminator
+    phase becomes the reconstruction phase's partner, stepped from the same pass by its own optimiser."""
+    if config.regularization == "phases":
         return phases
+    if config.regularization == "shared" and not (model is not None and model.shares_regularization_pass):
+        kind = getattr(model, "kind", "model")
+        raise ValueError(f"a {kind} cannot take its discriminator's step from the reconstruction pass (shared "
+                         "regularisation is the AAE's); train it with --regularization joint or phases")
     by_name = {p.name: p for p in phases}
     recon, gen = by_name.get("reconstruction"), by_name.get("generator")
     if recon is None or gen is None or gen.role != "adversarial":
@@ -494,7 +525,10 @@ def joined_phases(phases: list[Phase], config: TrainConfig) -> list[Phase]:
     if not all(id(q) in recon_ids for q in gen.parameters):
         return phases
     merged = replace(recon, joined=(*recon.joined, ("generator", config.adversarial_weight)))
-    return [merged if p is recon else p for p in phases if p is not gen]
+    disc = by_name.get("discriminator") if config.regularization == "shared" else None
+    if disc is not None and disc.repeats == 1:
+        merged = replace(merged, partners=(disc,))
+    return [merged if p is recon else p for p in phases if p is not gen and not any(p is q for q in merged.partners)]
 
 
 def make_optimizer(phase: Phase, config: TrainConfig) -> torch.optim.Optimizer:

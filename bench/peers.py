@@ -28,17 +28,19 @@ from torch import nn
 
 from aae import catalog
 from aae.data import load_dataset, resolve_data_dir
-from aae.training import TrainConfig, Trainer, cpu_has_native_bf16, create_model, describe_device, pick_device
+from aae.training import Trainer, cpu_has_native_bf16, create_model, describe_device, pick_device
 
 
-def ours(splits, epochs: int, batch_size: int) -> float:
+def ours(splits, epochs: int, batch_size: int, regularization: str | None = None) -> tuple[float, str, str]:
+    """(seconds per epoch, precision, regularisation) of `aae train --model aae`'s defaults."""
     config = catalog.build_config("aae", {})
-    trainer = Trainer(create_model("aae", config, seed=0), splits,
-                      TrainConfig(epochs=epochs, batch_size=batch_size, lr=catalog.entry("aae").lr, device="cpu",
-                                  validation_images=0, progress_images=0, sample_every=0))
+    train_config = catalog.train_config("aae", config, epochs=epochs, batch_size=batch_size, device="cpu",
+                                        validation_images=0, progress_images=0, sample_every=0,
+                                        regularization=regularization)
+    trainer = Trainer(create_model("aae", config, seed=0), splits, train_config)
     started = time.perf_counter()
     result = trainer.fit()
-    return (time.perf_counter() - started) / result.epochs_done, result.precision
+    return (time.perf_counter() - started) / result.epochs_done, result.precision, train_config.regularization
 
 
 def pythae_epoch(splits, epochs: int, batch_size: int, hidden: int = 1000, latent: int = 8) -> float:
@@ -111,12 +113,15 @@ def pythae_epoch(splits, epochs: int, batch_size: int, hidden: int = 1000, laten
     return (clock.ended - clock.started) / clock.epochs
 
 
-def step_products(batch: int, hidden: int = 1000, latent: int = 8) -> list[tuple[int, int, int]]:
-    """The matrix products (m, k, n) of one training step of our AAE at `aae train`'s defaults, as the engine
-    runs it: the joint step (encoder and decoder forward and backward, D forward and backward to its input with
-    its weights frozen), then D's step (the encoder forward again without gradients, D over both halves at once,
-    forward and backward). A Linear (a → b) over r rows is r·a·b forward, r·b·a for its input's gradient (not on
-    the first layer of a network whose input needs none) and a·r·b for its weights' gradient."""
+def step_products(batch: int, hidden: int = 1000, latent: int = 8,
+                  regularization: str = "shared") -> list[tuple[int, int, int]]:
+    """The matrix products (m, k, n) of one training step of our AAE, as the engine runs it. Shared (`aae
+    train`'s default): the encoder and decoder forward and backward; D once forward over both halves (prior
+    samples and codes); back through D twice, to the codes for the generator loss (no weight gradients) and to
+    its weights for its own loss. Joint: the joint step (D forward and backward to its input with its weights
+    frozen), then D's step (the encoder forward again without gradients, D over both halves at once, forward
+    and backward). A Linear (a → b) over r rows is r·a·b forward, r·b·a for its input's gradient (not on the
+    first layer of a network whose input needs none) and a·r·b for its weights' gradient."""
     encoder, decoder, disc = [784, hidden, hidden, latent], [latent, hidden, hidden, 784], [latent, hidden, hidden, 1]
 
     def layers(sizes, rows, *, weights: bool, inputs: bool, backward: bool = True):
@@ -129,17 +134,21 @@ def step_products(batch: int, hidden: int = 1000, latent: int = 8) -> list[tuple
                 out.append((rows, b, a))
         return out
 
-    return [*layers(encoder, batch, weights=True, inputs=False), *layers(decoder, batch, weights=True, inputs=True),
-            *layers(disc, batch, weights=False, inputs=True),
+    autoencoder = [*layers(encoder, batch, weights=True, inputs=False),
+                   *layers(decoder, batch, weights=True, inputs=True)]
+    if regularization == "shared":
+        through_d = [(batch, b, a) for a, b in zip(disc, disc[1:])]  # back to the codes: input gradients only
+        return [*autoencoder, *layers(disc, 2 * batch, weights=True, inputs=False), *through_d]
+    return [*autoencoder, *layers(disc, batch, weights=False, inputs=True),
             *layers(encoder, batch, weights=False, inputs=False, backward=False),
             *layers(disc, 2 * batch, weights=True, inputs=False)]
 
 
-def matmul_floor(batch: int, steps: int, repeats: int = 30) -> tuple[float, float]:
+def matmul_floor(batch: int, steps: int, regularization: str, repeats: int = 30) -> tuple[float, float]:
     """(seconds, multiply-adds per image) of the step's matrix products alone, `steps` times: the fastest this
     machine's torch.mm does them (best of `repeats`), nothing else — no activations, no Adam, no Python. No
     implementation of this step with these networks in fp32 can take less."""
-    products = step_products(batch)
+    products = step_products(batch, regularization=regularization)
     pairs = [(torch.randn(m, k), torch.randn(k, n)) for m, k, n in products]
     for a, b in pairs:  # warm up
         a @ b
@@ -159,6 +168,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--regularization", choices=["shared", "joint"], default=None,
+                        help="ours with this regularisation (default: aae train's, shared)")
     args = parser.parse_args()
     try:
         import pythae  # noqa: F401
@@ -170,13 +181,15 @@ def main() -> None:
     print(f"{describe_device(pick_device('cpu'))}, torch {torch.__version__}: the AAE 2 × 1000, 8-D, batch "
           f"{args.batch_size}, {len(splits.train_x):,} MNIST images, {args.epochs} epochs each")
     theirs = pythae_epoch(splits, args.epochs, args.batch_size)
-    mine, precision = ours(splits, args.epochs, args.batch_size)
+    mine, precision, regularization = ours(splits, args.epochs, args.batch_size, args.regularization)
     print(f"pythae Adversarial_AE: {theirs:.2f} s per epoch")
     native = "has native bf16" if cpu_has_native_bf16() else "no native bf16"
-    print(f"ours (aae train's defaults): {mine:.2f} s per epoch, in {precision} (--precision auto; this CPU {native})")
+    said = "aae train's defaults" if args.regularization is None else f"--regularization {regularization}"
+    print(f"ours ({said}): {mine:.2f} s per epoch, in {precision} (--precision auto; this CPU {native}), "
+          f"{regularization} regularisation")
     print(f"ratio pythae / ours: {theirs / mine:.2f}× (target ≥ 1.5, aim 2.5)")
     steps = -(-len(splits.train_x) // args.batch_size)
-    floor, macs = matmul_floor(args.batch_size, steps)
+    floor, macs = matmul_floor(args.batch_size, steps, regularization)
     print(f"the step's matrix products alone ({macs / 1e6:.1f} M multiply-adds per image, torch.mm at its best on "
           f"this machine): {floor:.2f} s per epoch — ours at {floor / mine:.0%} of that floor, pythae at "
           f"{floor / theirs:.0%}; with these products the ratio cannot pass {theirs / floor:.2f}×")

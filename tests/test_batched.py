@@ -18,9 +18,12 @@ def _batch(small_splits, n_seeds: int, size: int = 50):
     return x, y
 
 
-def test_one_seed_batched_takes_the_engines_step(small_splits):
-    """With one seed, a batched step is the trainer's step: same start, same batch, same noise → same weights."""
-    cfg = TrainConfig(batch_size=50, lr=1e-3, sample_every=0, precision="fp32")  # auto is bf16 on an AMX CPU
+@pytest.mark.parametrize("regularization", ["joint", "shared"])
+def test_one_seed_batched_takes_the_engines_step(small_splits, regularization):
+    """With one seed, a batched step is the trainer's step: same start, same batch, same noise → same weights.
+    Shared: D's step from the reconstruction pass, each loss back-propagated to its own networks alone."""
+    cfg = TrainConfig(batch_size=50, lr=1e-3, sample_every=0, precision="fp32",  # auto is bf16 on an AMX CPU
+                      regularization=regularization)
     batch = SeedBatch("aae", CONFIG, [3], small_splits, cfg)
     trainer = Trainer(create_model("aae", CONFIG, seed=3), small_splits, cfg)
     x, y = _batch(small_splits, 1)
@@ -34,6 +37,7 @@ def test_one_seed_batched_takes_the_engines_step(small_splits):
         torch.testing.assert_close(q, p, rtol=1e-4, atol=1e-5, msg=name)
     untrained = create_model("aae", CONFIG, seed=3)
     assert not torch.equal(trainer.model.encoder.net[0].weight, untrained.encoder.net[0].weight)  # it did move
+    assert not torch.equal(trainer.model.discriminator.net[0].weight, untrained.discriminator.net[0].weight)
 
 
 def test_each_seed_trains_on_its_own(small_splits):

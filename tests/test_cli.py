@@ -167,3 +167,22 @@ def test_a_resumed_run_keeps_its_batch_and_rate_unless_told(tmp_path, data_dir):
     assert main(["train", "--resume", str(out), "--epochs", "3", "--batch-size", "60", *common,
                  "--out", str(out)]) == 0
     assert json.loads((out / "card.json").read_text())["training"]["batch_size"] == 60
+
+
+def test_the_aae_trains_shared_by_default_and_a_resumed_joint_run_stays_joint(tmp_path, data_dir, capsys):
+    common = ["--hidden", "32", "--train-limit", "300", "--data-dir", str(data_dir), "--quiet"]
+    fresh, old = tmp_path / "fresh", tmp_path / "old"
+    assert main(["train", "--model", "aae", "--epochs", "1", *common, "--out", str(fresh)]) == 0
+    assert json.loads((fresh / "card.json").read_text())["training"]["regularization"] == "shared"
+    assert main(["train", "--model", "aae", "--regularization", "joint", "--epochs", "1", *common,
+                 "--out", str(old)]) == 0
+    assert main(["train", "--resume", str(old), "--epochs", "2", *common, "--out", str(old)]) == 0
+    training = json.loads((old / "card.json").read_text())["training"]
+    assert (training["epochs"], training["regularization"]) == (2, "joint")
+    # A model whose discriminator cannot learn from its reconstruction pass says so, without a traceback.
+    capsys.readouterr()
+    assert main(["train", "--model", "vae", "--regularization", "shared", "--epochs", "1", *common,
+                 "--out", str(tmp_path / "vae")]) != 0
+    err = capsys.readouterr().err
+    assert "shared regularisation is the AAE's" in err and "Traceback" not in err
+    assert not (tmp_path / "vae").exists()

@@ -41,6 +41,10 @@ class Phase:
     # Other phases' losses added to this one's, with weights: how the engine runs joint regularisation.
     joined: tuple[tuple[str, float], ...] = ()
     repeats: int = 1  # optimiser steps of this phase per mini-batch (a WGAN's critic: 5), each on fresh noise
+    # Phases whose step is taken from this phase's forward pass (the engine's shared regularisation): the model
+    # returns each one's loss in PhaseOutput.partner_losses, and each loss is back-propagated to its own phase's
+    # parameters alone and stepped by its own optimiser, right after this phase's step.
+    partners: tuple[Phase, ...] = ()
 
 
 @dataclass
@@ -53,6 +57,9 @@ class PhaseOutput:
 
     loss: torch.Tensor
     logs: dict[str, torch.Tensor | float] = field(default_factory=dict)
+    # Under shared regularisation: each partner phase's loss, from the same forward pass (see Phase.partners).
+    # The engine back-propagates `loss` to this phase's parameters only, then each of these to its phase's.
+    partner_losses: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 class LatentModel(nn.Module):
@@ -70,6 +77,9 @@ class LatentModel(nn.Module):
     uses_labels: ClassVar[bool] = False  # categorical y is the class (semi-supervised), not a clustering
     generates: ClassVar[bool] = True  # sample() draws images from a prior (False: the classifier)
     corrupts_inputs: ClassVar[bool] = False  # its config may ask for denoising (config.corruption)
+    # Its discriminator can learn from the codes of the reconstruction pass (the engine's `shared`
+    # regularisation, joint_loss with partners): one encoder pass and one D pass per mini-batch.
+    shares_regularization_pass: ClassVar[bool] = False
 
     def __init__(self, config: Any) -> None:
         super().__init__()
@@ -88,10 +98,14 @@ class LatentModel(nn.Module):
         raise NotImplementedError
 
     def joint_loss(self, phase: str, joined: tuple[tuple[str, float], ...], x: torch.Tensor,
-                   labels: torch.Tensor) -> PhaseOutput:
+                   labels: torch.Tensor, partners: tuple[str, ...] = ()) -> PhaseOutput:
         """The loss of `phase` with the `joined` phases' losses added (weighted): one optimiser step of several
         phases (the engine's joint regularisation). This sums their `phase_loss`es; a model whose phases share
-        a forward pass (the AAE: reconstruction and generator both encode x) overrides it to run it once."""
+        a forward pass (the AAE: reconstruction and generator both encode x) overrides it to run it once.
+        `partners` (shared regularisation) needs a model with `shares_regularization_pass`."""
+        if partners:
+            raise ValueError(f"a {self.kind} cannot take its {', '.join(partners)} step from the {phase} pass; "
+                             "train it with joint or phases regularisation")
         out = self.phase_loss(phase, x, labels)
         for name, weight in joined:
             extra = self.phase_loss(name, x, labels)
