@@ -16,7 +16,7 @@ import io
 import tokenize
 import typing
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -258,6 +258,22 @@ def validate_config(kind: str, config: Any) -> None:
 
 # -- training -------------------------------------------------------------------------------------
 
+def training_defaults(kind: str) -> dict[str, Any]:
+    """The training options whose default depends on the kind: its rate, its batch, and its regularisation
+    (shared where the model shares its pass, else joint)."""
+    e = entry(kind)
+    return {"lr": e.lr, "batch_size": e.batch_size,
+            "regularization": "shared" if e.model.shares_regularization_pass else "joint"}
+
+
+def training_options(kind: str) -> tuple[ConfigOption, ...]:
+    """TrainConfig's fields as a form offers them for a `kind` model, each with the default that kind trains with."""
+    from aae.training import TrainConfig
+
+    defaults = training_defaults(kind)
+    return tuple(replace(o, default=defaults.get(o.name, o.default)) for o in config_options(TrainConfig))
+
+
 def train_config(kind: str, model_config: Any, **options: Any):
     """The TrainConfig for a `kind` model: the kind's default rate and batch, shared regularisation where the
     model shares its pass (the AAE: its discriminator learns from the reconstruction pass's codes, 14 % fewer
@@ -265,10 +281,8 @@ def train_config(kind: str, model_config: Any, **options: Any):
     this config (aae.training.adversarial_defaults). Options set (not None) win."""
     from aae.training import TrainConfig, adversarial_defaults
 
-    given = {k: v for k, v in options.items() if v is not None}
-    given.setdefault("batch_size", entry(kind).batch_size)
-    given.setdefault("regularization", "shared" if entry(kind).model.shares_regularization_pass else "joint")
-    lr = given.setdefault("lr", entry(kind).lr)
+    given = {**training_defaults(kind), **{k: v for k, v in options.items() if v is not None}}
+    lr = given["lr"]
     weight, adversarial_lr = adversarial_defaults(model_config, lr)
     given.setdefault("adversarial_weight", weight)
     if adversarial_lr is not None:

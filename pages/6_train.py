@@ -253,7 +253,7 @@ with st.expander(f"All options of the {entry.label}"):
     problems += form_problems
 with st.expander("Optimiser and schedule"):
     engine_options, form_problems = forms.options_form(
-        catalog.config_options(TrainConfig), prefix="train_engine_", skip=ESSENTIAL_TRAINING + SCHEDULED)
+        catalog.training_options(model), prefix="train_engine_", skip=ESSENTIAL_TRAINING + SCHEDULED)
     problems += form_problems
 st.caption(f"Training runs on **{common.device_description()}** (chosen automatically). "
            f"Models are saved in `{common.runs_dir()}`.")

@@ -58,6 +58,7 @@ def test_a_small_training_runs_to_the_end_and_is_saved(page, tiny_models):
     assert checkpoint.card["name"] == "page-run" and checkpoint.model.latent_dim == 2
     assert checkpoint.card["training"]["epochs"] == 1 and checkpoint.card["dataset"]["train_images"] == 300
     assert checkpoint.card["training"]["batch_size"] == 100  # the field left empty: the AAE's default
+    assert checkpoint.card["training"]["regularization"] == "shared"  # likewise
     assert any("page-run" in s.value and str(saved) in s.value for s in at.success)
     assert at.session_state["model_path"] == str(saved)  # the sidebar picker now shows the new model
     assert at.session_state["train_preview"].dtype.name == "uint8"
@@ -149,6 +150,20 @@ def test_the_batch_field_offers_the_chosen_kinds_default(page):
     at.selectbox(key="train_model").set_value("vae").run()
     assert at.number_input(key="train_batch_size").proto.placeholder == "default: 50"
     assert "default: 0.002" in at.number_input(key="train_lr").proto.placeholder
+
+
+def test_the_regularisation_choice_names_the_kinds_default_and_reaches_the_config(page):
+    at = page
+    select = at.selectbox(key="train_engine_regularization")
+    assert select.value is None and "(default: shared)" in select.help  # the AAE's
+    select.set_value("joint").run()
+    assert not at.exception and '"regularization": "joint"' in at.json[0].proto.body
+    at.selectbox(key="train_model").set_value("vae").run()
+    assert "(default: joint)" in at.selectbox(key="train_engine_regularization").help
+    at.selectbox(key="train_engine_regularization").set_value("shared").run()  # the VAE has no discriminator
+    assert not at.exception
+    assert any("shared regularisation is the AAE's" in e.value for e in at.error)
+    assert at.button(key="train_start").disabled
 
 
 @pytest.mark.parametrize("kind", ["semi", "cluster"])
