@@ -49,8 +49,7 @@ class _PhaseLoss(nn.Module):
     def forward(self, name: str, joined: tuple[tuple[str, float], ...], partners: tuple[str, ...], x: torch.Tensor,
                 y: torch.Tensor) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
         # the engine's own step (aae.training.Trainer.train_step): the phase's loss, then its partners'
-        out = self.model.joint_loss(name, joined, x, y, partners) if partners else self.model.joint_loss(name, joined,
-                                                                                                       x, y)
+        out = self.model.joint_loss(name, joined, x, y, partners)
         losses = [out.loss, *(out.partner_losses[p] for p in partners)]
         return losses, {k: torch.as_tensor(v, dtype=torch.float32, device=x.device) for k, v in out.logs.items()}
 

@@ -452,8 +452,7 @@ class Trainer:
                 for member in group:
                     self.optimizers[member.name].zero_grad(set_to_none=True)
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-                    out = self.model.joint_loss(phase.name, phase.joined, x, y, names) if names \
-                        else self.model.joint_loss(phase.name, phase.joined, x, y)
+                    out = self.model.joint_loss(phase.name, phase.joined, x, y, names)
                 losses = [out.loss, *(out.partner_losses[name] for name in names)]
                 if check:
                     for member, loss in zip(group, losses):
