@@ -50,6 +50,11 @@ def _semi(labels_per_class: str, consistency: str = "10") -> tuple[str, ...]:
             "--input-noise", "0.3", "--consistency", consistency, *_ADAM_SLOW_ADVERSARY, "--supervised-lr", "1e-3")
 
 
+# semi-100's additions (moved and turned images, the read-back term) and its 30-epoch schedule, shared by the
+# semi-supervised recipes that have them.
+_MOVED_AND_READ_BACK = ("--augment-labelled", "--augment-degrees", "15", "--cycle", "3", "--lr-steps", "24",
+                        "--epochs", "30")
+
 # The clustering AAE's common arguments: 16 clusters, a 2-D style, the batch-balance term, separate phases.
 _CLUSTER = ("--model", "cluster", "--clusters", "16", "--latent-dim", "2", "--balance", "5", "--lr", "1e-3",
             "--adversarial-lr", "5e-4", "--regularization", "phases")
@@ -151,8 +156,7 @@ RECIPES: tuple[Recipe, ...] = (
     # -- table 2: semi-supervised classification; table 3: unsupervised clustering -------------------------------------
     Recipe("semi-100", "semi-supervised AAE with 100 labels (10 per class): moved and turned images, read-back term, "
                        "consistency 30",
-           (*_semi("10", consistency="30"), "--augment-labelled", "--augment-degrees", "15", "--cycle", "3",
-            "--lr-steps", "24", "--epochs", "30", "--seed", "2"),
+           (*_semi("10", consistency="30"), *_MOVED_AND_READ_BACK, "--seed", "2"),
            ship="int8", paper="Table 2: 1.90 ± 0.10 % error",
            deviation="semi-100-cycle (below) with the consistency term at weight 30 instead of 10, as cluster-16 has "
                      "it: q(y | x) of a moved and turned copy must match q(y | x). 30 epochs on the 2-core CPU in "
@@ -162,8 +166,7 @@ RECIPES: tuple[Recipe, ...] = (
                      "(2.20 %; seeds 0, 1: 2.29, 2.90 %)"),
     Recipe("semi-100-cycle", "semi-supervised AAE, 100 labels, moved and turned images, read-back term "
                              "(shipped until 2026-12-01)",
-           (*_semi("10"), "--augment-labelled", "--augment-degrees", "15", "--cycle", "3", "--lr-steps", "24",
-            "--epochs", "30", "--seed", "2"),
+           (*_semi("10"), *_MOVED_AND_READ_BACK, "--seed", "2"),
            ship="int8", paper="Table 2: 1.90 ± 0.10 % error", shipped=False,
            deviation="semi-100-aug (below) with one more addition, not in the paper: InfoGAN's read-back term "
                      "(--cycle 3): the decoder writes (digit k, a style from the prior) and the encoder, held fixed, "
@@ -193,8 +196,7 @@ RECIPES: tuple[Recipe, ...] = (
                      "error 4.65, 4.62, 4.02 %; seed 2 was the shipped one, chosen by its validation error (4.11 %; "
                      "seeds 0, 1: 4.91, 4.82 %)"),
     Recipe("semi-1000", "semi-supervised AAE with 1,000 labels (100 per class): semi-100's recipe",
-           (*_semi("100", consistency="30"), "--augment-labelled", "--augment-degrees", "15", "--cycle", "3",
-            "--lr-steps", "24", "--epochs", "30", "--seed", "0"),
+           (*_semi("100", consistency="30"), *_MOVED_AND_READ_BACK, "--seed", "0"),
            ship="int8", paper="Table 2: 1.60 ± 0.08 % error", shipped=False,
            deviation="semi-100's recipe (moved and turned images, the read-back term, consistency 30) with 100 labels "
                      "per class. 30 epochs on the 2-core CPU in bf16, one thread a run (26–33 minutes): seeds 0, 1, "
@@ -202,15 +204,12 @@ RECIPES: tuple[Recipe, ...] = (
                      "99.4 % for each. At consistency 10 (semi-1000-cycle) 1.77 ± 0.03 %; with shifts only "
                      "(semi-1000-shift) 2.68 % (one seed)"),
     Recipe("semi-1000-cycle", "the same at consistency 10 (semi-100-cycle's recipe)",
-           (*_semi("100"), "--augment-labelled", "--augment-degrees", "15", "--cycle", "3", "--lr-steps", "24",
-            "--epochs", "30", "--seed", "0"),
+           (*_semi("100"), *_MOVED_AND_READ_BACK, "--seed", "0"),
            ship="int8", paper="Table 2: 1.60 ± 0.08 % error", shipped=False,
            deviation="semi-100-cycle's recipe (moved and turned images, the read-back term) with 100 labels per "
-                     "class. "
-                     "30 epochs on the 2-core CPU in bf16, one thread a run (25–31 minutes): seeds 0, 1, 2: test error "
-                     "1.75, 1.75, 1.81 % (1.77 ± 0.03 %); the Style & content grid read as its digits 99.2, 97.6, "
-                     "98.6 %. "
-                     "With shifts only (semi-1000-shift) 2.68 % (one seed)"),
+                     "class. 30 epochs on the 2-core CPU in bf16, one thread a run (25–31 minutes): seeds 0, 1, 2: "
+                     "test error 1.75, 1.75, 1.81 % (1.77 ± 0.03 %); the Style & content grid read as its digits "
+                     "99.2, 97.6, 98.6 %. With shifts only (semi-1000-shift) 2.68 % (one seed)"),
     Recipe("semi-1000-shift", "the same with 1,000 labels, shifts only (semi-100-shift's recipe)",
            (*_semi("100"), "--lr-steps", "26", "--epochs", "32", "--seed", "0"),
            paper="Table 2: 1.60 ± 0.08 % error", deviation=f"as semi-100-shift; 32 epochs {_GPU}", shipped=False),

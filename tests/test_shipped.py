@@ -110,5 +110,5 @@ def test_every_shipped_card_says_it_trained_on_the_full_split_with_its_recipe(pa
     assert training["epochs"] == int(arg("--epochs", 20)) and training["seed"] == int(arg("--seed", 0))
     assert training["lr_steps"] == [int(e) for e in arg("--lr-steps", "").split(",") if e]
     if "regularization" in training:  # the classifier has none; today's default for the kind where none is given
-        shared = catalog.entry(card["kind"]).model.shares_regularization_pass
-        assert training["regularization"] == arg("--regularization", "shared" if shared else "joint")
+        assert training["regularization"] == arg("--regularization",
+                                                 catalog.training_defaults(card["kind"])["regularization"])
