@@ -45,11 +45,13 @@ class _PhaseLoss(nn.Module):
     def __init__(self, model: LatentModel) -> None:
         super().__init__()
         self.model = model
+        self.routed = False
 
     def forward(self, name: str, joined: tuple[tuple[str, float], ...], partners: tuple[str, ...], x: torch.Tensor,
                 y: torch.Tensor) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
         # the engine's own step (aae.training.Trainer.train_step): the phase's loss, then its partners'
         out = self.model.joint_loss(name, joined, x, y, partners)
+        self.routed = out.routed  # not a tensor, so not an output of vmap: read by SeedBatch.train_step
         losses = [out.loss, *(out.partner_losses[p] for p in partners)]
         return losses, {k: torch.as_tensor(v, dtype=torch.float32, device=x.device) for k, v in out.logs.items()}
 
@@ -126,7 +128,7 @@ class SeedBatch:
                     if self.device.type == "cpu" and not torch.isfinite(loss).all():
                         bad = [s for s, v in zip(self.seeds, loss.tolist()) if not math.isfinite(v)]
                         raise TrainingDiverged(f"the {member.name} loss diverged for seed(s) {bad}")
-                backward_each(group, [loss.sum() for loss in losses])
+                backward_each(group, [loss.sum() for loss in losses], routed=self._loss.routed)
                 for member in group:
                     self.optimizers[member.name].step()
             logs.update({k: v.detach() for k, v in step_logs.items()})

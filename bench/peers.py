@@ -117,11 +117,12 @@ def step_products(batch: int, hidden: int = 1000, latent: int = 8,
                   regularization: str = "shared") -> list[tuple[int, int, int]]:
     """The matrix products (m, k, n) of one training step of our AAE, as the engine runs it. Shared (`aae
     train`'s default): the encoder and decoder forward and backward; D once forward over both halves (prior
-    samples and codes); back through D twice, to the codes for the generator loss (no weight gradients) and to
-    its weights for its own loss. Joint: the joint step (D forward and backward to its input with its weights
-    frozen), then D's step (the encoder forward again without gradients, D over both halves at once, forward
-    and backward). A Linear (a → b) over r rows is r·a·b forward, r·b·a for its input's gradient (not on the
-    first layer of a network whose input needs none) and a·r·b for its weights' gradient."""
+    samples and codes) and once back to its weights, the same descent carrying the generator loss's gradient
+    (aae.models.adversary), which then needs only D's first layer to reach the codes. Joint: the joint step
+    (D forward and backward to its input with its weights frozen), then D's step (the encoder forward again
+    without gradients, D over both halves at once, forward and backward). A Linear (a → b) over r rows is
+    r·a·b forward, r·b·a for its input's gradient (not on the first layer of a network whose input needs none)
+    and a·r·b for its weights' gradient."""
     encoder, decoder, disc = [784, hidden, hidden, latent], [latent, hidden, hidden, 784], [latent, hidden, hidden, 1]
 
     def layers(sizes, rows, *, weights: bool, inputs: bool, backward: bool = True):
@@ -137,8 +138,8 @@ def step_products(batch: int, hidden: int = 1000, latent: int = 8,
     autoencoder = [*layers(encoder, batch, weights=True, inputs=False),
                    *layers(decoder, batch, weights=True, inputs=True)]
     if regularization == "shared":
-        through_d = [(batch, b, a) for a, b in zip(disc, disc[1:])]  # back to the codes: input gradients only
-        return [*autoencoder, *layers(disc, 2 * batch, weights=True, inputs=False), *through_d]
+        to_codes = (batch, disc[1], disc[0])  # the generator loss's last step, through D's first layer
+        return [*autoencoder, *layers(disc, 2 * batch, weights=True, inputs=False), to_codes]
     return [*autoencoder, *layers(disc, batch, weights=False, inputs=True),
             *layers(encoder, batch, weights=False, inputs=False, backward=False),
             *layers(disc, 2 * batch, weights=True, inputs=False)]

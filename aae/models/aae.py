@@ -16,11 +16,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from aae.corruption import Corruption, check_corruption, corrupt
+from aae.models.adversary import plain_mlp_layers, shared_adversary
 from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, adversarial_phases
 from aae.models.blocks import (
     Decoder,
     Discriminator,
     Encoder,
+    discriminator_accuracy,
     discriminator_loss,
     frozen,
     generator_loss,
@@ -162,6 +164,16 @@ class AdversarialAutoencoder(LatentModel):
                 gen, gen_logs = generator_loss(self.discriminator(z, label_input))
             return PhaseOutput(recon + joined[0][1] * gen, {"recon": recon.detach(), **gen_logs})
         z_real = self.sample_latent(x.shape[0], labels=labels if self.config.label_regularized else None)
+        layers = plain_mlp_layers(self.discriminator.net)
+        if layers is not None:
+            # One node for both losses, its backward written out: D's gradient descent serves the encoder's too
+            # (aae.models.adversary), and the engine back-propagates the sum once (routed).
+            if label_input is not None:
+                z_real, z = torch.cat([z_real, label_input], 1), torch.cat([z, label_input], 1)
+            gen, disc, logit_real, logit_fake = shared_adversary(layers, z_real, z)
+            logs = {"recon": recon.detach(), "gen": gen.detach(), "disc": disc.detach(),
+                    "disc_acc": discriminator_accuracy(logit_real, logit_fake)}
+            return PhaseOutput(recon + joined[0][1] * gen, logs, partner_losses={"discriminator": disc}, routed=True)
         logits = self.discriminator(torch.cat([z_real, z]),
                                     None if label_input is None else torch.cat([label_input, label_input]))
         logit_real, logit_fake = logits.split(x.shape[0])

@@ -60,6 +60,9 @@ class PhaseOutput:
     # Under shared regularisation: each partner phase's loss, from the same forward pass (see Phase.partners).
     # The engine back-propagates `loss` to this phase's parameters only, then each of these to its phase's.
     partner_losses: dict[str, torch.Tensor] = field(default_factory=dict)
+    # True when the model has already routed each loss's gradient to its own phase's parameters alone (the AAE's
+    # shared pass, aae.models.adversary): the engine then back-propagates the sum of the losses once.
+    routed: bool = False
 
 
 class LatentModel(nn.Module):

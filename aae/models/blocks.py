@@ -123,8 +123,12 @@ def discriminator_loss(
     """−[log D(real) + log(1 − D(fake))] with D's logits, and its accuracy; `real_label` < 1 smooths."""
     bce = nn.functional.binary_cross_entropy_with_logits
     loss = bce(logit_real, torch.full_like(logit_real, real_label)) + bce(logit_fake, torch.zeros_like(logit_fake))
-    accuracy = 0.5 * ((logit_real > 0).float().mean() + (logit_fake < 0).float().mean())
-    return loss, {"disc": loss.detach(), "disc_acc": accuracy.detach()}
+    return loss, {"disc": loss.detach(), "disc_acc": discriminator_accuracy(logit_real, logit_fake)}
+
+
+def discriminator_accuracy(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:
+    """The share of both halves D tells right (a detached 0-d tensor)."""
+    return (0.5 * ((logit_real > 0).float().mean() + (logit_fake < 0).float().mean())).detach()
 
 
 def generator_loss(logit_fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
