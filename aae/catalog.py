@@ -276,7 +276,7 @@ def training_options(kind: str) -> tuple[ConfigOption, ...]:
 
 def train_config(kind: str, model_config: Any, **options: Any):
     """The TrainConfig for a `kind` model: the kind's default rate and batch, shared regularisation where the
-    model shares its pass (the AAE: its discriminator learns from the reconstruction pass's codes, 14 % fewer
+    model shares its pass (the AAE: its discriminator learns from the reconstruction pass's codes, 19 % fewer
     multiply-adds per step; else joint), and under joint or shared regularisation the adversary that works for
     this config (aae.training.adversarial_defaults). Options set (not None) win."""
     from aae.training import TrainConfig, adversarial_defaults

@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--regularization", choices=["shared", "joint", "phases"], default=None,
                    help="AAEs: joint adds the encoder's generator loss to its reconstruction step (measured "
                         "better, see README); shared (the plain AAE's default) also takes the discriminator's "
-                        "step from that pass, on the codes from before the encoder's step (14 %% fewer "
+                        "step from that pass, on the codes from before the encoder's step (19 %% fewer "
                         "multiply-adds); phases gives each a step of its own, as the paper (default: shared "
                         "for --model aae, joint for the others)")
     t.add_argument("--adversarial-weight", type=float, default=None,

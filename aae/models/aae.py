@@ -149,9 +149,10 @@ class AdversarialAutoencoder(LatentModel):
         pass serves D's step too: D runs once over [z ~ p(z); the codes z just made] and its loss comes back in
         `partner_losses`. D then learns on the codes of the encoder before this step moved it, where the paper's
         order shows it the codes after; pythae's Adversarial_AE does the same. This saves the encoder's second
-        forward and D's forward over the codes, 14 % of the step's multiply-adds. The engine back-propagates the
-        reconstruction + generator loss to the encoder and decoder only (D's weights get none of it, as under
-        `frozen`) and D's loss to D only. Other combinations: the sum."""
+        forward and D's forward over the codes, 14 % of the step's multiply-adds; with a plain MLP for D its two
+        losses come from one node (aae.models.adversary) whose single descent through D serves both, 5 % more.
+        The reconstruction + generator loss reaches the encoder and decoder only (D's weights get none of it, as
+        under `frozen`) and D's loss D only. Other combinations: the sum."""
         if phase != "reconstruction" or [name for name, _ in joined] != ["generator"] \
                 or partners not in ((), ("discriminator",)):
             return super().joint_loss(phase, joined, x, labels, partners)
