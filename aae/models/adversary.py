@@ -61,6 +61,7 @@ class _SharedAdversary(torch.autograd.Function):
         ctx.real_label = real_label
         ctx.fake_dtype = z_fake.dtype
         ctx.mark_non_differentiable(logit_real, logit_fake, *hidden)
+        ctx.set_materialize_grads(False)  # no zero gradients built for the outputs nothing differentiates
         ctx.save_for_backward(z_real, z_fake, logit_real, logit_fake, *hidden, *weights)
         ctx.n_hidden = len(hidden)
 
@@ -73,6 +74,8 @@ class _SharedAdversary(torch.autograd.Function):
         dt = hidden[0].dtype  # the dtype the products ran in (bf16 under autocast)
         # d loss / d logit, per row (each BCE is a mean over its half)
         sig_fake, sig_real = torch.sigmoid(logit_fake), torch.sigmoid(logit_real)
+        g_gen = 0.0 if g_gen is None else g_gen
+        g_disc = 0.0 if g_disc is None else g_disc
         u_gen = g_gen * (sig_fake - 1) / n
         u_disc = torch.cat([g_disc * (sig_real - ctx.real_label), g_disc * sig_fake]) / n
         # V: rows 0..n-1 carry D's loss's gradient (real half), rows n..2n-1 the bare J (fake half); scaling
@@ -87,10 +90,15 @@ class _SharedAdversary(torch.autograd.Function):
         v = carry.to(dt)[:, None] * W[last].to(dt)  # (2n, width): gradient at the last hidden layer's output
         grad_fake = None
         for k in range(last - 1, -1, -1):
-            v = v * (hidden[k] > 0)  # through the ReLU: now the gradient at layer k's pre-activation
-            delta = d_scale * v
-            grads_w[2 * k] = (delta.t() @ inputs[k]).to(W[k].dtype)
-            grads_w[2 * k + 1] = delta.sum(0).to(b[k].dtype)
+            # through the ReLU (one pass, as autograd's own): now the gradient at layer k's pre-activation
+            v = torch.ops.aten.threshold_backward(v, hidden[k], 0)
+            # D's gradient, (d_scale ⊙ v)ᵀ · input: the row scale goes on the narrower side (D's 8-D input)
+            if inputs[k].shape[1] < v.shape[1]:
+                grad_w = v.t() @ (d_scale * inputs[k])
+            else:
+                grad_w = (d_scale * v).t() @ inputs[k]
+            grads_w[2 * k] = grad_w.to(W[k].dtype)
+            grads_w[2 * k + 1] = (v.t() @ d_scale[:, 0]).to(b[k].dtype)
             if k > 0:
                 v = v @ W[k].to(dt)
             else:
