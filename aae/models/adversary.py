@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from aae.models.blocks import discriminator_loss, generator_loss
+
 
 def plain_mlp_layers(net: nn.Sequential) -> list[nn.Linear] | None:
     """The Linear layers of `net` when it is Linear, ReLU, …, Linear ending in one output; otherwise None."""
@@ -40,35 +42,34 @@ class _SharedAdversary(torch.autograd.Function):
 
     @staticmethod
     def forward(z_real, z_fake, real_label, *weights):
-        h = torch.cat([z_real, z_fake])
-        hidden = []  # each hidden layer's output (after the ReLU): its mask and the next layer's input
+        # each layer's input: both halves, then each hidden layer's output (after its ReLU, which is also its mask)
+        inputs = [torch.cat([z_real, z_fake])]
         n_layers = len(weights) // 2
         for i in range(n_layers):
-            a = F.linear(h, weights[2 * i], weights[2 * i + 1])
+            a = F.linear(inputs[-1], weights[2 * i], weights[2 * i + 1])
             if i < n_layers - 1:
-                h = torch.relu(a)
-                hidden.append(h)
+                inputs.append(torch.relu(a))
         logit_real, logit_fake = a.squeeze(1).float().split(z_real.shape[0])
-        bce = F.binary_cross_entropy_with_logits
-        disc = bce(logit_real, torch.full_like(logit_real, real_label)) + bce(logit_fake, torch.zeros_like(logit_fake))
-        gen = bce(logit_fake, torch.ones_like(logit_fake))
-        return (gen, disc, logit_real, logit_fake, *hidden)
+        disc, _ = discriminator_loss(logit_real, logit_fake, real_label=real_label)
+        gen, _ = generator_loss(logit_fake)
+        return (gen, disc, logit_real, logit_fake, *inputs)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        z_real, z_fake, real_label, *weights = inputs
-        _, _, logit_real, logit_fake, *hidden = output
+        _, z_fake, real_label, *weights = inputs
+        _, _, logit_real, logit_fake, *layer_inputs = output
         ctx.real_label = real_label
         ctx.fake_dtype = z_fake.dtype
-        ctx.mark_non_differentiable(logit_real, logit_fake, *hidden)
+        ctx.mark_non_differentiable(logit_real, logit_fake, *layer_inputs)
         ctx.set_materialize_grads(False)  # no zero gradients built for the outputs nothing differentiates
-        ctx.save_for_backward(z_real, z_fake, logit_real, logit_fake, *hidden, *weights)
-        ctx.n_hidden = len(hidden)
+        ctx.save_for_backward(logit_real, logit_fake, *layer_inputs, *weights)
+        ctx.n_layers = len(layer_inputs)
 
     @staticmethod
     def backward(ctx, g_gen, g_disc, *_):
-        z_real, z_fake, logit_real, logit_fake, *rest = ctx.saved_tensors
-        hidden, weights = rest[:ctx.n_hidden], rest[ctx.n_hidden:]
+        logit_real, logit_fake, *rest = ctx.saved_tensors
+        inputs, weights = rest[:ctx.n_layers], rest[ctx.n_layers:]
+        hidden = inputs[1:]
         W, b = weights[0::2], weights[1::2]
         n = logit_fake.shape[0]
         dt = hidden[0].dtype  # the dtype the products ran in (bf16 under autocast)
@@ -84,7 +85,7 @@ class _SharedAdversary(torch.autograd.Function):
         d_scale = torch.cat([torch.ones_like(u_disc[:n]), u_disc[n:]]).to(dt)[:, None]
         grads_w: list[torch.Tensor | None] = [None] * len(weights)
         last = len(W) - 1
-        inputs = [torch.cat([z_real, z_fake]).to(dt), *hidden]
+        inputs = [inputs[0].to(dt), *hidden]
         grads_w[2 * last] = (u_disc.to(dt)[None, :] @ inputs[last]).to(W[last].dtype)
         grads_w[2 * last + 1] = u_disc.sum().reshape(1).to(b[last].dtype)
         v = carry.to(dt)[:, None] * W[last].to(dt)  # (2n, width): gradient at the last hidden layer's output
