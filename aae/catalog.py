@@ -136,7 +136,8 @@ def config_options(config_cls: type) -> tuple[ConfigOption, ...]:
     for f in dataclasses.fields(config_cls):
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
-        options.append(ConfigOption(f.name, hints[f.name], default, helps.get(f.name, "")))
+        help_text = f.metadata.get("help") or helps.get(f.name, "")
+        options.append(ConfigOption(f.name, hints[f.name], default, help_text))
     return tuple(options)
 
 

@@ -18,6 +18,18 @@ from torch import nn
 PhaseRole = Literal["reconstruction", "adversarial", "supervised"]
 
 
+def setting(default: Any, help: str, *, flag: str | None = None) -> Any:
+    """A config field declared once with its user help: `latent_dim: int = setting(8, "code size")`.
+
+    `help` is what the Train page's tooltip and `aae train --help` show (one line for users: no history, no
+    file or function names). `flag` is a shorter command-line name where the field's own is long
+    (`flag="clusters"` for n_categories)."""
+    metadata = {"help": help}
+    if flag is not None:
+        metadata["flag"] = flag
+    return field(default=default, metadata=metadata)
+
+
 
 def writes_digits(model: LatentModel | type[LatentModel]) -> bool:
     """Whether `model` (or its class) writes a style as each digit on demand, the Style & content grid: its
