@@ -405,16 +405,27 @@ DIGIT_COLOURS = ("#4C78A8", "#F58518", "#E45756", "#72B7B2", "#54A24B", "#EECA3B
 def image_regions(image: Any, resolution: int = IMAGE_RESOLUTION) -> tuple[torch.Tensor, torch.Tensor] | None:
     """For each cell of `image_density`'s grid, the digit whose colour (DIGIT_COLOURS) most of its ink is drawn in
     (−1 for ink of no digit's colour, black or grey, or no ink), and the share of the cell that coloured ink
-    covers; None when no ink is in a digit's colour."""
+    covers; None when no ink is in a digit's colour.
+
+    A pixel is a digit's ink when it is that colour or a tint of it on white paper (the soft edge of a stroke):
+    pixel = white − a·(white − colour) for some a in [0.35, 1], within a small residual. Neutral pixels
+    (black, every grey, the soft edges of black strokes) are never a digit's ink, even near digit 9's warm grey."""
     import numpy as np
 
     rgba = np.asarray(open_drawing(image).convert("RGBA"), dtype=np.float32)
     rgb, alpha = rgba[..., :3], rgba[..., 3] / 255
     palette = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in DIGIT_COLOURS], dtype=np.float32)
-    distance = ((rgb[..., None, :] - palette) ** 2).sum(-1)  # (H, W, 10)
-    nearest = distance.argmin(-1)
+    # 1. How much of each digit's colour each pixel holds, as a tint on white, and how far it is off that tint.
+    ink_of = 255 - palette  # (10, 3)
+    depth = 255 - rgb  # (H, W, 3)
+    share = np.clip((depth @ ink_of.T) / (ink_of ** 2).sum(-1), 0, 1)  # (H, W, 10)
+    residual = ((depth[..., None, :] - share[..., None] * ink_of) ** 2).sum(-1)  # (H, W, 10)
+    nearest = residual.argmin(-1)
+    best_share = np.take_along_axis(share, nearest[..., None], -1)[..., 0]
+    # 2. Coloured: near a digit's tint, strong enough to be its ink, and not neutral (r ≈ g ≈ b).
+    chroma = rgb.max(-1) - rgb.min(-1)
     inked = alpha > 0.5 if alpha.min() < 0.99 else rgb.mean(-1) < 245
-    coloured = inked & (distance.min(-1) < 40.0 ** 2)  # near a digit's colour, not black, grey or a blend
+    coloured = inked & (chroma >= 8) & (residual.min(-1) < 20.0 ** 2) & (best_share >= 0.35)
     if not coloured.any():
         return None
     h, w = nearest.shape

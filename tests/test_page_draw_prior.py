@@ -83,3 +83,31 @@ def test_the_coloured_slices_train_a_label_regularised_aae(page):
     three = model.sample_latent(300, labels=torch.full((300,), 3))
     seven = model.sample_latent(300, labels=torch.full((300,), 7))
     assert (three.mean(0) - seven.mean(0)).norm() > 2  # opposite slices of the ring
+
+
+def anti_aliased_stroke(ink=(0, 0, 0), side=280):
+    """A thick stroke drawn at 4× and scaled down, as a browser canvas draws it: its edges are every grey
+    (or every tint of `ink`) between the ink and the white paper."""
+    from PIL import Image, ImageDraw
+
+    big = Image.new("RGB", (4 * side, 4 * side), "white")
+    ImageDraw.Draw(big).line([(200, 300), (600, 800), (900, 400)], fill=ink, width=120, joint="curve")
+    return big.resize((side, side), Image.LANCZOS)
+
+
+@pytest.mark.parametrize("ink", [(0, 0, 0), (90, 90, 90), (180, 180, 180)], ids=["black", "dark grey", "grey"])
+def test_black_or_grey_ink_with_soft_edges_is_one_unlabelled_prior(ink):
+    from aae.priors import image_prior_config
+
+    config = image_prior_config(anti_aliased_stroke(ink))
+    assert config.regions is None  # no digit's region: not "coloured ink: digit 9"
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_soft_edged_coloured_ink_gives_its_digit_only(digit):
+    from PIL import ImageColor
+
+    from aae.priors import DIGIT_COLOURS, image_prior_config, make_prior
+
+    prior = make_prior(image_prior_config(anti_aliased_stroke(ImageColor.getrgb(DIGIT_COLOURS[digit]))), 2)
+    assert prior.supports_labels and prior.drawn_digits() == [digit]  # its soft edges are no other digit's
