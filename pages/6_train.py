@@ -36,8 +36,10 @@ job: TrainingJob | None = jobs.get("train")
 
 # A job that finished since the last full run: select its model everywhere and free the name field
 # (before the widgets exist, since a widget's value cannot change once it is drawn).
-if job is not None:
-    finished = job.snapshot()
+current = job.snapshot() if job is not None else None  # read once: the form and the Start button agree on it
+if current is not None:
+    finished = current
+    st.session_state["train_status"] = current.status
     if finished.status == "done" and st.session_state["train_announced"] != finished.checkpoint:
         st.session_state["train_announced"] = st.session_state["model_path"] = finished.checkpoint
         st.session_state["train_checkpoint"] = finished.checkpoint
@@ -199,7 +201,7 @@ def live_progress(job: TrainingJob) -> None:
 # -- the page -----------------------------------------------------------------------------------
 common.page_header("Train", "Any model, prior and size the `aae train` command can train, in the background: "
                             "switch pages meanwhile and come back. Same seed, same model.")
-running = job is not None and not job.snapshot().finished
+running = current is not None and not current.finished
 
 left, middle, right = st.columns(3)
 with left:
@@ -267,9 +269,9 @@ try:
 except ValueError as error:
     problems.append(str(error))
 name_problem = common.model_name_problem(name.strip(), overwrite=overwrite)
-# The run in progress writes that folder itself: while it runs, and in the one rerun that finds it finished
-# (its process has just saved it; the name field moves on to a free name below), the name is not a problem.
-own_run = job is not None and job.name == name.strip() and (running or st.session_state["train_status"] == "running")
+# The run in progress writes that folder itself: while it runs, its name is not a problem. Once it has saved its
+# model, the name field has moved on to a free name (at the top); once cancelled, the name is free again.
+own_run = running and job is not None and job.name == name.strip()
 if own_run:
     name_problem = None
 if name_problem:
