@@ -295,7 +295,7 @@ def training_card(dataset: str, splits, config, result, *, history: list, second
     """What a checkpoint card records about data and training (the checkpoint adds model and versions)."""
     return {
         "dataset": {"name": dataset, "train_images": len(splits.train_x), "val_images": len(splits.val_x),
-                    "test_images": len(splits.test_x),
+                    "test_images": splits.test_images,  # from the file's header: training never loads it
                     "note": f"{len(splits.train_x):,} training images and {len(splits.val_x):,} validation images "
                             "drawn (seeded) from the dataset's training set; the test images are its official "
                             "test set"},

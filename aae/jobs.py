@@ -215,7 +215,7 @@ class TrainingJob(_Job):
             from aae.explore import latent_frame
 
             every = max(1, trainer.steps_per_epoch // self.latent_frames)
-            images, labels = splits.test_x[:self.frame_images], splits.test_y[:self.frame_images]
+            images, labels = splits.val_x[:self.frame_images], splits.val_y[:self.frame_images]
             draws = model.sample_latent(self.frame_images, generator=torch.Generator().manual_seed(0)).cpu()
             extent = float(draws.abs().max()) * 1.15
 
@@ -370,7 +370,7 @@ class DuelJob(_Job):
         if classifier is not None:  # what real digits look like to it: the yardstick of each frame's samples
             from aae.metrics.frechet import classifier_features
 
-            self._reference = classifier_features(classifier, splits.test_x[:5000])
+            self._reference = classifier_features(classifier, splits.val_x[:5000])  # never the test split
         gan = create_model(self.gan_kind, self.gan_config, seed=cfg.seed)
         aae = create_model("aae", self.aae_config, seed=cfg.seed)
         # The duel shows frames, not epochs: no per-epoch validation pass stalls the live view.

@@ -198,7 +198,7 @@ def warm_up_store(store: ProjectionStore, checkpoints_dir: str | os.PathLike, da
                 continue
             if dataset not in test_sets:
                 try:
-                    test_sets[dataset] = load_dataset(dataset, data_dir=data_dir).test_x
+                    test_sets[dataset] = load_dataset(dataset, data_dir=data_dir, test=True).test_x
                 except DataNotFoundError:
                     test_sets[dataset] = None
             if test_sets[dataset] is None:

@@ -70,7 +70,13 @@ class TrainConfig:
     # Each epoch's history row also gets the latent space's progress on this many validation images: kNN
     # accuracy of their codes and MMD² to the prior (the learning curves in docs/); 0 turns it off.
     progress_images: int = 2000
-    validation_images: int | None = None  # validation images behind each epoch's val_ losses (None: all; 0: none)
+    # Validation images behind each epoch's val_ losses: a fixed subset (the first of the seeded validation
+    # split), kept on the device, so the pass costs a few per cent of an epoch (None: all of them; 0: none).
+    validation_images: int | None = 2000
+    # Every this many epochs, and after the last, the row also gets val_full_ losses over the whole validation
+    # split (0: after the last epoch only, and not at all when validation_images is 0). Nothing is added when the
+    # per-epoch subset is the whole split already.
+    full_validation_every: int = 0
     # 0: train all `epochs`. Else train for about this many minutes: after each epoch, until the first rate
     # step, the trainer cuts `epochs` to what fits at the latest epoch's speed (never more than asked) and
     # moves each of `lr_steps` in proportion, so the schedule keeps its shape; the card records what ran.
@@ -78,6 +84,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lr_steps", tuple(int(e) for e in self.lr_steps))  # a card stores a list
+        if self.full_validation_every < 0 or (self.validation_images or 0) < 0 or self.progress_images < 0:
+            raise ValueError("validation_images, progress_images and full_validation_every must be 0 or more")
         if self.log_every < 0 or self.sample_every < -1:
             raise ValueError(f"log_every must be ≥ 0 and sample_every ≥ -1, got {self.log_every}, {self.sample_every}")
         for name in ("epochs", "batch_size", "n_preview"):
@@ -256,7 +264,9 @@ class Trainer:
         if config.compile:
             for network in model.children():
                 network.compile()  # in place: the same module, parameters and state-dict names
-        self.splits = splits.to(self.device)
+        # The engine never holds test images (aae.data's protocol): training, validation and progress read
+        # the training and validation splits only.
+        self.splits = splits.without_test().to(self.device)
         self.callback = callback or (lambda event: None)
         self.cancel = cancel or threading.Event()
         self.start_epoch = start_epoch
@@ -304,43 +314,66 @@ class Trainer:
         self.model.train(was_training)
         return images
 
+    def _validation_subset(self, n: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first `n` validation images and labels (all when None): a fixed subset, on the device already."""
+        x, y = self.splits.val_x, self.splits.val_y
+        return (x, y) if n is None else (x[:n], y[:n])
+
     @torch.no_grad()
-    def validate(self, batch_size: int = 500) -> dict[str, float]:
-        """Mean loss of every phase on the validation split, in eval mode."""
-        n = self.config.validation_images
-        x, y = (self.splits.val_x, self.splits.val_y) if n is None else (self.splits.val_x[:n], self.splits.val_y[:n])
+    def validate(self, batch_size: int = 1000, *,
+                 images: int | None | Literal["config"] = "config") -> dict[str, float]:
+        """Mean loss of every phase on `images` validation images (default: the config's per-epoch subset,
+        validation_images; None: all), in eval mode. One forward pass per phase the engine steps, as in training:
+        the phase with the phases joined to it and its partners (the AAE: one encoder, decoder and D pass)."""
+        n = self.config.validation_images if images == "config" else images
+        x, y = self._validation_subset(n)
         if len(x) == 0:
             return {}
         self.model.eval()
-        sums: dict[str, float] = defaultdict(float)
+        sums: dict[str, torch.Tensor | float] = defaultdict(float)
         for start in range(0, len(x), batch_size):
             xb, yb = x[start:start + batch_size], y[start:start + batch_size]
             for phase in self.phases:
-                for name in (phase.name, *(joined for joined, _ in phase.joined)):
-                    for key, value in self.model.phase_loss(name, xb, yb).logs.items():
-                        sums[f"val_{key}"] += value * len(xb)
+                partners = tuple(p.name for p in phase.partners)
+                out = self.model.joint_loss(phase.name, phase.joined, xb, yb, partners)  # in fp32, as always
+                for key, value in out.logs.items():
+                    sums[f"val_{key}"] += value * len(xb)  # on the device: one wait, at the end
         self.model.train()
         return {k: float(v) / len(x) for k, v in sums.items()}
 
+    def full_validation(self, epoch: int) -> dict[str, float]:
+        """val_full_ losses over the whole validation split after epoch `epoch` (0-based) when it is due: every
+        `full_validation_every` epochs and after the last; {} otherwise or when the per-epoch subset is all."""
+        n, every = self.config.validation_images, self.config.full_validation_every
+        if n is None or n == 0 and not every or n >= len(self.splits.val_x):
+            return {}
+        due = epoch + 1 >= self.config.epochs or (every and (epoch + 1) % every == 0)
+        if not due:
+            return {}
+        return {f"val_full_{k.removeprefix('val_')}": v for k, v in self.validate(images=None).items()}
+
     @torch.no_grad()
     def latent_progress(self) -> dict[str, float]:
-        """kNN accuracy of validation codes and their MMD² to the prior: where the latent space is heading."""
+        """kNN accuracy of validation codes and their MMD² to the prior: where the latent space is heading.
+        On the first `progress_images` validation images, computed on the device (float32 there)."""
         n = min(self.config.progress_images, len(self.splits.val_x))
         if n < 20 or not self.model.has_encoder or self.preview_z is None:
             return {}
         from aae.metrics.latent import knn_accuracy, mmd
 
         self.model.eval()
-        codes = self.model.encode(self.splits.val_x[:n]).float().cpu()
+        x, labels = self._validation_subset(n)
+        codes = self.model.encode(x).float()
         gen = torch.Generator().manual_seed(self.config.seed)
-        prior = self.model.sample_latent(n, generator=gen).float().cpu()
-        labels = self.splits.val_y[:n].cpu()
-        progress = {"val_knn": knn_accuracy(codes, labels), "val_mmd": mmd(codes, prior)}
+        prior = self.model.sample_latent(n, generator=gen).float().to(self.device)
+        progress = {"val_knn": knn_accuracy(codes, labels, device=self.device),
+                    "val_mmd": mmd(codes, prior, device=self.device)}
         if self.model.categorical and not self.model.uses_labels:
             # A clustering: its error, the clusters named by majority on the first half, counted on the second
             from aae.metrics import assign_clusters, clustering_error
 
-            probs = self.model.category_probs(self.splits.val_x[:n]).float().cpu()
+            probs = self.model.category_probs(x).float().cpu()
+            labels = labels.cpu()
             half = n // 2
             names = assign_clusters(probs[:half], labels[:half], method="majority")
             progress["val_cluster_err"] = clustering_error(probs[half:].argmax(dim=1), labels[half:], names)
@@ -408,6 +441,7 @@ class Trainer:
                 last = now - epoch_started
                 fits = epoch + 1 + int((asked.minutes * 60 - (now - started)) // max(last, 1e-9))
                 self.config = asked.fitted_to(max(epoch + 1, fits))
+            row.update(self.full_validation(epoch))  # after the fit above: it knows which epoch is the last
             self._emit("epoch", step, epoch + 1, started, losses=row, images_per_second=rate,
                        samples=self.preview())
             epoch += 1
@@ -579,7 +613,7 @@ def measure_throughput(kind: str, model_config: Any, config: TrainConfig, *, ste
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(n, 1, 28, 28, generator=gen)
     y = torch.arange(n) % 10
-    splits = Splits("mnist", x, y, x[:0], y[:0], x[:0], y[:0])
+    splits = Splits("mnist", x, y, x[:0], y[:0])
     # Eager: an estimate must not wait for a compile (a compiled run is about 9 % faster once compiled, here).
     trainer = Trainer(create_model(kind, model_config, seed=0), splits, replace(config, epochs=1, compile=False))
     batch_x, batch_y = trainer.splits.train_x[:config.batch_size], trainer.splits.train_y[:config.batch_size]

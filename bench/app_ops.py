@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--model", default=str(ROOT / "checkpoints" / "aae-8d"))
     args = parser.parse_args()
     model = load_checkpoint(args.model).model
-    splits = load_dataset("mnist", data_dir=args.data_dir, val_size=0)
+    splits = load_dataset("mnist", data_dir=args.data_dir, val_size=0, test=True)
     print(f"machine: {platform.machine()}, {describe_device('cpu')}, torch {torch.__version__}; "
           f"model {Path(args.model).name} ({model.latent_dim}-D); data: MNIST test set")
     generator = torch.Generator().manual_seed(0)

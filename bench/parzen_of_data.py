@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--images", type=int, default=10_000, help="training images used as samples")
     args = parser.parse_args()
-    splits = load_dataset("mnist", data_dir=args.data_dir)
+    splits = load_dataset("mnist", data_dir=args.data_dir, test=True)
     result = parzen_evaluate(splits.train_x[:args.images].flatten(1), splits.val_x.flatten(1),
                              splits.test_x.flatten(1))
     print(f"{args.images:,} real training images as samples: Parzen {result.mean:.1f} ± {result.stderr:.1f} nats "

@@ -26,10 +26,11 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def small_splits(data_dir):
-    """600 training, 200 validation and 500 test images of real MNIST."""
+    """600 training, 200 validation and 500 test images of real MNIST (the test images for evaluation tests;
+    the trainer drops them)."""
     from aae.data import load_dataset
 
-    return load_dataset("mnist", data_dir=data_dir, val_size=200, train_limit=600, test_limit=500)
+    return load_dataset("mnist", data_dir=data_dir, val_size=200, train_limit=600, test=True, test_limit=500)
 
 
 @pytest.fixture(scope="session")

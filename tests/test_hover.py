@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_the_sprite_holds_every_digit_at_its_index(data_dir):
     from ui.hover import SPRITE_COLUMNS, sprite_png
 
-    images = load_dataset("mnist", data_dir=data_dir, val_size=0, train_limit=10, test_limit=250).test_x
+    images = load_dataset("mnist", data_dir=data_dir, val_size=0, train_limit=10, test=True, test_limit=250).test_x
     sheet = np.asarray(Image.open(io.BytesIO(sprite_png(images))))
     assert sheet.shape == (3 * 28, SPRITE_COLUMNS * 28)  # 250 digits: three rows, the last one part full
     for index in (0, 99, 100, 249):

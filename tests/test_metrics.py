@@ -288,7 +288,7 @@ def test_coverage_is_trusted_for_real_digits_and_not_for_a_blob_the_classifier_i
     from aae.metrics import DIGIT_FRECHET, coverage_trust
     from aae.metrics.frechet import classifier_features
 
-    splits = load_dataset("mnist", data_dir=data_dir, train_limit=500, val_size=500, test_limit=2000)
+    splits = load_dataset("mnist", data_dir=data_dir, train_limit=500, val_size=500, test=True, test_limit=2000)
     classifier = load_checkpoint(classifier_path("mnist")).model
     reference = classifier_features(classifier, splits.test_x)
 

@@ -71,7 +71,7 @@ def test_two_dimensional_pair_shows_raw_codes_side_by_side(tiny_models):
     assert not [s for s in at.selectbox if s.key == "compare_projection"]  # nothing to project
     # The plotted points are the models' own 2-D codes of the test set.
     images = load_dataset("mnist", data_dir=os.environ["AAE_DATA_DIR"], val_size=0, train_limit=10,
-                          test_limit=50).test_x
+                          test=True, test_limit=50).test_x
     for name, path in [("tiny-aae-2d-gaussian", aae), ("tiny-vae-2d", vae)]:
         codes = encode_all(load_checkpoint(path).model, images).numpy()
         assert np.allclose(at.session_state["compare_points"][name][:50], codes, atol=1e-5)

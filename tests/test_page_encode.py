@@ -25,7 +25,7 @@ def mnist_digit(data_dir) -> tuple[np.ndarray, int]:
     """The first MNIST test digit (28, 28) in [0, 1] and its label."""
     from aae.data import load_dataset
 
-    splits = load_dataset("mnist", data_dir=data_dir, val_size=0, train_limit=10, test_limit=1)
+    splits = load_dataset("mnist", data_dir=data_dir, val_size=0, train_limit=10, test=True, test_limit=1)
     return splits.test_x[0, 0].numpy(), int(splits.test_y[0])
 
 

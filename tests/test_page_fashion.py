@@ -31,8 +31,8 @@ def fashion(tmp_path_factory, data_dir):
                  "--train-limit", "600", "--epochs", "1", "--hidden", "64", "--latent-dim", "2",
                  "--out", str(out)]) == 0
     assert read_card(out)["dataset"]["name"] == "fashion-mnist"
-    garments = load_dataset("fashion-mnist", data_dir=data_dir, val_size=0, train_limit=10).test_x
-    digits = load_dataset("mnist", data_dir=data_dir, val_size=0, train_limit=10).test_x
+    garments = load_dataset("fashion-mnist", data_dir=data_dir, val_size=0, train_limit=10, test=True).test_x
+    digits = load_dataset("mnist", data_dir=data_dir, val_size=0, train_limit=10, test=True).test_x
     return {"runs": runs, "model": out, "garments": garments, "digits": digits}
 
 

@@ -139,7 +139,7 @@ def test_cluster_page_rows_and_error_match_the_report(tiny_models, data_dir):
 def test_cluster_page_for_a_semi_supervised_model_shows_its_classes(tiny_models, data_dir):
     path = tiny_models["tiny-semi"]
     model = load_checkpoint(path).model
-    splits = load_dataset("mnist", data_dir=data_dir)
+    splits = load_dataset("mnist", data_dir=data_dir, test=True)
     at = open_page("8_clusters", path)
     rows = at.session_state["cluster_rows"]
     assert [r["digit"] for r in sorted(rows, key=lambda r: r["cluster"])] == list(range(10))
@@ -200,6 +200,6 @@ def test_cluster_page_draws_the_2d_map_of_a_dimred_model(tiny_models, data_dir):
     np.testing.assert_allclose(np.stack([values(heads["x"]), values(heads["y"])], axis=1),
                                model.cluster_heads.weight.detach().numpy(), atol=1e-5)
     assert len([t for t in traces if t.get("name") in [str(d) for d in range(10)]]) == 10
-    splits = load_dataset("mnist", data_dir=data_dir)
+    splits = load_dataset("mnist", data_dir=data_dir, test=True)
     predicted = model.classify(splits.test_x)
     assert at.session_state["cluster_error_shown"] == pytest.approx(float((predicted != splits.test_y).float().mean()))

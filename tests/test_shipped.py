@@ -123,7 +123,7 @@ def test_the_8d_aae_gives_the_test_digits_a_higher_parzen_likelihood_than_the_va
     from aae.data import load_dataset
     from aae.metrics.parzen import parzen_evaluate
 
-    splits = load_dataset("mnist", data_dir=data_dir, train_limit=100, test_limit=2000)
+    splits = load_dataset("mnist", data_dir=data_dir, train_limit=100, test=True, test_limit=2000)
     scores = {}
     for name in ("aae-8d", "vae-8d"):
         model = load_checkpoint(SHIPPED / name).model.eval()

@@ -1,4 +1,5 @@
 import threading
+from dataclasses import replace
 
 import pytest
 import torch
@@ -324,7 +325,7 @@ def test_shared_regularization_trains_a_2d_aae_as_well_as_joint(data_dir):
     from aae.data import load_dataset
     from aae.metrics import knn_accuracy, mmd
 
-    splits = load_dataset("mnist", data_dir=data_dir, val_size=200, train_limit=3000, test_limit=1000)
+    splits = load_dataset("mnist", data_dir=data_dir, val_size=200, train_limit=3000, test=True, test_limit=1000)
     config = catalog.build_config("aae", {"latent_dim": 2, "hidden": 256, "prior": "gaussian", "prior_std": 1.0})
     prior = create_model("aae", config, seed=0).sample_latent(1000, generator=torch.Generator().manual_seed(1))
     scores = {}
@@ -339,3 +340,76 @@ def test_shared_regularization_trains_a_2d_aae_as_well_as_joint(data_dir):
     (untrained_knn, untrained_mmd), (joint_knn, joint_mmd), (shared_knn, shared_mmd) = scores.values()
     assert joint_knn > untrained_knn + 0.1 and joint_mmd < 0.5 * untrained_mmd, scores  # the run learnt
     assert abs(shared_knn - joint_knn) < 0.06 and shared_mmd < 1.5 * joint_mmd, scores
+
+
+@pytest.mark.parametrize("kind", ["aae", "semi"])
+def test_training_never_reads_the_test_split(kind, data_dir, small_splits, monkeypatch):
+    """The protocol: a real run (steps, per-epoch validation, latent progress, the final full validation, the
+    model's own preparation) completes on splits loaded without test images, whose test_x raises; and given
+    splits that hold them (the evaluation fixture's), the engine drops them and never reads them either."""
+    from aae import catalog
+    from aae.data import Splits, TestSplitWithheld, load_dataset
+
+    config = catalog.build_config(kind, {"latent_dim": 2, "hidden": 32})
+    withheld = load_dataset("mnist", data_dir=data_dir, val_size=300, train_limit=400)
+    with pytest.raises(TestSplitWithheld):
+        withheld.test_x  # noqa: B018 (the access is the point)
+    run = TrainConfig(epochs=2, batch_size=50, sample_every=0, validation_images=100, progress_images=200)
+    result = Trainer(create_model(kind, config, seed=0), withheld, run).fit()
+    assert result.status == "done" and {"val_recon", "val_knn", "val_full_recon"} <= set(result.history[-1])
+
+    def read(self, which):
+        raise AssertionError(f"training read {which}")
+
+    assert small_splits.has_test
+    monkeypatch.setattr(Splits, "_test", read)  # every read of test_x / test_y now fails the test
+    trainer = Trainer(create_model(kind, config, seed=0), small_splits, run)
+    assert trainer.fit().status == "done" and not trainer.splits.has_test
+
+
+def test_validation_is_a_fixed_subset_each_epoch_and_the_whole_split_after_the_last(small_splits):
+    """Each epoch's val_ losses come from the first `validation_images` validation images (on the device, one pass
+    per phase the engine steps); after the last epoch (or every `full_validation_every`) val_full_ ones from all."""
+    from aae import catalog
+
+    config = catalog.build_config("aae", {"latent_dim": 2, "hidden": 32})
+    run = TrainConfig(epochs=3, batch_size=50, sample_every=0, validation_images=60, progress_images=100)
+    trainer = Trainer(create_model("aae", config, seed=0), small_splits, run)
+    history = trainer.fit().history
+    assert all("val_recon" in row and "val_knn" in row and "val_mmd" in row for row in history)
+    assert [any(k.startswith("val_full_") for k in row) for row in history] == [False, False, True]
+    model, val_x, val_y = trainer.model.eval(), trainer.splits.val_x, trainer.splits.val_y
+    with torch.no_grad():
+        subset = float(model.phase_loss("reconstruction", val_x[:60], val_y[:60]).logs["recon"])
+        whole = float(model.phase_loss("reconstruction", val_x, val_y).logs["recon"])
+    assert history[-1]["val_recon"] == pytest.approx(subset, rel=1e-5)
+    assert history[-1]["val_full_recon"] == pytest.approx(whole, rel=1e-5) and whole != pytest.approx(subset)
+    assert {"val_gen", "val_disc"} <= set(history[-1])  # the shared pass's partner (D) is validated too
+
+    every = Trainer(create_model("aae", config, seed=0), small_splits, replace(run, full_validation_every=1)).fit()
+    assert all("val_full_recon" in row for row in every.history)
+    whole_each_epoch = Trainer(create_model("aae", config, seed=0), small_splits,
+                               replace(run, epochs=1, validation_images=None)).fit()
+    assert not any(k.startswith("val_full_") for k in whole_each_epoch.history[0])  # it was the whole split
+    off = Trainer(create_model("aae", config, seed=0), small_splits,
+                  replace(run, epochs=1, validation_images=0, progress_images=0)).fit()
+    assert not any(k.startswith("val_") for k in off.history[0])
+
+
+@pytest.mark.parametrize("n, dim, folds, k", [(2000, 8, 2, 5), (301, 2, 3, 5), (777, 4, 5, 7)])
+def test_progress_knn_accuracy_is_scikit_learns(n, dim, folds, k):
+    """The trainer's kNN accuracy (torch, on the device) is scikit-learn's KFold + KNeighborsClassifier figure."""
+    import numpy as np
+    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from aae.metrics import knn_accuracy
+
+    gen = torch.Generator().manual_seed(n)
+    labels = torch.randint(0, 10, (n,), generator=gen)
+    codes = torch.randn(n, dim, generator=gen, dtype=torch.float64) + 0.4 * labels[:, None]
+    expected = float(np.mean(cross_val_score(KNeighborsClassifier(n_neighbors=k), codes.numpy(), labels.numpy(),
+                                             cv=KFold(n_splits=folds, shuffle=True, random_state=0))))
+    assert 0.2 < expected < 0.95  # neither chance nor trivial: a wrong vote or fold would show
+    assert knn_accuracy(codes, labels, n_folds=folds, k=k) == expected
+    assert knn_accuracy(codes.float(), labels, n_folds=folds, k=k, device="cpu") == pytest.approx(expected, abs=2e-3)

@@ -82,7 +82,7 @@ def test_set(dataset: str | None = None) -> tuple[torch.Tensor, torch.Tensor] | 
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
 def _splits(name: str, root: str, mtime: float):
-    return load_dataset(name, data_dir=root)
+    return load_dataset(name, data_dir=root, test=True)  # pages show test digits (display: allowed)
 
 
 def splits(dataset: str | None = None):

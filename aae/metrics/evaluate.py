@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from aae.data import Splits
+from aae.data import Splits, load_test_split
 from aae.explore import category_probs_all, decode_all, encode_all, reconstruct_all
 from aae.models import LatentModel
 from aae.models.base import writes_digits
@@ -68,6 +68,14 @@ def metric_label(key: str, *, short: bool = True) -> str:
     return f"{metric.short if short else metric.label.strip()} {metric.arrow}".strip()
 
 
+def with_test_split(splits: Splits) -> Splits:
+    """`splits` with its dataset's test split: evaluation is the one reader of test images (aae.data's protocol),
+    so it loads them here when the splits came without (load_dataset's default)."""
+    if splits.has_test:
+        return splits
+    return splits.with_test(*load_test_split(splits.name, data_dir=splits.data_dir))
+
+
 @torch.no_grad()
 def evaluate(
     model: LatentModel,
@@ -88,6 +96,7 @@ def evaluate(
     from aae.metrics import class_coverage, classifier_frechet_distance, parzen_evaluate
 
     model.eval()
+    splits = with_test_split(splits)
     test_x, test_y = splits.test_x.cpu(), splits.test_y.cpu()
     results: dict[str, Any] = {
         "data": {"dataset": splits.name, "test_images": len(test_x), "validation_images": len(splits.val_x),
@@ -152,6 +161,7 @@ def latent_metrics(model: LatentModel, splits: Splits, *, generator: torch.Gener
     from aae.metrics import knn_accuracy, mmd, reconstruction_error, silhouette
 
     model.eval()
+    splits = with_test_split(splits)
     test_x, test_y = splits.test_x.cpu(), splits.test_y.cpu()
     codes = encode_all(model, test_x)  # (N, D)
     recon = reconstruction_error(test_x, reconstruct_all(model, test_x, test_y if model.conditional else None))
@@ -191,6 +201,7 @@ def cluster_report(model: LatentModel, splits: Splits) -> ClusterReport:
     validation images and by majority from the training images (aae.metrics.clustering)."""
     from aae.metrics import assign_clusters, classification_error, clustering_error, confusion
 
+    splits = with_test_split(splits)
     probs = category_probs_all(model, splits.test_x.cpu())
     test_y = splits.test_y.cpu()
     clusters = probs.argmax(dim=1)

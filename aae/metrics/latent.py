@@ -19,6 +19,15 @@ def _rows64(x: ArrayLike) -> Tensor:
     return t.reshape(t.shape[0], -1)
 
 
+def _rows(x: ArrayLike, device: torch.device | str | None) -> Tensor:
+    """Rows of x as float64 on the CPU (device None: the evaluation's precision), else float32 on `device` (the
+    trainer's per-epoch progress: no copy off the GPU, no wait for float64 there)."""
+    if device is None:
+        return _rows64(x)
+    t = torch.as_tensor(x).detach().to(device=device, dtype=torch.float32)
+    return t.reshape(t.shape[0], -1)
+
+
 def _subsample(n: int, k: int, generator: torch.Generator) -> Tensor | None:
     """Indices of a seeded random subset of size k out of n, or None when all n are kept."""
     return None if n <= k else torch.randperm(n, generator=generator)[:k]
@@ -38,6 +47,7 @@ def mmd(
     scales: Sequence[float] = DEFAULT_SCALES,
     max_points: int = 2000,
     seed: int = 0,
+    device: torch.device | str | None = None,
 ) -> float:
     """Unbiased estimate of MMD^2 between samples x (N, D) and y (M, D), e.g. encoded codes and prior draws.
 
@@ -48,9 +58,10 @@ def mmd(
       rbf: k(a, b) = exp(-||a - b||^2 / (2 D s^2))
     Unbiased: the diagonal terms k(x_i, x_i) are left out, so the estimate can be slightly negative when the
     two distributions are equal. Each side is subsampled (seeded) to at most `max_points` rows, which keeps
-    the cost at a few (max_points x max_points) matrices.
+    the cost at a few (max_points x max_points) matrices. `device`: None computes in float64 on the CPU (the
+    evaluation's figures); a device computes there in float32 (the trainer's per-epoch progress).
     """
-    a, b = _rows64(x), _rows64(y)
+    a, b = _rows(x, device), _rows(y, device)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"dims differ: {a.shape[1]} vs {b.shape[1]}")
     if a.shape[0] < 2 or b.shape[0] < 2:
@@ -59,12 +70,12 @@ def mmd(
         raise ValueError(f"unknown kernel {kernel!r}")
     gen = torch.Generator().manual_seed(seed)
     ia, ib = _subsample(a.shape[0], max_points, gen), _subsample(b.shape[0], max_points, gen)
-    a = a if ia is None else a[ia]
-    b = b if ib is None else b[ib]
+    a = a if ia is None else a[ia.to(a.device)]
+    b = b if ib is None else b[ib.to(b.device)]
     n, m, d = a.shape[0], b.shape[0], a.shape[1]
 
     d_aa, d_bb, d_ab = _sq_dists(a, a), _sq_dists(b, b), _sq_dists(a, b)
-    total = 0.0
+    total = a.new_zeros(())
     for s in scales:
         c = 2.0 * d * float(s) ** 2
         if kernel == "imq":
@@ -75,8 +86,8 @@ def mmd(
         xx = (k_aa.sum() - k_aa.diagonal().sum()) / (n * (n - 1))
         yy = (k_bb.sum() - k_bb.diagonal().sum()) / (m * (m - 1))
         xy = k_ab.mean()
-        total += float(xx + yy - 2.0 * xy)
-    return total
+        total += xx + yy - 2.0 * xy
+    return float(total)
 
 
 def _labelled_subset(
@@ -101,20 +112,46 @@ def knn_accuracy(
     n_folds: int = 2,
     max_points: int = 10_000,
     seed: int = 0,
+    device: torch.device | str | None = None,
 ) -> float:
     """How well labels can be read off the codes: k-nearest-neighbour accuracy under n-fold cross-validation.
 
     With the default `n_folds=2` each half is classified from the other half (held-out half, both ways);
     the accuracies of the folds are averaged. At most `max_points` (seeded) codes are used. In [0, 1].
-    """
-    from sklearn.model_selection import KFold, cross_val_score
-    from sklearn.neighbors import KNeighborsClassifier
 
+    scikit-learn's KFold(shuffle=True, random_state=seed) folds and KNeighborsClassifier(k) votes (Euclidean,
+    uniform weights, a tie to the smallest label), written with torch: the same figure without importing
+    scikit-learn (1.2 s), and on `device` when given (float32 there; None: float64 on the CPU).
+    """
     if n_folds < 2:
         raise ValueError("n_folds must be at least 2")
-    z, y = _labelled_subset(codes, labels, max_points, seed)
-    folds = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    scores = cross_val_score(KNeighborsClassifier(n_neighbors=k), z, y, cv=folds)
+    z = _rows(codes, device)
+    y = torch.as_tensor(labels).detach().reshape(-1).to(z.device)
+    if z.shape[0] != y.shape[0]:
+        raise ValueError(f"{z.shape[0]} codes but {y.shape[0]} labels")
+    idx = _subsample(z.shape[0], max_points, torch.Generator().manual_seed(seed))
+    if idx is not None:
+        z, y = z[idx.to(z.device)], y[idx.to(z.device)]
+    n = z.shape[0]
+    if n < n_folds:
+        raise ValueError(f"{n} codes cannot make {n_folds} folds")
+    classes, y = torch.unique(y, return_inverse=True)  # sorted: argmax's first maximum is the smallest label
+    order = np.arange(n)
+    np.random.RandomState(seed).shuffle(order)  # KFold(shuffle=True, random_state=seed)
+    sizes = np.full(n_folds, n // n_folds)
+    sizes[:n % n_folds] += 1
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    scores = []
+    for f in range(n_folds):
+        test = torch.from_numpy(order[bounds[f]:bounds[f + 1]]).to(z.device)
+        fit = torch.from_numpy(np.concatenate([order[:bounds[f]], order[bounds[f + 1]:]])).to(z.device)
+        hits = z.new_zeros(())
+        for start in range(0, len(test), 1024):  # (1024, n) distances at a time
+            rows = test[start:start + 1024]
+            near = _sq_dists(z[rows], z[fit]).topk(min(k, len(fit)), dim=1, largest=False).indices
+            votes = torch.nn.functional.one_hot(y[fit][near], len(classes)).sum(dim=1)
+            hits += (votes.argmax(dim=1) == y[rows]).sum()
+        scores.append(float(hits) / len(test))
     return float(np.mean(scores))
 
 
