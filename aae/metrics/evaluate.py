@@ -42,6 +42,10 @@ METRICS: dict[str, Metric] = {
     "modes_covered": Metric("classes covered by samples (of 10)", "classes (of 10)", "higher",
                             "classes that get at least half their fair share of the samples"),
     "coverage_entropy": Metric("class entropy of samples (1 = even)", "class entropy", "higher"),
+    "ppl": Metric("perceptual path length in z (classifier features)", "PPL (z)", "lower",
+                  "how far the image moves, in the classifier's features, per small step between two prior codes"),
+    "ppl_w": Metric("perceptual path length in w (classifier features)", "PPL (w)", "lower",
+                    "the same along straight paths in the style space W; below the PPL in z where W is disentangled"),
     "mmd": Metric("MMD² codes vs prior (IMQ kernel)", "MMD² to prior", "lower",
                   "how far the test codes q(z) are from the prior p(z); 0 = indistinguishable"),
     "knn_accuracy": Metric("kNN accuracy of codes (k=5)", "kNN acc.", "higher",
@@ -94,6 +98,7 @@ def evaluate(
     (kNN accuracy, silhouette), and reconstruction error. The classifier: test accuracy.
     """
     from aae.metrics import class_coverage, classifier_frechet_distance, parzen_evaluate
+    from aae.metrics.ppl import perceptual_path_length
 
     model.eval()
     splits = with_test_split(splits)
@@ -120,6 +125,9 @@ def evaluate(
                        class_shares=coverage.shares)
         if writes_digits(model):
             results["style_grid_accuracy"] = style_grid_accuracy(model, classifier, seed=seed)
+        results["ppl"] = perceptual_path_length(model, classifier, space="z", seed=seed).mean
+        if model.has_style_space:
+            results["ppl_w"] = perceptual_path_length(model, classifier, space="w", seed=seed).mean
 
     if model.categorical:  # semi-supervised, clustering and 2-D map AAEs
         results.update(categorical_errors(model, splits))

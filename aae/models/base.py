@@ -92,6 +92,8 @@ class LatentModel(nn.Module):
     uses_labels: ClassVar[bool] = False  # categorical y is the class (semi-supervised), not a clustering
     generates: ClassVar[bool] = True  # sample() draws images from a prior (False: the classifier)
     corrupts_inputs: ClassVar[bool] = False  # its config may ask for denoising (config.corruption)
+    # A style space W (StyleGAN): mapping(z) → w, synthesize(w per layer), mix, truncate, w_avg, n_style_layers.
+    has_style_space: ClassVar[bool] = False
     # Its discriminator can learn from the codes of the reconstruction pass (the engine's `shared`
     # regularisation, joint_loss with partners): one encoder pass and one D pass per mini-batch.
     shares_regularization_pass: ClassVar[bool] = False
@@ -220,7 +222,8 @@ class CatalogEntry:
     @property
     def capabilities(self) -> dict[str, bool]:
         m = self.model
-        return {"encoder": m.has_encoder, "conditional": m.conditional, "categorical": m.categorical,
+        return {"style_space": m.has_style_space,
+                "encoder": m.has_encoder, "conditional": m.conditional, "categorical": m.categorical,
                 "generator_only": m.generates and not m.has_encoder, "generates": m.generates,
                 "uses_labels": m.uses_labels, "denoising": m.corrupts_inputs}
 
@@ -231,6 +234,7 @@ class CatalogEntry:
         if not m.generates:
             return ("test_accuracy",)
         keys = ["parzen_ll", "parzen_se", "parzen_sigma", "frechet", "modes_covered", "coverage_entropy"]
+        keys += ["ppl", "ppl_w"] if m.has_style_space else ["ppl"]  # perceptual path length, with a classifier
         if m.categorical:
             keys += ["test_error"] if m.uses_labels else ["cluster_error", "cluster_error_majority"]
         if writes_digits(m):
