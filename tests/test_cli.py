@@ -45,39 +45,55 @@ def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
     assert "feature-matching weight must be 0 or more" in capsys.readouterr().err
 
 
-def test_gan_options_reach_the_config():
-    from aae.cli import build_parser, model_config_from_args
+def _model(*args):
+    from aae.cli import parse_train
 
-    args = build_parser().parse_args(["train", "--model", "gan", "--feature-matching", "5", "--no-spectral-norm",
-                                      "--generator", "conv", "--generator-channels", "128", "--out", "x"])
-    kind, config = model_config_from_args(args)
-    assert (kind, config.feature_matching, config.spectral_norm, config.generator, config.generator_channels) == \
-        ("gan", 5.0, False, "conv", 128)
-    # `--model gan` alone is the recipe that draws all ten digits; the plain GAN stays available by its flags
-    _, default = model_config_from_args(build_parser().parse_args(["train", "--model", "gan", "--out", "x"]))
+    return parse_train(list(args))[1].model
+
+
+def test_gan_options_reach_the_config():
+    config = _model("--model", "gan", "--feature-matching", "5", "--no-spectral-norm", "--generator", "conv",
+                    "--generator-channels", "128")
+    assert (config.feature_matching, config.spectral_norm, config.generator, config.generator_channels) == \
+        (5.0, False, "conv", 128)
+    # `--model gan` alone draws all ten digits; the plain GAN stays available by its flags
+    default = _model("--model", "gan")
     assert (default.feature_matching, default.spectral_norm) == (1.0, False)
-    _, plain = model_config_from_args(build_parser().parse_args(
-        ["train", "--model", "gan", "--feature-matching", "0", "--spectral-norm", "--out", "x"]))
+    plain = _model("--model", "gan", "--feature-matching", "0", "--spectral-norm")
     assert (plain.feature_matching, plain.spectral_norm) == (0.0, True)
-    _, conv = model_config_from_args(build_parser().parse_args(["train", "--model", "gan", "--generator", "conv",
-                                                                "--out", "x"]))
+    conv = _model("--model", "gan", "--generator", "conv")  # the conv generator's own defaults follow it
     assert (conv.feature_matching, conv.spectral_norm) == (0.0, True)
 
 
 def test_semi_supervised_additions_reach_the_config_and_are_off_by_default():
-    from aae.cli import build_parser, model_config_from_args
-
-    _, config = model_config_from_args(build_parser().parse_args(
-        ["train", "--model", "semi", "--consistency", "10", "--pseudo-label", "0.9", "--augment-degrees", "15",
-         "--augment-labelled", "--cycle", "1", "--out", "x"]))
+    config = _model("--model", "semi", "--consistency", "10", "--pseudo-label", "0.9", "--augment-degrees", "15",
+                    "--augment-labelled", "--cycle", "1", "--labels-per-class", "all")
     assert (config.consistency_weight, config.pseudo_label_threshold, config.augment_degrees,
-            config.augment_labelled, config.cycle_weight) == (10.0, 0.9, 15.0, True, 1.0)
-    _, plain = model_config_from_args(build_parser().parse_args(["train", "--model", "semi", "--out", "x"]))
+            config.augment_labelled, config.cycle_weight, config.labels_per_class) == (10.0, 0.9, 15.0, True, 1.0, None)
+    plain = _model("--model", "semi")
     assert (plain.pseudo_label_threshold, plain.augment_degrees, plain.augment_labelled,
-            plain.cycle_weight) == (0.0, 0.0, False, 0.0)
-    with pytest.raises(ValueError, match="does not apply"):
-        model_config_from_args(build_parser().parse_args(["train", "--model", "aae", "--augment-degrees", "15",
-                                                          "--out", "x"]))
+            plain.cycle_weight, plain.labels_per_class) == (0.0, 0.0, False, 0.0, 10)
+    with pytest.raises(ValueError, match=r"--augment-degrees does not apply to the AAE .*; it applies to --model semi / cluster"):
+        _model("--model", "aae", "--set", "augment_degrees=15")
+
+
+def test_every_field_of_the_run_is_a_flag_with_its_help(capsys):
+    from aae import catalog
+    from aae.spec import spec_fields
+
+    for kind in catalog.CATALOG:
+        assert main(["train", "--model", kind, "--help"]) == 0
+        text = " ".join(capsys.readouterr().out.split())
+        for f in spec_fields(kind):
+            assert f"--{f.cli_name}" in text, f"{kind}: no flag for {f.name}"
+            assert f.help and " ".join(f.help.split())[:30] in text.replace("│ ", ""), f"{kind}: no help for {f.name}"
+
+
+def test_dry_run_prints_the_resolved_specification(capsys):
+    assert main(["train", "--model", "gan", "--generator", "conv", "--epochs", "3", "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert 'model = "gan"' in text and 'generator = "conv"' in text and "feature_matching = 0" in text
+    assert "\n[train]\n" in text and "epochs = 3" in text and 'dataset = "mnist"' in text
 
 
 def test_console_script_is_installed():
@@ -107,7 +123,7 @@ def test_eval_prints_metrics_and_writes_them_to_the_card(tiny_models, data_dir, 
 
 def test_an_interrupted_run_leaves_a_resumable_checkpoint(tmp_path, data_dir, monkeypatch):
     """--save-every 1: after epoch 1 a checkpoint is on disk; an interrupt in epoch 2 keeps it; resume finishes."""
-    import aae.cli as cli
+    import aae.commands as cli
 
     seen = []
 

@@ -191,7 +191,7 @@ def test_duel_pauses_resumes_saves_and_measures_coverage(tmp_path, data_dir, cla
     assert (gan_path.name, aae_path.name) == ("duel-gan", "duel-aae") and gan_path.parent == tmp_path
     gan, aae = load_checkpoint(gan_path), load_checkpoint(aae_path)
     assert gan.model.kind == "gan" and gan.card["name"] == "duel-gan" and gan.card["training"]["steps"] == paused_at
-    assert aae.model.kind == "aae" and aae.model.latent_dim == 8 and aae.card["training"]["duel"] is True
+    assert aae.model.kind == "aae" and aae.model.latent_dim == 8 and aae.card["duel"] is True
     assert gan.optimizer_state is not None and aae.optimizer_state is not None
     assert torch.allclose(gan.model.generator.net[0].weight, job._trainers["gan"].model.generator.net[0].weight)
 
