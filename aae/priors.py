@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,16 +30,22 @@ MAX_IMAGE_BYTES = 50 * 2**20
 class PriorConfig:
     """Which prior, and its scale. Stored inside every model config and checkpoint card."""
 
-    name: PriorName = "gaussian"
-    std: float = 1.0  # overall scale: N(0, std²I); the mixture's and the roll's radius grow with it
-    n_classes: int = 10  # components of the mixture / segments of the roll (one per digit class)
-    # name "image" only: the drawn density, ink per cell of a 64 × 64 grid over [−4, 4]² (× std), first row at
-    # the top (z₂ = +4). Kept in the card, so a checkpoint reloads and samples from the shape it was drawn with.
-    density: tuple[tuple[float, ...], ...] | None = None
-    # name "image" only, optional: the digit each cell of `density` belongs to (0-9, −1 for ink of no digit), from
-    # the colours it was drawn in (DIGIT_COLOURS): samples of digit k come from k's cells, as the paper's
-    # label-regularised mixture and swiss roll put each digit in its own part. None: one density for all digits.
-    regions: tuple[tuple[int, ...], ...] | None = None
+    # Each field declares its help as aae.models.base.setting does (not imported: aae.models imports this module).
+    name: PriorName = field(default="gaussian", metadata={
+        "help": "shape of p(z): gaussian, mog10 (ten Gaussians on a circle), swissroll, uniform, or image (drawn)"})
+    std: float = field(default=1.0, metadata={
+        "help": "overall scale: N(0, std²I) for the Gaussian; the mixture's and the roll's radius grow with it"})
+    n_classes: int = field(default=10, metadata={
+        "help": "components of the mixture, or segments of the roll: one per digit class"})
+    # Kept in the card, so a checkpoint reloads and samples from the shape it was drawn with.
+    density: tuple[tuple[float, ...], ...] | None = field(default=None, metadata={
+        "help": "image prior only: the drawn density, ink per cell of a 64 × 64 grid over [−4, 4]² (× std), top row "
+                "at z₂ = +4"})
+    # From the colours it was drawn in (DIGIT_COLOURS), as the paper's label-regularised mixture and swiss roll put
+    # each digit in its own part.
+    regions: tuple[tuple[int, ...], ...] | None = field(default=None, metadata={
+        "help": "image prior only, optional: each cell's digit (0-9, −1 for none), so digit k is drawn from its "
+                "cells; none: one density for all"})
 
     def __post_init__(self) -> None:
         if self.density is not None:  # a card stores lists

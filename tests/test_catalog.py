@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -76,20 +77,58 @@ def test_build_config_refuses_what_cannot_train_with_a_message(kind, options, me
         catalog.build_config(kind, options)
 
 
-def test_options_carry_types_defaults_and_help_from_the_dataclass_comments():
+def test_options_carry_types_defaults_and_help_from_the_field_metadata():
     options = {o.name: o for o in catalog.config_options(AAEConfig)}
     assert options["latent_dim"].default == 8 and options["latent_dim"].base_type is int
-    assert "8-D" in options["latent_dim"].help  # the comment beside the field
-    assert "Adam normalises" in options["adversarial_lr_scale"].help  # the comment block above it
+    assert options["latent_dim"].help == dataclasses.fields(AAEConfig)[0].metadata["help"]  # declared once
     assert options["encoder"].choices == ("deterministic", "gaussian", "universal")
     semi = {o.name: o for o in catalog.config_options(CATALOG["cluster"].config)}
     assert semi["labels_per_class"].optional and semi["n_categories"].default == 16
-    assert semi["balance_weight"].help  # inherited help where the subclass's own line has none
+    assert semi["balance_weight"].help and semi["hidden"].help  # the subclass's own, and the inherited
     assert catalog.parse_option(semi["labels_per_class"], "all") is None
     gan = {o.name: o for o in catalog.config_options(GANConfig)}
     assert catalog.parse_option(gan["generator_hidden"], "64,128") == (64, 128)
     with pytest.raises(ValueError, match="takes a float"):
         catalog.parse_option(gan["feature_matching"], "lots")
+
+
+# What a field's help must not carry: development history and insider references, not what a user sets.
+HISTORY = re.compile(r"issue \d|session \d|README|\.py\b|20\d\d-\d\d|resolve_\w+\(|`\w+\(`")
+
+
+def _configs_with_help() -> list[type]:
+    """Every catalogue kind's config, the prior's, and the training config once its fields declare help."""
+    from aae.training import TrainConfig
+
+    configs = list(dict.fromkeys(entry.config for entry in CATALOG.values())) + [PriorConfig]
+    if any(f.metadata for f in dataclasses.fields(TrainConfig)):
+        configs.append(TrainConfig)
+    return configs
+
+
+def test_every_config_field_declares_one_line_of_user_help():
+    problems = []
+    for config in _configs_with_help():
+        for f in dataclasses.fields(config):
+            text = f.metadata.get("help", "")
+            where = f"{config.__name__}.{f.name}"
+            if not text.strip():
+                problems.append(f"{where}: no help in its metadata (declare it with setting(default, help))")
+            elif "\n" in text or len(text) > 160:
+                problems.append(f"{where}: help should be one short line, got {text!r}")
+            elif HISTORY.search(text):
+                problems.append(f"{where}: help carries history or a source reference: {text!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_short_command_line_flags_are_declared_on_their_fields():
+    declared = {(f.metadata["flag"], f.name) for config in _configs_with_help()
+                for f in dataclasses.fields(config) if "flag" in f.metadata}
+    assert declared >= {("clusters", "n_categories"), ("balance", "balance_weight"),
+                        ("consistency", "consistency_weight"), ("pseudo_label", "pseudo_label_threshold"),
+                        ("cycle", "cycle_weight")}
+    flags = [flag for flag, _ in declared]
+    assert len(flags) == len(set(flags)), f"a flag names two fields: {sorted(declared)}"
 
 
 def test_train_config_uses_the_kinds_rate_and_the_label_regularised_adversary():

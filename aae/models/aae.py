@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from aae.corruption import Corruption, check_corruption, corrupt
 from aae.models.adversary import plain_mlp_layers, shared_adversary
-from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, adversarial_phases
+from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, adversarial_phases, setting
 from aae.models.blocks import (
     Decoder,
     Discriminator,
@@ -35,20 +35,29 @@ EncoderKind = Literal["deterministic", "gaussian", "universal"]
 
 @dataclass(frozen=True)
 class AAEConfig:
-    latent_dim: int = 8  # the paper's likelihood experiment uses 8-D codes
-    hidden: int = 1000  # width of the two hidden layers of encoder, decoder and discriminator (paper: 1000)
-    encoder: EncoderKind = "deterministic"  # q(z|x): deterministic, Gaussian posterior, or universal approximator
-    noise_dim: int = 8  # the universal approximator's extra noise input η ~ N(0, I)
-    prior: PriorConfig = PriorConfig(name="gaussian", std=5.0)  # the paper's likelihood model: N(0, 5² I)
-    label_regularized: bool = False  # discriminator sees the one-hot label; p(z) drawn from that label's part
-    n_classes: int = 10
-    recon_loss: Literal["bce", "mse"] = "bce"  # Bernoulli likelihood of pixels, or the seeds' squared error
-    # The adversarial phases' fraction of Adam's rate. Measured on the 2-D Gaussian AAE (README): at 0.5 the
-    # generator phase moved the encoder as far per step as reconstruction (Adam normalises each phase's step)
-    # and the classes smeared (kNN 0.52 after 6 epochs of 20,000 images, falling); at 0.1 it moves it 0.4× as far.
-    adversarial_lr_scale: float = 0.1
-    corruption: Corruption = "none"  # denoising AAE: the encoder sees corrupted images, the decoder rebuilds clean
-    corruption_level: float = 0.0  # its strength in [0, 1] (see aae.corruption)
+    latent_dim: int = setting(8, "size of the code z (the paper's likelihood experiment: 8)")
+    hidden: int = setting(1000, "width of the two hidden layers of the encoder, decoder and discriminator "
+                                "(the paper: 1000)")
+    encoder: EncoderKind = setting("deterministic", "q(z|x): deterministic, a Gaussian posterior, or a universal "
+                                                    "approximator (the image plus random noise)")
+    noise_dim: int = setting(8, "size of the random noise the universal-approximator encoder takes beside the image")
+    prior: PriorConfig = setting(PriorConfig(name="gaussian", std=5.0),
+                                 "p(z), the distribution the discriminator pushes the codes onto "
+                                 "(the paper's likelihood model: N(0, 5²I))")
+    label_regularized: bool = setting(False, "the discriminator also sees the one-hot label, and each image's code is "
+                                             "pushed onto its label's part of the prior (mog10, swissroll)")
+    n_classes: int = setting(10, "number of classes in the data: the length of the one-hot label")
+    recon_loss: Literal["bce", "mse"] = setting("bce", "reconstruction loss: bce (Bernoulli likelihood of the "
+                                                       "pixels) or mse (squared error)")
+    # 0.1 rather than 0.5, measured on the 2-D Gaussian AAE: at 0.5 the generator phase moved the encoder as far per
+    # step as reconstruction (Adam normalises each phase's step) and the classes smeared (kNN 0.52 after 6 epochs of
+    # 20,000 images, falling); at 0.1 it moves it 0.4× as far.
+    adversarial_lr_scale: float = setting(0.1, "learning rate of the discriminator and of the encoder as generator, "
+                                               "as a fraction of the reconstruction rate")
+    corruption: Corruption = setting("none", "denoising AAE: the encoder sees images corrupted this way (gaussian, "
+                                             "masking, salt_pepper) and the decoder rebuilds them clean")
+    corruption_level: float = setting(0.0, "corruption strength in [0, 1]: the Gaussian noise's σ, or the share of "
+                                           "pixels hit (0.3 when a corruption is chosen without a level)")
 
 
 class AdversarialAutoencoder(LatentModel):

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aae.models.base import CatalogEntry, Phase, PhaseOutput, adversarial_phases
+from aae.models.base import CatalogEntry, Phase, PhaseOutput, adversarial_phases, setting
 from aae.models.blocks import (
     Decoder,
     Discriminator,
@@ -39,52 +39,52 @@ from aae.priors import PriorConfig
 
 @dataclass(frozen=True)
 class SemiSupervisedAAEConfig:
-    latent_dim: int = 4  # the style code z: small, so the digit's identity must go through y (see style.py)
-    n_categories: int = 10  # K, the values y can take: the classes here, clusters in the clustering AAE
-    hidden: int = 1000  # width of the two hidden layers of encoder, decoder and both discriminators (paper: 1000)
-    prior: PriorConfig = PriorConfig(name="gaussian", std=1.0)  # p(z); p(y) is the uniform Cat(K)
-    labels_per_class: int | None = 10  # labelled training images per class (10 -> 100 labels); None: all labels
-    n_classes: int = 10
-    recon_loss: Literal["bce", "mse"] = "bce"
-    # The adversarial phases' fraction of Adam's rate. Measured on the 2-D Gaussian AAE (README): at 0.5 the
-    # generator phase moved the encoder as far per step as reconstruction (Adam normalises each phase's step)
-    # and the classes smeared (kNN 0.52 after 6 epochs of 20,000 images, falling); at 0.1 it moves it 0.4× as far.
-    adversarial_lr_scale: float = 0.1
-    classification_lr_scale: float = 1.0  # the semi-supervised phase's fraction of the base rate
-    # Not in the paper: weight of KL(mean of y over the batch ‖ uniform) in the generator phase, which keeps
-    # every category in use. The categorical adversary alone let a 16-cluster model collapse onto 4 (see README).
-    balance_weight: float = 0.0
-    # The paper's semi-supervised appendix: Gaussian noise of this σ added to the encoder's input in every
-    # training phase (the reconstruction target stays the clean image); 0 turns it off. Paper: 0.3.
-    input_noise: float = 0.0
-    # Not in the paper: weight of a consistency term in the reconstruction phase — q(y | x) of a copy of each
-    # image shifted by up to `shift_pixels` must match q(y | x) of the image itself (cross-entropy to the
-    # unshifted, detached prediction), so y reads what a digit is rather than where its pixels lie. 0: off.
-    consistency_weight: float = 0.0
-    shift_pixels: int = 2
-    # Not in the paper (FixMatch, Sohn et al., 2020): when above 0, the consistency term's target is the hard
-    # class of q(y | x), and only images whose largest probability reaches this threshold count — a confident
-    # guess taught to the shifted (and, with augment_degrees, turned) copy, rather than a soft copy of itself.
-    pseudo_label_threshold: float = 0.0
-    # Not in the paper: the shifted copies of the consistency term are also turned by up to this many degrees and
-    # scaled by up to ±augment_degrees / 150 (a stronger view of the same digit); 0: shifts only.
-    augment_degrees: float = 0.0
-    # Not in the paper: the classification phase's labelled images are moved (and turned) the same way, so 100
-    # labels teach more than 100 fixed pixel patterns.
-    augment_labelled: bool = False
-    # Not in the paper: weight of the mean entropy of q(y | x) in the generator phase, so each image commits
-    # to one category (CatGAN and IMSAT minimise it while keeping the batch's mix uniform, as balance_weight
-    # does). The clustering AAE's y stayed soft without it (mean largest probability 0.36 with 16 clusters).
-    sharpness_weight: float = 0.0
-    # Not in the paper (InfoGAN's mutual-information term, Chen et al., 2016): weight of the cross-entropy with
-    # which the encoder must read back y = k from the decoder's image of (one-hot k, a style z from the prior),
-    # in the reconstruction phase. The encoder is held fixed there, so only the decoder learns from it: every
-    # style must then be written as the digit asked for (the Style & content grid). 0: off.
-    cycle_weight: float = 0.0
-    # The paper's clustering encoder (appendix): batch norm after each hidden layer, and this share of the input
-    # pixels dropped while training. Off by default; the input noise above is the semi-supervised one's.
-    encoder_batch_norm: bool = False
-    input_dropout: float = 0.0
+    latent_dim: int = setting(4, "size of the style code z: small, so the digit's identity must go through y")
+    n_categories: int = setting(10, "K, the values y can take: the classes here, the clusters in the clustering AAE",
+                                flag="clusters")
+    hidden: int = setting(1000, "width of the two hidden layers of the encoder, decoder and both discriminators "
+                                "(the paper: 1000)")
+    prior: PriorConfig = setting(PriorConfig(name="gaussian", std=1.0),
+                                 "p(z), the distribution the style codes are pushed onto; y's is the uniform Cat(K)")
+    labels_per_class: int | None = setting(10, "labelled training images per class (10: 100 labels in all); "
+                                               "none: every label")
+    n_classes: int = setting(10, "number of classes in the data")
+    recon_loss: Literal["bce", "mse"] = setting("bce", "reconstruction loss: bce (Bernoulli likelihood of the "
+                                                       "pixels) or mse (squared error)")
+    # 0.1 rather than 0.5, as the AAE's: at 0.5 the generator phase moved the encoder as far per step as
+    # reconstruction and the classes smeared.
+    adversarial_lr_scale: float = setting(0.1, "learning rate of the discriminators and of the encoder as generator, "
+                                               "as a fraction of the reconstruction rate")
+    classification_lr_scale: float = setting(1.0, "learning rate of the semi-supervised classification phase, as a "
+                                                  "fraction of the reconstruction rate")
+    # The categorical adversary alone let a 16-cluster model collapse onto 4 categories.
+    balance_weight: float = setting(0.0, "weight of KL(batch's mean y ‖ uniform), which keeps every category in use; "
+                                         "0: off (not in the paper)", flag="balance")
+    input_noise: float = setting(0.0, "σ of Gaussian noise added to the encoder's input while training (the target "
+                                      "stays clean); 0: off (the paper: 0.3)")
+    consistency_weight: float = setting(0.0, "weight of a term making y of a shifted copy of each image match y of "
+                                             "the image; 0: off (not in the paper)", flag="consistency")
+    shift_pixels: int = setting(2, "how far, in pixels, the copies of the consistency term (and augmented labelled "
+                                   "images) are shifted at most")
+    # FixMatch (Sohn et al., 2020).
+    pseudo_label_threshold: float = setting(0.0, "above 0: the consistency target is y's likeliest class, for images "
+                                                 "this confident only (FixMatch); 0: off", flag="pseudo_label")
+    augment_degrees: float = setting(0.0, "the consistency term's copies are also turned by up to this many degrees "
+                                          "(and scaled by up to ±degrees/150); 0: shifts only")
+    augment_labelled: bool = setting(False, "labelled images are shifted (and turned) the same way, so few labels "
+                                            "teach more than fixed pixel patterns")
+    # CatGAN and IMSAT minimise it while keeping the batch's mix uniform, as balance_weight does. The clustering
+    # AAE's y stayed soft without it (mean largest probability 0.36 with 16 clusters).
+    sharpness_weight: float = setting(0.0, "weight of y's mean entropy, so each image commits to one category; "
+                                           "0: off (not in the paper)")
+    # InfoGAN's mutual-information term (Chen et al., 2016). The encoder is held fixed there, so only the decoder
+    # learns from it.
+    cycle_weight: float = setting(0.0, "weight of reading y = k back from the decoder's image of (k, a random style), "
+                                       "so every style writes the digit asked for; 0: off", flag="cycle")
+    encoder_batch_norm: bool = setting(False, "batch norm after each hidden layer of the encoder (the paper's "
+                                              "clustering encoder)")
+    input_dropout: float = setting(0.0, "share of input pixels dropped while training (the paper's clustering "
+                                        "encoder); 0: off")
 
     def __post_init__(self) -> None:
         if not 0 <= self.pseudo_label_threshold < 1:
@@ -106,10 +106,13 @@ class SemiSupervisedAAEConfig:
 
 @dataclass(frozen=True)
 class ClusteringAAEConfig(SemiSupervisedAAEConfig):
-    latent_dim: int = 2  # smaller still: with no labels, only a tight style code makes y carry the digit
-    n_categories: int = 16  # the paper reports 16 and 30 clusters
-    labels_per_class: int | None = 0  # no labels: unsupervised
-    balance_weight: float = 5.0  # on by default here: without it 16 clusters collapsed onto 4 (README)
+    latent_dim: int = setting(2, "size of the style code z: with no labels, only a tight style code makes y carry "
+                                 "the digit")
+    n_categories: int = setting(16, "K, the number of clusters y can take (the paper: 16 and 30)", flag="clusters")
+    labels_per_class: int | None = setting(0, "labelled training images per class: 0, as clustering uses no labels")
+    # On by default here: without it 16 clusters collapsed onto 4.
+    balance_weight: float = setting(5.0, "weight of KL(batch's mean y ‖ uniform), which keeps every cluster in use; "
+                                         "0: off (not in the paper)", flag="balance")
 
 
 class LabelledSubset:
@@ -331,10 +334,13 @@ class ClusteringAAE(CategoricalAAE):
 
 @dataclass(frozen=True)
 class DimReductionAAEConfig(SemiSupervisedAAEConfig):
-    latent_dim: int = 2  # the map: cluster heads and style share this space
-    labels_per_class: int | None = 100  # the paper's 2-D map uses 1000 labels
-    head_distance: float = 6.0  # η: cluster heads closer than this (in units of the style's σ) are pushed apart
-    head_weight: float = 10.0  # weight of that push, beside the reconstruction loss (nats per image)
+    latent_dim: int = setting(2, "dimensions of the map that the cluster heads and the style share")
+    labels_per_class: int | None = setting(100, "labelled training images per class (100: the paper's 1,000 labels); "
+                                                "none: every label")
+    head_distance: float = setting(6.0, "η: cluster heads closer than this, in units of the style's σ, are pushed "
+                                        "apart")
+    head_weight: float = setting(10.0, "weight of the push between cluster heads, beside the reconstruction loss "
+                                       "(nats per image)")
 
 
 class ClusterHeads(nn.Module):

@@ -1,4 +1,4 @@
-"""The conditional GAN (Mirza & Osindero, 2014), one of the seeds' GAN variants: the label goes to both sides.
+"""The conditional GAN (Mirza & Osindero, 2014), a GAN variant: the label goes to both sides.
 
 The generator writes noise z as the class it is given (z and the one-hot label are its input); the
 discriminator judges (image, label) pairs, so an image that looks real but not like its label is fake.
@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput
+from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, setting
 from aae.models.blocks import add_feature_matching, discriminator_loss, frozen, generator_loss
 from aae.models.gan import Generator
 from aae.priors import PriorConfig, make_prior
@@ -28,16 +28,18 @@ from aae.priors import PriorConfig, make_prior
 
 @dataclass(frozen=True)
 class ConditionalGANConfig:
-    latent_dim: int = 100  # the noise z (the seeds' GANs: 100-D)
-    n_classes: int = 10  # the labels the generator writes and the discriminator checks
-    generator_hidden: tuple[int, ...] = (256, 512, 1024)  # dense layers of the generator, as the GAN's
-    disc_channels: int = 32  # channels of the discriminator's first conv layer; the second has twice as many
-    prior: PriorConfig = PriorConfig(name="gaussian", std=1.0)
-    real_label: float = 0.9  # one-sided label smoothing: D's target for real pairs
-    spectral_norm: bool = True  # spectral normalisation of D's layers
-    # weight of G's feature-matching term on real images of the same batch (Salimans et al., 2016); 0 = off
-    feature_matching: float = 1.0
-    auxiliary_classifier: float = 1.0  # weight of the AC-GAN head's cross-entropy, for D and for G; 0 = off
+    latent_dim: int = setting(100, "size of the noise z fed to the generator")
+    n_classes: int = setting(10, "number of labels the generator writes and the discriminator checks")
+    generator_hidden: tuple[int, ...] = setting((256, 512, 1024), "widths of the dense generator's hidden layers")
+    disc_channels: int = setting(32, "channels of the discriminator's first conv layer, twice as many in the second")
+    prior: PriorConfig = setting(PriorConfig(name="gaussian", std=1.0), "the distribution the noise z is drawn from")
+    real_label: float = setting(0.9, "the discriminator's target for real (image, label) pairs: below 1 is "
+                                     "one-sided label smoothing")
+    spectral_norm: bool = setting(True, "spectral normalisation of the discriminator's layers")
+    feature_matching: float = setting(1.0, "weight of the generator's feature-matching term on the batch's real "
+                                           "images (Salimans et al., 2016); 0: off")
+    auxiliary_classifier: float = setting(1.0, "weight of the auxiliary classifier's cross-entropy (AC-GAN), for the "
+                                               "discriminator and the generator; 0: off")
 
 
 class LabelledDiscriminator(nn.Module):

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput
+from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, setting
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # pixel statistics of the MNIST training set, for inputs in [0, 1]
 
@@ -18,10 +18,11 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # pixel statistics of the MNIST training
 class ClassifierConfig:
     """Sizes of the classifier."""
 
-    channels: int = 32  # first conv's width (the second has twice as many); enough for MNIST, fast on CPU
-    feature_dim: int = 128  # penultimate width: the feature vector the Fréchet distance is computed on
-    n_classes: int = 10  # MNIST digits
-    dropout: float = 0.25  # after the conv block and the feature layer; regularises the big dense layer
+    # Enough for MNIST, and fast on a CPU.
+    channels: int = setting(32, "channels of the first conv layer (the second has twice as many)")
+    feature_dim: int = setting(128, "width of the penultimate layer: the features the Fréchet distance is computed on")
+    n_classes: int = setting(10, "number of classes (the ten digits)")
+    dropout: float = setting(0.25, "dropout rate after the conv block and the feature layer")
 
 
 class MnistClassifier(LatentModel):

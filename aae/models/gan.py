@@ -1,4 +1,4 @@
-"""Generative Adversarial Network (Goodfellow et al., 2014) as the seeds describe it: a dense generator
+"""Generative Adversarial Network (Goodfellow et al., 2014) in its classic form: a dense generator
 from 100-D noise to 28×28 images and a convolutional discriminator, with the non-saturating loss.
 
 Where the AAE puts its adversary on the code z, the GAN puts it on the image x, and has no encoder.
@@ -12,7 +12,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput
+from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, setting
 from aae.models.blocks import (
     IMAGE_DIM,
     IMAGE_SHAPE,
@@ -26,18 +26,25 @@ from aae.priors import PriorConfig, make_prior
 
 @dataclass(frozen=True)
 class GANConfig:
-    latent_dim: int = 100  # the noise z fed to the generator (the seeds: 100-D)
-    generator: Literal["dense", "conv"] = "dense"  # dense: the seeds' GAN; conv: a DCGAN-style generator
-    generator_hidden: tuple[int, ...] = (256, 512, 1024)  # dense layers of the generator, as PyTorch-GAN's gan.py
-    generator_channels: int = 64  # conv generator: channels at 7×7 (half as many at 14×14)
-    disc_channels: int = 32  # channels of the first conv layer; the second has twice as many
-    prior: PriorConfig = PriorConfig(name="gaussian", std=1.0)
-    real_label: float = 0.9  # one-sided label smoothing (Salimans et al., 2016): D's target for real images
-    batch_norm: bool = True  # batch norm in the generator's hidden layers (after the first), as PyTorch-GAN
-    spectral_norm: bool = True  # spectral normalisation of D's layers (Miyato et al., 2018) against mode collapse
-    minibatch_std: bool = True  # D sees the batch's feature spread, so collapsed batches look fake
-    disc_lr_scale: float = 1.0  # D's learning rate as a fraction of G's: below 1 keeps a conv D from winning early
-    feature_matching: float = 0.0  # weight of G's feature-matching term (Salimans et al., 2016); 0 = off
+    latent_dim: int = setting(100, "size of the noise z fed to the generator")
+    generator: Literal["dense", "conv"] = setting("dense", "dense: the classic GAN's fully connected generator; "
+                                                           "conv: a DCGAN-style convolutional one")
+    generator_hidden: tuple[int, ...] = setting((256, 512, 1024), "widths of the dense generator's hidden layers")
+    generator_channels: int = setting(64, "conv generator: channels at 7×7 (half as many at 14×14)")
+    disc_channels: int = setting(32, "channels of the discriminator's first conv layer, twice as many in the second "
+                                     "(64 with the dense generator unless set)")
+    prior: PriorConfig = setting(PriorConfig(name="gaussian", std=1.0), "the distribution the noise z is drawn from")
+    real_label: float = setting(0.9, "the discriminator's target for real images: below 1 is one-sided label "
+                                     "smoothing (Salimans et al., 2016)")
+    batch_norm: bool = setting(True, "batch norm in the dense generator's hidden layers (after the first)")
+    spectral_norm: bool = setting(True, "spectral normalisation of the discriminator's layers (Miyato et al., 2018) "
+                                        "against mode collapse (off with the dense generator unless set)")
+    minibatch_std: bool = setting(True, "the discriminator sees the batch's feature spread, so collapsed batches "
+                                        "look fake")
+    disc_lr_scale: float = setting(1.0, "the discriminator's learning rate as a fraction of the generator's: below 1 "
+                                        "keeps a conv discriminator from winning early")
+    feature_matching: float = setting(0.0, "weight of the generator's feature-matching term (Salimans et al., 2016); "
+                                           "0: off (1 with the dense generator unless set)")
 
 
 class Generator(nn.Module):

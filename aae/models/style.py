@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, adversarial_phases
+from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, adversarial_phases, setting
 from aae.models.blocks import (
     Decoder,
     Discriminator,
@@ -164,17 +164,20 @@ class StyleContentAAE(LatentModel):
 
 @dataclass(frozen=True)
 class SupervisedAAEConfig:
-    # The style code z. Small on purpose: a 5- or 10-D code had room for the class too and the decoder
-    # learnt to ignore the label (measured: 10 epochs, kNN accuracy of z 0.67 at 5-D vs 0.27 at 2-D).
-    latent_dim: int = 2
-    hidden: int = 1000  # width of the two hidden layers of encoder, decoder and discriminator (paper: 1000)
-    prior: PriorConfig = PriorConfig(name="gaussian", std=1.0)
-    n_classes: int = 10
-    recon_loss: Literal["bce", "mse"] = "bce"
-    # The adversarial phases' fraction of Adam's rate. Measured on the 2-D Gaussian AAE (README): at 0.5 the
-    # generator phase moved the encoder as far per step as reconstruction (Adam normalises each phase's step)
-    # and the classes smeared (kNN 0.52 after 6 epochs of 20,000 images, falling); at 0.1 it moves it 0.4× as far.
-    adversarial_lr_scale: float = 0.1
+    # Small on purpose: a 5- or 10-D code had room for the class too and the decoder learnt to ignore the label
+    # (measured: 10 epochs, kNN accuracy of z 0.67 at 5-D vs 0.27 at 2-D).
+    latent_dim: int = setting(2, "size of the style code z: small, so the digit's identity comes from the label")
+    hidden: int = setting(1000, "width of the two hidden layers of the encoder, decoder and discriminator "
+                                "(the paper: 1000)")
+    prior: PriorConfig = setting(PriorConfig(name="gaussian", std=1.0),
+                                 "p(z), the distribution the discriminator pushes the style codes onto")
+    n_classes: int = setting(10, "number of classes: the length of the one-hot label the decoder gets")
+    recon_loss: Literal["bce", "mse"] = setting("bce", "reconstruction loss: bce (Bernoulli likelihood of the "
+                                                       "pixels) or mse (squared error)")
+    # 0.1 rather than 0.5, as the AAE's: at 0.5 the generator phase moved the encoder as far per step as
+    # reconstruction and the classes smeared.
+    adversarial_lr_scale: float = setting(0.1, "learning rate of the discriminator and of the encoder as generator, "
+                                               "as a fraction of the reconstruction rate")
 
 
 class SupervisedAAE(StyleContentAAE):

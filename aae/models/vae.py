@@ -13,18 +13,21 @@ from typing import Literal
 import torch
 from torch import nn
 
-from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput
+from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, setting
 from aae.models.blocks import Decoder, Encoder, reconstruction_loss
 from aae.priors import PriorConfig, make_prior
 
 
 @dataclass(frozen=True)
 class VAEConfig:
-    latent_dim: int = 8  # same code size as the AAE it is compared with
-    hidden: int = 1000  # width of the two hidden layers, as the AAE's
-    prior: PriorConfig = PriorConfig(name="gaussian", std=1.0)  # must be Gaussian: KL has a closed form
-    recon_loss: Literal["bce", "mse"] = "bce"
-    beta: float = 1.0  # weight of the KL term (1 = the ELBO)
+    latent_dim: int = setting(8, "size of the code z (8, as the AAE it is compared with)")
+    hidden: int = setting(1000, "width of the two hidden layers of the encoder and decoder (1000, as the AAE's)")
+    prior: PriorConfig = setting(PriorConfig(name="gaussian", std=1.0),
+                                 "p(z): must be Gaussian, the one prior whose KL term has a closed form")
+    recon_loss: Literal["bce", "mse"] = setting("bce", "reconstruction loss: bce (Bernoulli likelihood of the "
+                                                       "pixels) or mse (squared error)")
+    beta: float = setting(1.0, "weight of the KL term (1: the ELBO; above 1 trades reconstruction for a code "
+                               "closer to the prior)")
 
     def __post_init__(self) -> None:
         if self.prior.name != "gaussian":

@@ -1,4 +1,4 @@
-"""WGAN-GP (Gulrajani et al., 2017), one of the seeds' GAN variants: a critic instead of a discriminator.
+"""WGAN-GP (Gulrajani et al., 2017), a GAN variant: a critic instead of a discriminator.
 
 The critic scores images (no sigmoid) and is trained to widen the gap E[C(real)] − E[C(fake)], an estimate
 of the Wasserstein-1 distance, kept 1-Lipschitz by a gradient penalty λ·(‖∇C(x̂)‖ − 1)² on points x̂
@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput
+from aae.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, setting
 from aae.models.blocks import frozen
 from aae.models.gan import ConvGenerator, Generator, ImageDiscriminator
 from aae.priors import PriorConfig, make_prior
@@ -22,14 +22,16 @@ from aae.priors import PriorConfig, make_prior
 
 @dataclass(frozen=True)
 class WGANGPConfig:
-    latent_dim: int = 100  # the noise z (the seeds' GANs: 100-D)
-    generator: Literal["dense", "conv"] = "dense"  # dense: as the seeds' GAN; conv: DCGAN-style
-    generator_hidden: tuple[int, ...] = (256, 512, 1024)  # dense generator's layers, as the GAN's
-    generator_channels: int = 64  # conv generator: channels at 7×7 (half as many at 14×14)
-    critic_channels: int = 32  # channels of the critic's first conv layer; the second has twice as many
-    prior: PriorConfig = PriorConfig(name="gaussian", std=1.0)
-    gradient_penalty: float = 10.0  # λ of the penalty on the critic's gradient norm (the paper: 10)
-    critic_steps: int = 5  # critic updates per generator update (the paper: 5)
+    latent_dim: int = setting(100, "size of the noise z fed to the generator")
+    generator: Literal["dense", "conv"] = setting("dense", "dense: the classic GAN's fully connected generator; "
+                                                           "conv: a DCGAN-style convolutional one")
+    generator_hidden: tuple[int, ...] = setting((256, 512, 1024), "widths of the dense generator's hidden layers")
+    generator_channels: int = setting(64, "conv generator: channels at 7×7 (half as many at 14×14)")
+    critic_channels: int = setting(32, "channels of the critic's first conv layer, twice as many in the second")
+    prior: PriorConfig = setting(PriorConfig(name="gaussian", std=1.0), "the distribution the noise z is drawn from")
+    gradient_penalty: float = setting(10.0, "λ, the weight of the penalty on the critic's gradient norm "
+                                            "(the paper: 10)")
+    critic_steps: int = setting(5, "critic updates per generator update (the paper: 5)")
 
 
 class WGANGP(LatentModel):
