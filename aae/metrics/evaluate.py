@@ -63,6 +63,23 @@ METRICS: dict[str, Metric] = {
                                   "classifier reads as the digit asked for"),
     "denoise_mse": Metric("denoising MSE (per pixel)", "denoised MSE", "lower"),
     "noisy_mse": Metric("  MSE of the noisy input itself", "noisy MSE", ""),
+    # CycleGAN (aae.metrics.translation): each way between domains A and B, read by the target's classifier
+    **{f"{key}_{way}": Metric(f"{label}, {arrow}", short, better, help)
+       for way, arrow in (("ab", "A→B"), ("ba", "B→A"))
+       for key, label, short, better, help in (
+           ("class_preservation", "class kept in translation", "class kept", "higher",
+            "share of translated test images that the target domain's classifier reads as their own class"),
+           ("class_preservation_matched", "class kept, best renaming of classes", "class kept (matched)", "higher",
+            "as class kept, after the one-to-one renaming of classes that fits best: for unrelated classes"),
+           ("translation_confidence", "target classifier's confidence on translations", "confidence", "higher",
+            "mean largest class probability: how much the translations look like the target domain"),
+           ("translation_frechet", "Fréchet distance to the target domain", "Fréchet dist.", "lower",
+            "between translations and the target domain's test images, in its classifier's features"),
+           ("cycle_error", "round-trip error (per pixel)", "cycle error", "lower",
+            "mean absolute difference between test images and their translations translated back"),
+           ("class_preservation_untranslated", "  the same classifier on untranslated images", "untranslated", "",
+            "the naive baseline: the source images read as they are by the target domain's classifier"),
+       )},
 }
 
 
@@ -110,6 +127,11 @@ def evaluate(
     if model.kind == "classifier":
         predicted = model.predict(test_x.to(model.device)).cpu()
         results["test_accuracy"] = float((predicted == test_y).float().mean())
+        return results
+    if model.translates:  # a CycleGAN: both domains' test images, translated each way
+        from aae.metrics.translation import translation_metrics
+
+        results.update(translation_metrics(model, classifier=classifier, data_dir=getattr(splits, "data_dir", None)))
         return results
 
     generator = torch.Generator().manual_seed(seed)

@@ -94,6 +94,7 @@ class LatentModel(nn.Module):
     corrupts_inputs: ClassVar[bool] = False  # its config may ask for denoising (config.corruption)
     # A style space W (StyleGAN): mapping(z) → w, synthesize(w per layer), mix, truncate, w_avg, n_style_layers.
     has_style_space: ClassVar[bool] = False
+    translates: ClassVar[bool] = False  # translate(x, direction) maps images between two domains (CycleGAN)
     # Its discriminator can learn from the codes of the reconstruction pass (the engine's `shared`
     # regularisation, joint_loss with partners): one encoder pass and one D pass per mini-batch.
     shares_regularization_pass: ClassVar[bool] = False
@@ -225,12 +226,16 @@ class CatalogEntry:
         return {"style_space": m.has_style_space,
                 "encoder": m.has_encoder, "conditional": m.conditional, "categorical": m.categorical,
                 "generator_only": m.generates and not m.has_encoder, "generates": m.generates,
-                "uses_labels": m.uses_labels, "denoising": m.corrupts_inputs}
+                "uses_labels": m.uses_labels, "denoising": m.corrupts_inputs, "translates": m.translates}
 
     @property
     def metrics(self) -> tuple[str, ...]:
         """The `aae eval` metrics that apply to this kind (keys of aae.metrics.evaluate.METRICS)."""
         m = self.model
+        if m.translates:  # aae.metrics.translation, each way between its two domains
+            return tuple(f"{key}_{way}" for way in ("ab", "ba") for key in (
+                "class_preservation", "class_preservation_untranslated", "class_preservation_matched",
+                "translation_confidence", "translation_frechet", "cycle_error"))
         if not m.generates:
             return ("test_accuracy",)
         keys = ["parzen_ll", "parzen_se", "parzen_sigma", "frechet", "modes_covered", "coverage_entropy"]
