@@ -18,8 +18,9 @@ Why not torchmetrics' `perceptual_path_length` (1.9.0), which does take a custom
 generator contract (`sample(n)` returning codes) clashes with LatentModel.sample (images), so every model would
 need a wrapper module; it has no W space (StyleGAN's mapping would need another wrapper); it draws its codes
 from the global random state; and it would add two packages to the project for about forty lines of arithmetic.
-This module does the same arithmetic (endpoint sampling, the same slerp, the same percentile cut) on any
-generator's `decode`, seeded, and in W for models with a style space.
+This module does the same arithmetic (endpoint sampling, the same percentile cut) on any generator's `decode`,
+seeded, and in W for models with a style space. Checked against it (torchmetrics 1.9.0 installed aside, the
+shipped GAN, 500 pairs, lerp, the same codes and this distance as its sim_net): 4.87119 there, 4.87123 here.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ if TYPE_CHECKING:  # annotations only: keeps aae.metrics importable without the 
 Space = Literal["z", "w"]
 Sampling = Literal["end", "full"]
 EPSILON = 1e-4  # the paper's step
-N_PAIRS = 500  # `aae eval`'s default: 2–3 s on a CPU, the mean within about ±15 % between seeds (the paper: 100,000)
+# `aae eval`'s default pairs (the paper: 100,000): 1–3 s on a CPU; the mean's spread between seeds 0–4 was 8, 13 and
+# 5 % (relative std) on the shipped GAN, 8-D AAE and 8-D VAE (2026-12-02)
+N_PAIRS = 500
 
 
 @dataclass(frozen=True)
