@@ -184,7 +184,7 @@ def save_checkpoint(
         "weights": {"dtype": dtype, "inference_only": inference_only,
                     "resumable": optimizer_state is not None and not inference_only},
         "versions": {"aae": aae.__version__, "torch": torch.__version__},
-        "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:

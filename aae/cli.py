@@ -198,7 +198,22 @@ class Eval:
     write: bool = False  # store the metrics in each checkpoint's card
 
 
-COMMANDS = {"train": TrainCommand, "sample": Sample, "export": Export, "recipes": Recipes, "info": Info,
+@dataclass(frozen=True)
+class Sweep:
+    """Train a recipe over a grid of values and seeds, judge every trial on validation images, and pick the best
+    mean over seeds. Trials run in parallel processes; several machines share one --storage."""
+
+    recipe: Positional[str]
+    out: str  # the folder for the sweep's record (sweep.json) and its study journal
+    set: tyro.conf.UseAppendAction[tuple[str, ...]] = ()  # FIELD=V1,V2 sweeps a field; FIELD=V sets it for all
+    seeds: tuple[int, ...] = (0,)  # each value combination is trained with each of these seeds
+    workers: int = 1  # trials at once, each in its own process
+    metric: str | None = None  # the validation figure to pick by (default: the model's error, else Parzen)
+    samples: int = 2000  # samples per model for the validation Parzen estimate and Fréchet distance
+    storage: str | None = None  # a shared journal file or database URL (default: a journal in --out)
+
+
+COMMANDS = {"train": TrainCommand, "sweep": Sweep, "sample": Sample, "export": Export, "recipes": Recipes, "info": Info,
             "encode": Encode, "eval": Eval}
 
 

@@ -93,6 +93,20 @@ def train(spec, options, *, recipe=None, argv=()) -> int:
     return 0
 
 
+def sweep(options) -> int:
+    from aae.sweep import SweepPlan, parse_settings
+    from aae.sweep import sweep as run_sweep
+
+    grid, fixed = parse_settings(list(options.set))
+    plan = SweepPlan(options.recipe, grid, fixed, list(options.seeds), options.metric, options.samples)
+    record = run_sweep(plan, options.out, workers=options.workers, storage=options.storage)
+    print(f"{len(record['trials'])} trials; by {record['metric']} ({record['direction']}, mean over seeds):")
+    for row in sorted(record["means"], key=lambda r: r["mean"], reverse=record["direction"] == "maximize"):
+        print(f"  {row['params'] or '(the recipe)'}: {row['mean']:.4g} over {row['seeds']} seed(s)")
+    print(f"pick: {record['pick']['params'] or '(the recipe)'}; record in {options.out}/sweep.json")
+    return 0
+
+
 def export(options) -> int:
     """Copy a checkpoint as inference-only weights in a smaller dtype (for shipping), keeping its card."""
     from aae.checkpoints import load_checkpoint, save_checkpoint

@@ -1,0 +1,70 @@
+"""`aae sweep`: trials in parallel processes on Optuna's storage, judged on validation images only."""
+
+import json
+
+import pytest
+
+from aae.cli import main
+from aae.sweep import SweepPlan, direction_of, parse_settings, sweep, validation_splits
+
+
+def test_settings_split_into_the_grid_and_fixed_values():
+    grid, fixed = parse_settings(["hidden=32,64", "epochs=1", "corruption_level=0,0.3,0.5", "precision=fp32"])
+    assert grid == {"hidden": [32, 64], "corruption_level": [0, 0.3, 0.5]}
+    assert fixed == {"epochs": 1, "precision": "fp32"}
+    plan = SweepPlan("aae-8d", grid, fixed, seeds=[0, 1])
+    assert len(plan.trials()) == 12 and {"hidden": 64, "corruption_level": 0.5, "seed": 1} in plan.trials()
+    assert direction_of("val_error") == "minimize" and direction_of("val_parzen_ll") == "maximize"
+    with pytest.raises(ValueError, match="FIELD=VALUE"):
+        parse_settings(["hidden"])
+
+
+def test_a_tiny_sweep_runs_every_trial_in_two_processes_and_picks_by_validation(tmp_path, data_dir, monkeypatch,
+                                                                               capsys):
+    monkeypatch.setenv("AAE_DATA_DIR", str(data_dir))
+    out = tmp_path / "sweep"
+    assert main(["sweep", "aae-2d-gaussian", "--set", "hidden=16,64", "--set", "epochs=1", "--set",
+                 "train_limit=2000", "--set", "precision=fp32", "--seeds", "0", "1", "--workers", "2",
+                 "--samples", "500", "--out", str(out)]) == 0
+    record = json.loads((out / "sweep.json").read_text())
+    ran = sorted((t["params"]["hidden"], t["params"]["seed"]) for t in record["trials"])
+    assert ran == [(16, 0), (16, 1), (64, 0), (64, 1)]  # four trials, each combination once
+    assert record["metric"] == "val_parzen_ll" and record["direction"] == "maximize"
+    assert all(t["train_images"] == 2000 and t["epochs"] == 1 for t in record["trials"])
+    assert not any(key.startswith("test") for t in record["trials"] for key in t["figures"])
+    means = {h: sum(t["figures"]["val_parzen_ll"] for t in record["trials"] if t["params"]["hidden"] == h) / 2
+             for h in (16, 64)}
+    assert record["pick"]["params"] == {"hidden": max(means, key=means.get)}
+    assert record["pick"]["mean"] == pytest.approx(max(means.values()))
+    assert "pick: {'hidden': " in capsys.readouterr().out
+    # Run again: the study is on disk, so nothing is trained twice.
+    assert main(["sweep", "aae-2d-gaussian", "--set", "hidden=16,64", "--set", "epochs=1", "--set",
+                 "train_limit=2000", "--set", "precision=fp32", "--seeds", "0", "1", "--samples", "500",
+                 "--out", str(out)]) == 0
+    assert "4 trials, 0 to run" in capsys.readouterr().out
+
+
+def test_training_and_sweeps_never_read_the_test_split(tmp_path, data_dir, monkeypatch):
+    """The protocol: the test split is read by `aae eval` of a finished model only. Here every way to reach it
+    fails; a sweep trial (training, per-epoch validation, the validation figures) still completes."""
+    import aae.data
+    import aae.metrics.evaluate
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the test split was read")
+
+    monkeypatch.setattr(aae.data, "load_test_split", refuse)
+    monkeypatch.setattr(aae.metrics.evaluate, "load_test_split", refuse)
+    monkeypatch.setenv("AAE_DATA_DIR", str(data_dir))
+    plan = SweepPlan("semi-100", {}, {"epochs": 1, "train_limit": 2000, "hidden": 64, "precision": "fp32"}, [0],
+                     samples=300)
+    record = sweep(plan, tmp_path / "s")
+    (trial,) = record["trials"]
+    assert record["metric"] == "val_error" and 0 <= trial["figures"]["val_error"] <= 1
+
+
+def test_validation_splits_hold_no_test_image(small_splits):
+    halves = validation_splits(small_splits)
+    n = len(small_splits.val_x)
+    assert len(halves.val_x) == n // 2 and len(halves.test_x) == n - n // 2
+    assert (halves.test_x == small_splits.val_x[n // 2:]).all() and len(halves.train_x) == 0
