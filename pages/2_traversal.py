@@ -14,6 +14,7 @@ from ui import common, live
 MAX_SEED = catalog.SEED_MAX
 MAX_SLIDERS = 16  # more sliders than this is a wall, not a control; the rest of the code stays fixed
 SWEEP_STEPS = 11
+LIVE_KEY = "trav_live_sliders"  # the in-browser sliders' component: the code it sent back when a move ended
 PRIOR_START, DIGIT_START = "prior sample", "test digit"
 st.session_state.setdefault("trav_start", PRIOR_START)
 st.session_state.setdefault("trav_seed", 0)
@@ -136,42 +137,62 @@ bound = float(st.session_state["trav_range"])
 for i in range(shown):  # a link's value beyond the range is brought inside it
     st.session_state[slider_key(i)] = min(max(float(st.session_state[slider_key(i)]), -bound), bound)
 
-# -- sliders and the decoded image ------------------------------------------------------------------
-st.subheader("Move the code")
+# -- the code: one set of sliders, in the browser where the decoder can run there ---------------------
 layers = browser_layers(entry.path, common.card_mtime(entry.path))
 st.session_state["trav_live"] = layers is not None
-if layers is not None:
-    map_points = map_labels = None
-    codes = common.codes_for(entry) if dim == 2 else None
+map_points = map_labels = None
+if layers is not None and dim == 2:
+    codes = common.codes_for(entry)
     if codes is not None and len(codes):
         pick = np.random.default_rng(0).permutation(len(codes))[:2000]
         map_points, map_labels = codes[pick], common.test_set()[1].numpy()[pick]
-    html = live.live_decoder_html(layers, z0=z0.tolist(), bound=bound, shown=shown, map_points=map_points,
-                                  map_labels=map_labels)
-    live.show(html, height=live.height(shown, map_points is not None))
-    st.caption("Live: this model's decoder runs in your browser, so the digit follows a slider as you drag it"
-               + (" and the pointer as it moves over the map of test codes" if map_points is not None else "")
-               + ". Below, the same sliders on the server (float32, one page rerun per move) drive the sweep.")
-else:
-    st.caption("This model's decoder is convolutional: the browser cannot run it. Each slider move reruns only "
-               "this section on the server (the sliders, the image and the sweep), not the whole page.")
+
+
+def take_live_code() -> None:
+    """The code the live sliders sent back when a move ended: it becomes the page's code (and the address's)."""
+    sent = st.session_state.get(LIVE_KEY)
+    if not isinstance(sent, dict) or sent.get("seq") == st.session_state.get("trav_live_seq"):
+        return
+    st.session_state["trav_live_seq"] = sent.get("seq")
+    for i, value in enumerate(list(sent.get("z") or [])[:shown]):
+        st.session_state[slider_key(i)] = min(max(float(value), -bound), bound)
 
 
 @st.fragment
 def move_and_sweep(z0: torch.Tensor, bound: float, original: torch.Tensor | None, start_label: str) -> None:
-    """The server's sliders, the digit they decode to and the sweep: a fragment, so moving a slider reruns this
-    part alone (the decoder once, the sweep's 11 images), not the start, the live view and the interpolation."""
-    slider_area, image_area = st.columns([3, 2], gap="large")
-    with slider_area:
-        columns = st.columns(2)
-        values = [columns[i % 2].slider(f"z{i + 1}", min_value=-bound, max_value=bound, step=bound / 50,
-                                        format="%.2f", key=slider_key(i)) for i in range(shown)]
-        st.button("Reset sliders", key="trav_reset", on_click=reset_sliders, icon=":material/restart_alt:")
-        notes = [f"Each slider spans ±{bound:.2f} (the prior's scale, widened to hold the start code if needed)."]
-        if dim > shown:
-            notes.append(f"This model's code has {dim} dimensions: the sliders move the first {shown}; the other "
-                         f"{dim - shown} stay as they are in the start code.")
-        st.caption(" ".join(notes))
+    """The sliders, the digit they decode to and the sweep: a fragment, so a move reruns this part alone (the
+    decoder once, the sweep's 11 images), not the start and the interpolation. Where the browser can run the
+    decoder, the sliders are its own (they decode as they move) and send the code here when a move ends."""
+    st.subheader("Move the code")
+    notes = [f"Each slider spans ±{bound:.2f} (the prior's scale, widened to hold the start code if needed)."]
+    if dim > shown:
+        notes.append(f"This model's code has {dim} dimensions: the sliders move the first {shown}; the other "
+                     f"{dim - shown} stay as they are in the start code.")
+    if layers is not None:
+        take_live_code()
+        values = [float(st.session_state[slider_key(i)]) for i in range(shown)]
+        shown_start, live_area = st.columns([1, 4], gap="medium")
+        shown_start.image(common.digit_image((original if original is not None else model.decode(z0[None]))[0],
+                                             scale=4), caption=f"the start: {start_label}", width="stretch")
+        with live_area:
+            live.show(live.payload(layers, start=(entry.path, st.session_state["trav_signature"]), z0=z0.tolist(),
+                                   z=values + z0.tolist()[shown:], bound=bound, shown=shown, map_points=map_points,
+                                   map_labels=map_labels, classes=common.class_names(), url="z", report=True),
+                      key=LIVE_KEY)
+        st.caption("This model's decoder runs in your browser: the digit follows a slider as you drag it"
+                   + (" and the pointer as it moves over the map of test codes (click to keep a code)"
+                      if map_points is not None else "")
+                   + ". When you let go, the sweep below follows. " + " ".join(notes))
+    else:
+        slider_area, image_area = st.columns([3, 2], gap="large")
+        with slider_area:
+            columns = st.columns(2)
+            values = [columns[i % 2].slider(f"z{i + 1}", min_value=-bound, max_value=bound, step=bound / 50,
+                                            format="%.2f", key=slider_key(i)) for i in range(shown)]
+            st.button("Reset sliders", key="trav_reset", on_click=reset_sliders, icon=":material/restart_alt:")
+            st.caption("This model's decoder is convolutional: the browser cannot run it. Each slider move reruns "
+                       "only this section on the server (the sliders, the image and the sweep), not the whole "
+                       "page. " + " ".join(notes))
 
     common.write_url_state({**URL, **SLIDER_URL})
     z = z0.clone()
@@ -180,15 +201,16 @@ def move_and_sweep(z0: torch.Tensor, bound: float, original: torch.Tensor | None
     st.session_state["traversal_image"] = image
     st.session_state["traversal_code"] = z.numpy()
 
-    with image_area:
-        left, right = st.columns(2)
-        if original is not None:
-            left.image(common.digit_image(original[0], scale=8), caption=f"the original: {start_label}",
-                       width="stretch")
-        else:
-            left.image(common.digit_image(model.decode(z0[None])[0], scale=8), caption=f"the start: {start_label}",
-                       width="stretch")
-        right.image(image, caption="decoded from the sliders", width="stretch")
+    if layers is None:
+        with image_area:
+            left, right = st.columns(2)
+            if original is not None:
+                left.image(common.digit_image(original[0], scale=8), caption=f"the original: {start_label}",
+                           width="stretch")
+            else:
+                left.image(common.digit_image(model.decode(z0[None])[0], scale=8),
+                           caption=f"the start: {start_label}", width="stretch")
+            right.image(image, caption="decoded from the sliders", width="stretch")
 
     st.subheader("Sweep one dimension")
     if st.session_state["sweep_dim"] not in range(dim):  # a dimension of the previous, larger model
@@ -238,8 +260,8 @@ else:
         strip = torch.cat([ends[:1], strip, ends[1:]])  # the originals frame the decoded path
     st.session_state["interp_codes"] = codes.numpy()
     if layers is not None:  # the same path animated in the browser
-        live.show(live.live_decoder_html(layers, z0=za.tolist(), bound=bound, shown=0,
-                                         path=(za.tolist(), zb.tolist(), mode)), height=260)
+        live.show(live.payload(layers, start=("path", entry.path, za.tolist(), zb.tolist(), mode), z0=za.tolist(),
+                               bound=bound, shown=0, path=(za.tolist(), zb.tolist(), mode)), key="trav_path_live")
     st.session_state["interp_strip"] = common.grid_image(strip, nrow=len(strip), scale=3)
     st.image(st.session_state["interp_strip"], width="stretch")
     why = ("Spherical interpolation follows the great circle between the codes, keeping their norm; a straight "

@@ -185,20 +185,35 @@ def test_home_and_every_page_open_without_errors(page, app_url):
         assert np.asarray(Image.open(shot).convert("L")).std() > 5, f"{title}: the screenshot is blank"
 
 
-def test_traversal_slider_changes_the_image(page, app_url):
+def test_letting_go_of_a_live_slider_moves_the_sweep_and_the_link(page, app_url):
+    """One set of z sliders, the live ones: a drag redraws the digit in the browser, the address follows, and
+    letting go sends the code to the page, whose sweep then changes."""
     _open_home(page, app_url)
     _goto(page, "Latent traversal")
+    frame = _live_frame(page)
+    assert page.locator('[data-testid="stSlider"]').filter(has_text="z1").count() == 0  # no second set
     before = _image_sources(page)
-    assert before, "the traversal page shows no image"
-    slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
-    slider.focus()
-    for _ in range(8):
-        slider.press("ArrowRight")
-    _wait_until(page, lambda: _image_sources(page) not in ([], before),
-                "moving a latent slider did not change the decoded image")
+    box = frame.locator("#z1").bounding_box()  # z2: the sweep runs along z1 through the code's z2
+    page.mouse.move(box["x"] + 3, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    z2 = float(f'{frame.evaluate("window.latentLab.z[1]"):.4g}')
+    _wait_until(page, lambda: f"z2={z2:g}" in page.url, f"the address did not follow the drag: {page.url}")
+    _wait_until(page, lambda: _image_sources(page) not in ([], before), "letting go did not move the sweep")
     _settle(page)
-    assert _image_sources(page) != before
-    _assert_no_errors(page, "traversal after slider")
+    _assert_no_errors(page, "traversal after a live move")
+
+
+def test_a_traversal_link_sets_the_live_sliders(page, app_url):
+    page.goto(f"{app_url}/traversal?model=vae-2d&start=test+digit&digit=5&z1=-2&z2=2")
+    _wait_until(page, lambda: _heading(page, "Latent traversal").count() > 0, "the link did not open")
+    _settle(page)
+    frame = _live_frame(page)
+    assert frame.evaluate("window.latentLab.z") == [-2, 2]
+    assert [frame.locator(f"#z{i}").input_value() for i in range(2)] == ["-2", "2"]
+    assert page.get_by_label("Test digit (index)").input_value() == "5"
+    _shot(page, "latent_traversal_link")
 
 
 def _live_frame(page):

@@ -25,6 +25,29 @@ def slider_keys(at: AppTest) -> list[str]:
     return [s.key for s in at.slider if s.key.startswith("trav_z")]
 
 
+def live_payload(at: AppTest, name: str = "trav_live_sliders") -> dict:
+    """What the in-browser decoder was given: the component's arguments (or an embedded page's payload)."""
+    import json
+
+    for element in at.get("component_instance"):
+        if element.proto.id.endswith(name):
+            return json.loads(element.proto.json_args)["payload"]
+    for element in at.get("iframe"):  # an embedded page carries its payload in a script tag
+        text = element.proto.srcdoc
+        start = text.index('type="application/json">') + len('type="application/json">')
+        payload = json.loads(text[start:text.index("</script>", start)])
+        if payload.get("shown"):
+            return payload
+    raise AssertionError("no live decoder on the page")
+
+
+def move_live(at: AppTest, z: list[float], seq: str) -> None:
+    """What the browser does when a live slider is let go: the component sends the code back."""
+    at.session_state["trav_live_sliders"] = {"z": z, "seq": seq}
+    at.run()
+    assert not at.exception
+
+
 def strip_width(n_images: int) -> int:
     return 3 * (n_images * 30 + 2)  # 28 px + 2 px padding each, upscaled 3×
 
@@ -35,31 +58,31 @@ def test_digits(data_dir) -> torch.Tensor:
     return to_float(images[:10])
 
 
-def test_2d_aae_sliders_sweep_and_test_digit_start(tiny_models, test_digits):
+def test_2d_aae_live_sliders_sweep_and_test_digit_start(tiny_models, test_digits):
     path = tiny_models["tiny-aae-2d-gaussian"]
     at = open_page(path)
-    assert slider_keys(at) == ["trav_z0", "trav_z1"]
+    assert slider_keys(at) == []  # one set of sliders: the live ones in the browser
+    assert live_payload(at)["shown"] == 2 and live_payload(at)["map"] is not None
     image = at.session_state["traversal_image"]
     assert image.dtype == np.uint8 and image.shape == (224, 224)
 
-    # moving a slider moves the code and changes the decoded image
+    # letting go of a live slider moves the page's code, the decoded image and the sweep
     start_code = np.array(at.session_state["trav_start_code"])
     target = 0.5 if abs(start_code[0] - 0.5) > 0.3 else -0.5
-    at.slider(key="trav_z0").set_value(target).run()
-    assert not at.exception
+    sweep = at.session_state["sweep_images"]
+    move_live(at, [target, float(start_code[1])], "a-1")
     assert at.session_state["traversal_code"][0] == pytest.approx(target)
     assert at.session_state["traversal_code"][1] == pytest.approx(start_code[1])
     assert not np.array_equal(at.session_state["traversal_image"], image)
+    assert at.query_params["z1"] == f"{target:.4g}"
+    assert live_payload(at)["z"] == pytest.approx([target, start_code[1]])  # the live sliders stay there
 
-    # the sweep: 11 decoded images across the range of the chosen dimension
-    sweep = at.session_state["sweep_images"]
-    assert sweep.shape == (11, 1, 28, 28)
+    # the sweep: 11 decoded images across the range of the chosen dimension, through the moved code
+    assert at.session_state["sweep_images"].shape == (11, 1, 28, 28)
     assert at.session_state["sweep_strip"].shape[1] == strip_width(11)
-    assert not np.allclose(sweep[0], sweep[-1])
-
-    # reset puts the sliders back on the start code
-    at.button(key="trav_reset").click().run()
-    assert at.slider(key="trav_z0").value == pytest.approx(start_code[0])
+    assert not np.allclose(at.session_state["sweep_images"][0], at.session_state["sweep_images"][-1])
+    at.selectbox(key="sweep_dim").set_value(1).run()
+    assert not np.array_equal(at.session_state["sweep_images"], sweep)
 
     # a test digit as the start: the code is the encoder's, and another index gives another image
     model = load_checkpoint(path, device="cpu").model
@@ -67,16 +90,40 @@ def test_2d_aae_sliders_sweep_and_test_digit_start(tiny_models, test_digits):
     assert not at.exception
     expected = model.encode(test_digits[0:1])[0].numpy()
     assert np.allclose(at.session_state["traversal_code"], expected, atol=1e-4)
-    assert at.slider(key="trav_z1").value == pytest.approx(expected[1], abs=1e-4)
+    assert live_payload(at)["z"] == pytest.approx(expected, abs=1e-4)
     image = at.session_state["traversal_image"]
     at.number_input(key="trav_index").set_value(3).run()
     assert np.allclose(at.session_state["traversal_code"], model.encode(test_digits[3:4])[0].numpy(), atol=1e-4)
     assert not np.array_equal(at.session_state["traversal_image"], image)
 
 
+def test_a_shared_link_sets_the_live_sliders_and_a_move_writes_the_link(tiny_models, test_digits):
+    """`?start=test+digit&digit=5&z1=-2&z2=2`: the live sliders (the only ones) start at −2 and 2 from digit 5,
+    and the component's sliders keep the address in step."""
+    at = AppTest.from_file(str(ROOT / "pages" / "2_traversal.py"), default_timeout=60)
+    at.query_params.update({"model": "tiny-aae-2d-gaussian", "start": "test digit", "digit": "5", "z1": "-2",
+                            "z2": "2"})
+    at.run()
+    assert not at.exception
+    assert slider_keys(at) == []
+    payload = live_payload(at)
+    assert payload["z"] == pytest.approx([-2.0, 2.0]) and payload["url"] == "z" and payload["report"]
+    model = load_checkpoint(tiny_models["tiny-aae-2d-gaussian"], device="cpu").model
+    assert payload["z0"] == pytest.approx(model.encode(test_digits[5:6])[0].tolist(), abs=1e-4)  # digit 5's code
+    assert list(at.session_state["traversal_code"]) == pytest.approx([-2.0, 2.0])
+    move_live(at, [1.5, -0.25], "b-1")
+    assert (at.query_params["z1"], at.query_params["z2"]) == ("1.5", "-0.25")
+    assert list(at.session_state["traversal_code"]) == pytest.approx([1.5, -0.25])
+    move_live(at, [1.5, -0.25], "b-1")  # the same message again (a rerun): nothing moves back
+    assert list(at.session_state["traversal_code"]) == pytest.approx([1.5, -0.25])
+    # the live widget is styled like the app: the theme's primary colour, axes and a legend on the map
+    assert payload["accent"].lower() == "#ff4b4b"  # Streamlit's primary red, as the app's own sliders
+    assert payload["map"]["classes"] == [str(k) for k in range(10)]
+
+
 def test_8d_vae_linear_and_spherical_interpolation_differ(tiny_models):
     at = open_page(tiny_models["tiny-vae-8d"])
-    assert len(slider_keys(at)) == 8
+    assert live_payload(at)["shown"] == 8 and slider_keys(at) == []
     at.slider(key="interp_steps").set_value(7).run()
     linear, linear_codes = at.session_state["interp_strip"], at.session_state["interp_codes"]
     assert linear.shape[1] == strip_width(7 + 2)  # both originals frame the 7 decoded steps
@@ -102,14 +149,16 @@ def test_gan_starts_from_prior_samples_only(tiny_models):
     at = open_page(tiny_models["tiny-gan"])  # 16-D noise
     assert at.radio(key="trav_start").disabled and at.radio(key="trav_start").value == "prior sample"
     assert any("no encoder" in c.value for c in at.caption)
-    assert len(slider_keys(at)) == 16
+    assert live_payload(at)["shown"] == 16
     image = at.session_state["traversal_image"]
-    at.slider(key="trav_z5").set_value(2.5).run()
-    assert not at.exception and not np.array_equal(at.session_state["traversal_image"], image)
+    z = list(at.session_state["traversal_code"])
+    z[5] = 2.5
+    move_live(at, z, "gan-1")
+    assert not np.array_equal(at.session_state["traversal_image"], image)
     # a new seed is a new start: the sliders follow it
-    z5 = at.slider(key="trav_z5").value
+    z5 = live_payload(at)["z"][5]
     at.button(key="trav_new_sample").click().run()
-    assert at.number_input(key="trav_seed").value == 1 and at.slider(key="trav_z5").value != z5
+    assert at.number_input(key="trav_seed").value == 1 and live_payload(at)["z"][5] != z5
     # interpolation between two prior samples (no originals to frame it)
     at.slider(key="interp_steps").set_value(5).run()
     assert at.session_state["interp_strip"].shape[1] == strip_width(5)
@@ -123,10 +172,10 @@ def test_wide_latent_and_missing_data(tiny_models, tmp_path, monkeypatch):
     monkeypatch.setenv("AAE_RUNS_DIR", str(runs))
     monkeypatch.setenv("AAE_DATA_DIR", str(tmp_path / "no-data"))
     at = open_page(wide)
-    assert len(slider_keys(at)) == 16
+    assert live_payload(at)["shown"] == 16
     assert any("first 16" in c.value for c in at.caption)
     start = np.array(at.session_state["trav_start_code"])
-    at.slider(key="trav_z15").set_value(-1.0).run()
+    move_live(at, [*start[:15], -1.0], "wide-1")
     code = at.session_state["traversal_code"]
     assert code[15] == pytest.approx(-1.0) and np.allclose(code[16:], start[16:])  # the rest stay fixed
     at.selectbox(key="sweep_dim").set_value(19).run()  # sweeping works beyond the sliders
@@ -135,32 +184,10 @@ def test_wide_latent_and_missing_data(tiny_models, tmp_path, monkeypatch):
     # a VAE without data: the page says so and starts from a prior sample
     monkeypatch.setenv("AAE_RUNS_DIR", str(Path(tiny_models["tiny-vae-8d"]).parent))
     at = open_page(tiny_models["tiny-vae-8d"])
-    assert at.session_state["model_path"] == str(tiny_models["tiny-vae-8d"]) and len(slider_keys(at)) == 8
+    assert at.session_state["model_path"] == str(tiny_models["tiny-vae-8d"]) and live_payload(at)["shown"] == 8
     assert any("MNIST" in i.value for i in at.info)
     assert at.radio(key="trav_start").disabled
     assert at.session_state["interp_strip"] is not None
-
-
-def test_a_shared_link_opens_the_same_view(tiny_models):
-    """Model, start and slider values live in the URL: a link opens the page in that state, and moving a
-    slider writes the new value back."""
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
-    page = Path(__file__).resolve().parents[1] / "pages" / "2_traversal.py"
-    at = AppTest.from_file(str(page), default_timeout=60)
-    at.query_params.update({"model": "tiny-aae-2d-gaussian", "seed": "3", "z1": "1.25", "z2": "-0.5"})
-    at.run()
-    assert not at.exception
-    assert at.session_state["model_path"] == str(tiny_models["tiny-aae-2d-gaussian"])
-    assert at.session_state["trav_seed"] == 3
-    assert list(at.session_state["traversal_code"]) == pytest.approx([1.25, -0.5])
-    assert at.query_params["model"] == "tiny-aae-2d-gaussian" and at.query_params["z1"] == "1.25"
-
-    at.slider(key="trav_z1").set_value(0.5).run()  # later runs follow the widgets, not the link
-    assert at.session_state["traversal_code"][1] == pytest.approx(0.5)
-    assert at.query_params["z2"] == "0.5"
 
 
 def test_a_conv_generator_falls_back_to_the_server_and_says_so(tmp_path, monkeypatch):
