@@ -132,3 +132,30 @@ def test_a_shared_link_opens_the_model_prior_and_seed(tiny_models):
     assert at.session_state["prior_points"].shape == (50, 2)
     at.number_input(key="samples_seed").set_value(9).run()
     assert at.query_params["seed"] == "9" and at.query_params["model"] == "tiny-vae-8d"
+
+
+def test_a_link_naming_a_model_opens_without_a_widget_state_warning(tiny_models):
+    """The sidebar picker takes the link's model through Session State only: Streamlit warns when a widget also
+    gets a default, and that warning filled the server's log on every shared link."""
+    import logging
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    logger = logging.getLogger("streamlit.elements.lib.policies")
+    handler = Keep(level=logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        at = AppTest.from_file(str(ROOT / "pages" / "1_prior_samples.py"), default_timeout=60)
+        at.query_params["model"] = "tiny-vae-2d"
+        at.run()
+        assert not at.exception
+        assert at.session_state["model_path"] == str(tiny_models["tiny-vae-2d"])
+        at.run()  # and a later run keeps the choice
+        assert at.session_state["model_path"] == str(tiny_models["tiny-vae-2d"])
+    finally:
+        logger.removeHandler(handler)
+    assert not [r.getMessage() for r in records if "Session State" in r.getMessage()]

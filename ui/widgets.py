@@ -85,15 +85,25 @@ def model_picker(
         return None
     paths = [e.path for e in entries]
     param = URL_MODEL_PARAMS.get(key, key)
+    widget = f"_{key}_widget"
     wanted = url_value(param)  # a shared link names the model (shipped first where names clash)
     if wanted is not None:
         named = [e.path for e in sorted(entries, key=lambda e: not e.shipped) if e.name == wanted]
         if named:
-            st.session_state[key] = st.session_state[f"_{key}_widget"] = named[0]
+            st.session_state[key] = named[0]
+    # `key` is the choice every page remembers (a page may set it, as Train does for a new model); the box shows
+    # it through Session State alone (a default as well would make Streamlit warn), and a pick in the box goes
+    # back to `key` in its callback, before the page runs.
     remembered = st.session_state.get(key)
-    index = paths.index(remembered) if remembered in paths else 0
-    chosen = where.selectbox(label, paths, index=index, format_func=lambda p: entries[paths.index(p)].label,
-                             key=f"_{key}_widget")
+    shown = remembered if remembered in paths else paths[0]
+    if st.session_state.get(widget) != shown:
+        st.session_state[widget] = shown
+
+    def picked() -> None:
+        st.session_state[key] = st.session_state[widget]
+
+    chosen = where.selectbox(label, paths, format_func=lambda p: entries[paths.index(p)].label, key=widget,
+                             on_change=picked)
     st.session_state[key] = chosen
     entry = entries[paths.index(chosen)]
     st.query_params[param] = entry.name
