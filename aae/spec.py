@@ -183,6 +183,8 @@ def resolve(values: Mapping[str, Any] | None = None, *, kind: str | None = None)
             value = _parse(name, hint, value)
         elif isinstance(value, list):
             value = tuple(value)
+        elif typing.get_origin(hint) is tuple and isinstance(value, int | float):
+            value = (value,)  # one epoch of a list (a sweep's lr_steps=24)
         parts[section][name] = value
     model = catalog.build_config(kind, parts["model"])
     try:
