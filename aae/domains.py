@@ -91,6 +91,14 @@ def _splits(name: str, train, val, test, *, with_test: bool) -> Splits:
     return splits if with_test or not hasattr(splits, "without_test") else splits.without_test()
 
 
+def digits8_indices(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Which of `load_digits()`'s 1,797 images are in the training, validation and test splits: a permutation
+    drawn with `seed`, cut 1,197 / 300 / 300."""
+    n_train, n_val, n_test = DIGITS8_SPLIT
+    order = torch.randperm(n_train + n_val + n_test, generator=torch.Generator().manual_seed(seed))
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+
+
 def load_digits8(*, seed: int = 0, device: torch.device | str = "cpu", train_limit: int | None = None,
                  test: bool = False) -> Splits:
     """scikit-learn's 8×8 digits as 28×28 Splits ("digits8"): 1,197 / 300 / 300 images drawn with `seed`.
@@ -100,9 +108,7 @@ def load_digits8(*, seed: int = 0, device: torch.device | str = "cpu", train_lim
     digits = load_digits()
     images = upscale_digits8(torch.from_numpy(digits.images))
     labels = torch.from_numpy(digits.target).long()
-    n_train, n_val, _ = DIGITS8_SPLIT
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
-    train, val, held = order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+    train, val, held = digits8_indices(seed)
     if train_limit is not None:
         train = train[:train_limit]
     return _splits("digits8", (images[train], labels[train]), (images[val], labels[val]),

@@ -29,7 +29,8 @@ def test_capability_queries():
     assert catalog.kinds(encoder=True, conditional=False, categorical=False) == ("aae", "vae")
     assert set(catalog.kinds(categorical=True)) == {"semi", "cluster", "dimred"}
     assert "classifier" not in catalog.kinds(trainable=True)
-    assert catalog.kinds(generates=False) == ("classifier",)
+    assert catalog.kinds(generates=False, translates=False) == ("classifier",)
+    assert catalog.kinds(translates=True) == ("cyclegan",) and "cyclegan" not in catalog.kinds(generates=True)
     with pytest.raises(ValueError, match="unknown capabilities"):
         catalog.kinds(flies=True)
 
