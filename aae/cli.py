@@ -213,8 +213,15 @@ class Sweep:
     storage: str | None = None  # a shared journal file or database URL (default: a journal in --out)
 
 
-COMMANDS = {"train": TrainCommand, "sweep": Sweep, "sample": Sample, "export": Export, "recipes": Recipes, "info": Info,
-            "encode": Encode, "eval": Eval}
+@dataclass(frozen=True)
+class Report:
+    """Write docs/results.md and the README's results table from the cards, seed figures and sweep records."""
+
+    check: bool = False  # write nothing; fail when a committed file is not what the sources give
+
+
+COMMANDS = {"train": TrainCommand, "sweep": Sweep, "report": Report, "sample": Sample, "export": Export,
+            "recipes": Recipes, "info": Info, "encode": Encode, "eval": Eval}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -107,6 +107,22 @@ def sweep(options) -> int:
     return 0
 
 
+def report(options) -> int:
+    from aae.lab.report import ROOT
+    from aae.lab.report import report as write_report
+
+    stale = write_report(check=options.check)
+    names = ", ".join(str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in stale)
+    if options.check:
+        if stale:
+            print(f"stale: {names}; run `aae report` and commit them", file=sys.stderr)
+            return 1
+        print("docs/results.md and the README's results table are current")
+        return 0
+    print(f"wrote {names}" if stale else "nothing changed")
+    return 0
+
+
 def export(options) -> int:
     """Copy a checkpoint as inference-only weights in a smaller dtype (for shipping), keeping its card."""
     from aae.checkpoints import load_checkpoint, save_checkpoint

@@ -27,6 +27,7 @@ class Recipe:
     paper: str = ""  # the paper's figure or number it is compared with
     shipped: bool = True  # False: a recipe for comparison, not in checkpoints/
     results: str = ""  # where the results document discusses it
+    additions: tuple[str, ...] = ()  # what it adds to the paper's recipe, for people (named beside its figures)
 
     @property
     def args(self) -> tuple[str, ...]:
@@ -56,10 +57,11 @@ def _load(path: Path) -> Recipe:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"recipe {path.stem}: {error}") from None
-    known = {"summary", "run", "ship", "paper", "shipped", "results"}
+    known = {"summary", "run", "ship", "paper", "shipped", "results", "additions"}
     unknown = set(data) - known
     if unknown or "summary" not in data:
         raise ValueError(f"recipe {path.stem}: needs a summary; unknown keys: {', '.join(sorted(unknown)) or 'none'}")
+    data["additions"] = tuple(data.get("additions", ()))
     return Recipe(name=path.stem, **data)
 
 
