@@ -126,3 +126,17 @@ def load_domain(name: str, *, data_dir: str | os.PathLike | None = None, device:
     asks_for_test = "test" in inspect.signature(load_dataset).parameters  # aae.data withholds it unless asked
     return load_dataset(name, data_dir=data_dir, device=device, seed=seed, train_limit=train_limit,
                         **({"test": test} if asks_for_test else {}))
+
+
+def to_domain(image: torch.Tensor, domain: str) -> torch.Tensor:
+    """A digit in MNIST form (28, 28) or (N, 1, 28, 28), e.g. from aae.digits, as an image of `domain`: for the 8×8
+    digits, its 20×20 box averaged down to 8×8 and rounded to their 17 grey levels, then upscaled as they are
+    (what the digit would be in that data set); MNIST and Fashion-MNIST take it as it is."""
+    x = torch.as_tensor(image, dtype=torch.float32)
+    x = x.reshape(-1, 1, FRAME, FRAME)
+    if domain != "digits8":
+        return x
+    margin = (FRAME - BOX) // 2
+    small = F.interpolate(x[..., margin:margin + BOX, margin:margin + BOX], size=(8, 8), mode="area")
+    levels = (small.clamp(0, 1) * DIGITS8_LEVELS).round()
+    return upscale_digits8(levels[:, 0])

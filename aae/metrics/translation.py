@@ -227,3 +227,42 @@ def naive_margin(metrics: dict[str, Any], direction: str = "ba") -> float | None
     kept = metrics.get(f"class_preservation_{direction}")
     naive = metrics.get(f"class_preservation_untranslated_{direction}")
     return None if kept is None or naive is None else float(np.round(kept - naive, 6))
+
+
+def where_it_fails(confusion, source_names: list[str], target_names: list[str], *, top: int = 5,
+                   same_classes: bool = True) -> list[dict[str, Any]]:
+    """The `top` most frequent mistakes of a confusion table (source class × class read): each with how many test
+    images of that class were read so, and their share of the class. Off-diagonal cells where the classes
+    correspond; otherwise every cell outside the best one-to-one renaming."""
+    from scipy.optimize import linear_sum_assignment
+
+    table = np.asarray(confusion)
+    kept = np.eye(len(table), dtype=bool)
+    if not same_classes:
+        kept[:] = False
+        rows, cols = linear_sum_assignment(-table)
+        kept[rows, cols] = True
+    totals = table.sum(axis=1)
+    cells = [(int(table[i, j]), i, j) for i in range(len(table)) for j in range(table.shape[1])
+             if not kept[i, j] and table[i, j] > 0]
+    return [{"source": source_names[i], "read as": target_names[j], "images": n,
+             "share of the class": n / max(int(totals[i]), 1)}
+            for n, i, j in sorted(cells, key=lambda c: -c[0])[:top]]
+
+
+@torch.no_grad()
+def translate_one(model, image: torch.Tensor, direction: str, *, classifier=None) -> dict[str, Any]:
+    """One image (28, 28) of the source domain of `direction`: its translation, the round trip, and what the
+    target domain's classifier reads in the translation (class, probabilities) and in the untranslated image."""
+    from aae.domains import class_names
+
+    source, target = pair(model.config.pair).domain(direction)
+    x = torch.as_tensor(image, dtype=torch.float32).reshape(1, 1, 28, 28)
+    translated = model.translate(x, direction)
+    back = model.translate(translated, "ba" if direction == "ab" else "ab")
+    judge = domain_classifier(target, classifier=classifier)
+    probs = judge.predict_proba(translated)[0]
+    names = class_names(target)
+    return {"input": x[0, 0], "translated": translated[0, 0], "round_trip": back[0, 0],
+            "read": names[int(probs.argmax())], "confidence": float(probs.max()), "probabilities": probs,
+            "read_untranslated": names[int(judge.predict(x)[0])], "target_classes": names}
