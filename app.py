@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from aae import catalog
@@ -65,7 +67,7 @@ def home() -> None:
         st.caption("Ours: the shipped models, measured by `aae eval` on the official 10,000 MNIST test images "
                    "(↑ higher is better, ↓ lower). The paper trained for thousands of epochs; ours ran for tens "
                    "on a 2-core CPU — the README says how far each got, and why.")
-        st.dataframe(rows, hide_index=True, width="stretch")
+        st.table(rows, hide_index=True)  # every column's text in full, wrapped (a data grid cut them to its width)
 
     st.subheader("Models")
     if not entries:
@@ -100,9 +102,16 @@ def curve_spec(curve: dict[str, list]) -> dict:
     rows = [{"epoch": epoch, "series": label, "value": value}
             for label, values in curve.items() if label != "epoch"
             for epoch, value in zip(curve["epoch"], values)]
+    values = [row["value"] for row in rows]
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.05 or 0.01
+    # Explicit domains: a chart drawn in a closed expander has no size yet, and Vega computing its scales from the
+    # data there warned "Infinite extent" for each of them.
     return {"data": {"values": rows}, "mark": {"type": "line", "point": True},
-            "encoding": {"x": {"field": "epoch", "type": "quantitative"},
-                         "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
+            "encoding": {"x": {"field": "epoch", "type": "quantitative",
+                               "scale": {"domain": [min(curve["epoch"]), max(curve["epoch"])]}},
+                         "y": {"field": "value", "type": "quantitative", "title": None,
+                               "scale": {"domain": [low - pad, high + pad]}},
                          "color": {"field": "series", "type": "nominal", "title": None}}}
 
 
@@ -135,11 +144,13 @@ def model_card(entry: common.ModelEntry) -> None:
     dataset_name = dataset.get("name", "mnist")
     st.caption(f"{kind.label}: {kind.summary}" + "".join(f" · {d}" for d in details)
                + (f" · **{dataset_name}**" if dataset_name != "mnist" else ""))
-    trained = f"{training.get('epochs', '?')} epochs on {dataset.get('train_images', '?')} {dataset.get('name', '')}"
+    epochs = training.get("epochs", "?")
+    trained = (f"{epochs} epoch{'' if epochs == 1 else 's'} on {dataset.get('train_images', '?')} "
+               f"{dataset.get('name', '')}")
     st.caption(f"trained {trained} images" + (f" · {training['seconds']:.0f} s on {training.get('device')}"
                                                 if training.get("seconds") else ""))
     curve = learning_curve(training.get("history", []))
-    if curve:
+    if curve and len(curve["epoch"]) > 1:  # one epoch is a point, not a curve
         with st.expander("Learning curve"):
             st.vega_lite_chart(curve_spec(curve), height=160)
             st.caption("Each epoch's figure on 2,000 validation images (↑ kNN accuracy of the codes, "
@@ -148,16 +159,22 @@ def model_card(entry: common.ModelEntry) -> None:
     shown = [(k, metrics[k]) for k in CARD_METRICS if isinstance(metrics.get(k), (int, float))]
     shown = shown[:2] if shown and shown[0][0] in HEADLINE_METRICS else shown[:3]  # room for "42.7%"
     if shown:
-        cols = st.columns(len(shown))
-        for col, (key, value) in zip(cols, shown):
+        # Side by side as wide as each needs, wrapping to a new line rather than cutting a label or a value short
+        # (equal columns in a narrow card cut "Parzen log-likelihood" and "10/10").
+        row = st.container(horizontal=True, gap="medium")
+        for key, value in shown:
+            col = row
             text = f"{value:.1%}" if key.endswith("error") else f"{value:.3g}" if isinstance(value, float) else value
             if key == "modes_covered":
                 text = f"{value}/10"
             metric = METRICS[key]
-            col.metric(metric_label(key), text, help=f"{metric.label.strip()}: {metric.direction}. {metric.help}")
+            col.metric(metric_label(key), text, help=f"{metric.label.strip()}: {metric.direction}. {metric.help}",
+                       width="content")
 
 
-st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide")
+# The tab icon is a file of the app: a Material icon name there is fetched from a font host, which fails offline.
+FAVICON = Path(__file__).with_name("static") / "favicon.png"
+st.set_page_config(page_title="Latent Lab", page_icon=str(FAVICON), layout="wide")
 common.warm_up_projections()  # UMAP's JIT compile in the background, before anyone asks for a UMAP
 navigation = st.navigation(
     {"Latent Lab": [st.Page(home, title="Home", icon=":material/home:", default=True)]}

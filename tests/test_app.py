@@ -129,3 +129,37 @@ def test_cards_with_a_history_show_its_learning_curve(tiny_models):
     expected = [row["val_cluster_err"] for row in read_card(ROOT / "checkpoints" / "cluster-16")["training"]["history"]]
     found = [[r["value"] for r in rows if r["series"] == "validation cluster error (majority)"] for rows in tables]
     assert any(values == pytest.approx(expected) for values in found)
+
+
+def test_home_cards_and_table_show_their_text_in_full(tiny_models, tmp_path, monkeypatch):
+    """Each card's figures as wide as their text, the paper table's columns in full, "1 epoch" in the singular,
+    and the learning curves with explicit domains (drawn in a closed expander they have no size to compute one)."""
+    from aae.checkpoints import load_checkpoint, save_checkpoint
+
+    one = load_checkpoint(tiny_models["tiny-vae-2d"]).model
+    save_checkpoint(tmp_path / "one-epoch", one, card={"name": "one-epoch", "dataset": {"name": "mnist",
+                    "train_images": 600}, "training": {"epochs": 1}})
+    monkeypatch.setenv("AAE_RUNS_DIR", str(tmp_path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    text = _text(at)
+    assert "trained 1 epochs" not in text
+    assert "trained 1 epoch on 600 mnist images" in text
+    assert at.get("table") and not at.get("arrow_data_frame")  # the paper's figures: a table, not a cut grid
+    assert at.get("metric")
+
+    def metrics_in_columns(block, parent="") -> int:
+        """Metrics whose nearest layout is a column (equal columns cut their text in a narrow card)."""
+        found = 0
+        for child in getattr(block, "children", {}).values():
+            if type(child).__name__ == "Metric":
+                found += parent == "column"
+            else:
+                found += metrics_in_columns(child, getattr(child, "type", None) or parent)
+        return found
+
+    cards = [b for b in at.main.children.values()]
+    assert sum(metrics_in_columns(b) for b in cards) == 0
+    for chart in at.get("vega_lite_chart"):
+        encoding = json.loads(chart.proto.spec)["encoding"]
+        assert "domain" in encoding["x"]["scale"] and "domain" in encoding["y"]["scale"]

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import warnings
 from contextlib import contextmanager
@@ -94,8 +95,22 @@ def page(app_url):
         )
         tab = browser.new_page(viewport={"width": 1400, "height": 1000})
         tab.set_default_timeout(60_000)
+        tab.on("request", lambda request: REQUESTED_HOSTS.append(urllib.parse.urlsplit(request.url).hostname))
         yield tab
         browser.close()
+
+
+REQUESTED_HOSTS: list[str | None] = []  # the host of every request the browser made, for the check below
+OWN_HOSTS = {"127.0.0.1", "localhost", None}  # None: data: and blob: URLs
+
+
+@pytest.fixture(autouse=True)
+def nothing_is_fetched_from_elsewhere():
+    """The app works offline: every request goes to the app's own server (no font host, no CDN)."""
+    REQUESTED_HOSTS.clear()
+    yield
+    outside = sorted({host for host in REQUESTED_HOSTS if host not in OWN_HOSTS})
+    assert not outside, f"the page fetched from hosts other than the app's own: {outside}"
 
 
 def _settle(page, timeout: float = 120) -> None:
