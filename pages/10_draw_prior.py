@@ -18,6 +18,7 @@ from aae.explore import manifold_image
 from aae.jobs import JobSnapshot, TrainingJob
 from aae.priors import DIGIT_COLOURS, EXAMPLE_SHAPES, PriorConfig, example_drawing, image_prior_config, make_prior
 from aae.training import estimate_job_seconds, format_duration, measure_throughput
+from ui import canvas as canvas_checks
 from ui import common
 
 try:  # the canvas is an optional component: without it the examples and uploads still work
@@ -57,6 +58,8 @@ def drawn_prior() -> tuple[PriorConfig | None, str | None]:
                                       type=["png", "jpg", "jpeg"], key="draw_upload")
             if upload is None:
                 return None, "Upload an image of the density you want."
+            if not canvas_checks.readable_image(upload.getvalue()):
+                return None, f"“{upload.name}” is not a picture this page can read: upload a PNG or JPEG file."
             return image_prior_config(upload.getvalue()), None
         if st_canvas is None:
             return None, f"The drawing canvas is not available here ({CANVAS_PROBLEM}): use an example or a file."
@@ -71,10 +74,12 @@ def drawn_prior() -> tuple[PriorConfig | None, str | None]:
                            height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
                            return_image_data=True, key="draw_canvas")
         st.caption("The square is z ∈ [−4, 4]², top edge at z₂ = +4. Where you paint more, more codes go. "
-                   "The toolbar under the canvas undoes a stroke or clears it.")
+                   "The toolbar above the canvas undoes a stroke or clears it.")
         objects = (canvas.json_data or {}).get("objects") or []
         if not objects or canvas.image_data is None:
             return None, "Draw a shape on the canvas."
+        if canvas_checks.single_dot(objects, width):
+            return None, "A single dot is not a region for the codes to fill: drag the brush to draw a shape."
         return image_prior_config(canvas.image_data), None
     except ValueError as error:  # blank, a dot, not an image, too large: a message, nothing starts
         return None, str(error)
@@ -114,8 +119,8 @@ def show_run(kind: str, job: TrainingJob, snap: JobSnapshot, *, live: bool) -> N
         return
     index = len(snap.frames) - 1
     if not live and len(snap.frames) > 1:  # finished: scrub back through the run
-        index = st.slider(f"Frame ({kind.upper()})", 0, len(snap.frames) - 1, len(snap.frames) - 1,
-                          key=f"draw_frame_{kind}_{job.name}")
+        index = st.slider(f"Frame ({kind.upper()})", 1, len(snap.frames), len(snap.frames),
+                          key=f"draw_frame_{kind}_{job.name}") - 1  # counted from 1, as the caption counts
     frame = snap.frames[index]
     common.enable_hover(job.dataset)
     st.plotly_chart(common.latent_frame_figure(prior, frame, title=f"{title} · epoch {frame.epoch:.2f}",

@@ -147,8 +147,9 @@ def show_progress(job: TrainingJob, snap: JobSnapshot) -> None:
     if snap.frames:  # a 2-D model: its codes meeting its prior, as it trains (the Draw a prior page's view)
         index = len(snap.frames) - 1
         if snap.finished and len(snap.frames) > 1:  # finished: scrub back through the run, and take it away
-            index = st.slider("Frame", 0, index, index, key=f"train_frame_{job.name}",
-                              help="Each frame: the codes of 500 test digits, D(z) and the decoded manifold then.")
+            index = st.slider("Frame", 1, index + 1, index + 1, key=f"train_frame_{job.name}",
+                              help="Each frame: the codes of 500 test digits, D(z) and the decoded manifold "
+                                   "then. Frame 1 is the start of training.") - 1
             common.run_downloads(job, snap.frames, key="train_run")
         frame = snap.frames[index]
         common.enable_hover(job.dataset)

@@ -49,7 +49,8 @@ def test_an_example_shape_trains_an_aae_and_a_vae_with_frames_and_saves_them(pag
     aae = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / next(n for n in saved if n.endswith("-aae")))
     assert aae.model.config.prior.name == "image" and aae.model.latent_dim == 2  # the drawing is in the checkpoint
     sliders = [s for s in at.slider if s.key.startswith("draw_frame_")]
-    assert len(sliders) == 2 and all(s.max >= 2 for s in sliders)  # frame 0 and 6 an epoch: scrub back
+    # frame 1 (the start) and 6 an epoch: scrub back, counted from 1 as the caption counts
+    assert len(sliders) == 2 and all(s.min == 1 and s.max >= 3 for s in sliders)
     labels = [b.proto.label for b in at.get("download_button")]
     assert any(label.endswith("GIF") for label in labels) and any(label.endswith("MP4") for label in labels), labels
     assert at.session_state["draw_run"]["mp4"][4:8] == b"ftyp"  # the same frames as an MP4
@@ -111,3 +112,19 @@ def test_soft_edged_coloured_ink_gives_its_digit_only(digit):
 
     prior = make_prior(image_prior_config(anti_aliased_stroke(ImageColor.getrgb(DIGIT_COLOURS[digit]))), 2)
     assert prior.supports_labels and prior.drawn_digits() == [digit]  # its soft edges are no other digit's
+
+
+def test_a_single_dot_and_a_file_that_is_not_a_picture_get_a_plain_message():
+    from ui.canvas import readable_image, single_dot
+
+    dot = [{"type": "path", "width": 0, "height": 0, "scaleX": 1, "scaleY": 1}]
+    stroke = [{"type": "path", "width": 120, "height": 40, "scaleX": 1, "scaleY": 1}]
+    assert single_dot(dot, 30) and not single_dot(stroke, 30) and not single_dot(dot + stroke, 30)
+    assert not readable_image(b"not an image") and not readable_image(b"")
+    import io
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("L", (8, 8), 255).save(png, format="PNG")
+    assert readable_image(png.getvalue())

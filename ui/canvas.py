@@ -1,0 +1,26 @@
+"""The Draw a prior page's checks on what a user hands it, before the core reads it as a prior."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+
+def single_dot(objects: list[dict[str, Any]], brush: float) -> bool:
+    """True when the canvas holds only dots: strokes whose extent is no more than the brush (a click, no drag)."""
+    if not objects:
+        return False
+    return all(max(float(o.get("width", 0)) * float(o.get("scaleX", 1)),
+                   float(o.get("height", 0)) * float(o.get("scaleY", 1))) <= brush for o in objects)
+
+
+def readable_image(data: bytes) -> bool:
+    """Whether `data` is a picture this app can open (a PNG or JPEG), judged from its header."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            picture.verify()
+    except Exception:  # any failure to read it: not a picture for this page
+        return False
+    return True
