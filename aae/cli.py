@@ -214,13 +214,27 @@ class Sweep:
 
 
 @dataclass(frozen=True)
+class Seeds:
+    """Train a recipe with each seed, then measure every finished model as `aae eval` measures a shipped one, and
+    write the recipe's seed figures."""
+
+    recipe: Positional[str]
+    out: str  # the folder for the trained models and the sweep's record
+    seeds: tuple[int, ...] = (0, 1, 2)
+    workers: int = 1  # seeds trained at once, each in its own process
+    set: tyro.conf.UseAppendAction[tuple[str, ...]] = ()  # FIELD=V for every seed (e.g. a shorter run)
+    samples: int = 10_000  # samples per model for Parzen and Fréchet, as `aae eval`
+    figures: str | None = None  # the seed figures file to update (default: the lab's)
+
+
+@dataclass(frozen=True)
 class Report:
     """Write docs/results.md and the README's results table from the cards, seed figures and sweep records."""
 
     check: bool = False  # write nothing; fail when a committed file is not what the sources give
 
 
-COMMANDS = {"train": TrainCommand, "sweep": Sweep, "report": Report, "sample": Sample, "export": Export,
+COMMANDS = {"train": TrainCommand, "sweep": Sweep, "seeds": Seeds, "report": Report, "sample": Sample, "export": Export,
             "recipes": Recipes, "info": Info, "encode": Encode, "eval": Eval}
 
 

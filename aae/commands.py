@@ -107,6 +107,44 @@ def sweep(options) -> int:
     return 0
 
 
+def seeds(options) -> int:
+    """Train each seed through the sweep engine, then measure each finished model on the test split."""
+    from aae.checkpoints import classifier_path, load_checkpoint
+    from aae.data import load_dataset
+    from aae.metrics.evaluate import evaluate
+    from aae.paper import SEED_FIGURES, write_seed_figures
+    from aae.sweep import SweepPlan, parse_settings, trial_name
+    from aae.sweep import sweep as run_sweep
+
+    grid, fixed = parse_settings(list(options.set))
+    if grid:
+        raise ValueError("aae seeds trains one run per seed: give single values (FIELD=V), or use aae sweep")
+    keep = Path(options.out) / "models"
+    plan = SweepPlan(options.recipe, {}, fixed, list(options.seeds), samples=2000, keep=str(keep))
+    record = run_sweep(plan, options.out, workers=options.workers)
+    measured: dict[str, dict[str, float]] = {}
+    for trial in record["trials"]:
+        checkpoint = load_checkpoint(keep / trial_name(trial["params"]))
+        dataset = checkpoint.card["dataset"]["name"]
+        path = classifier_path(dataset)
+        classifier = load_checkpoint(path).model if path.exists() else None
+        splits = load_dataset(dataset, test=True)
+        row = evaluate(checkpoint.model, splits, classifier=classifier, n_samples=options.samples, seed=0)
+        seed = str(trial["params"]["seed"])
+        for key, value in row.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                measured.setdefault(key, {})[seed] = float(value)
+        print(f"seed {seed}: " + ", ".join(f"{k} {v[seed]:.4g}" for k, v in measured.items() if seed in v))
+    how = {"command": f"aae seeds {options.recipe} --seeds {' '.join(map(str, options.seeds))}"
+                      + "".join(f" --set {s}" for s in options.set),
+           "evaluation": f"aae eval's metrics on the official test set, {options.samples:,} samples, seed 0, "
+                         "Parzen σ chosen on the validation images",
+           "train_images": record["trials"][0]["train_images"], "epochs": record["trials"][0]["epochs"]}
+    path = write_seed_figures(options.recipe, measured, how, Path(options.figures) if options.figures else SEED_FIGURES)
+    print(f"wrote the seed figures of {options.recipe} to {path}")
+    return 0
+
+
 def report(options) -> int:
     from aae.lab.report import ROOT
     from aae.lab.report import report as write_report

@@ -60,6 +60,20 @@ def seed_figures(path: Path = SEED_FIGURES) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def write_seed_figures(recipe: str, measured: dict[str, dict[str, float]], how: dict[str, Any],
+                       path: Path = SEED_FIGURES) -> Path:
+    """Replace `recipe`'s figures ({metric: {seed: value}}) and how they were measured; keep the others'."""
+    import datetime
+
+    figures = seed_figures(path)
+    figures.setdefault("recipes", {})[recipe] = measured
+    figures.setdefault("measured_by", {})[recipe] = {**how, "date": datetime.date.today().isoformat()}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(figures, indent=1) + "\n")
+    tmp.replace(path)
+    return path
+
+
 def _format(value: float, percent: bool) -> str:
     return f"{value:.2%}" if percent else f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
 

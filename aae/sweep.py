@@ -68,6 +68,7 @@ class SweepPlan:
     seeds: list[int]
     metric: str | None = None  # None: the kind's default (DEFAULT_METRICS)
     samples: int = 2000  # samples per model for the validation Parzen estimate and Fréchet distance
+    keep: str | None = None  # a folder to keep each trial's trained model in (`aae seeds` measures them after)
 
     def trials(self) -> list[dict[str, Any]]:
         names = list(self.grid)
@@ -123,9 +124,16 @@ def run_trial(plan: SweepPlan, params: dict[str, Any], *, report=None) -> dict[s
     classifier = load_checkpoint(path).model if path.exists() and spec.kind != "classifier" else None
     figures = validation_figures(result.model, run.splits, classifier=classifier, samples=plan.samples,
                                  seed=spec.train.seed)
+    if plan.keep:
+        run.save_result(Path(plan.keep) / trial_name(params), result)
     return {"params": params, "figures": figures, "epochs": result.epochs_done,
             "seconds": round(time.time() - started, 1), "precision": result.precision,
             "train_images": len(run.splits.train_x)}
+
+
+def trial_name(params: dict[str, Any]) -> str:
+    """A trial's folder name: its values, then its seed (hidden-64-seed-1)."""
+    return "-".join(f"{k.replace('_', '-')}-{v}" for k, v in params.items()) or "trial"
 
 
 def _metric(plan: SweepPlan, figures: dict[str, float]) -> str:

@@ -32,16 +32,15 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--dataset", default="mnist")
     args = parser.parse_args()
-    from aae.recipes import get_recipe
+    from aae.lab.recipes import get_recipe
 
-    recipe_args = get_recipe("aae-8d").args
-    epochs = 2 if args.quick else int(recipe_args[recipe_args.index("--epochs") + 1])
+    epochs = 2 if args.quick else get_recipe("aae-8d").run["epochs"]
     device = pick_device(args.device)
     extra = ["--data-dir", args.data_dir] if args.data_dir else []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "aae-8d"
         started = time.perf_counter()
-        code = aae_main(["train", *RECIPE, "--epochs", str(epochs), "--device", device.type,
+        code = aae_main(["train", "--recipe", "aae-8d", "--epochs", str(epochs), "--device", device.type,
                          "--dataset", args.dataset, "--out", str(out), *extra])
         wall = time.perf_counter() - started
         if code:

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Retrain every model shipped in checkpoints/ from its named recipe (`aae recipes` lists them), reproducibly.
 # Usage: bash scripts/train_shipped.sh [DATA_DIR] [DEVICE]     (defaults: ../shared/data, auto)
-# Each recipe trains in full precision into runs/shipped/NAME (resumable, optimiser state kept out of the repo),
+# Each recipe trains in the precision it pins into runs/shipped/NAME (resumable, optimiser state kept out of the repo),
 # then is exported to checkpoints/NAME as the recipe says (float16, or int8 with per-row scales, to keep
-# checkpoints/ under 30 MB), and measured with `aae eval --write` so its card holds its figures.
+# checkpoints/ under 40 MB), and measured with `aae eval --write` so its card holds its figures.
 # ONLY="aae-2d-gaussian vae-2d" retrains just those. A finished run is only re-exported and re-measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -68,3 +68,20 @@ def test_validation_splits_hold_no_test_image(small_splits):
     n = len(small_splits.val_x)
     assert len(halves.val_x) == n // 2 and len(halves.test_x) == n - n // 2
     assert (halves.test_x == small_splits.val_x[n // 2:]).all() and len(halves.train_x) == 0
+
+
+def test_seed_figures_come_from_one_command(tmp_path, data_dir, monkeypatch):
+    """`aae seeds`: each seed trained through the sweep engine, each finished model measured as `aae eval`
+    measures a shipped one, and the recipe's figures written with how they were measured; other recipes kept."""
+    monkeypatch.setenv("AAE_DATA_DIR", str(data_dir))
+    figures = tmp_path / "seed_figures.json"
+    figures.write_text(json.dumps({"recipes": {"semi-100": {"test_error": {"0": 0.03}}}}))
+    assert main(["seeds", "vae-2d", "--seeds", "0", "1", "--set", "epochs=1", "--set", "train_limit=2000",
+                 "--set", "hidden=32", "--set", "precision=fp32", "--samples", "300", "--out", str(tmp_path / "s"),
+                 "--figures", str(figures)]) == 0
+    written = json.loads(figures.read_text())
+    assert written["recipes"]["semi-100"] == {"test_error": {"0": 0.03}}
+    vae = written["recipes"]["vae-2d"]
+    assert set(vae["parzen_ll"]) == {"0", "1"} and vae["parzen_ll"]["0"] != vae["parzen_ll"]["1"]
+    how = written["measured_by"]["vae-2d"]
+    assert "300 samples" in how["evaluation"] and how["train_images"] == 2000 and how["epochs"] == 1
