@@ -137,6 +137,11 @@ def test_an_untrained_generator_is_the_identity_and_without_residual_output_it_i
     assert (model.round_trip(x, "ba") - x).abs().max() <= EPS + 1e-6
     scratch = CycleGAN(CycleGANConfig(**TINY, residual_output=False))
     assert (scratch.translate(x, "ab") - x).abs().mean() > 0.05
+    deeper = CycleGAN(CycleGANConfig(**TINY, downsamplings=2))  # residual blocks at 7×7, wider
+    assert (deeper.translate(x, "ba") - x).abs().max() <= EPS + 1e-6
+    assert deeper.g_ab.net[9].body[0].in_channels == 4 * TINY["channels"]
+    with pytest.raises(ValueError, match="downsamplings"):
+        CycleGAN(CycleGANConfig(**TINY, downsamplings=3))
 
 
 def test_each_phase_moves_only_its_own_networks_and_d_learns_from_the_generator_pass():

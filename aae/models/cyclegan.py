@@ -35,6 +35,8 @@ class CycleGANConfig:
                          "first one's dataset")
     channels: int = setting(16, "generator width at 28×28 (twice as many at 14×14, where the residual blocks are)")
     residual_blocks: int = setting(3, "residual blocks in each generator")
+    downsamplings: int = setting(1, "halvings of the image before the residual blocks: 1 works at 14×14, 2 at 7×7 "
+                                    "(each block then sees the whole digit, for changes of shape)")
     disc_channels: int = setting(16, "discriminator width of the first layer (twice as many in the second)")
     gan_loss: Literal["lsgan", "nonsaturating"] = setting(
         "lsgan", "lsgan: least squares (CycleGAN's); nonsaturating: the classic GAN's cross-entropy")
@@ -59,18 +61,24 @@ class ResidualBlock(nn.Module):
 
 
 class TranslationGenerator(nn.Module):
-    """Image (B, 1, 28, 28) in [0, 1] -> image in [0, 1]: encoder (to 14×14), residual blocks, decoder."""
+    """Image (B, 1, 28, 28) in [0, 1] -> image in [0, 1]: encoder (strided convs down to 14×14, or 7×7), residual
+    blocks, decoder (transposed convs back up)."""
 
-    def __init__(self, *, channels: int, blocks: int, residual_output: bool = True) -> None:
+    def __init__(self, *, channels: int, blocks: int, residual_output: bool = True, downsamplings: int = 1) -> None:
         super().__init__()
-        c = channels
+        if downsamplings not in (1, 2):
+            raise ValueError(f"downsamplings is 1 (to 14×14) or 2 (to 7×7), not {downsamplings}")
+        widths = [channels * 2 ** i for i in range(downsamplings + 1)]  # c at 28×28, 2c at 14×14 (, 4c at 7×7)
+        down = [layer for n_in, n_out in zip(widths, widths[1:])
+                for layer in (nn.Conv2d(n_in, n_out, 4, stride=2, padding=1), nn.InstanceNorm2d(n_out), nn.ReLU())]
+        up = [layer for n_in, n_out in zip(widths[:0:-1], widths[-2::-1])
+              for layer in (nn.ConvTranspose2d(n_in, n_out, 4, stride=2, padding=1), nn.InstanceNorm2d(n_out),
+                            nn.ReLU())]
         self.residual_output = residual_output
         self.net = nn.Sequential(
-            nn.Conv2d(1, c, 3, padding=1), nn.InstanceNorm2d(c), nn.ReLU(),
-            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.InstanceNorm2d(2 * c), nn.ReLU(),  # (B, 2c, 14, 14)
-            *(ResidualBlock(2 * c) for _ in range(blocks)),
-            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.InstanceNorm2d(c), nn.ReLU(),  # (B, c, 28, 28)
-            nn.Conv2d(c, 1, 3, padding=1),
+            nn.Conv2d(1, channels, 3, padding=1), nn.InstanceNorm2d(channels), nn.ReLU(),
+            *down, *(ResidualBlock(widths[-1]) for _ in range(blocks)), *up,
+            nn.Conv2d(channels, 1, 3, padding=1),
         )
         if residual_output:  # starts as the identity
             nn.init.zeros_(self.net[-1].weight)
@@ -137,7 +145,7 @@ class CycleGAN(LatentModel):
 
         def generator() -> TranslationGenerator:
             return TranslationGenerator(channels=config.channels, blocks=config.residual_blocks,
-                                        residual_output=config.residual_output)
+                                        residual_output=config.residual_output, downsamplings=config.downsamplings)
 
         self.g_ab, self.g_ba = generator(), generator()
         self.d_a = PatchDiscriminator(channels=config.disc_channels)
