@@ -1,4 +1,4 @@
-"""Latent Lab: the entry point. Navigation over pages/ and the home page (what AAEs are, device, data, models)."""
+"""Latent Lab: the entry point. Navigation over the pages in views/, and the home page (AAEs, device, data, models)."""
 
 from __future__ import annotations
 
@@ -12,24 +12,30 @@ from aae.metrics.evaluate import METRICS, metric_label
 from aae.paper import paper_vs_ours
 from ui import common
 
+# The pages in the order users meet them: (file in views/, title, icon, URL path). The URL paths are those of
+# links people have already shared (/prior_samples?model=…), so a page keeps its path when its file moves.
 PAGES = {
     "Explore": [
-        ("pages/1_prior_samples.py", "Prior & samples", ":material/scatter_plot:"),
-        ("pages/2_traversal.py", "Latent traversal", ":material/tune:"),
-        ("pages/3_encode.py", "Encode a digit", ":material/draw:"),
+        ("views/prior_samples.py", "Prior & samples", ":material/scatter_plot:", "prior_samples"),
+        ("views/traversal.py", "Latent traversal", ":material/tune:", "traversal"),
+        ("views/encode.py", "Encode a digit", ":material/draw:", "encode"),
     ],
     "Compare": [
-        ("pages/4_aae_vs_vae.py", "AAE vs VAE", ":material/compare:"),
-        ("pages/5_gan_vs_aae.py", "GAN vs AAE", ":material/sports_kabaddi:"),
+        ("views/aae_vs_vae.py", "AAE vs VAE", ":material/compare:", "aae_vs_vae"),
+        ("views/gan_vs_aae.py", "GAN vs AAE", ":material/sports_kabaddi:", "gan_vs_aae"),
     ],
     "The paper's other AAEs": [
-        ("pages/7_style_content.py", "Style & content", ":material/style:"),
-        ("pages/8_clusters.py", "Clusters", ":material/workspaces:"),
-        ("pages/9_denoise.py", "Denoise", ":material/blur_off:"),
+        ("views/style_content.py", "Style & content", ":material/style:", "style_content"),
+        ("views/clusters.py", "Clusters", ":material/workspaces:", "clusters"),
+        ("views/denoise.py", "Denoise", ":material/blur_off:", "denoise"),
+    ],
+    "Beyond the paper": [
+        ("views/style_space.py", "Style space", ":material/gradient:", "style_space"),
+        ("views/translate.py", "Translate", ":material/swap_horiz:", "translate"),
     ],
     "Build": [
-        ("pages/6_train.py", "Train", ":material/model_training:"),
-        ("pages/10_draw_prior.py", "Draw a prior", ":material/brush:"),
+        ("views/train.py", "Train", ":material/model_training:", "train"),
+        ("views/draw_prior.py", "Draw a prior", ":material/brush:", "draw_prior"),
     ],
 }
 
@@ -80,7 +86,7 @@ def home() -> None:
     st.subheader("Pages")
     for section, pages in PAGES.items():
         st.markdown(f"**{section}**")
-        for path, title, icon in pages:
+        for path, title, icon, _ in pages:
             st.page_link(path, label=title, icon=icon)
 
 
@@ -178,7 +184,7 @@ st.set_page_config(page_title="Latent Lab", page_icon=str(FAVICON), layout="wide
 common.warm_up_projections()  # UMAP's JIT compile in the background, before anyone asks for a UMAP
 navigation = st.navigation(
     {"Latent Lab": [st.Page(home, title="Home", icon=":material/home:", default=True)]}
-    | {section: [st.Page(path, title=title, icon=icon) for path, title, icon in pages]
+    | {section: [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in pages]
        for section, pages in PAGES.items()}
 )
 navigation.run()

@@ -1,4 +1,5 @@
-"""Open a page in the real Streamlit runtime (AppTest) on a chosen model, with session state preset."""
+"""Open a page through the app (AppTest of app.py, switched to views/`page`.py) on a chosen model, with session
+state preset: the page runs inside app.py's navigation, as it does for a user."""
 
 from __future__ import annotations
 
@@ -11,9 +12,15 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def page_app(page: str, *, timeout: float = 60) -> AppTest:
+    """app.py, switched to views/`page`.py and not yet run (a page's URL path is its file's name, so the switch
+    needs no run of the home page first)."""
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout).switch_page(f"views/{page}.py")
+
+
 def run_page(page: str, **state) -> AppTest:
-    """Run pages/`page`.py once (with `state` in st.session_state); no exception."""
-    at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=60)
+    """Run views/`page`.py through the app once (with `state` in st.session_state); no exception."""
+    at = page_app(page)
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
@@ -22,7 +29,7 @@ def run_page(page: str, **state) -> AppTest:
 
 
 def open_page(page: str, model: Path, **state) -> AppTest:
-    """Run pages/`page`.py once with `model` picked (and `state` in st.session_state); no exception."""
+    """Run views/`page`.py once with `model` picked (and `state` in st.session_state); no exception."""
     return run_page(page, model_path=str(model), **state)
 
 

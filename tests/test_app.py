@@ -1,5 +1,6 @@
 """The entry point in the real Streamlit runtime: home page content and navigation to every page."""
 
+import ast
 import json
 from pathlib import Path
 
@@ -35,14 +36,31 @@ def test_home_says_how_to_get_data_when_it_is_missing(tiny_models, tmp_path, mon
     assert any("AAE_DATA_DIR" in w.value for w in at.warning)
 
 
-@pytest.mark.parametrize("page", ["1_prior_samples", "2_traversal", "3_encode", "4_aae_vs_vae", "5_gan_vs_aae",
-                                  "6_train", "7_style_content", "8_clusters", "9_denoise"])
+def registered_pages() -> dict[str, tuple]:
+    """app.py's PAGES, read from its source (importing app.py would run it): {section: ((file, title, icon, url))}."""
+    tree = ast.parse((ROOT / "app.py").read_text())
+    node = next(n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "PAGES")
+    return ast.literal_eval(node.value)
+
+
+def test_every_page_file_is_registered_under_the_url_path_links_use():
+    pages = [page for section in registered_pages().values() for page in section]
+    assert sorted(Path(path).name for path, *_ in pages) == sorted(p.name for p in (ROOT / "views").glob("*.py"))
+    # Shared links name these paths (/prior_samples?model=…): a file may move, its URL stays.
+    assert [url for *_, url in pages] == ["prior_samples", "traversal", "encode", "aae_vs_vae", "gan_vs_aae",
+                                          "style_content", "clusters", "denoise", "style_space", "translate",
+                                          "train", "draw_prior"]
+    assert not (ROOT / "pages").exists()  # a pages/ folder would make Streamlit run its files on their own
+
+
+@pytest.mark.parametrize("page", ["prior_samples", "traversal", "encode", "aae_vs_vae", "gan_vs_aae", "train",
+                                  "style_content", "clusters", "denoise", "draw_prior", "style_space", "translate"])
 def test_navigation_reaches_every_page(tiny_models, page):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
-    at.switch_page(f"pages/{page}.py").run()
+    at.switch_page(f"views/{page}.py").run()
     assert not at.exception
     assert at.title and at.title[0].value != "Latent Lab"  # the page's own title, not the home page
-    if page in ("1_prior_samples", "4_aae_vs_vae", "7_style_content", "8_clusters"):  # they answer the paper
+    if page in ("prior_samples", "aae_vs_vae", "style_content", "clusters"):  # they answer the paper
         notice = [m.value for m in at.markdown if "What to notice" in m.value]
         assert notice and ("Fig." in notice[0] or "Table" in notice[0])
 

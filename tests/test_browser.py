@@ -307,8 +307,9 @@ def test_clicking_a_test_digit_on_the_aae_vs_vae_map_decodes_it(page, app_url):
 
 
 def test_a_url_with_parameters_opens_the_page_in_that_state(page, data_dir, tiny_models):
-    # On a server nobody has visited yet: Streamlit ran a pages/ file alone for such a link (its file names as
-    # the sidebar, app.py not run) until some visitor's run of app.py had set up the app's navigation.
+    # On a server nobody has visited yet: Streamlit runs a folder named pages/ beside the entry script on its own
+    # (its file names as the sidebar, app.py not run) until a run of app.py has called st.navigation; the pages
+    # live in views/ so that such a link opens through app.py from the first visit.
     with _server(data_dir, Path(tiny_models["tiny-gan"]).parent) as fresh_url:
         page.goto(f"{fresh_url}/prior_samples?model=vae-2d&seed=7&n=50")
         _wait_until(page, lambda: _heading(page, "Prior & samples").count() > 0, "the shared link did not open")

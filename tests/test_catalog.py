@@ -142,14 +142,14 @@ def test_train_config_uses_the_kinds_rate_and_the_label_regularised_adversary():
 
 
 def test_no_list_of_model_kinds_outside_the_catalogue():
-    """pages/, ui/, app.py, the jobs and the CLI ask the catalogue; none of them lists kinds itself."""
+    """views/, ui/, app.py, the jobs and the CLI ask the catalogue; none of them lists kinds itself."""
     kinds = "|".join(re.escape(k) for k in CATALOG)
     # three kinds in a row, or a picker's kinds=("aae", ...); the duel's two sides ("gan", "aae") are slots
     listing = re.compile(rf"""["']({kinds})["']\s*,\s*["']({kinds})["']\s*,\s*["']({kinds})["']"""
                          rf"""|kinds\s*=\s*\(\s*["']({kinds})["']""")
-    files = [*ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"), ROOT / "app.py", ROOT / "aae" / "jobs.py",
+    files = [*ROOT.glob("views/*.py"), *ROOT.glob("ui/*.py"), ROOT / "app.py", ROOT / "aae" / "jobs.py",
              ROOT / "aae" / "cli.py"]
     offenders = [f"{f.name}: {m.group(0)}" for f in files for m in listing.finditer(f.read_text())]
     assert not offenders, offenders
-    for f in [*ROOT.glob("pages/*.py"), ROOT / "aae" / "jobs.py"]:
+    for f in [*ROOT.glob("views/*.py"), ROOT / "aae" / "jobs.py"]:
         assert "aae.cli" not in f.read_text(), f"{f.name} imports the command line"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from page_runner import page_app
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from aae.data import load_dataset
 
@@ -36,7 +36,7 @@ def test_the_maps_mark_their_test_digits_and_the_page_writes_the_sprite(tiny_mod
 
     monkeypatch.setattr(hover, "STATIC_DIR", tmp_path / "static")
     hover.sprite_name.clear()
-    at = AppTest.from_file(str(ROOT / "pages" / "4_aae_vs_vae.py"), default_timeout=120)
+    at = page_app("aae_vs_vae", timeout=120)
     at.session_state["compare_aae_path"] = str(tiny_models["tiny-aae-2d-gaussian"])
     at.session_state["compare_vae_path"] = str(tiny_models["tiny-vae-2d"])
     at.run()

@@ -1,4 +1,4 @@
-"""AppTest of pages/4_aae_vs_vae.py on the tiny models: two maps of the test codes side by side with their
+"""AppTest of views/aae_vs_vae.py on the tiny models: two maps of the test codes side by side with their
 numbers, PCA / t-SNE for 8-D codes, and warnings when the two models do not match."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from page_runner import page_app
 from streamlit.testing.v1 import AppTest
 
 from aae.checkpoints import load_checkpoint
@@ -17,7 +18,6 @@ from aae.data import load_dataset
 from aae.explore import encode_all
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "4_aae_vs_vae.py")
 METRICS = {"knn_accuracy", "silhouette", "mmd", "recon_bce", "recon_mse"}
 
 
@@ -33,7 +33,7 @@ def figures(at: AppTest) -> list[dict]:
 
 
 def open_pair(left: Path | None, right: Path | None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
+    at = page_app("aae_vs_vae", timeout=120)
     if left is not None:
         at.session_state["compare_aae_path"] = str(left)
         at.session_state["compare_vae_path"] = str(right)

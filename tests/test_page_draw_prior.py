@@ -12,8 +12,6 @@ from page_runner import run_page
 
 from aae.checkpoints import load_checkpoint
 
-PAGE = Path(__file__).resolve().parents[1] / "pages" / "10_draw_prior.py"
-
 
 def train_until_done(at) -> None:
     """Press Start, rerun until the runs have finished (no exception on the way), then draw the finished page."""
@@ -30,7 +28,7 @@ def train_until_done(at) -> None:
 
 @pytest.fixture
 def page(tiny_models, data_dir):
-    return run_page("10_draw_prior")
+    return run_page("draw_prior")
 
 
 def test_an_example_shape_trains_an_aae_and_a_vae_with_frames_and_saves_them(page):

@@ -1,4 +1,4 @@
-"""AppTest of pages/3_encode.py on the tiny models: an uploaded digit photo is converted, encoded, reconstructed,
+"""AppTest of views/encode.py on the tiny models: an uploaded digit photo is converted, encoded, reconstructed,
 starred on the map with its neighbours; bad files give an error, not a traceback; test digits drive the code."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def blank_png() -> bytes:
 
 
 def open_page(model: Path, **state) -> AppTest:
-    return run_page("3_encode", model, **state)
+    return run_page("encode", model, **state)
 
 
 def figure(at: AppTest) -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from page_runner import open_page, values
+from page_runner import open_page, page_app, values
 from streamlit.testing.v1 import AppTest
 
 from aae.checkpoints import load_checkpoint, read_card
@@ -47,7 +47,7 @@ def legends(at: AppTest) -> list[set[str]]:
 
 
 def test_prior_and_samples_shows_fashion_codes(runs):
-    at = open_page("1_prior_samples", runs["model"])
+    at = open_page("prior_samples", runs["model"])
     assert at.session_state["page_dataset"] == "fashion-mnist"
     traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
     q = [t for t in traces if t.get("meta", "").startswith("test-digits:")]
@@ -56,21 +56,21 @@ def test_prior_and_samples_shows_fashion_codes(runs):
 
 def test_traversal_starts_from_a_fashion_test_image(runs):
     model = load_checkpoint(runs["model"]).model
-    at = open_page("2_traversal", runs["model"], trav_start="test digit", trav_index=3)
+    at = open_page("traversal", runs["model"], trav_start="test digit", trav_index=3)
     code = np.asarray(at.session_state["trav_start_code"])
     assert np.allclose(code, model.encode(runs["garments"][3:4])[0].numpy(), atol=1e-5)
     assert not np.allclose(code, model.encode(runs["digits"][3:4])[0].numpy(), atol=1e-3)
 
 
 def test_encode_reads_a_fashion_test_image_and_maps_it_among_fashion_codes(runs):
-    at = open_page("3_encode", runs["model"], encode_tab="Test digit", encode_test_index=5)
+    at = open_page("encode", runs["model"], encode_tab="Test digit", encode_test_index=5)
     assert np.allclose(at.session_state["encode_input"], runs["garments"][5, 0].numpy())
     assert any("Fashion-MNIST test images" in (n.help or "") for n in at.number_input)
     assert GARMENTS <= set().union(*legends(at))
 
 
 def test_aae_vs_vae_puts_it_beside_the_shipped_fashion_vae(runs):
-    at = AppTest.from_file(str(ROOT / "pages" / "4_aae_vs_vae.py"), default_timeout=120)
+    at = page_app("aae_vs_vae", timeout=120)
     at.session_state["compare_aae_path"] = str(runs["model"])
     at.session_state["compare_vae_path"] = str(ROOT / "checkpoints" / "vae-2d-fashion")
     at.run()
@@ -88,7 +88,7 @@ def test_aae_vs_vae_puts_it_beside_the_shipped_fashion_vae(runs):
 def test_denoise_corrupts_and_cleans_fashion_test_images(runs):
     from ui.plots import grid_image
 
-    at = open_page("9_denoise", runs["model"], denoise_model_path=str(runs["model"]))
+    at = open_page("denoise", runs["model"], denoise_model_path=str(runs["model"]))
     columns = at.session_state["denoise_grid_labels"]["cols"]
     top = at.session_state["denoise_grid"][:90]  # the first row of the grid: the clean images (3 × (2 + 28) px)
     assert np.array_equal(top, grid_image(runs["garments"][columns], nrow=len(columns), scale=3)[:90])
@@ -97,8 +97,8 @@ def test_denoise_corrupts_and_cleans_fashion_test_images(runs):
 
 def test_pages_that_do_not_fit_a_plain_aae_do_not_offer_it(runs):
     # Style & content and Clusters show models with a categorical or content code; a plain AAE is not among them.
-    for page in ("7_style_content", "8_clusters"):
-        at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=60).run()
+    for page in ("style_content", "clusters"):
+        at = page_app(page, timeout=60).run()
         assert not at.exception
         options = [o for box in at.selectbox for o in box.options]
         assert not any("tiny-fashion-aae" in str(o) for o in options), page

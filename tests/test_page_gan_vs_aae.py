@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from page_runner import page_app
 from streamlit.testing.v1 import AppTest
 
 from aae.checkpoints import load_checkpoint, save_checkpoint
@@ -16,7 +17,6 @@ from aae.models import ClassifierConfig
 from aae.training import TrainConfig, create_model, train
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = ROOT / "pages" / "5_gan_vs_aae.py"
 
 
 def wait_for_status(at: AppTest, statuses: tuple[str, ...], timeout: float = 60.0) -> None:
@@ -50,7 +50,7 @@ def test_a_tiny_duel_shows_both_grids_a_history_and_saves_both(tiny_models, data
     result = train(model, small_splits, TrainConfig(epochs=1, device="cpu", sample_every=0))
     monkeypatch.setitem(common.CLASSIFIERS, "mnist", save_checkpoint(tmp_path / "classifier", result.model))
 
-    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    at = page_app("gan_vs_aae").run()
     assert not at.exception
     assert not [b for b in at.button if b.key == "duel_save"]  # nothing to save before a run
     tiny_duel(at)
@@ -115,7 +115,7 @@ def test_a_tiny_duel_shows_both_grids_a_history_and_saves_both(tiny_models, data
 
 
 def test_pause_resume_and_stop(tiny_models, data_dir):
-    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    at = page_app("gan_vs_aae").run()
     tiny_duel(at, epochs=200)  # 400 steps: long enough to pause in the middle
     at.button(key="duel_start").click().run()
     assert at.session_state["duel_status"] == "running"
@@ -140,7 +140,7 @@ def test_classifier_missing_says_how_to_train_it(tiny_models, data_dir, monkeypa
 
     if (common.CLASSIFIERS["mnist"] / "card.json").is_file():
         monkeypatch.setitem(common.CLASSIFIERS, "mnist", tmp_path / "no-classifier")
-    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    at = page_app("gan_vs_aae").run()
     tiny_duel(at)
     at.button(key="duel_start").click().run()
     wait_for_status(at, ("done",))
@@ -150,7 +150,7 @@ def test_classifier_missing_says_how_to_train_it(tiny_models, data_dir, monkeypa
 
 def _duel_saved_gan(name: str, choose) -> dict:
     """Run a one-epoch tiny duel with `choose(at)` applied to the settings, save it; the saved GAN's config."""
-    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    at = page_app("gan_vs_aae").run()
     tiny_duel(at, epochs=1)
     choose(at)
     at.button(key="duel_start").click().run()
@@ -172,7 +172,7 @@ def test_a_dcgan_style_duel_trains_and_saves_a_conv_generator(tiny_models, data_
 def test_feature_matching_reaches_the_trained_gan(tiny_models, data_dir):
     """The GAN's default trains with the shipped gan's recipe (feature matching, plain D), which its saved config
     carries; the "plain" preset is the GAN that collapses."""
-    fresh = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    fresh = page_app("gan_vs_aae").run()
     assert fresh.selectbox(key="duel_gan_size").value == "default"  # the seeds' GAN on every device: the small
     # one's samples were never digits within the page's default run (bench/duel_digits.py)
     config = _duel_saved_gan("page-fm", lambda at: at.selectbox(key="duel_gan_size").set_value("default"))
@@ -184,7 +184,7 @@ def test_feature_matching_reaches_the_trained_gan(tiny_models, data_dir):
 
 def test_the_recorded_duel_can_be_scrubbed_without_training(tiny_models):
     """docs/recorded/duel.npz (scripts/record_duel.py) is shown before any run: its frames at once."""
-    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    at = page_app("gan_vs_aae").run()
     assert not at.exception
     assert any("A recorded run" in e.label for e in at.expander)
     slider = at.slider(key="duel_recorded_frame")

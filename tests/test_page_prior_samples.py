@@ -1,4 +1,4 @@
-"""AppTest of pages/1_prior_samples.py on the tiny models: samples, the scatter, the manifold, and what changes them."""
+"""AppTest of views/prior_samples.py on the tiny models: samples, the scatter, the manifold, and what changes them."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from pathlib import Path
 
 import numpy as np
 from page_runner import open_page as run_page
+from page_runner import page_app
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def open_page(path: Path) -> AppTest:
-    return run_page("1_prior_samples", path)
+    return run_page("prior_samples", path)
 
 
 def scatter(at: AppTest) -> dict:
@@ -119,10 +120,8 @@ def test_the_prior_label_follows_the_model(tiny_models):
 
 
 def test_a_shared_link_opens_the_model_prior_and_seed(tiny_models):
-    from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "1_prior_samples.py"),
-                           default_timeout=60)
+    at = page_app("prior_samples", timeout=60)
     at.query_params.update({"model": "tiny-vae-8d", "seed": "7", "n": "50", "prior": "uniform:1"})
     at.run()
     assert not at.exception
@@ -149,7 +148,7 @@ def test_a_link_naming_a_model_opens_without_a_widget_state_warning(tiny_models)
     handler = Keep(level=logging.WARNING)
     logger.addHandler(handler)
     try:
-        at = AppTest.from_file(str(ROOT / "pages" / "1_prior_samples.py"), default_timeout=60)
+        at = page_app("prior_samples", timeout=60)
         at.query_params["model"] = "tiny-vae-2d"
         at.run()
         assert not at.exception

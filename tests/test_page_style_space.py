@@ -1,4 +1,4 @@
-"""AppTest of pages/style_space.py on a small StyleGAN: paths in Z and W, the mixing grid, truncation, noise."""
+"""AppTest of views/style_space.py on a small StyleGAN: paths in Z and W, the mixing grid, truncation, noise."""
 
 from __future__ import annotations
 

@@ -6,17 +6,15 @@ import time
 from pathlib import Path
 
 import pytest
-from page_runner import run_page
+from page_runner import page_app, run_page
 from streamlit.testing.v1 import AppTest
 
 from aae.checkpoints import load_checkpoint
 
-PAGE = Path(__file__).resolve().parents[1] / "pages" / "6_train.py"
-
 
 @pytest.fixture
 def page(tiny_models, data_dir):
-    return run_page("6_train")
+    return run_page("train")
 
 
 def configure_tiny(at: AppTest, name: str) -> None:
@@ -140,7 +138,7 @@ def test_invalid_settings_show_an_error_and_start_nothing(page, tiny_models, cha
 
 def test_missing_data_says_how_to_provide_it_and_disables_start(tiny_models, tmp_path, monkeypatch):
     monkeypatch.setenv("AAE_DATA_DIR", str(tmp_path / "empty"))
-    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    at = page_app("train").run()
     assert not at.exception
     assert any("AAE_DATA_DIR" in i.value and "MNIST" in i.value for i in at.info)
     assert at.button(key="train_start").disabled is True

@@ -1,4 +1,4 @@
-"""AppTest of pages/translate.py on a tiny CycleGAN: the grid of test images, translations and round trips; an
+"""AppTest of views/translate.py on a tiny CycleGAN: the grid of test images, translations and round trips; an
 uploaded digit translated and read; the class-preservation figures and where translation fails, from the card."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""AppTest of pages/2_traversal.py on the tiny models: sliders, start points, sweep and interpolation."""
+"""AppTest of views/traversal.py on the tiny models: sliders, start points, sweep and interpolation."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from page_runner import open_page as run_page
+from page_runner import page_app
 from streamlit.testing.v1 import AppTest
 
 from aae.checkpoints import load_checkpoint, save_checkpoint
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def open_page(path: Path) -> AppTest:
-    return run_page("2_traversal", path)
+    return run_page("traversal", path)
 
 
 def slider_keys(at: AppTest) -> list[str]:
@@ -100,7 +101,7 @@ def test_2d_aae_live_sliders_sweep_and_test_digit_start(tiny_models, test_digits
 def test_a_shared_link_sets_the_live_sliders_and_a_move_writes_the_link(tiny_models, test_digits):
     """`?start=test+digit&digit=5&z1=-2&z2=2`: the live sliders (the only ones) start at −2 and 2 from digit 5,
     and the component's sliders keep the address in step."""
-    at = AppTest.from_file(str(ROOT / "pages" / "2_traversal.py"), default_timeout=60)
+    at = page_app("traversal", timeout=60)
     at.query_params.update({"model": "tiny-aae-2d-gaussian", "start": "test digit", "digit": "5", "z1": "-2",
                             "z2": "2"})
     at.run()

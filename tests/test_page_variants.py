@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 import torch
-from page_runner import open_page, values
+from page_runner import open_page, page_app, values
 from PIL import Image
 
 from aae.checkpoints import load_checkpoint
@@ -51,7 +51,7 @@ def assert_labelled(shown: np.ndarray, bare: np.ndarray) -> None:
 def test_style_page_prior_rows_are_styles_and_columns_digits(tiny_models):
     path = tiny_models["tiny-supervised"]
     model = load_checkpoint(path).model
-    at = open_page("7_style_content", path)
+    at = open_page("style_content", path)
     grid, codes = at.session_state["style_grid"], at.session_state["style_codes"]
     assert codes.shape == (6, 2)
     assert grid.shape[0] == 6 * GRID_CELL + 6 and grid.shape[1] == 10 * GRID_CELL + 6  # 6 rows × 10 digits
@@ -73,7 +73,7 @@ def test_style_page_prior_rows_are_styles_and_columns_digits(tiny_models):
 def test_style_page_takes_styles_from_test_digits_and_reads_them(tiny_models, test_digits):
     path = tiny_models["tiny-semi"]
     model = load_checkpoint(path).model
-    at = open_page("7_style_content", path, style_source="test digits", style_index=4, style_n=3)
+    at = open_page("style_content", path, style_source="test digits", style_index=4, style_n=3)
     codes = at.session_state["style_codes"]
     np.testing.assert_allclose(codes, model.encode(test_digits[4:7]).numpy(), atol=1e-5)
     # the source digit leads each row: 11 columns
@@ -86,17 +86,17 @@ def test_style_page_takes_styles_from_test_digits_and_reads_them(tiny_models, te
 
 def test_style_page_upload_is_encoded_and_a_blank_one_is_an_error(tiny_models, test_digits):
     path = tiny_models["tiny-supervised"]
-    at = open_page("7_style_content", path, style_source="an upload", style_upload_bytes=png_of(test_digits[0]))
+    at = open_page("style_content", path, style_source="an upload", style_upload_bytes=png_of(test_digits[0]))
     assert at.session_state["style_codes"].shape == (1, 2)
     assert at.session_state["style_grid"].shape == (GRID_CELL + 6, 11 * GRID_CELL + 6)
 
-    at = open_page("7_style_content", path, style_source="an upload", style_upload_bytes=blank_png())
+    at = open_page("style_content", path, style_source="an upload", style_upload_bytes=blank_png())
     assert at.error and "could not be used" in at.error[0].value
     assert at.session_state["style_grid"] is None
 
 
 def test_style_page_lists_only_style_models(tiny_models):
-    at = open_page("7_style_content", tiny_models["tiny-supervised"])
+    at = open_page("style_content", tiny_models["tiny-supervised"])
     options = at.selectbox(key="_model_path_widget").options
     assert any("tiny-supervised" in o for o in options) and any("tiny-semi" in o for o in options)
     assert not any("tiny-aae-8d" in o or "tiny-cluster" in o for o in options)
@@ -104,10 +104,8 @@ def test_style_page_lists_only_style_models(tiny_models):
 
 
 def test_style_page_defaults_to_a_supervised_model(tiny_models):
-    from page_runner import ROOT
-    from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / "7_style_content.py"), default_timeout=60).run()
+    at = page_app("style_content", timeout=60).run()
     assert not at.exception
     widget = at.selectbox(key="_model_path_widget")
     assert "SUPERVISED" in widget.options[widget.index]
@@ -119,7 +117,7 @@ def test_cluster_page_rows_and_error_match_the_report(tiny_models, data_dir):
     path = tiny_models["tiny-cluster"]
     model = load_checkpoint(path).model
     report = cluster_report(model, load_dataset("mnist", data_dir=data_dir))
-    at = open_page("8_clusters", path)
+    at = open_page("clusters", path)
     rows = at.session_state["cluster_rows"]
     assert sorted(r["cluster"] for r in rows) == list(range(6))
     assert at.session_state["cluster_error_shown"] == pytest.approx(report.error)
@@ -140,7 +138,7 @@ def test_cluster_page_for_a_semi_supervised_model_shows_its_classes(tiny_models,
     path = tiny_models["tiny-semi"]
     model = load_checkpoint(path).model
     splits = load_dataset("mnist", data_dir=data_dir, test=True)
-    at = open_page("8_clusters", path)
+    at = open_page("clusters", path)
     rows = at.session_state["cluster_rows"]
     assert [r["digit"] for r in sorted(rows, key=lambda r: r["cluster"])] == list(range(10))
     predicted = model.classify(splits.test_x)
@@ -151,7 +149,7 @@ def test_cluster_page_for_a_semi_supervised_model_shows_its_classes(tiny_models,
 
 def test_denoise_page_starts_at_the_models_corruption_and_measures_it(tiny_models, data_dir):
     path = tiny_models["tiny-denoise"]
-    at = open_page("9_denoise", path, denoise_model_path=str(path))
+    at = open_page("denoise", path, denoise_model_path=str(path))
     assert at.selectbox(key="denoise_kind").value == "gaussian"
     assert at.slider(key="denoise_level").value == pytest.approx(0.5)
     grid = at.session_state["denoise_grid"]
@@ -179,7 +177,7 @@ def test_denoise_page_starts_at_the_models_corruption_and_measures_it(tiny_model
 
 
 def test_denoise_page_compares_two_models(tiny_models):
-    at = open_page("9_denoise", tiny_models["tiny-denoise"], denoise_model_path=str(tiny_models["tiny-denoise"]))
+    at = open_page("denoise", tiny_models["tiny-denoise"], denoise_model_path=str(tiny_models["tiny-denoise"]))
     other = str(tiny_models["tiny-aae-8d"])
     at.selectbox(key="denoise_compare").set_value(other).run()
     assert not at.exception
@@ -190,7 +188,7 @@ def test_denoise_page_compares_two_models(tiny_models):
 def test_cluster_page_draws_the_2d_map_of_a_dimred_model(tiny_models, data_dir):
     path = tiny_models["tiny-dimred"]
     model = load_checkpoint(path).model
-    at = open_page("8_clusters", path)
+    at = open_page("clusters", path)
     assert at.session_state["cluster_map_points"] == 10_000
     figure = at.get("plotly_chart")[0].proto.spec
     import json

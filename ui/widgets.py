@@ -170,26 +170,8 @@ def picked_model(**picker_options):
         st.stop()
 
 
-def through_the_app() -> None:
-    """Make sure this page runs inside app.py's navigation, not as a file of the pages/ folder on its own.
-
-    Until some visitor's run of app.py has called `st.navigation`, Streamlit treats a `pages/` folder the old way:
-    a link straight to a page (`/encode?model=…`, the shareable views) on a freshly started server ran
-    pages/3_encode.py alone, with file names for a sidebar ("app", "prior samples") and without app.py's
-    set-up. Here that is switched off and the run starts again, now through app.py, which opens the same page.
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # a Streamlit without it has no such mode either
-        return
-    if getattr(PagesManager, "uses_pages_directory", None):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def page_header(title: str, caption: str, *, notice: str | None = None) -> None:
     """The page's title, what it does, and what to look for in it (with the paper's figure it answers)."""
-    through_the_app()
     start_page(title)
     st.title(title)
     st.caption(caption)
