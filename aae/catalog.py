@@ -294,9 +294,9 @@ def train_config(kind: str, model_config: Any, **options: Any):
 def training_card(dataset: str, splits, config, result, *, history: list, seconds: float) -> dict[str, Any]:
     """What a checkpoint card records about data and training (the checkpoint adds model and versions)."""
     return {
-        "dataset": {"name": dataset, "train_images": len(splits.train_x), "val_images": len(splits.val_x),
+        "dataset": {"name": dataset, "train_images": len(splits.train_y), "val_images": len(splits.val_y),
                     "test_images": splits.test_images,  # from the file's header: training never loads it
-                    "note": f"{len(splits.train_x):,} training images and {len(splits.val_x):,} validation images "
+                    "note": f"{len(splits.train_y):,} training images and {len(splits.val_y):,} validation images "
                             "drawn (seeded) from the dataset's training set; the test images are its official "
                             "test set"},
         "training": {**asdict(config), "epochs": result.epochs_done, "steps": result.steps_done,

@@ -21,7 +21,6 @@ import gzip
 import hashlib
 import os
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -207,50 +206,76 @@ def count_test_images(name: DatasetName = "mnist", data_dir: str | os.PathLike |
     return None if source is None else idx_length(source)
 
 
-@dataclass
 class Splits:
-    """Train / validation (and, when asked for, test) images as float32 (N, 1, 28, 28) in [0, 1], labels int64 (N,).
+    """Train / validation (and, when asked for, test) images and labels int64 (N,).
+
+    test_x and the others read as float32 (N, 1, 28, 28) in [0, 1]. load_dataset stores the images as uint8
+    (N, 28, 28), a quarter of the memory, and makes each float tensor the first time it is read (then keeps it);
+    the trainer never reads them whole: it takes float batches of the stored images (`batch`). Splits built
+    from float tensors keep them as given.
 
     Without the test split (load_dataset's default), reading test_x or test_y raises TestSplitWithheld;
     `test_images` still says how many the dataset has (from the file's header) for a card to record.
     """
 
-    name: str
-    train_x: torch.Tensor
-    train_y: torch.Tensor
-    val_x: torch.Tensor
-    val_y: torch.Tensor
-    _test_x: torch.Tensor | None = field(default=None, repr=False)
-    _test_y: torch.Tensor | None = field(default=None, repr=False)
-    test_images: int | None = None  # the dataset's test images (None: unknown, e.g. random data)
-    data_dir: str | None = None  # the data root it came from (where evaluation finds the test split)
-
-    def __post_init__(self) -> None:
-        if (self._test_x is None) != (self._test_y is None):
+    def __init__(self, name: str, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor,
+                 val_y: torch.Tensor, test_x: torch.Tensor | None = None, test_y: torch.Tensor | None = None, *,
+                 test_images: int | None = None, data_dir: str | None = None) -> None:
+        if (test_x is None) != (test_y is None):
             raise ValueError("test images and labels come together")
-        if self._test_x is not None and self.test_images is None:
-            self.test_images = len(self._test_x)
+        self.name = name
+        self.train_y, self.val_y, self._test_y = train_y, val_y, test_y
+        self._stored = {"train": train_x, "val": val_x, "test": test_x}  # uint8 (N, 28, 28) or float (N, 1, 28, 28)
+        self._floats: dict[str, torch.Tensor] = {}
+        self.test_images = len(test_x) if test_images is None and test_x is not None else test_images
+        self.data_dir = data_dir  # the data root it came from (where evaluation finds the test split)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{split} {len(t):,}" for split, t in self._stored.items() if t is not None)
+        return f"Splits({self.name!r}: {sizes}{'' if self.has_test else '; test withheld'})"
 
     @property
     def has_test(self) -> bool:
-        return self._test_x is not None
+        return self._stored["test"] is not None
 
-    def _test(self, which: str) -> torch.Tensor:
-        value = self._test_x if which == "test_x" else self._test_y
-        if value is None:
+    def _check(self, split: str, which: str) -> None:
+        if split == "test" and not self.has_test:
             raise TestSplitWithheld(
                 f"{which}: {TEST_RULE}. These {self.name} splits were loaded without it. Evaluation code and "
                 "pages that show test digits load it explicitly: aae.data.load_test_split(...) or "
                 "load_dataset(..., test=True).")
-        return value
+
+    def images(self, split: Literal["train", "val", "test"]) -> torch.Tensor:
+        """The images of `split` as stored: uint8 (N, 28, 28) or float (N, 1, 28, 28); index them, then `as_float`."""
+        self._check(split, f"{split} images")
+        return self._stored[split]
+
+    def batch(self, split: Literal["train", "val", "test"], index: torch.Tensor | slice) -> torch.Tensor:
+        """Float images (B, 1, 28, 28) of `split` at `index`, converting only those rows."""
+        return as_float(self.images(split)[index])
+
+    def _float(self, split: str) -> torch.Tensor:
+        self._check(split, f"{split}_x")
+        if split not in self._floats:
+            self._floats[split] = as_float(self._stored[split])
+        return self._floats[split]
+
+    @property
+    def train_x(self) -> torch.Tensor:
+        return self._float("train")
+
+    @property
+    def val_x(self) -> torch.Tensor:
+        return self._float("val")
 
     @property
     def test_x(self) -> torch.Tensor:
-        return self._test("test_x")
+        return self._float("test")
 
     @property
     def test_y(self) -> torch.Tensor:
-        return self._test("test_y")
+        self._check("test", "test_y")
+        return self._test_y
 
     @property
     def class_names(self) -> list[str]:
@@ -258,17 +283,29 @@ class Splits:
 
     def without_test(self) -> Splits:
         """These splits with no test images (what training gets)."""
-        return Splits(self.name, self.train_x, self.train_y, self.val_x, self.val_y,
-                      test_images=self.test_images, data_dir=self.data_dir)
+        out = Splits(self.name, self._stored["train"], self.train_y, self._stored["val"], self.val_y,
+                     test_images=self.test_images, data_dir=self.data_dir)
+        out._floats = {k: v for k, v in self._floats.items() if k != "test"}
+        return out
 
     def with_test(self, test_x: torch.Tensor, test_y: torch.Tensor) -> Splits:
-        return Splits(self.name, self.train_x, self.train_y, self.val_x, self.val_y, test_x, test_y,
-                      data_dir=self.data_dir)
+        out = Splits(self.name, self._stored["train"], self.train_y, self._stored["val"], self.val_y, test_x, test_y,
+                     data_dir=self.data_dir)
+        out._floats = {k: v for k, v in self._floats.items() if k != "test"}
+        return out
 
     def to(self, device: torch.device | str) -> Splits:
-        test = (self._test_x.to(device), self._test_y.to(device)) if self.has_test else (None, None)
-        return Splits(self.name, *(t.to(device) for t in (self.train_x, self.train_y, self.val_x, self.val_y)),
-                      *test, test_images=self.test_images, data_dir=self.data_dir)
+        moved = {k: None if t is None else t.to(device) for k, t in self._stored.items()}
+        test_y = None if self._test_y is None else self._test_y.to(device)
+        out = Splits(self.name, moved["train"], self.train_y.to(device), moved["val"], self.val_y.to(device),
+                     moved["test"], test_y, test_images=self.test_images, data_dir=self.data_dir)
+        out._floats = {k: v.to(device) for k, v in self._floats.items()}  # no copy when already there
+        return out
+
+
+def as_float(images: torch.Tensor) -> torch.Tensor:
+    """Stored images as float32 (N, 1, 28, 28) in [0, 1]: uint8 (N, 28, 28) converted, float returned as it is."""
+    return to_float(images) if images.dtype == torch.uint8 else images
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
@@ -276,10 +313,9 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
     return images.unsqueeze(1).float().div_(255)
 
 
-def _float_rows(images: np.ndarray, rows: np.ndarray | slice, device: torch.device | str) -> torch.Tensor:
-    """images[rows] as float32 (n, 1, 28, 28) in [0, 1] on `device`, reading only those rows of the mapped file."""
-    picked = torch.from_numpy(np.require(images[rows], requirements=["C", "W"]))  # a copy only of a mapped view
-    return to_float(picked.to(device))
+def _uint8_rows(images: np.ndarray, rows: np.ndarray | slice, device: torch.device | str) -> torch.Tensor:
+    """images[rows] as a uint8 tensor on `device`, reading only those rows of the mapped file."""
+    return torch.from_numpy(np.require(images[rows], requirements=["C", "W"])).to(device)  # a copy of a mapped view
 
 
 def load_test_split(
@@ -294,7 +330,7 @@ def load_test_split(
     _check_name(name)
     images, labels = _split_arrays(name, resolve_data_dir(data_dir), train=False)
     rows = slice(None, limit)
-    return _float_rows(images, rows, device), torch.from_numpy(labels[rows].astype(np.int64)).to(device)
+    return to_float(_uint8_rows(images, rows, device)), torch.from_numpy(labels[rows].astype(np.int64)).to(device)
 
 
 def load_dataset(
@@ -308,7 +344,8 @@ def load_dataset(
     test_limit: int | None = None,
     seed: int = 0,
 ) -> Splits:
-    """Load a dataset once as whole tensors on `device`, with `val_size` training images held out.
+    """Load a dataset once as whole tensors on `device` (uint8: Splits makes float tensors when they are read,
+    the trainer float batches), with `val_size` training images held out.
 
     The default is the paper's split of MNIST's 60,000 training images: 50,000 to train on and
     10,000 for validation (choosing the Parzen σ, naming clusters, early stopping).
@@ -332,11 +369,14 @@ def load_dataset(
     train_rows, val_rows = torch.from_numpy(train_idx), torch.from_numpy(val_idx)
     test_x = test_y = None
     if test:
-        test_x, test_y = load_test_split(name, data_dir=root, device=device, limit=test_limit)
+        test_images, test_labels = _split_arrays(name, root, train=False)
+        rows = slice(None, test_limit)
+        test_x = _uint8_rows(test_images, rows, device)
+        test_y = torch.from_numpy(test_labels[rows].astype(np.int64)).to(device)
     return Splits(
         name,
-        _float_rows(train_images, train_idx, device), labels[train_rows].to(device),
-        _float_rows(train_images, val_idx, device), labels[val_rows].to(device),
+        _uint8_rows(train_images, train_idx, device), labels[train_rows].to(device),
+        _uint8_rows(train_images, val_idx, device), labels[val_rows].to(device),
         test_x, test_y,
         test_images=count_test_images(name, root), data_dir=str(root),
     )

@@ -8,6 +8,7 @@ when a loss stops being finite, before anything broken can be saved.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import defaultdict
@@ -20,7 +21,7 @@ import torch
 from aae.data import Splits
 from aae.distributed import SINGLE, World, average_gradients, shard
 from aae.models import LatentModel, build_model
-from aae.models.base import Phase
+from aae.models.base import Phase, setting
 
 DeviceChoice = Literal["auto", "cpu", "cuda"]
 Precision = Literal["auto", "fp32", "bf16"]
@@ -29,58 +30,44 @@ OptimizerKind = Literal["adam", "sgd"]
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 20  # passes over the training split
-    batch_size: int = 100  # the paper's mini-batch size
-    lr: float = 1e-3  # rate of the main phase (reconstruction, ELBO, GAN generator); see adversarial_lr
-    seed: int = 0  # seeds initial weights, batch order and every noise draw: same seed, same model on the CPU
-    device: DeviceChoice = "auto"  # auto: CUDA when there is a GPU, else the CPU
-    log_every: int = 10  # steps between "step" events (0: about 300 over the run, for a live curve)
-    # steps between preview grids from fixed noise (0: only at the end of each epoch; -1: four per epoch)
-    sample_every: int = 200
-    n_preview: int = 100  # images in each preview grid (10 × 10)
-    # bf16: matrix products in bfloat16 under autocast (weights stay fp32). auto: bf16 only where the device
-    # does it natively and a quick measurement finds it faster (resolve_precision); on a CPU without AVX-512
-    # BF16 or AMX, bf16 is emulated and a step ran 14× slower than fp32 (issue 13), so auto means fp32 there.
-    precision: Precision = "auto"
-    # torch.compile each network before training (nn.Module.compile: the weights keep their names, checkpoints are
-    # unchanged). Measured on the 2-core AVX2 CPU, the default AAE: +9 % images/s after about 20 s of compiling,
-    # so it pays off on runs of minutes, not on short ones.
-    compile: bool = False
-    # adam: one Adam per phase (adversarial phases at each model's adversarial_lr_scale × lr, DCGAN's betas).
-    # sgd: the paper's appendix — SGD with momentum `momentum` for reconstruction and supervised phases and
-    # `adversarial_momentum` for the adversarial ones. Measured on the 2-D Gaussian AAE (README, "Why the
-    # AAEs lost"): Adam normalises each phase's step, so the encoder-as-generator phase moved the encoder
-    # as far per step as reconstruction did and the classes smeared across the prior.
-    optimizer: OptimizerKind = "adam"
-    momentum: float = 0.9  # SGD momentum of the reconstruction and supervised phases (paper: 0.9)
-    adversarial_momentum: float = 0.1  # SGD momentum of the adversarial phases (paper: 0.1)
-    adversarial_lr: float | None = None  # rate of the adversarial phases (None: the model's scale × lr)
-    supervised_lr: float | None = None  # rate of the supervised phases (None: the model's scale × lr)
-    lr_steps: tuple[int, ...] = ()  # epochs at which every rate drops tenfold (paper: 50, and 1000 for y)
-    # phases: the paper's — reconstruction, discriminator, then the encoder as generator, each its own step.
-    # joint: the encoder's generator loss joins the reconstruction loss (× adversarial_weight) in one step of
-    # one optimiser, so Adam scales the adversarial push by its gradient rather than giving it a full step of
-    # its own. Measured (README, "Why the AAEs lost"): with separate Adam phases the generator step moved the
-    # encoder as far as reconstruction and the 2-D classes smeared; joint kept q(z) on the prior and sorted them.
-    # shared (AAEs with `shares_regularization_pass`; `aae train`'s default for them, aae.catalog.train_config):
-    # joint, and D's step is taken from the same pass, on the codes the encoder made before its step (one encoder
-    # pass and one D pass per mini-batch instead of two; pythae's Adversarial_AE does the same).
-    regularization: Literal["phases", "joint", "shared"] = "joint"
-    adversarial_weight: float = 1.0  # joint only: weight of the generator loss beside the reconstruction loss
-    # Each epoch's history row also gets the latent space's progress on this many validation images: kNN
-    # accuracy of their codes and MMD² to the prior (the learning curves in docs/); 0 turns it off.
-    progress_images: int = 2000
-    # Validation images behind each epoch's val_ losses: a fixed subset (the first of the seeded validation
-    # split), kept on the device, so the pass costs a few per cent of an epoch (None: all of them; 0: none).
-    validation_images: int | None = 2000
-    # Every this many epochs, and after the last, the row also gets val_full_ losses over the whole validation
-    # split (0: after the last epoch only, and not at all when validation_images is 0). Nothing is added when the
-    # per-epoch subset is the whole split already.
-    full_validation_every: int = 0
-    # 0: train all `epochs`. Else train for about this many minutes: after each epoch, until the first rate
-    # step, the trainer cuts `epochs` to what fits at the latest epoch's speed (never more than asked) and
-    # moves each of `lr_steps` in proportion, so the schedule keeps its shape; the card records what ran.
-    minutes: float = 0.0
+    """How a model is trained: the schedule, the optimiser, the regularisation and what is measured on the way.
+    Each field's help is what `aae train --help` and the Train page show."""
+
+    epochs: int = setting(20, "passes over the training split")
+    batch_size: int = setting(100, "images per step (the paper: 100)")
+    lr: float = setting(1e-3, "rate of the main phase: reconstruction, the VAE's ELBO, a GAN's generator")
+    seed: int = setting(0, "seeds the initial weights, the batch order and every noise draw: same seed, same model")
+    device: DeviceChoice = setting("auto", "where to train: auto takes the GPU when there is one, else the CPU")
+    log_every: int = setting(10, "steps between loss reports (0: about 300 over the run)")
+    sample_every: int = setting(200, "steps between preview grids (0: at the end of each epoch; -1: four per epoch)")
+    n_preview: int = setting(100, "images in each preview grid")
+    # On a CPU without native bf16 (AVX-512 BF16 or AMX) bf16 is emulated and many times slower: auto is fp32 there.
+    precision: Precision = setting("auto", "fp32, or bf16 matrix products (weights stay fp32); auto: bf16 only "
+                                           "where the hardware does it natively and it measures faster")
+    compile: bool = setting(False, "compile each network first (torch.compile): slower to start, faster steps; "
+                                   "pays off on runs of minutes")
+    # Adam normalises each phase's step; with separate adversarial phases that moved the encoder as far as the
+    # reconstruction step did (bench/README.md), which is why the AAEs default to joint regularisation.
+    optimizer: OptimizerKind = setting("adam", "adam: one Adam per phase; sgd: the paper's SGD with momentum")
+    momentum: float = setting(0.9, "SGD momentum of the reconstruction and supervised phases (the paper: 0.9)")
+    adversarial_momentum: float = setting(0.1, "SGD momentum of the adversarial phases (the paper: 0.1)")
+    adversarial_lr: float | None = setting(None, "rate of the adversarial phases (none: the model's share of lr)")
+    supervised_lr: float | None = setting(None, "rate of the supervised phase (none: the model's share of lr)")
+    lr_steps: tuple[int, ...] = setting((), "epochs at which every rate drops tenfold (the paper: 50)")
+    regularization: Literal["phases", "joint", "shared"] = setting(
+        "joint", "AAEs: phases gives the discriminator and the encoder-as-generator steps of their own, as the "
+                 "paper; joint adds the generator loss to the reconstruction step; shared also takes D's step from "
+                 "that pass")
+    adversarial_weight: float = setting(1.0, "joint and shared: weight of the generator loss beside the "
+                                             "reconstruction loss")
+    progress_images: int = setting(2000, "validation images whose codes are scored each epoch: kNN accuracy and "
+                                         "MMD² to the prior (0: off)")
+    validation_images: int | None = setting(2000, "validation images behind each epoch's validation losses, a "
+                                                  "fixed subset (none: all of them; 0: none)")
+    full_validation_every: int = setting(0, "every this many epochs, and after the last, the losses over the whole "
+                                            "validation split too (0: after the last epoch only)")
+    minutes: float = setting(0.0, "train for about this many minutes: epochs and rate steps shrink to fit once "
+                                  "the first epoch's speed is known (0: all epochs)")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lr_steps", tuple(int(e) for e in self.lr_steps))  # a card stores a list
@@ -207,7 +194,44 @@ def resolve_precision(choice: str, device: torch.device | str) -> str:
     return chosen
 
 
-def _bf16_speedup(device: torch.device, size: int = 1000, batch: int = 100, repeats: int = 20) -> float:
+def _bf16_speedup(device: torch.device) -> float:
+    """`_time_bf16_speedup` on this machine, measured once and remembered on disk: it took 1–2 s of every start
+    (15 s on a loaded 2-core CPU: oneDNN builds its bf16 kernels on the first call). Kept in
+    $XDG_CACHE_HOME/latent-lab/bf16_speedup.json under the device's model, thread count and torch version."""
+    import json
+
+    from aae.data import cache_dir
+
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        model = ""
+        try:
+            model = next((line for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
+        except OSError:
+            pass
+        name = f"{model.partition(':')[2].strip()} ({torch.get_num_threads()} threads)"
+    key = f"{device.type}: {name}, torch {torch.__version__}"
+    path = cache_dir().parent / "bf16_speedup.json"
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if isinstance(known, dict) and isinstance(known.get(key), float):
+        return known[key]
+    speedup = _time_bf16_speedup(device)
+    known = {**(known if isinstance(known, dict) else {}), key: speedup}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(known, indent=1))
+        os.replace(temporary, path)
+    except OSError:  # unwritable: measured again next time
+        pass
+    return speedup
+
+
+def _time_bf16_speedup(device: torch.device, size: int = 1000, batch: int = 100, repeats: int = 20) -> float:
     """Time of fp32 over bf16-autocast for a 2-layer MLP step of the paper's width (batch 100, 1000 units)."""
     layers = torch.nn.Sequential(torch.nn.Linear(784, size), torch.nn.ReLU(), torch.nn.Linear(size, size)).to(device)
     x = torch.rand(batch, 784, device=device)
@@ -283,7 +307,7 @@ class Trainer:
                 raise ValueError(f"resume state lacks optimisers for phases: {', '.join(sorted(missing))}")
             for name, opt in self.optimizers.items():
                 opt.load_state_dict(optimizer_state[name])
-        n = len(self.splits.train_x)
+        n = len(self.splits.train_y)
         if n < config.batch_size:
             raise ValueError(f"the training split has {n} images, fewer than one batch of {config.batch_size}")
         if config.batch_size % world.size:
@@ -315,37 +339,38 @@ class Trainer:
         return images
 
     def _validation_subset(self, n: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """The first `n` validation images and labels (all when None): a fixed subset, on the device already."""
-        x, y = self.splits.val_x, self.splits.val_y
-        return (x, y) if n is None else (x[:n], y[:n])
+        """The first `n` validation images (float) and labels (all when None): a fixed subset, on the device."""
+        rows = slice(None, n)
+        return self.splits.batch("val", rows), self.splits.val_y[rows]
 
     @torch.no_grad()
-    def validate(self, batch_size: int = 1000, *,
+    def validate(self, batch_size: int = 500, *,
                  images: int | None | Literal["config"] = "config") -> dict[str, float]:
         """Mean loss of every phase on `images` validation images (default: the config's per-epoch subset,
         validation_images; None: all), in eval mode. One forward pass per phase the engine steps, as in training:
         the phase with the phases joined to it and its partners (the AAE: one encoder, decoder and D pass)."""
         n = self.config.validation_images if images == "config" else images
-        x, y = self._validation_subset(n)
-        if len(x) == 0:
+        total = len(self.splits.val_y) if n is None else min(n, len(self.splits.val_y))
+        if total == 0:
             return {}
         self.model.eval()
         sums: dict[str, torch.Tensor | float] = defaultdict(float)
-        for start in range(0, len(x), batch_size):
-            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        for start in range(0, total, batch_size):
+            rows = slice(start, min(start + batch_size, total))
+            xb, yb = self.splits.batch("val", rows), self.splits.val_y[rows]  # converted a batch at a time
             for phase in self.phases:
                 partners = tuple(p.name for p in phase.partners)
                 out = self.model.joint_loss(phase.name, phase.joined, xb, yb, partners)  # in fp32, as always
                 for key, value in out.logs.items():
                     sums[f"val_{key}"] += value * len(xb)  # on the device: one wait, at the end
         self.model.train()
-        return {k: float(v) / len(x) for k, v in sums.items()}
+        return {k: float(v) / total for k, v in sums.items()}
 
     def full_validation(self, epoch: int) -> dict[str, float]:
         """val_full_ losses over the whole validation split after epoch `epoch` (0-based) when it is due: every
         `full_validation_every` epochs and after the last; {} otherwise or when the per-epoch subset is all."""
         n, every = self.config.validation_images, self.config.full_validation_every
-        if n is None or n == 0 and not every or n >= len(self.splits.val_x):
+        if n is None or n == 0 and not every or n >= len(self.splits.val_y):
             return {}
         due = epoch + 1 >= self.config.epochs or (every and (epoch + 1) % every == 0)
         if not due:
@@ -356,7 +381,7 @@ class Trainer:
     def latent_progress(self) -> dict[str, float]:
         """kNN accuracy of validation codes and their MMD² to the prior: where the latent space is heading.
         On the first `progress_images` validation images, computed on the device (float32 there)."""
-        n = min(self.config.progress_images, len(self.splits.val_x))
+        n = min(self.config.progress_images, len(self.splits.val_y))
         if n < 20 or not self.model.has_encoder or self.preview_z is None:
             return {}
         from aae.metrics.latent import knn_accuracy, mmd
@@ -406,7 +431,7 @@ class Trainer:
             # Seeding per epoch makes a resumed run draw the same batches and noise as an unbroken one.
             # Each rank of a torchrun job draws its own noise (prior samples, dropout) for its shard.
             torch.manual_seed(cfg.seed * 100_003 + epoch + 7919 * self.world.rank)
-            order = torch.randperm(len(self.splits.train_x), generator=torch.Generator().manual_seed(cfg.seed + epoch))
+            order = torch.randperm(len(self.splits.train_y), generator=torch.Generator().manual_seed(cfg.seed + epoch))
             order = order.to(self.device)
             self.set_rates(epoch)
             sums: dict[str, float] = defaultdict(float)
@@ -416,7 +441,7 @@ class Trainer:
                     status = "cancelled"
                     break
                 idx = shard(order[i * cfg.batch_size:(i + 1) * cfg.batch_size], self.world)
-                x, y = self.splits.train_x[idx], self.splits.train_y[idx]
+                x, y = self.splits.batch("train", idx), self.splits.train_y[idx]  # float only for this batch
                 logs = self.train_step(x, y, step=step, epoch=epoch)
                 self._last_logs = logs
                 for key, value in logs.items():
@@ -616,7 +641,8 @@ def measure_throughput(kind: str, model_config: Any, config: TrainConfig, *, ste
     splits = Splits("mnist", x, y, x[:0], y[:0])
     # Eager: an estimate must not wait for a compile (a compiled run is about 9 % faster once compiled, here).
     trainer = Trainer(create_model(kind, model_config, seed=0), splits, replace(config, epochs=1, compile=False))
-    batch_x, batch_y = trainer.splits.train_x[:config.batch_size], trainer.splits.train_y[:config.batch_size]
+    rows = slice(None, config.batch_size)
+    batch_x, batch_y = trainer.splits.batch("train", rows), trainer.splits.train_y[rows]
     trainer.train_step(batch_x, batch_y)
     if device.type == "cuda":
         torch.cuda.synchronize()

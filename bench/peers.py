@@ -14,14 +14,29 @@ Prints each one's seconds per epoch (training only: what each reports between it
 ratio pythae / ours. Target (issue 13): ≥ 1.5, aiming at 2.5. Then the floor: the time this machine's torch.mm
 needs for the matrix products of our step alone (`step_products`), so the ratio any fp32 implementation of these
 networks could reach here is pythae's time over that floor.
+
+    python bench/peers.py --whole [--repeats 3] [--avx2] [--train-limit 20000] [--epochs 3]
+
+Whole commands instead, each a process of its own, timed from launch to exit, interleaved (ours, pythae, ours, …):
+ours is `python -m aae train --model aae --latent-dim 8 --hidden 1000 --prior-std 5` as a user runs it (start-up,
+data, its per-epoch validation on 2,000 images with kNN and MMD², the full validation after the last epoch, the
+checkpoint written); pythae's is its README's route (MNIST through torchvision, /255, Adversarial_AE with the same
+networks, AdversarialTrainer, no eval set, its final model written). Prints min / median / max of each and the
+ratio of the medians (goal ≥ 2.5). --avx2 runs both under AVX2 emulation (ATEN_CPU_CAPABILITY=avx2
+ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -43,7 +58,8 @@ def ours(splits, epochs: int, batch_size: int, regularization: str | None = None
     return (time.perf_counter() - started) / result.epochs_done, result.precision, train_config.regularization
 
 
-def pythae_epoch(splits, epochs: int, batch_size: int, hidden: int = 1000, latent: int = 8) -> float:
+def pythae_epoch(splits, epochs: int, batch_size: int, hidden: int = 1000, latent: int = 8,
+                 output_dir: str | None = None) -> float:
     from pythae.data.datasets import BaseDataset
     from pythae.models import Adversarial_AE, Adversarial_AE_Config
     from pythae.models.base.base_utils import ModelOutput
@@ -102,7 +118,8 @@ def pythae_epoch(splits, epochs: int, batch_size: int, hidden: int = 1000, laten
                                                  deterministic_posterior=True),
                            encoder=Encoder(), decoder=Decoder(), discriminator=Discriminator())
     clock = EpochClock()
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as scratch:
+        out = output_dir or scratch
         config = AdversarialTrainerConfig(output_dir=out, num_epochs=epochs, per_device_train_batch_size=batch_size,
                                           per_device_eval_batch_size=batch_size, learning_rate=1e-3, no_cuda=True,
                                           steps_saving=None)
@@ -162,6 +179,68 @@ def matmul_floor(batch: int, steps: int, regularization: str, repeats: int = 30)
     return best * steps, sum(m * k * n for m, k, n in products) / batch
 
 
+AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
+
+
+def pythae_process(args: argparse.Namespace) -> None:
+    """pythae's whole command, as its README trains on MNIST: torchvision's dataset, /255, then the trainer."""
+    from torchvision import datasets
+
+    from aae.data import Splits
+
+    mnist = datasets.MNIST(root=str(resolve_data_dir(args.data_dir)), train=True, download=False, transform=None)
+    train_x = mnist.data[:args.train_limit].reshape(-1, 1, 28, 28) / 255.0
+    train_y = mnist.targets[:args.train_limit]
+    splits = Splits("mnist", train_x, train_y, train_x[:0], train_y[:0])
+    pythae_epoch(splits, args.epochs, args.batch_size, output_dir=args.out)
+
+
+def machine() -> str:
+    """CPU model, cores, native bf16 or not, and the load average now."""
+    model = next((line.partition(":")[2].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+                 "unknown CPU")
+    native = "native bf16 (AVX-512 BF16 / AMX)" if cpu_has_native_bf16() else "no native bf16"
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{model}, {os.cpu_count()} logical cores, {native}; load average {load} (1 / 5 / 15 min)"
+
+
+def whole(args: argparse.Namespace) -> None:
+    """Both whole commands as processes, interleaved, `repeats` times each: min / median / max and the ratio."""
+    env = {**os.environ, **(AVX2 if args.avx2 else {})}
+    if args.data_dir:
+        env["AAE_DATA_DIR"] = str(resolve_data_dir(args.data_dir))
+    settings = ["--epochs", str(args.epochs), "--train-limit", str(args.train_limit), "--batch-size",
+                str(args.batch_size)]
+    with tempfile.TemporaryDirectory() as scratch:
+        commands = {
+            "ours": [sys.executable, "-m", "aae", "train", "--model", "aae", "--latent-dim", "8", "--hidden", "1000",
+                     "--prior-std", "5", "--device", "cpu", "--quiet", *settings, "--out", f"{scratch}/ours"],
+            "pythae": [sys.executable, str(Path(__file__).resolve()), "--pythae-process", *settings,
+                       "--out", f"{scratch}/pythae"],
+        }
+        print(f"machine: {machine()}")
+        emulation = " under AVX2 emulation (" + " ".join(f"{k}={v}" for k, v in AVX2.items()) + ")" if args.avx2 else ""
+        print(f"whole commands{emulation}, {args.train_limit:,} MNIST images, {args.epochs} epochs, batch "
+              f"{args.batch_size}, {args.repeats} runs each, interleaved:")
+        for name, command in commands.items():
+            print(f"  {name}: {' '.join(command[1:])}")
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for repeat in range(args.repeats):
+            for name, command in commands.items():
+                started = time.perf_counter()
+                done = subprocess.run(command, env=env, capture_output=True, text=True)
+                seconds = time.perf_counter() - started
+                if done.returncode:
+                    raise SystemExit(f"{name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+                times[name].append(seconds)
+                print(f"  run {repeat + 1} {name}: {seconds:.1f} s (load {os.getloadavg()[0]:.2f})", flush=True)
+    for name, values in times.items():
+        print(f"{name:>7}: min {min(values):.1f} s, median {statistics.median(values):.1f} s, max {max(values):.1f} s")
+    ratio = statistics.median(times["pythae"]) / statistics.median(times["ours"])
+    print(f"ratio of medians pythae / ours: {ratio:.2f}× (goal ≥ 2.5, at least 2.0)")
+    print(f"machine after: {machine()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-limit", type=int, default=20_000)
@@ -171,16 +250,25 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--regularization", choices=["shared", "joint"], default=None,
                         help="ours with this regularisation (default: aae train's, shared)")
+    parser.add_argument("--whole", action="store_true", help="time both whole commands as processes")
+    parser.add_argument("--repeats", type=int, default=3, help="--whole: runs of each command")
+    parser.add_argument("--avx2", action="store_true", help="--whole: both under AVX2 emulation")
+    parser.add_argument("--pythae-process", action="store_true", help=argparse.SUPPRESS)  # --whole's pythae side
+    parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     try:
         import pythae  # noqa: F401
     except ImportError:
         raise SystemExit('pythae is not installed: pip install -e ".[bench]"') from None
+    if args.pythae_process:
+        return pythae_process(args)
+    if args.whole:
+        return whole(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     splits = load_dataset("mnist", data_dir=str(resolve_data_dir(args.data_dir)), train_limit=args.train_limit)
     print(f"{describe_device(pick_device('cpu'))}, torch {torch.__version__}: the AAE 2 × 1000, 8-D, batch "
-          f"{args.batch_size}, {len(splits.train_x):,} MNIST images, {args.epochs} epochs each")
+          f"{args.batch_size}, {len(splits.train_y):,} MNIST images, {args.epochs} epochs each")
     theirs = pythae_epoch(splits, args.epochs, args.batch_size)
     mine, precision, regularization = ours(splits, args.epochs, args.batch_size, args.regularization)
     print(f"pythae Adversarial_AE: {theirs:.2f} s per epoch")
@@ -189,7 +277,7 @@ def main() -> None:
     print(f"ours ({said}): {mine:.2f} s per epoch, in {precision} (--precision auto; this CPU {native}), "
           f"{regularization} regularisation")
     print(f"ratio pythae / ours: {theirs / mine:.2f}× (target ≥ 1.5, aim 2.5)")
-    steps = -(-len(splits.train_x) // args.batch_size)
+    steps = -(-len(splits.train_y) // args.batch_size)
     floor, macs = matmul_floor(args.batch_size, steps, regularization)
     print(f"the step's matrix products alone ({macs / 1e6:.1f} M multiply-adds per image, torch.mm at its best on "
           f"this machine): {floor:.2f} s per epoch — ours at {floor / mine:.0%} of that floor, pythae at "

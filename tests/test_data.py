@@ -166,3 +166,18 @@ def test_loading_from_the_cache_never_imports_torchvision(data_dir, tmp_path):
             for _ in range(2)]  # the first writes the cache, the second reads it
     assert [run.stdout.strip() for run in runs] == ["False", "False"]
     assert len(list((tmp_path / "latent-lab" / "data").glob("*.npy"))) == 2  # the training split's two files
+
+
+def test_splits_keep_bytes_and_make_floats_only_when_read(data_dir):
+    """The images stay uint8 (a quarter of the memory); a batch converts only its rows; train_x is made once."""
+    splits = load_dataset("mnist", data_dir=data_dir, val_size=100, train_limit=300)
+    stored = splits.images("train")
+    assert stored.dtype == torch.uint8 and stored.shape == (300, 28, 28)
+    rows = torch.tensor([5, 0, 299])
+    batch = splits.batch("train", rows)
+    assert batch.dtype == torch.float32 and torch.equal(batch, aae.data.to_float(stored[rows]))
+    assert "train" not in splits._floats  # no whole float copy for a batch
+    assert torch.equal(splits.train_x, aae.data.to_float(stored)) and splits.train_x is splits.train_x
+    assert torch.equal(splits.to("cpu").val_x, splits.val_x) and splits.val_x.shape == (100, 1, 28, 28)
+    with pytest.raises(TestSplitWithheld):
+        splits.images("test")

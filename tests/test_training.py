@@ -358,11 +358,17 @@ def test_training_never_reads_the_test_split(kind, data_dir, small_splits, monke
     result = Trainer(create_model(kind, config, seed=0), withheld, run).fit()
     assert result.status == "done" and {"val_recon", "val_knn", "val_full_recon"} <= set(result.history[-1])
 
-    def read(self, which):
-        raise AssertionError(f"training read {which}")
+    check = Splits._check
+
+    def guarded(self, split, which):
+        if split == "test":
+            raise AssertionError(f"training read {which}")
+        return check(self, split, which)
 
     assert small_splits.has_test
-    monkeypatch.setattr(Splits, "_test", read)  # every read of test_x / test_y now fails the test
+    monkeypatch.setattr(Splits, "_check", guarded)  # every read of test images or labels now fails the test
+    with pytest.raises(AssertionError, match="training read test_x"):
+        small_splits.test_x  # noqa: B018 (the guard works)
     trainer = Trainer(create_model(kind, config, seed=0), small_splits, run)
     assert trainer.fit().status == "done" and not trainer.splits.has_test
 
