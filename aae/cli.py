@@ -103,9 +103,14 @@ def parse_train(argv: list[str]) -> tuple[TrainCommand, RunSpec, Any]:
     """`aae train` arguments -> (the command's options, the resolved run, the recipe or None)."""
     from aae.lab.recipes import get_recipe
 
-    recipe_name = _peek(argv, "--recipe")
+    recipe_name, resume = _peek(argv, "--recipe"), _peek(argv, "--resume")
     recipe = get_recipe(recipe_name) if recipe_name else None
     base = dict(recipe.run) if recipe else {}
+    if resume:  # a resumed run goes on as its card says it ran, but for what the command line changes
+        from aae.checkpoints import read_card
+        from aae.spec import from_card
+
+        base = {k: v for k, v in from_card(read_card(resume)).values().items() if v is not None}
     kind = _peek(argv, "--model") or base.get("model") or "aae"
     base["model"] = kind
     view = train_view(kind, resolve(base))
