@@ -47,12 +47,13 @@ def validation_splits(splits: Splits) -> Splits:
 
 def validation_figures(model: Any, splits: Splits, *, classifier: Any = None, samples: int = 2000,
                        seed: int = 0) -> dict[str, float]:
-    """`aae eval`'s metrics for `model`, measured on the validation images (`validation_splits`), each key
-    named val_… (`test_error` becomes `val_error`). Only numbers are kept."""
+    """`aae eval`'s headline metrics for `model` (its error, Parzen, Fréchet, coverage; not the path length or the
+    latent metrics), measured on the validation images (`validation_splits`), each key named val_…
+    (`test_error` becomes `val_error`). Only numbers are kept."""
     from aae.metrics.evaluate import evaluate
 
     figures = evaluate(model, validation_splits(splits.without_test()), classifier=classifier, n_samples=samples,
-                       seed=seed)
+                       seed=seed, extras=False)
     out = {}
     for key, value in figures.items():
         if isinstance(value, int | float) and not isinstance(value, bool):

@@ -31,6 +31,12 @@ class Metric:
     def direction(self) -> str:
         return {"higher": "higher is better", "lower": "lower is better"}.get(self.better, "")
 
+    def better_of(self, a: float, b: float) -> int | None:
+        """0 when `a` is the better value, 1 when `b` is, None on a tie or for a detail of another metric."""
+        if not self.better or a == b:
+            return None
+        return int((b > a) == (self.better == "higher"))
+
 
 METRICS: dict[str, Metric] = {
     "parzen_ll": Metric("Parzen log-likelihood (nats)", "Parzen LL", "higher",
@@ -106,13 +112,15 @@ def evaluate(
     n_samples: int = 10_000,
     seed: int = 0,
     parzen: bool = True,
+    extras: bool = True,
 ) -> dict[str, Any]:
     """The metrics that apply to `model`, measured on `splits` (validation picks the Parzen σ; test is scored).
 
     Generative models: Parzen log-likelihood of the test set under `n_samples` samples (the GAN and AAE
     papers' protocol), and with a classifier the Fréchet distance of samples to the test set and their
     class coverage. Models with an encoder: codes of the test set against the prior (MMD) and by class
-    (kNN accuracy, silhouette), and reconstruction error. The classifier: test accuracy.
+    (kNN accuracy, silhouette), and reconstruction error. The classifier: test accuracy. `extras=False` leaves
+    out the path length and the latent metrics (a sweep's trials need the headline figures only).
     """
     from aae.metrics import class_coverage, classifier_frechet_distance, parzen_evaluate
     from aae.metrics.ppl import perceptual_path_length
@@ -147,8 +155,9 @@ def evaluate(
                        class_shares=coverage.shares)
         if writes_digits(model):
             results["style_grid_accuracy"] = style_grid_accuracy(model, classifier, seed=seed)
-        results["ppl"] = perceptual_path_length(model, classifier, space="z", seed=seed).mean
-        if model.has_style_space:
+        if extras:
+            results["ppl"] = perceptual_path_length(model, classifier, space="z", seed=seed).mean
+        if extras and model.has_style_space:
             results["ppl_w"] = perceptual_path_length(model, classifier, space="w", seed=seed).mean
 
     if model.categorical:  # semi-supervised, clustering and 2-D map AAEs
@@ -156,7 +165,7 @@ def evaluate(
     if model.denoising:
         results.update(denoising_errors(model, test_x, seed=seed))
 
-    if model.has_encoder:
+    if model.has_encoder and extras:
         results.update(latent_metrics(model, splits, generator=generator))
     return results
 
