@@ -48,3 +48,11 @@ def test_a_recipe_trains_one_epoch_on_a_slice_and_its_card_names_it(tmp_path, da
     assert card["config"]["latent_dim"] == 2 and card["config"]["hidden"] == recipe.run["hidden"]
     assert card["training"]["adversarial_lr"] == recipe.run["adversarial_lr"] and card["training"]["epochs"] == 1
     assert card["dataset"]["train_images"] == 2000 and card["dataset"]["val_images"] == 10_000
+
+
+def test_every_former_preset_is_a_recipe_of_its_kind():
+    from aae.lab.recipes import recipes_for
+
+    assert {r.name for r in recipes_for("gan")} >= {"gan", "gan-small", "gan-plain", "dcgan"}
+    assert {r.name for r in recipes_for("wgan-gp")} >= {"wgan-gp-small", "wgan-gp-dcgan"}
+    assert all(r.kind == "semi" for r in recipes_for("semi")) and len(recipes_for("semi")) >= 3

@@ -78,3 +78,8 @@ def get_recipe(name: str) -> Recipe:
             return recipe
     names = ", ".join(r.name for r in all_recipes())
     raise ValueError(f"unknown recipe {name!r}; `aae recipes` lists them: {names}")
+
+
+def recipes_for(kind: str) -> tuple[Recipe, ...]:
+    """The recipes that train a `kind` model (what the Train page offers as starting points)."""
+    return tuple(r for r in all_recipes() if r.kind == kind)
