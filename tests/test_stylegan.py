@@ -168,3 +168,14 @@ def test_ppl_in_w_and_z_of_a_style_model(trained, classifier):
     assert math.isfinite(z.mean) and math.isfinite(w.mean) and z.mean > 0 and w.mean > 0
     with pytest.raises(ValueError, match="style space"):
         perceptual_path_length(_Toy(0.0), classifier, space="w", n_pairs=8)
+
+
+def test_evaluate_reports_every_metric_the_catalogue_lists_for_it(trained, classifier, data_dir):
+    from aae.data import load_dataset
+    from aae.metrics.evaluate import evaluate, format_table
+
+    splits = load_dataset("mnist", data_dir=data_dir, val_size=200, train_limit=100, test=True, test_limit=200)
+    row = evaluate(trained.model, splits, classifier=classifier, n_samples=200, parzen=False)
+    assert set(catalog.entry("stylegan").metrics) - {"parzen_ll", "parzen_se", "parzen_sigma"} <= set(row)
+    assert row["ppl"] > 0 and row["ppl_w"] > 0
+    assert "perceptual path length in w" in format_table(["sg"], [row])
