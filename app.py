@@ -128,25 +128,7 @@ def model_card(entry: common.ModelEntry) -> None:
     dataset = card.get("dataset", {})
     st.markdown(f"**{entry.name}** · {'shipped' if entry.shipped else 'yours'}")
     kind = catalog.entry(entry.kind)
-    caps = kind.capabilities
-    details = []
-    if caps["categorical"] or caps["conditional"]:
-        details.append(f"{entry.latent_dim}-D style")
-        if "n_categories" in config and not caps["uses_labels"]:
-            details.append(f"{config['n_categories']} clusters")
-        if "labels_per_class" in config:
-            labels = config["labels_per_class"]
-            details.append(f"{'all' if labels is None else labels * 10} labels")
-    elif caps["generates"]:
-        details.append(f"{entry.latent_dim}-D {entry.prior} prior")
-        if "encoder" in config:
-            details.append(f"{config['encoder']} encoder")
-        if config.get("label_regularized"):
-            details.append("label-regularised")
-        if config.get("corruption", "none") != "none":
-            details.append(f"denoising ({config['corruption']} {config['corruption_level']:g})")
-        if config.get("feature_matching"):
-            details.append(f"{config.get('generator', 'dense')} generator, feature matching")
+    details = catalog.describe_config(entry.kind, config, latent_dim=entry.latent_dim, prior=entry.prior)
     dataset_name = dataset.get("name", "mnist")
     st.caption(f"{kind.label}: {kind.summary}" + "".join(f" · {d}" for d in details)
                + (f" · **{dataset_name}**" if dataset_name != "mnist" else ""))

@@ -69,6 +69,31 @@ def label(kind: str) -> str:
     return CATALOG[kind].label if kind in CATALOG else kind
 
 
+def describe_config(kind: str, config: Mapping[str, Any], *, latent_dim: int, prior: str) -> list[str]:
+    """Short phrases for a model's card, from its checkpoint's config: "8-D gaussian prior", "16 clusters",
+    "denoising (gaussian 0.5)"; what a kind can do decides which of its fields are worth saying."""
+    caps = entry(kind).capabilities
+    details = []
+    if caps["categorical"] or caps["conditional"]:
+        details.append(f"{latent_dim}-D style")
+        if "n_categories" in config and not caps["uses_labels"]:
+            details.append(f"{config['n_categories']} clusters")
+        if "labels_per_class" in config:
+            labels = config["labels_per_class"]
+            details.append(f"{'all' if labels is None else labels * 10} labels")
+    elif caps["generates"]:
+        details.append(f"{latent_dim}-D {prior} prior")
+        if "encoder" in config:
+            details.append(f"{config['encoder']} encoder")
+        if config.get("label_regularized"):
+            details.append("label-regularised")
+        if config.get("corruption", "none") != "none":
+            details.append(f"denoising ({config['corruption']} {config['corruption_level']:g})")
+        if config.get("feature_matching"):
+            details.append(f"{config.get('generator', 'dense')} generator, feature matching")
+    return details
+
+
 # -- options and their help ---------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -99,7 +99,7 @@ def test_home_puts_the_papers_figures_beside_the_shipped_models(tiny_models):
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
-    table = at.dataframe[0].value
+    table = at.table[0].value
     rows = {row["model"]: row for row in table.to_dict("records")}
     assert {"aae-2d-gaussian", "vae-2d", "aae-8d", "semi-100", "cluster-16"} <= set(rows)
     card = json.loads((ROOT / "checkpoints" / "aae-2d-gaussian" / "card.json").read_text())
@@ -181,3 +181,24 @@ def test_home_cards_and_table_show_their_text_in_full(tiny_models, tmp_path, mon
     for chart in at.get("vega_lite_chart"):
         encoding = json.loads(chart.proto.spec)["encoding"]
         assert "domain" in encoding["x"]["scale"] and "domain" in encoding["y"]["scale"]
+
+
+def test_no_page_compares_against_a_model_kind():
+    """Pages ask what a model can do (the catalogue's capabilities), never which kind it is: a comparison with a
+    kind's name (`entry.kind == "semi"`, `kind in ("aae", "vae")`) in app.py or views/ fails here."""
+    from aae.catalog import CATALOG
+
+    def literals(node: ast.AST) -> list[str]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return [node.value]
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return [s for element in node.elts for s in literals(element)]
+        return []
+
+    offenders = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "views").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                named = [s for operand in (node.left, *node.comparators) for s in literals(operand) if s in CATALOG]
+                offenders += [f"{path.name}:{node.lineno}: {ast.unparse(node)}" for _ in named[:1]]
+    assert not offenders, offenders

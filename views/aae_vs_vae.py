@@ -37,21 +37,23 @@ def prior_description(entry: common.ModelEntry) -> str:
 
 
 def default_pair(entries: list[common.ModelEntry]) -> tuple[common.ModelEntry | None, common.ModelEntry | None]:
-    """A matching AAE and VAE: a preferred shipped pair, else the same latent size (and prior if possible)."""
+    """Two models to compare: a preferred shipped pair, else two of different kinds (in catalogue order, so an AAE
+    before a VAE) with the same latent size, and the same prior if possible."""
     by_name: dict[str, common.ModelEntry] = {}
     for entry in sorted(entries, key=lambda e: not e.shipped):  # shipped first: they win name clashes
         by_name.setdefault(entry.name, entry)
-    for aae_name, vae_name in PREFERRED_PAIRS:
-        if aae_name in by_name and vae_name in by_name:
-            return by_name[aae_name], by_name[vae_name]
-    aaes = [e for e in entries if e.kind == "aae"]
-    vaes = [e for e in entries if e.kind == "vae"]
+    for left_name, right_name in PREFERRED_PAIRS:
+        if left_name in by_name and right_name in by_name:
+            return by_name[left_name], by_name[right_name]
+    order = list(catalog.kinds())
+    ranked = sorted(entries, key=lambda e: order.index(e.kind) if e.kind in order else len(order))
     for same_prior in (True, False):
-        for a in aaes:
-            for v in vaes:
-                if a.latent_dim == v.latent_dim and (not same_prior or prior_description(a) == prior_description(v)):
-                    return a, v
-    return (aaes or entries or [None])[0], (vaes or entries or [None])[-1]
+        for i, a in enumerate(ranked):
+            for b in ranked[i + 1:]:
+                if (a.kind != b.kind and a.latent_dim == b.latent_dim
+                        and (not same_prior or prior_description(a) == prior_description(b))):
+                    return a, b
+    return (ranked or [None])[0], (ranked or [None])[-1]
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -93,9 +95,9 @@ if default_left is not None:
     st.session_state.setdefault("compare_aae_path", default_left.path)
     st.session_state.setdefault("compare_vae_path", default_right.path)
 left_pick, right_pick = st.columns(2)
-left = common.model_picker(kinds=ENCODER_KINDS, key="compare_aae_path", label="Left model (an AAE)",
+left = common.model_picker(kinds=ENCODER_KINDS, key="compare_aae_path", label="Left model",
                            where=left_pick, encoder_required=True)
-right = common.model_picker(kinds=ENCODER_KINDS, key="compare_vae_path", label="Right model (a VAE)",
+right = common.model_picker(kinds=ENCODER_KINDS, key="compare_vae_path", label="Right model",
                             where=right_pick, encoder_required=True)
 if left is None or right is None:
     st.stop()

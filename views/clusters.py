@@ -49,9 +49,10 @@ if common.splits() is None:
     st.stop()
 report = report_for(entry.path, common.card_mtime(entry.path))
 k = model.n_content
+caps = catalog.entry(entry.kind).capabilities
 
 digits, error = report.digits, report.error
-if entry.kind == "cluster":
+if not caps["uses_labels"]:  # clusters learnt without labels
     st.caption(f"**{entry.name}**: {k} clusters learnt without labels. To measure them, each cluster is named "
                "after a digit: *the paper's way* takes the label of the validation image the cluster is most "
                "sure of; *majority* takes the most common label of the training images it holds.")
@@ -61,7 +62,7 @@ if entry.kind == "cluster":
 else:
     labels = entry.card.get("config", {}).get("labels_per_class")
     told = "every label" if labels is None else f"{labels * 10} labels"
-    what = "a semi-supervised 2-D map" if entry.kind == "dimred" else "a semi-supervised AAE"
+    what = "a semi-supervised AAE" if caps["conditional"] else "a semi-supervised 2-D map"
     st.caption(f"**{entry.name}**: {what}, trained with {told}: its 10 categories are the digits themselves.")
 st.session_state["cluster_error_shown"] = error
 
@@ -81,7 +82,7 @@ cols[2].metric("Empty on the test set", int((sizes == 0).sum()))
 cols[3].metric("Digits named by no cluster", len(set(range(10)) - set(digits.tolist())),
                help="A digit no cluster is named after is always counted wrong.")
 
-if entry.kind == "dimred":  # the paper's figure 12: every test digit at W·y + z, one head per class
+if not caps["conditional"]:  # categories are heads on one 2-D map (the paper's figure 12): a digit at W·y + z
     codes = common.codes_for(entry)
     heads = model.cluster_heads.weight.detach().cpu().numpy()
     st.session_state["cluster_map_points"] = len(codes)

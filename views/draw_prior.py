@@ -31,6 +31,7 @@ else:
 
 CANVAS_SIDE = 280
 SLOTS = {"aae": "draw_aae", "vae": "draw_vae"}  # this page's job slots in the session's job registry
+KEPT_PRIOR = {"aae": "its drawn prior is in the checkpoint", "vae": "its prior is N(0, I)"}  # said when saved
 st.session_state.setdefault("draw_status", None)  # the AAE job's status, for tests
 
 common.page_header(
@@ -233,7 +234,7 @@ if any(slot in jobs for slot in SLOTS.values()):
         for kind, snap in snaps.items():
             job = jobs[SLOTS[kind]]
             if snap.status == "done":
-                kept = "its drawn prior is in the checkpoint" if kind == "aae" else "its prior is N(0, I)"
+                kept = KEPT_PRIOR[kind]
                 st.success(f"Saved **{job.name}** to `{snap.checkpoint}`: pick it in the sidebar on any page "
                            f"({kept}).")
             elif snap.status == "failed":

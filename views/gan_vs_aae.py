@@ -101,19 +101,25 @@ def pick_frame(frames: list[DuelFrame]) -> DuelFrame:
     return frames[index - 1]
 
 
-def loss_figure(losses: list[dict[str, float]], model: str, keys: tuple[str, ...], step: int) -> go.Figure:
-    """The model's losses against the step; the AAE's reconstruction (hundreds) on its own left axis."""
+# The duel's two sides: the losses each records, and the title of the left axis. A side with a reconstruction
+# loss (hundreds) draws it on the left and its adversarial losses on a second axis.
+SIDES = {"gan": (("disc", "gen"), "GAN loss"), "aae": (("recon", "disc", "gen"), "reconstruction")}
+
+
+def loss_figure(losses: list[dict[str, float]], model: str, step: int) -> go.Figure:
+    """The side's losses against the step; a reconstruction (hundreds) on its own left axis."""
+    keys, left_title = SIDES[model]
+    two_axes = "recon" in keys
     fig = go.Figure()
     steps = [row["step"] for row in losses]
     for key in keys:
-        on_left = key == "recon" or model == "gan"
+        on_left = key == "recon" or not two_axes
         fig.add_trace(go.Scatter(x=steps, y=[row.get(f"{model}_{key}") for row in losses], mode="lines", name=key,
                                  yaxis="y" if on_left else "y2", line=None if on_left else {"dash": "dot"}))
     fig.add_vline(x=step, line_dash="dot", line_color="grey")  # the frame on screen
     fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10}, xaxis_title="step",
-                      yaxis_title=f"{model.upper()} loss" if model == "gan" else "reconstruction",
-                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
-    if model == "aae":
+                      yaxis_title=left_title, legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
+    if two_axes:
         fig.update_layout(yaxis2={"title": "adversarial (dotted)", "overlaying": "y", "side": "right",
                                   "showgrid": False})
     return fig
@@ -165,13 +171,13 @@ def show_duel(job: DuelJob) -> None:
     grids = {"gan": common.grid_image(frame.gan_samples[:100], nrow=10, scale=2),
              "aae": common.grid_image(frame.aae_samples[:100], nrow=10, scale=2)}
     st.session_state["duel_shown"] = {"step": frame.step, **grids}
-    for column, model, keys in zip(st.columns(2), ("gan", "aae"), (("disc", "gen"), ("recon", "disc", "gen"))):
+    for column, model in zip(st.columns(2), SIDES):
         with column:
             st.subheader(model.upper())
             st.image(grids[model], caption=f"{model.upper()} samples at step {frame.step}")
             if snap.losses:
-                st.plotly_chart(loss_figure(snap.losses, model, keys, frame.step), key=f"duel_losses_{model}")
-            show_coverage(frame.gan_coverage if model == "gan" else frame.aae_coverage, model)
+                st.plotly_chart(loss_figure(snap.losses, model, frame.step), key=f"duel_losses_{model}")
+            show_coverage(getattr(frame, f"{model}_coverage"), model)
     if job.coverage_error:
         st.warning(f"Coverage is off for this run: {job.coverage_error}")
     elif not has_classifier:

@@ -51,9 +51,14 @@ common.page_header(
         ' code carrying class information it should not.'
     ),
 )
+def infers_the_digit(kind: str) -> bool:
+    """A semi-supervised model reads the digit from the image; a supervised one is told it."""
+    return catalog.entry(kind).capabilities["categorical"]
+
+
 entry, model = common.picked_model(kinds=catalog.kinds(conditional=True, uses_labels=True), encoder_required=True,
-                                   prefer=lambda e: e.kind == "supervised")  # the paper's figure-7 model first
-if entry.kind == "supervised":
+                                   prefer=lambda e: not infers_the_digit(e.kind))  # the paper's figure-7 model first
+if not infers_the_digit(entry.kind):
     st.caption(f"**{entry.name}**: a supervised AAE — during training the decoder got each digit's true label "
                f"and the {entry.latent_dim}-D code was pushed to a Gaussian, so it learnt the style.")
 else:
@@ -121,7 +126,7 @@ st.session_state["style_codes"] = styles.numpy()
 st.image(image, width="stretch")
 if sources is not None:
     caption = "First column: the digit each style was taken from; then that style written as 0, 1, …, 9."
-    if entry.kind == "semi":
+    if infers_the_digit(entry.kind):
         probs = model.category_probs(sources.to(model.device)).cpu()
         readings = [(int(p.argmax()), float(p.max())) for p in probs]
         st.session_state["style_readings"] = readings
