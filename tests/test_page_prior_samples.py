@@ -69,7 +69,7 @@ def test_2d_aae_samples_scatter_and_manifold(tiny_models):
     assert any("off" in w.value and "prior" in w.value for w in at.warning)
 
     # the manifold follows its slider
-    at.slider(key="manifold_n").set_value(10).run()
+    at.slider(key="_manifold_n_widget").set_value(10).run()
     assert at.session_state["manifold_grid"].shape == (2 * (10 * 30 + 2),) * 2
 
 
@@ -158,3 +158,36 @@ def test_a_link_naming_a_model_opens_without_a_widget_state_warning(tiny_models)
     finally:
         logger.removeHandler(handler)
     assert not [r.getMessage() for r in records if "Session State" in r.getMessage()]
+
+
+def test_the_grid_size_slider_shows_the_grid_drawn_after_models_without_a_plane(tiny_models):
+    """8-D, then a GAN, then a 2-D model: the slider is gone for two runs and comes back showing the size the
+    manifold is drawn at."""
+    at = open_page(tiny_models["tiny-aae-2d-gaussian"])
+    at.slider(key="_manifold_n_widget").set_value(14).run()
+    for name in ("tiny-aae-8d", "tiny-gan", "tiny-aae-2d-mog10"):
+        at.selectbox(key="_model_path_widget").set_value(str(tiny_models[name])).run()
+        assert not at.exception
+    side = at.session_state["manifold_grid"].shape[0] // 2  # scale 2
+    n_drawn = (side - 2) // 30
+    slider = at.slider(key="_manifold_n_widget")
+    assert slider.value == n_drawn == 14  # the size chosen before, kept
+    # What a browser shows for a slider it mounts afresh (it was gone for two runs): its default.
+    assert list(slider.proto.default) == [n_drawn]
+
+
+def test_a_link_with_bad_parameters_says_which_it_ignored_and_why(tiny_models):
+    at = page_app("prior_samples", timeout=60)
+    at.query_params.update({"model": "nosuchmodel", "seed": "abc", "n": "-5", "grid": "12"})
+    at.run()
+    assert not at.exception
+    warned = " ".join(w.value for w in at.warning)
+    assert "`model=nosuchmodel` (no model of that name" in warned
+    assert "`seed=abc` (not a whole number)" in warned
+    assert "`n=-5` (not between 10 and 400)" in warned
+    assert (at.session_state["samples_seed"], at.session_state["n_samples"]) == (0, 100)  # the usual values
+    at.run()  # still said on the next run of this visit
+    assert "`seed=abc`" in " ".join(w.value for w in at.warning)
+    at.selectbox(key="_model_path_widget").set_value(str(tiny_models["tiny-aae-2d-gaussian"])).run()
+    assert at.slider(key="_manifold_n_widget").value == 12  # the link's grid size
+    assert at.query_params["grid"] == "12"

@@ -5,6 +5,7 @@ Part of the pages' shared helpers (imported through `ui.common`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,8 @@ def model_picker(
         named = [e.path for e in sorted(entries, key=lambda e: not e.shipped) if e.name == wanted]
         if named:
             st.session_state[key] = named[0]
+        else:
+            ignore_url_value(param, wanted, "no model of that name that this page shows")
     # `key` is the choice every page remembers (a page may set it, as Train does for a new model); the box shows
     # it through Session State alone (a default as well would make Streamlit warn), and a pick in the box goes
     # back to `key` in its callback, before the page runs.
@@ -130,17 +133,65 @@ def url_value(param: str) -> str | None:
     return st.query_params.get(param)
 
 
-def url_state(params: dict[str, tuple[str, type]]) -> None:
-    """Before a page's widgets: {url name: (session key, type)} — take each from a shared link on the page's first
-    run; after them, call `write_url_state(params)` so the address bar always opens this view."""
-    for param, (key, kind) in params.items():
+def whole(low: int, high: int) -> Callable[[str], int]:
+    """A URL parser for a whole number in [low, high]; its ValueError says what is wrong, for the user."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError("not a whole number") from None
+        if not low <= value <= high:
+            raise ValueError(f"not between {low:,} and {high:,}")
+        return value
+    return parse
+
+
+def number(low: float, high: float) -> Callable[[str], float]:
+    """A URL parser for a number in [low, high]."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("not a number") from None
+        if not low <= value <= high:  # also refuses nan
+            raise ValueError(f"not between {low:g} and {high:g}")
+        return value
+    return parse
+
+
+def one_of(options) -> Callable[[str], str]:
+    """A URL parser for one of `options` (strings)."""
+    options = [str(o) for o in options]
+
+    def parse(text: str) -> str:
+        if text not in options:
+            raise ValueError(f"not one of {', '.join(options)}")
+        return text
+    return parse
+
+
+PLAIN_REASONS = {int: "not a whole number", float: "not a number"}
+
+
+def ignore_url_value(param: str, text: str, reason: str) -> None:
+    """Say, above the page, that the link's `param` was not used and why (kept for the rest of this visit)."""
+    note = f"`{param}={text}` ({reason})"
+    st.session_state.setdefault("_url_ignored", []).append(note)
+    st.warning(f"Ignored from the link: {note}; the page shows its usual value instead.", icon=":material/link_off:")
+
+
+def url_state(params: dict[str, tuple[str, Callable[[str], Any]]]) -> None:
+    """Before a page's widgets: {url name: (session key, parser)} — take each from a shared link on the page's
+    first run; after them, call `write_url_state(params)` so the address bar always opens this view. A parser is
+    a type (int, float, str) or one of `whole`, `number`, `one_of`; a value it refuses is named in a warning."""
+    for param, (key, parse) in params.items():
         text = url_value(param)
         if text is None:
             continue
         try:
-            st.session_state[key] = kind(text)
-        except ValueError:  # a hand-edited link: ignore the bad value, keep the default
-            continue
+            st.session_state[key] = parse(text)
+        except ValueError as error:  # a hand-edited link: keep the page's own value, and say so
+            ignore_url_value(param, text, PLAIN_REASONS.get(parse, str(error)))
 
 
 def write_url_state(params: dict[str, tuple[str, type]]) -> None:
@@ -155,6 +206,7 @@ def start_page(name: str) -> None:
     if st.session_state.get("_url_page") != name:
         st.session_state["_url_page"] = name
         st.session_state["_url_applied"] = set()
+        st.session_state["_url_ignored"] = []
 
 
 def picked_model(**picker_options):
@@ -177,6 +229,26 @@ def page_header(title: str, caption: str, *, notice: str | None = None) -> None:
     st.caption(caption)
     if notice:
         st.markdown(f":material/visibility: **What to notice:** {notice}")
+    if ignored := st.session_state.get("_url_ignored"):  # from this visit's first run, while it lasts
+        st.warning(f"Ignored from the link: {'; '.join(ignored)}; the page shows its usual values instead.",
+                   icon=":material/link_off:")
+
+
+def kept(key: str) -> dict[str, Any]:
+    """Keyword arguments for a widget whose value is remembered in st.session_state[key] while the widget is
+    not on the page (another model, another page): `st.slider(..., **kept("manifold_n"))`.
+
+    Streamlit forgets a widget's state in a run that does not draw it, and a widget drawn again shows its
+    default in the browser whatever Session State says; so the widget gets its own key and the remembered
+    value as its default, and a change goes back to `key` before the page runs."""
+    widget = f"_{key}_widget"
+    if widget in st.session_state and st.session_state[widget] != st.session_state.get(key):
+        del st.session_state[widget]  # the page (or a link) set `key`: the widget follows it
+
+    def remember() -> None:
+        st.session_state[key] = st.session_state[widget]
+
+    return {"key": widget, "value": st.session_state.get(key), "on_change": remember}
 
 
 def model_name_problem(name: str, *, overwrite: bool, folders: tuple[str, ...] | None = None) -> str | None:

@@ -127,9 +127,10 @@ own_config: PriorConfig = model.config.prior
 label_regularized = bool(getattr(model.config, "label_regularized", False))
 
 # -- which prior, how many samples ----------------------------------------------------------------
-URL = {"prior": ("prior_choice", str), "n": ("n_samples", int), "seed": ("samples_seed", int)}
-common.url_state(URL)  # a shared link opens this view
 options = prior_options(own_config, dim)
+URL = {"prior": ("prior_choice", common.one_of(options)), "n": ("n_samples", common.whole(10, 400)),
+       "seed": ("samples_seed", common.whole(0, MAX_SEED)), "grid": ("manifold_n", common.whole(10, 30))}
+common.url_state(URL)  # a shared link opens this view
 OWN = options[0]
 if st.session_state["prior_choice"] not in options:  # another model's own, or the swiss roll in 8-D
     st.session_state["prior_choice"] = OWN
@@ -235,7 +236,7 @@ if dim != 2:
 else:
     st.subheader("The manifold")
     image_column, control_column = st.columns([3, 2], gap="medium")
-    n_grid = control_column.slider("Grid size (n × n)", min_value=10, max_value=30, key="manifold_n")
+    n_grid = control_column.slider("Grid size (n × n)", min_value=10, max_value=30, **common.kept("manifold_n"))
     extent = 0.85 * prior.extent()
     try:
         with st.spinner("Decoding the plane…"):
