@@ -27,9 +27,9 @@ def training_card(dataset: str, splits: Any, trainer: Trainer, *, epochs: int, s
     from aae.data import count_test_images
 
     return {
-        "dataset": {"name": dataset, "train_images": len(splits.train_x), "val_images": len(splits.val_x),
+        "dataset": {"name": dataset, "train_images": len(splits.train_y), "val_images": len(splits.val_y),
                     "test_images": count_test_images(dataset, data_dir),
-                    "note": f"{len(splits.train_x):,} training images and {len(splits.val_x):,} validation images "
+                    "note": f"{len(splits.train_y):,} training images and {len(splits.val_y):,} validation images "
                             "drawn (seeded) from the dataset's training set; the test images are its official "
                             "test set"},
         "training": {**asdict(trainer.config), "epochs": epochs, "steps": steps, "device": str(trainer.device),
