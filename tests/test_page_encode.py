@@ -150,3 +150,18 @@ def test_without_data_encoding_still_works(tiny_models, mnist_digit, monkeypatch
     assert at.session_state["reconstruction"].shape == (28, 28)
     assert not at.get("plotly_chart") and at.session_state["encode_neighbours"] == []
     assert any("need the MNIST test set" in i.value for i in at.info)
+
+
+def test_the_map_box_shows_the_map_drawn_and_keeps_the_choice_across_a_2d_model(tiny_models):
+    at = open_page(tiny_models["tiny-aae-8d"], encode_tab="Test digit")
+    at.selectbox(key="_encode_map_widget").set_value("dimensions 1 and 2").run()
+    assert at.query_params["map"] == "dimensions 1 and 2"
+    at.selectbox(key="_model_path_widget").set_value(str(tiny_models["tiny-aae-2d-gaussian"])).run()
+    assert not at.exception
+    assert not [box for box in at.selectbox if box.label == "Map"]  # a 2-D code is its own map: nothing to pick
+    assert any("the 2-D codes themselves" in c.value for c in at.caption)
+    at.selectbox(key="_model_path_widget").set_value(str(tiny_models["tiny-vae-8d"])).run()
+    box = at.selectbox(key="_encode_map_widget")
+    assert box.value == "dimensions 1 and 2"  # the choice made before the 2-D model
+    assert box.proto.default == 1  # and what a browser shows when it draws the box again
+    assert figure(at)["layout"]["xaxis"]["title"]["text"] == "z1"

@@ -33,7 +33,8 @@ def fashion(tmp_path_factory, data_dir):
     assert read_card(out)["dataset"]["name"] == "fashion-mnist"
     garments = load_dataset("fashion-mnist", data_dir=data_dir, val_size=0, train_limit=10, test=True).test_x
     digits = load_dataset("mnist", data_dir=data_dir, val_size=0, train_limit=10, test=True).test_x
-    return {"runs": runs, "model": out, "garments": garments, "digits": digits}
+    labels = load_dataset("fashion-mnist", data_dir=data_dir, val_size=0, train_limit=10, test=True).test_y
+    return {"runs": runs, "model": out, "garments": garments, "digits": digits, "labels": labels}
 
 
 @pytest.fixture
@@ -67,6 +68,18 @@ def test_encode_reads_a_fashion_test_image_and_maps_it_among_fashion_codes(runs)
     assert np.allclose(at.session_state["encode_input"], runs["garments"][5, 0].numpy())
     assert any("Fashion-MNIST test images" in (n.help or "") for n in at.number_input)
     assert GARMENTS <= set().union(*legends(at))
+    # The dataset's own class names, and words that fit garments as well as digits.
+    label = CLASS_NAMES["fashion-mnist"][int(runs["labels"][5])]
+    text = " ".join([*(c.value for c in at.caption), *(m.value for m in at.markdown), *(s.value for s in at.subheader),
+                     *(str(element.proto) for element in at.get("image"))])
+    assert f"({label})" in text and f"a {label}" not in text
+    for phrase in ("test digits", "nearest test digit", "true label", "Where it lands among the test digits"):
+        assert phrase not in text, phrase
+    closest = next(m for m in at.metric if m.label == "Closest class")
+    assert closest.value in CLASS_NAMES["fashion-mnist"]
+    captions = [str(element.proto) for element in at.get("image")]
+    neighbours = [c.split('caption: "')[1].split('"')[0] for c in captions if " · d = " in c]
+    assert neighbours and all(c.split(" · ")[0] in CLASS_NAMES["fashion-mnist"] for c in neighbours)
 
 
 def test_aae_vs_vae_puts_it_beside_the_shipped_fashion_vae(runs):

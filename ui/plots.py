@@ -95,12 +95,12 @@ def show_clicked_digit(event, model, codes: np.ndarray, images: torch.Tensor) ->
     decodes from its (full) code. Returns the digit's test index, or None (with a hint) before any click."""
     points = event["selection"]["points"] if event else []
     if not points or "customdata" not in points[0]:
-        st.caption("Click a point to see that test digit and what the model decodes from its code.")
+        st.caption("Click a point to see that test image and what the model decodes from its code.")
         return None
     label, index = (int(v) for v in points[0]["customdata"][:2])
     decoded = model.decode(torch.from_numpy(np.asarray(codes[index], dtype=np.float32))[None])[0]
     left, right = st.columns(2)
-    left.image(digit_image(images[index], scale=4), caption=f"test #{index} (a {label})")
+    left.image(digit_image(images[index], scale=4), caption=f"test #{index} ({class_names()[label]})")
     right.image(digit_image(decoded, scale=4), caption="decoded from its code")
     return index
 

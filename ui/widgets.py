@@ -234,9 +234,10 @@ def page_header(title: str, caption: str, *, notice: str | None = None) -> None:
                    icon=":material/link_off:")
 
 
-def kept(key: str) -> dict[str, Any]:
+def kept(key: str, options: list | None = None) -> dict[str, Any]:
     """Keyword arguments for a widget whose value is remembered in st.session_state[key] while the widget is
-    not on the page (another model, another page): `st.slider(..., **kept("manifold_n"))`.
+    not on the page (another model, another page): `st.slider(..., **kept("manifold_n"))`; with `options`, for a
+    selectbox or radio of those options.
 
     Streamlit forgets a widget's state in a run that does not draw it, and a widget drawn again shows its
     default in the browser whatever Session State says; so the widget gets its own key and the remembered
@@ -248,7 +249,10 @@ def kept(key: str) -> dict[str, Any]:
     def remember() -> None:
         st.session_state[key] = st.session_state[widget]
 
-    return {"key": widget, "value": st.session_state.get(key), "on_change": remember}
+    value = st.session_state.get(key)
+    if options is not None:  # a selectbox or radio: its default is an index
+        return {"key": widget, "index": options.index(value) if value in options else 0, "on_change": remember}
+    return {"key": widget, "value": value, "on_change": remember}
 
 
 def model_name_problem(name: str, *, overwrite: bool, folders: tuple[str, ...] | None = None) -> str | None:

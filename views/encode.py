@@ -43,6 +43,8 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 N_NEIGHBOURS = 8
 K_CLASS = 10  # neighbours that vote on the closest class
 CANVAS_SIDE = 280  # 10× MNIST, drawn white on black like MNIST itself
+MAPS = ["PCA", "dimensions 1 and 2"]  # how codes of more than two dimensions are drawn on the plane
+st.session_state.setdefault("encode_map", MAPS[0])
 
 
 def _on_upload() -> None:
@@ -78,6 +80,9 @@ common.page_header(
 )
 entry, model = common.picked_model(kinds=catalog.kinds(encoder=True, conditional=False, categorical=False),
                                    encoder_required=True)
+URL = {"map": ("encode_map", common.one_of(MAPS))}
+common.url_state(URL)  # a shared link opens this view
+names = common.class_names()  # what each label is called in the model's dataset
 
 data = common.test_set()  # None (after an info message) when MNIST is absent; encoding still works
 
@@ -168,7 +173,7 @@ if steps is not None:
         height, width = array.shape
         column.image(_step_image(array), caption=f"{number}. {title} ({width}×{height})", width="stretch")
 else:
-    st.caption(f"Test image #{test_index} (a {common.class_names()[true_label]}) is already in MNIST form.")
+    st.caption(f"Test image #{test_index} ({names[true_label]}) is already in the 28×28 form the model reads.")
 
 # --- code and reconstruction ------------------------------------------------------------------------
 x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).reshape(1, 1, 28, 28)
@@ -187,7 +192,7 @@ right.markdown(f"**Code** ({entry.latent_dim}-D, {entry.kind.upper()} {entry.pri
 right.dataframe(pd.DataFrame({"dimension": [f"z{i + 1}" for i in range(len(code))], "value": code}),
                 hide_index=True, height="auto" if len(code) <= 8 else 320)
 right.caption(f"Reconstruction error: BCE {error['bce']:.1f} nats, MSE {error['mse']:.4f} per pixel.")
-right.download_button("Download the 28×28 digit (PNG)", to_png(image), file_name="digit_28x28.png",
+right.download_button("Download the 28×28 image (PNG)", to_png(image), file_name="digit_28x28.png",
                       mime="image/png", key="encode_download_png")
 
 # --- closest class and prior component ------------------------------------------------------------------
@@ -197,22 +202,23 @@ if label_regularized:
     component, component_distance = nearest_component(model.prior, code)
 
 # --- the map of the test set --------------------------------------------------------------------------
-st.subheader("Where it lands among the test digits")
+st.subheader("Where it lands among the test images")
 if data is None:
     st.info(f"The latent map, the nearest neighbours and the closest class need the {common.dataset_name()} test "
             "set (see the note at the top).")
     if component is not None:
         st.metric("Nearest prior component", f"{component}", help="The part of the label-regularised prior the "
-                  "model was trained to put this digit class in.")
+                  "model was trained to put this class in.")
     st.stop()
 
 codes = common.codes_for(entry)
 labels = data[1].numpy()
 if entry.latent_dim > 2:
-    view = st.selectbox("Map", ["PCA", "dimensions 1 and 2"], key="encode_map",
+    view = st.selectbox("Map", MAPS, **common.kept("encode_map", MAPS),
                         help="PCA: the plane the codes vary most in (fitted on the 10,000 test codes). "
                              "t-SNE and UMAP are on the AAE vs VAE page: they cannot place a new point.")
-    if view == "PCA":
+    common.write_url_state(URL)
+    if view == MAPS[0]:
         # One extra point among 10,000 barely moves the fitted plane, and so lands where a transform would.
         xy = project(np.vstack([codes, code[None]]), "pca")
         axis_names = ("PC 1", "PC 2")
@@ -220,9 +226,11 @@ if entry.latent_dim > 2:
         xy = np.vstack([codes, code[None]])[:, :2]
         axis_names = ("z1", "z2")
     st.caption(f"Shown: {view} of the {entry.latent_dim}-D codes.")
-else:
+else:  # a 2-D code is its own map; the choice above is kept for the next model with more dimensions
     xy = np.vstack([codes, code[None]]) if entry.latent_dim == 2 else project(np.vstack([codes, code[None]]), "pca")
     axis_names = ("z1", "z2")
+    st.query_params.pop("map", None)
+    st.caption(f"Shown: the {entry.latent_dim}-D codes themselves.")
 test_xy, star_xy = xy[:-1], xy[-1]
 
 # A test digit is not its own neighbour: leave it out of the neighbours and of the vote.
@@ -243,17 +251,18 @@ figure.add_trace(go.Scattergl(
     x=test_xy[neighbour_index, 0], y=test_xy[neighbour_index, 1], mode="markers", name=f"{N_NEIGHBOURS} nearest",
     marker={"symbol": "circle-open", "size": 11, "color": "black", "line": {"width": 1.5}},
     customdata=np.stack([labels[neighbour_index], neighbour_index], axis=1),
-    hovertemplate="neighbour: digit %{customdata[0]} · test #%{customdata[1]}<extra></extra>",
+    text=[names[int(label)] for label in labels[neighbour_index]],
+    hovertemplate="neighbour: %{text} · test #%{customdata[1]}<extra></extra>",
     meta=common.test_digits_meta(),
 ))
 figure.add_trace(go.Scattergl(
-    x=[float(star_xy[0])], y=[float(star_xy[1])], mode="markers", name="your digit",
+    x=[float(star_xy[0])], y=[float(star_xy[1])], mode="markers", name="your image",
     marker={"symbol": "star", "size": 24, "color": "gold", "line": {"width": 1.5, "color": "black"}},
-    hovertemplate="your digit<extra></extra>",
+    hovertemplate="your image<extra></extra>",
 ))
 figure.update_layout(
     height=560, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-    legend={"title": {"text": "digit"}, "itemsizing": "constant"},
+    legend={"title": {"text": "class"}, "itemsizing": "constant"},
     xaxis_title=axis_names[0], yaxis_title=axis_names[1],
 )
 figure.update_yaxes(scaleanchor="x", scaleratio=1)  # equal units: distances on screen are distances in code
@@ -261,25 +270,25 @@ event = st.plotly_chart(figure, key="encode_map_chart", on_select="rerun", selec
 st.session_state["encode_clicked"] = common.show_clicked_digit(event, model, codes, data[0])
 
 # --- nearest neighbours and closest class -----------------------------------------------------------------
-st.subheader(f"Its {N_NEIGHBOURS} nearest test digits in code space")
+st.subheader(f"Its {N_NEIGHBOURS} nearest test images in code space")
 for column, index, distance in zip(st.columns(N_NEIGHBOURS), neighbour_index, neighbour_distance):
     column.image(common.digit_image(data[0][int(index)], scale=3),
-                 caption=f"a {int(labels[index])} · d = {distance:.3g}")
+                 caption=f"{names[int(labels[index])]} · d = {distance:.3g}")
 st.caption(f"Distances are Euclidean in the {entry.latent_dim}-D code space (not on the map); #index in the test "
            "set shows on hover in the map.")
 
 one, two = st.columns(2)
 one.metric(
-    "Closest class", f"{closest_label}",
+    "Closest class", names[int(closest_label)],
     delta=f"{round(share * K_CLASS)} of the {K_CLASS} nearest test codes", delta_color="off", delta_arrow="off",
-    help=f"The most common label among the {K_CLASS} test digits whose codes are nearest to this one.",
+    help=f"The most common class among the {K_CLASS} test images whose codes are nearest to this one.",
 )
 if true_label is not None:
-    one.caption(f"The test digit's true label is {true_label}.")
+    one.caption(f"The test image's true class is {names[true_label]}.")
 if component is not None:
     two.metric(
         "Nearest prior component", f"{component}", delta=f"distance {component_distance:.2f}", delta_color="off",
         delta_arrow="off",
-        help="This model was trained with labels: each digit class was pushed into its own part of the "
+        help="This model was trained with labels: each class was pushed into its own part of the "
              f"{entry.prior} prior. This is the part whose centre (or nearest prior draw) is closest to the code.",
     )
