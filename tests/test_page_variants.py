@@ -201,3 +201,29 @@ def test_cluster_page_draws_the_2d_map_of_a_dimred_model(tiny_models, data_dir):
     splits = load_dataset("mnist", data_dir=data_dir, test=True)
     predicted = model.classify(splits.test_x)
     assert at.session_state["cluster_error_shown"] == pytest.approx(float((predicted != splits.test_y).float().mean()))
+
+
+def test_denoise_compares_only_models_of_the_same_data_and_keeps_its_settings_across_models(
+        tiny_models, tmp_path, monkeypatch):
+    import shutil
+
+    from aae.checkpoints import save_checkpoint
+
+    runs = tmp_path / "runs"
+    shutil.copytree(tiny_models["tiny-denoise"].parent, runs)
+    garments = load_checkpoint(tiny_models["tiny-aae-8d"]).model
+    save_checkpoint(runs / "garment-aae", garments, card={"name": "garment-aae", "dataset": {"name": "fashion-mnist"}})
+    monkeypatch.setenv("AAE_RUNS_DIR", str(runs))
+    path = runs / "tiny-denoise"
+    at = open_page("denoise", path, denoise_model_path=str(path))
+    assert any("What to notice" in m.value for m in at.markdown)
+    offered = at.selectbox(key="denoise_compare").options
+    assert not any("garment-aae" in str(o) for o in offered)
+    assert any("tiny-aae-8d" in str(o) for o in offered)
+    at.selectbox(key="denoise_kind").set_value("masking").run()
+    at.slider(key="denoise_level").set_value(0.3).run()
+    at.selectbox(key="_denoise_model_path_widget").set_value(str(runs / "tiny-aae-8d")).run()
+    assert not at.exception
+    assert at.selectbox(key="denoise_kind").value == "masking"
+    assert at.slider(key="denoise_level").value == pytest.approx(0.3)
+    assert (at.query_params["corruption"], at.query_params["level"]) == ("masking", "0.3")

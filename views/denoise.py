@@ -31,6 +31,13 @@ common.page_header(
     "Denoise",
     "Damage test digits, encode the damaged image, decode: a denoising AAE learnt to give back the clean "
     "digit. Rows: clean, corrupted, and what each model makes of the corrupted one.",
+    notice=(
+        "whether the model's row gives back the clean digit or keeps some of the damage, and whether its error "
+        "to the clean images is below the corrupted images' own. Put an AAE trained on clean digits beside a "
+        "denoising one: what both remove comes from the bottleneck of any autoencoder, what only the denoising "
+        "one removes it learnt. Far above the level it was trained on, a row that writes another digit is the "
+        "code guessing what was there."
+    ),
 )
 # Its own picker, which starts on a denoising AAE (the other pages' choice is usually a plain one).
 if "denoise_model_path" not in st.session_state:
@@ -47,16 +54,19 @@ if trained_on:
 else:
     st.caption(f"**{entry.name}** was trained on clean digits only: whatever it removes, it removes because its "
                "codes cannot hold noise. Pick a denoising AAE (e.g. the shipped `denoise`) to see the difference.")
-# The controls start at what the model was trained on (once per model).
-if st.session_state.get("denoise_for") != entry.path:
-    st.session_state["denoise_for"] = entry.path
-    st.session_state["denoise_kind"] = trained_on or "gaussian"
-    st.session_state["denoise_level"] = float(config.corruption_level) if trained_on else 0.5
+# A shared link's settings first; otherwise the controls start at what the first model was trained on, and keep
+# their values when another model is picked (the point is to see two models on the same damage).
+URL = {"corruption": ("denoise_kind", common.one_of(KINDS)), "level": ("denoise_level", common.number(0.05, 0.95)),
+       "n": ("denoise_n", common.whole(4, 16)), "seed": ("denoise_seed", common.whole(0, catalog.SEED_MAX))}
+common.url_state(URL)
+st.session_state.setdefault("denoise_kind", trained_on or "gaussian")
+st.session_state.setdefault("denoise_level", float(config.corruption_level) if trained_on else 0.5)
 
 data = common.test_set()
 if data is None:
     st.stop()
-others = [e for e in common.list_models(kinds=catalog.kinds(denoising=True)) if e.path != entry.path]
+others = [e for e in common.list_models(kinds=catalog.kinds(denoising=True))  # the same images, so the same data
+          if e.path != entry.path and e.dataset == entry.dataset]
 if st.session_state["denoise_compare"] not in [NONE] + [e.path for e in others]:
     st.session_state["denoise_compare"] = NONE
 left, middle, right = st.columns(3)
@@ -67,6 +77,7 @@ compare_path = right.selectbox("Compare with", [NONE] + [e.path for e in others]
 left, right = st.columns(2)
 n = left.slider("Digits shown", 4, 16, key="denoise_n")
 seed = right.number_input("Seed", 0, catalog.SEED_MAX, key="denoise_seed", help="Picks the digits and the noise.")
+common.write_url_state(URL)
 
 pick = torch.randperm(len(data[0]), generator=torch.Generator().manual_seed(int(seed)))[:N_MEASURE]
 clean = data[0][pick]
