@@ -8,6 +8,7 @@ through the engine, and come back from a checkpoint. A new kind gets all of this
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 
@@ -24,7 +25,9 @@ from aae.training import Trainer, create_model, every_phase
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-QUANTISED_TOLERANCE = 0.02  # largest change of an output (per unit of its scale) an int8 / float16 save may make
+# The largest change of an output (per unit of its scale) that storing the weights so may make. Measured on the
+# testers' models: at most 0.012 (int8, the StyleGAN's images) and 0.0007 (float16).
+TOLERANCE = {"int8": 0.04, "float16": 0.005}
 
 
 def kinds_with(**capabilities: bool) -> list[pytest.param]:
@@ -90,6 +93,18 @@ def outputs(model, x: torch.Tensor, codes: torch.Tensor | None) -> torch.Tensor:
     return model(x)
 
 
+@torch.no_grad()
+def moved_away(model):
+    """A copy of `model` with every weight moved off its start: a weight that a checkpoint failed to keep would
+    come back as its start, which for some is fixed (the 2-D map's heads start on a circle) and so would go
+    unseen after one small training step."""
+    model = copy.deepcopy(model)
+    gen = torch.Generator().manual_seed(7)
+    for p in model.parameters():
+        p.add_(0.1 * (p.abs().mean() + 0.01) * torch.randn(p.shape, generator=gen))
+    return model
+
+
 def fixed_codes(model, n: int = 8) -> torch.Tensor | None:
     return model.sample_latent(n, generator=torch.Generator().manual_seed(0)) if model.generates else None
 
@@ -140,19 +155,39 @@ def test_one_engine_step_moves_every_phase_and_its_losses_are_finite(tester, ste
     assert all(torch.isfinite(p).all() for p in params.values())
 
 
+@pytest.mark.parametrize("tester", kinds_with())
+def test_each_phase_loss_is_finite_and_reaches_only_its_own_parameters(tester, stepped, small_splits):
+    """The engine steps each phase's optimiser on that phase's parameters alone: a loss whose gradient leaked
+    into another phase's networks (a discriminator not held fixed in the generator's loss) would go unseen
+    there and move nothing it should not, yet train the wrong thing."""
+    model = copy.deepcopy(stepped(tester).model).train()  # prepared for training (a labelled subset, domain B)
+    x, y = small_splits.train_x[:tester.batch_size], small_splits.train_y[:tester.batch_size]
+    names = {id(p): n for n, p in model.named_parameters()}
+    for phase in model.phases(1e-3):
+        model.zero_grad(set_to_none=True)
+        out = model.phase_loss(phase.name, x, y)
+        assert out.loss.dim() == 0 and torch.isfinite(out.loss), phase.name
+        out.loss.backward()
+        reached = {names[id(p)] for p in model.parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+        outside = reached - {names[id(p)] for p in phase.parameters}
+        assert reached and not outside, f"the {phase.name} loss reached {sorted(outside)[:3]}"
+    with pytest.raises(ValueError, match="unknown phase"):
+        model.phase_loss("no-such-phase", x, y)
+
+
 # -- checkpoints ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("tester", kinds_with())
 def test_a_checkpoint_gives_back_the_same_outputs_and_a_quantised_one_close_ones(tester, stepped, small_splits,
                                                                                    tmp_path):
     run = stepped(tester)
-    model = run.model
+    model = moved_away(run.model)
     x, _ = fixed_inputs(small_splits)
     codes = fixed_codes(model)
     expected = outputs(model, x, codes)
     scale = max(1.0, float(expected.abs().max()))
     # the comparison can tell models apart: another seed's untrained weights give other outputs
     other = create_model(tester.kind, model.config, seed=1).eval()
-    assert (outputs(other, x, codes) - expected).abs().max() > 5 * QUANTISED_TOLERANCE * scale
+    assert (outputs(other, x, codes) - expected).abs().max() > 2 * TOLERANCE["int8"] * scale
 
     path = save_checkpoint(tmp_path / "full", model, optimizer_state=run.trainer.optimizer_state())
     loaded = load_checkpoint(path)
@@ -160,14 +195,14 @@ def test_a_checkpoint_gives_back_the_same_outputs_and_a_quantised_one_close_ones
     torch.testing.assert_close(outputs(loaded.model, x, codes), expected)
     assert set(loaded.optimizer_state) == set(run.trainer.optimizers)  # resumable: every phase's optimiser
 
-    for dtype in ("int8", "float16"):
+    for dtype, tolerance in TOLERANCE.items():
         path = save_checkpoint(tmp_path / dtype, model, inference_only=True, dtype=dtype)
         small = load_checkpoint(path)
         assert small.card["weights"]["dtype"] == dtype and small.optimizer_state is None
         stored = {tensor.dtype for tensor in load_file(str(path / WEIGHTS)).values()}
         assert (torch.int8 if dtype == "int8" else torch.float16) in stored and torch.float32 not in stored
         gap = (outputs(small.model, x, codes) - expected).abs().max()
-        assert gap < QUANTISED_TOLERANCE * scale, (dtype, float(gap))
+        assert gap < tolerance * scale, (dtype, float(gap))
 
 
 # -- the latent API, by capability --------------------------------------------------------------------------
