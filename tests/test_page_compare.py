@@ -68,7 +68,7 @@ def test_two_dimensional_pair_shows_raw_codes_side_by_side(tiny_models):
     at = open_pair(aae, vae)
     assert_two_plots_and_finite_numbers(at, ["tiny-aae-2d-gaussian", "tiny-vae-2d"], 10_000)
     assert not at.warning  # same size, same prior
-    assert not [s for s in at.selectbox if s.key == "compare_projection"]  # nothing to project
+    assert not [s for s in at.selectbox if s.key == "_compare_projection_widget"]  # nothing to project
     # The plotted points are the models' own 2-D codes of the test set.
     images = load_dataset("mnist", data_dir=os.environ["AAE_DATA_DIR"], val_size=0, train_limit=10,
                           test=True, test_limit=50).test_x
@@ -83,14 +83,14 @@ def test_two_dimensional_pair_shows_raw_codes_side_by_side(tiny_models):
 def test_eight_dimensional_pair_with_pca_then_tsne_on_a_subsample(tiny_models):
     names = ["tiny-aae-8d", "tiny-vae-8d"]
     at = open_pair(tiny_models[names[0]], tiny_models[names[1]])
-    assert at.selectbox(key="compare_projection").value == "PCA"
+    assert at.selectbox(key="_compare_projection_widget").value == "PCA"
     assert at.number_input(key="compare_n_pca").value == 10_000
     pca_plots = assert_two_plots_and_finite_numbers(at, names, 10_000)
     assert pca_plots[0]["layout"]["xaxis"]["title"]["text"] == "PCA 1"
     assert any("PCA of the 8-D codes" in c.value for c in at.caption)
     pca_metrics = at.session_state["compare_metrics"]
 
-    at.selectbox(key="compare_projection").set_value("t-SNE")
+    at.selectbox(key="_compare_projection_widget").set_value("t-SNE")
     at.session_state["compare_n_tsne"] = 300  # small, to keep the test fast
     at.run()
     assert not at.exception and not at.error
@@ -162,3 +162,19 @@ def test_a_fashion_pair_is_shown_on_fashion_mnist_with_the_numbers_aae_eval_prin
             assert f"{page[name][key]:.4g}" == f"{printed[name][key]:.4g}", (name, key)
     legend = {t.get("name") for chart in at.get("plotly_chart") for t in json.loads(chart.proto.spec)["data"]}
     assert {f"{i} {name}" for i, name in enumerate(CLASS_NAMES["fashion-mnist"])} <= legend  # "1 Trouser", ...
+
+
+def test_what_to_notice_says_which_model_the_shown_numbers_favour(tiny_models):
+    from aae.metrics.evaluate import LATENT_METRICS, METRICS, metric_label
+
+    names = ["tiny-aae-8d", "tiny-vae-8d"]
+    at = open_pair(tiny_models[names[0]], tiny_models[names[1]])
+    notice = next(m.value for m in at.markdown if "What to notice" in m.value)
+    metrics = at.session_state["compare_metrics"]
+    for key in LATENT_METRICS:
+        a, b = metrics[names[0]][key], metrics[names[1]][key]
+        winner = names[0] if (a > b) == (METRICS[key].better == "higher") else names[1]
+        clause = notice.split(f"**{winner}** is ahead on")[1].split(";")[0]
+        assert metric_label(key) in clause, (key, winner, notice)  # named beside the model that wins it
+    assert "fill the prior" not in notice  # the 2-D figure's claim is not made of a projection
+    assert at.query_params["projection"] == "PCA"

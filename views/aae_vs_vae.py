@@ -25,6 +25,7 @@ st.session_state["compare_metrics"] = {}
 st.session_state["compare_points"] = {}
 
 PROJECTIONS = {"PCA": "pca", "t-SNE": "tsne", "UMAP": "umap"}
+URL = {"projection": ("compare_projection", common.one_of(PROJECTIONS))}
 PREFERRED_PAIRS = [("aae-2d-gaussian", "vae-2d"), ("aae-8d", "vae-8d")]
 SEED = common.MAP_SEED  # as `aae eval`'s default
 FORMATS = {"knn_accuracy": "{:.3f}", "silhouette": "{:.3f}", "mmd": "{:.4f}", "recon_bce": "{:.1f}",
@@ -81,13 +82,26 @@ common.page_header(
     "AAE vs VAE",
     "The same 10,000 test digits encoded by an adversarial autoencoder and a variational autoencoder. Both "
     "push their codes towards a prior; the AAE with a discriminator, the VAE with a KL term per image.",
-    notice=(
-        "the paper's Fig. 2. The AAE's test codes should fill the prior with the digits in separate regions "
-        "and no gaps; the VAE's tend to crowd the centre and leave gaps between classes. The numbers under "
-        'the plots are the ones `aae eval` prints (kNN accuracy and silhouette ↑: digits apart; MMD² ↓: codes'
-        ' match the prior).'
-    ),
 )
+notice = st.empty()  # what to notice: written once the two models' numbers are known
+MAP_NOTICE = ("the paper's Fig. 2. The AAE's test codes should fill the prior with the digits in separate regions "
+              "and no gaps; the VAE's tend to crowd the centre and leave gaps between classes.")
+PROJECTED_NOTICE = ("the paper's Fig. 2 shows 2-D codes; codes with more dimensions are drawn through a projection, "
+                    "so their maps show less than the numbers.")
+
+
+def numbers_sentence(names: tuple[str, str], figures: tuple[dict[str, float], dict[str, float]]) -> str:
+    """Which model the shown numbers favour, metric by metric: "vae-8d is ahead on kNN acc. ↑ and MMD² ↓; …"."""
+    ahead: dict[int, list[str]] = {0: [], 1: []}
+    for key in LATENT_METRICS:
+        side = METRICS[key].better_of(figures[0][key], figures[1][key])
+        if side is not None:
+            ahead[side].append(metric_label(key))
+    parts = [f"**{names[side]}** is ahead on {', '.join(keys[:-1]) + ' and ' if len(keys) > 1 else ''}{keys[-1]}"
+             for side, keys in ahead.items() if keys]
+    return ("On the numbers under the plots (as `aae eval` prints them): " + "; ".join(parts) + "."
+            if parts else "The numbers under the plots are equal.")
+
 ENCODER_KINDS = catalog.kinds(encoder=True, conditional=False, categorical=False)  # codes of images, plain priors
 entries = common.list_models(kinds=ENCODER_KINDS)
 default_left, default_right = default_pair(entries)
@@ -102,6 +116,7 @@ right = common.model_picker(kinds=ENCODER_KINDS, key="compare_vae_path", label="
 if left is None or right is None:
     st.stop()
 pair = [left, right]
+common.url_state(URL)  # a shared link opens this view
 try:
     for entry in pair:
         common.load(entry.path)
@@ -136,12 +151,14 @@ method = "pca"
 if needs_projection:
     choose, size = st.columns([1, 1])
     method_label = choose.selectbox(
-        "Projection of codes with more than 2 dimensions", list(PROJECTIONS), key="compare_projection",
+        "Projection of codes with more than 2 dimensions", list(PROJECTIONS),
+        **common.kept("compare_projection", list(PROJECTIONS)),
         help="PCA: the plane the codes vary most in (linear, exact, instant). t-SNE and UMAP: non-linear maps "
              "that keep neighbours together (cluster shapes and gaps between clusters are not to scale). Each is "
              "fitted to each model's codes separately.",
     )
     method = PROJECTIONS[method_label]
+    common.write_url_state(URL)
     n_points = int(size.number_input(
         "Test digits to show (a random subset)", min_value=100, max_value=n_total, step=500,
         value=min(DEFAULT_POINTS[method], n_total), key=f"compare_n_{method}",
@@ -224,6 +241,12 @@ for numbers, entry in zip(number_columns, pair):
         with numbers, st.spinner(f"Measuring {entry.name}…"):
             metrics[entry.name] = model_metrics(entry.path, common.card_mtime(entry.path), entry.dataset)
 st.session_state["compare_metrics"] = metrics
+if left.name != right.name:
+    base = PROJECTED_NOTICE if needs_projection else MAP_NOTICE
+    notice.markdown(f":material/visibility: **What to notice:** {base} "
+                    + numbers_sentence((left.name, right.name), (metrics[left.name], metrics[right.name])))
+else:
+    notice.markdown(f":material/visibility: **What to notice:** {MAP_NOTICE}")
 st.session_state["compare_points"] = {entry.name: points[entry.path] for entry in pair}
 for numbers, entry, other in zip(number_columns, pair, pair[::-1]):
     mine, theirs = metrics[entry.name], metrics[other.name]
