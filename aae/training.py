@@ -445,7 +445,8 @@ class Trainer:
                 logs = self.train_step(x, y, step=step, epoch=epoch)
                 self._last_logs = logs
                 for key, value in logs.items():
-                    sums[key] += value  # on the device: no wait for the GPU here
+                    # On the device (no wait for the GPU here), in float32: bf16 sums of hundreds of steps stall.
+                    sums[key] += value.float() if isinstance(value, torch.Tensor) else value
                 step += 1
                 if step % self.log_every == 0:
                     rate = (i + 1) * cfg.batch_size / (time.perf_counter() - epoch_started)
