@@ -171,6 +171,10 @@ def cpu_has_native_bf16() -> bool:
         flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "")
     except OSError:  # not Linux: never assume
         return False
+    # oneDNN told to stop below AVX-512 BF16 (ONEDNN_MAX_CPU_ISA=AVX2, an emulation of an older CPU) emulates bf16
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    if not any(word in isa for word in ("ALL", "BF16", "AMX", "FP16", "AVX10")):
+        return False
     return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
 
 
@@ -211,7 +215,8 @@ def _bf16_speedup(device: torch.device) -> float:
         except OSError:
             pass
         name = f"{model.partition(':')[2].strip()} ({torch.get_num_threads()} threads)"
-    key = f"{device.type}: {name}, torch {torch.__version__}"
+    isa = ", ".join(f"{k}={os.environ[k]}" for k in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY") if k in os.environ)
+    key = f"{device.type}: {name}, torch {torch.__version__}{', ' + isa if isa else ''}"
     path = cache_dir().parent / "bf16_speedup.json"
     try:
         known = json.loads(path.read_text())

@@ -181,3 +181,16 @@ def test_splits_keep_bytes_and_make_floats_only_when_read(data_dir):
     assert torch.equal(splits.to("cpu").val_x, splits.val_x) and splits.val_x.shape == (100, 1, 28, 28)
     with pytest.raises(TestSplitWithheld):
         splits.images("test")
+
+
+def test_evaluation_reads_the_test_split_itself(data_dir):
+    """`aae eval` hands evaluate() splits loaded the default way: evaluation (the one reader of test images) loads
+    the official test set itself, from the same data folder."""
+    from aae.metrics.evaluate import with_test_split
+
+    splits = load_dataset("mnist", data_dir=data_dir, val_size=100, train_limit=200)
+    tested = with_test_split(splits)
+    assert tested.has_test and not splits.has_test
+    assert len(tested.test_y) == 10000 and torch.equal(tested.test_y, load_split("mnist", train=False,
+                                                                                 data_dir=data_dir)[1])
+    assert with_test_split(tested) is tested

@@ -419,3 +419,20 @@ def test_progress_knn_accuracy_is_scikit_learns(n, dim, folds, k):
     assert 0.2 < expected < 0.95  # neither chance nor trivial: a wrong vote or fold would show
     assert knn_accuracy(codes, labels, n_folds=folds, k=k) == expected
     assert knn_accuracy(codes.float(), labels, n_folds=folds, k=k, device="cpu") == pytest.approx(expected, abs=2e-3)
+
+
+def test_the_bf16_measurement_is_kept_per_machine_and_isa(monkeypatch, tmp_path):
+    """Measured once and read back from $XDG_CACHE_HOME (a fresh process skips the 1–15 s timing); an AVX2-capped
+    oneDNN (ONEDNN_MAX_CPU_ISA=AVX2, emulating an older CPU) is another machine: measured apart, and never native."""
+    from aae import training
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    timings = []
+    monkeypatch.setattr(training, "_time_bf16_speedup", lambda device: timings.append(device) or 1.7)
+    cpu = torch.device("cpu")
+    assert training._bf16_speedup(cpu) == 1.7 and training._bf16_speedup(cpu) == 1.7
+    assert len(timings) == 1 and (tmp_path / "latent-lab" / "bf16_speedup.json").exists()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert training._bf16_speedup(cpu) == 1.7 and len(timings) == 2  # another key
+    assert training.cpu_has_native_bf16() is False
