@@ -218,7 +218,8 @@ def whole(args: argparse.Namespace) -> None:
             "pythae": [sys.executable, str(Path(__file__).resolve()), "--pythae-process", *settings,
                        "--out", f"{scratch}/pythae"],
         }
-        print(f"machine: {machine()}")
+        print(f"machine: {machine()}" + ("; the commands run with oneDNN capped at AVX2: no native bf16 for them"
+                                         if args.avx2 else ""))
         emulation = " under AVX2 emulation (" + " ".join(f"{k}={v}" for k, v in AVX2.items()) + ")" if args.avx2 else ""
         print(f"whole commands{emulation}, {args.train_limit:,} MNIST images, {args.epochs} epochs, batch "
               f"{args.batch_size}, {args.repeats} runs each, interleaved:")
