@@ -41,8 +41,8 @@ def validation_splits(splits: Splits) -> Splits:
     No test image is in it."""
     half = len(splits.val_x) // 2
     empty_x, empty_y = splits.train_x[:0], splits.train_y[:0]
-    return Splits(splits.name, empty_x, empty_y, splits.val_x[:half], splits.val_y[:half],
-                  _test_x=splits.val_x[half:], _test_y=splits.val_y[half:])
+    return Splits(splits.name, empty_x, empty_y, splits.val_x[:half], splits.val_y[:half], splits.val_x[half:],
+                  splits.val_y[half:])
 
 
 def validation_figures(model: Any, splits: Splits, *, classifier: Any = None, samples: int = 2000,
