@@ -55,9 +55,8 @@ class TrainConfig:
     supervised_lr: float | None = setting(None, "rate of the supervised phase (none: the model's share of lr)")
     lr_steps: tuple[int, ...] = setting((), "epochs at which every rate drops tenfold (the paper: 50)")
     regularization: Literal["phases", "joint", "shared"] = setting(
-        "joint", "AAEs: phases gives the discriminator and the encoder-as-generator steps of their own, as the "
-                 "paper; joint adds the generator loss to the reconstruction step; shared also takes D's step from "
-                 "that pass")
+        "joint", "AAEs: phases (separate steps, as the paper), joint (the generator loss in the reconstruction "
+                 "step) or shared (joint, and D learns from that pass)")
     adversarial_weight: float = setting(1.0, "joint and shared: weight of the generator loss beside the "
                                              "reconstruction loss")
     progress_images: int = setting(2000, "validation images whose codes are scored each epoch: kNN accuracy and "
