@@ -68,7 +68,8 @@ class PageRun:
     widgets: list[Widget] = field(default_factory=list)
     headings: list[str] = field(default_factory=list)
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (format, body)
-    exceptions: list[str] = field(default_factory=list)  # "Type: message" of each exception element
+    exceptions: list[str] = field(default_factory=list)  # "Type: message (where)" of each exception element
+    stack_traces: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     messages: int = 0
     progress: str = ""  # the text of the page's last progress bar
@@ -223,7 +224,9 @@ class StreamlitSession:
         kind = element.WhichOneof("type")
         inner = getattr(element, kind) if kind else None
         if kind == "exception":
-            run.exceptions.append(f"{inner.type}: {inner.message}")
+            where = [line.strip() for line in inner.stack_trace if line.strip().startswith("File ")]
+            run.exceptions.append(f"{inner.type}: {inner.message}" + (f" ({where[-1]})" if where else ""))
+            run.stack_traces.append("\n".join(inner.stack_trace))
         elif kind == "heading":
             run.headings.append(inner.body)
         elif kind == "alert":

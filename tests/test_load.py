@@ -4,6 +4,9 @@ AppTest runs a page in the test's process; this is the server a classroom talks 
 BackMsgs a browser sends. Two sessions at once each open two pages and move a control on one; every run must end
 in script_finished with no exception element in its deltas and every image it shows must load. The client's checks
 are themselves checked: a page that does not exist and a widget sent a value of the wrong kind must fail them.
+
+Two sessions opening their first pages at the same moment on a fresh server is what a classroom does; it found
+first-import races between script threads (pandas half imported under plotly, ui.live's declare_component).
 """
 
 from __future__ import annotations
@@ -73,9 +76,9 @@ async def student(url: str, index: int) -> list:
             runs.append((title, run, await asyncio.to_thread(session.fetch_images, run)))
             if title == "Latent traversal":  # a student moves a control: the same page, run again
                 widget, state = control_to_move(run)
-                assert widget is not None, f"no slider or select box on {title}: {[w.label for w in run.widgets]}"
-                run = await session.page(path, [state], title=f"{title} (moves {widget.label})")
-                runs.append((title, run, await asyncio.to_thread(session.fetch_images, run)))
+                if widget is not None:  # none when the page broke off early: its exception is the failure then
+                    run = await session.page(path, [state], title=f"{title} (moves {widget.label})")
+                    runs.append((title, run, await asyncio.to_thread(session.fetch_images, run)))
     finally:
         await session.close()
     return runs
@@ -87,15 +90,15 @@ def test_two_sessions_get_every_page(server):
 
     sessions = asyncio.run(asyncio.wait_for(both(), timeout=120))
     for index, runs in enumerate(sessions):
-        assert len(runs) == 3
         for title, run, failed_images in runs:
             where = f"session {index}, {run.page}"
+            assert not run.exceptions, f"{where}: {run.exceptions}\n" + "\n\n".join(run.stack_traces)
             assert run.error is None, f"{where}: {run.error}"
             assert run.status == "FINISHED_SUCCESSFULLY", f"{where}: {run.status}"
-            assert not run.exceptions, f"{where}: {run.exceptions}"
             assert title in run.headings, f"{where}: headings {run.headings}"
             assert run.images, f"{where}: no image"
             assert not failed_images, f"{where}: {failed_images}"
+        assert len(runs) == 3, f"session {index} moved no control on Latent traversal"
 
 
 def test_the_checks_can_fail(server):
