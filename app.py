@@ -164,6 +164,25 @@ def model_card(entry: common.ModelEntry) -> None:
 FAVICON = Path(__file__).with_name("static") / "favicon.png"
 st.set_page_config(page_title="Latent Lab", page_icon=str(FAVICON), layout="wide")
 common.warm_up_projections()  # UMAP's JIT compile in the background, before anyone asks for a UMAP
+
+
+@st.cache_resource(show_spinner=False)
+def import_shared_modules() -> bool:
+    """The modules every view shares, imported once, by one session, before any view runs: two first visits at
+    the same moment importing them at once broke both (pandas half-initialised inside plotly; the live
+    decoder's component registered twice)."""
+    import pandas  # noqa: F401
+    import plotly.express  # noqa: F401
+    import plotly.graph_objects  # noqa: F401
+
+    import ui.hover  # noqa: F401
+    import ui.live  # noqa: F401
+    import ui.plots  # noqa: F401
+
+    return True
+
+
+import_shared_modules()
 navigation = st.navigation(
     {"Latent Lab": [st.Page(home, title="Home", icon=":material/home:", default=True)]}
     | {section: [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in pages]
