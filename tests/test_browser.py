@@ -27,7 +27,7 @@ CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 SERVER_LOG = ROOT / "test-artifacts" / "streamlit-server.log"
 PAGES = ["Prior & samples", "Latent traversal", "Encode a digit", "AAE vs VAE", "GAN vs AAE", "Style & content",
-         "Clusters", "Denoise", "Train", "Draw a prior"]
+         "Clusters", "Denoise", "Style space", "Translate", "Train", "Draw a prior"]
 
 pytestmark = pytest.mark.browser
 

@@ -84,10 +84,10 @@ def test_uploaded_digit_is_converted_encoded_starred_and_neighboured(tiny_models
     assert len(stars) == 1
     assert stars[0]["x"][0] == pytest.approx(float(code[0]), abs=1e-5)
     assert stars[0]["y"][0] == pytest.approx(float(code[1]), abs=1e-5)
-    digits = [t for t in traces if t.get("type") == "scattergl" and t.get("name") not in ("your digit", "8 nearest")]
+    digits = [t for t in traces if t.get("type") == "scattergl" and t.get("name") not in ("your image", "8 nearest")]
     assert sum(len(values(t["x"])) for t in digits) == 10_000
     # The star and its neighbours are drawn above the test codes: WebGL like them (WebGL covers SVG), and after.
-    assert [t["name"] for t in traces[-2:]] == ["8 nearest", "your digit"]
+    assert [t["name"] for t in traces[-2:]] == ["8 nearest", "your image"]
     assert all(t.get("type") == "scattergl" for t in traces[-2:])
 
     # 8 distinct neighbours, shown with labels and distances that grow.
@@ -95,7 +95,7 @@ def test_uploaded_digit_is_converted_encoded_starred_and_neighboured(tiny_models
     assert len(neighbours) == 8 == len(set(neighbours))
     neighbour_captions = [image.proto.imgs[0].caption for image in at.get("image")[-8:]]
     distances = [float(c.split("d = ")[1]) for c in neighbour_captions]
-    assert distances == sorted(distances) and all(c.startswith("a ") for c in neighbour_captions)
+    assert distances == sorted(distances) and all(c.split(" · ")[0] in "0123456789" for c in neighbour_captions)
 
     closest = at.session_state["encode_closest"]
     assert closest["label"] in range(10) and 0.1 <= closest["share"] <= 1.0
@@ -109,7 +109,7 @@ def test_eight_dimensional_model_places_the_star_on_the_pca_map(tiny_models, mni
     stars = [t for t in figure(at)["data"] if t.get("marker", {}).get("symbol") == "star"]
     assert len(stars) == 1
     # Switching the map to raw dimensions moves the star onto (z1, z2).
-    at.selectbox(key="encode_map").set_value("dimensions 1 and 2").run()
+    at.selectbox(key="_encode_map_widget").set_value("dimensions 1 and 2").run()
     code = at.session_state["encoded_code"]
     star = next(t for t in figure(at)["data"] if t.get("marker", {}).get("symbol") == "star")
     assert (star["x"][0], star["y"][0]) == pytest.approx((float(code[0]), float(code[1])), abs=1e-5)
@@ -138,7 +138,7 @@ def test_changing_the_test_digit_changes_the_code(tiny_models, mnist_digit):
     second = at.session_state["encoded_code"]
     assert second.shape == first.shape == (2,) and not np.allclose(first, second)
     assert not np.array_equal(at.session_state["reconstruction"], first_reconstruction)
-    assert any("true label" in c.value for c in at.caption)
+    assert any("true class" in c.value for c in at.caption)
     assert 1 not in at.session_state["encode_neighbours"] and len(at.session_state["encode_neighbours"]) == 8
 
 
