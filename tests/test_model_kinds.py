@@ -19,6 +19,7 @@ from safetensors.torch import load_file
 
 from aae import catalog, spec
 from aae.checkpoints import WEIGHTS, load_checkpoint, save_checkpoint
+from aae.cli import main
 from aae.metrics.evaluate import METRICS
 from aae.models import CATALOG, config_from_dict
 from aae.training import Trainer, create_model, every_phase
@@ -133,6 +134,12 @@ def test_the_config_resolves_with_its_overrides_and_builds_from_the_seed_alone(t
     # every trainable parameter is some phase's: one left out would never learn
     owned = {id(p) for phase in model.phases(1e-3) for p in phase.parameters}
     assert [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in owned] == []
+
+
+@pytest.mark.parametrize("tester", kinds_with())
+def test_the_command_line_resolves_the_kind(tester, capsys):
+    assert main(["train", "--model", tester.kind, "--dry-run"]) == 0
+    assert f'model = "{tester.kind}"' in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("tester", kinds_with())

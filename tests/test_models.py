@@ -1,12 +1,17 @@
+"""Configurations of the AAE, VAE and GAN beyond the tiny one per kind that tests/test_model_kinds.py runs
+(other encoders, priors, label regularisation, convolutional generators, feature matching), and what each
+of these models' losses do."""
+
 import pytest
 import torch
 
 from aae.models import AAEConfig, GANConfig, VAEConfig, build_model, config_from_dict
-from aae.models.cgan import ConditionalGANConfig
 from aae.models.wgan import WGANGPConfig
 from aae.priors import PriorConfig
 
 SMALL = 32  # hidden width for fast tests
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 CONFIGS = {
     "aae-deterministic": ("aae", AAEConfig(latent_dim=4, hidden=SMALL)),
@@ -22,14 +27,14 @@ CONFIGS = {
     "gan-conv": ("gan", GANConfig(latent_dim=16, generator="conv", generator_channels=16, disc_channels=8)),
     "gan-feature-matching": ("gan", GANConfig(latent_dim=16, generator_hidden=(32, 64), disc_channels=8,
                                               feature_matching=1.0)),
-    "cgan": ("cgan", ConditionalGANConfig(latent_dim=16, generator_hidden=(32, 64), disc_channels=8)),
-    "wgan-gp": ("wgan-gp", WGANGPConfig(latent_dim=16, generator_hidden=(32, 64), critic_channels=8)),
     "wgan-gp-conv": ("wgan-gp", WGANGPConfig(latent_dim=16, generator="conv", generator_channels=16,
                                              critic_channels=8)),
 }
+# The configurations that tests/test_model_kinds.py's tiny ones do not already run through the same checks.
+VARIANTS = sorted(set(CONFIGS) - {"aae-deterministic", "vae", "gan"})
 
 
-@pytest.fixture(params=sorted(CONFIGS))
+@pytest.fixture(params=VARIANTS)
 def model(request):
     torch.manual_seed(0)
     kind, config = CONFIGS[request.param]
@@ -65,7 +70,7 @@ def test_every_phase_gives_a_finite_loss_with_gradients_only_where_it_should(mod
         model.zero_grad(set_to_none=True)
         out = model.phase_loss(phase.name, *batch)
         assert out.loss.dim() == 0 and torch.isfinite(out.loss)
-        assert out.logs and all(torch.isfinite(torch.tensor(v)) for v in out.logs.values())
+        assert out.logs and all(torch.isfinite(torch.as_tensor(v)) for v in out.logs.values())
         out.loss.backward()
         moved = {id(p) for p in model.parameters() if p.grad is not None and p.grad.abs().sum() > 0}
         own = {id(p) for p in phase.parameters}
@@ -95,23 +100,24 @@ def test_a_step_lowers_the_reconstruction_loss_on_a_fixed_batch(name, batch):
     assert after < before
 
 
-def test_aae_discriminator_learns_to_separate_prior_from_a_shifted_distribution():
+def test_aae_discriminator_phase_learns_to_tell_the_prior_from_codes_far_from_it():
+    """Steps of the discriminator phase alone (its own loss, on the encoder's codes of real-sized batches) take D
+    from chance to telling prior draws from codes that sit away from the prior."""
     torch.manual_seed(0)
     model = build_model("aae", AAEConfig(latent_dim=2, hidden=64, prior=PriorConfig("gaussian", std=1.0)))
-    disc = model.discriminator
-    optimizer = torch.optim.Adam(disc.parameters(), lr=1e-3)
-    for _ in range(200):
-        real, fake = model.prior.sample(128), torch.randn(128, 2) + 3.0
-        logits = disc(torch.cat([real, fake]))
-        target = torch.cat([torch.ones(128), torch.zeros(128)])
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+    with torch.no_grad():
+        model.encoder.net[-1].bias.fill_(3.0)  # q(z) away from the prior
+    x, y = torch.rand(64, 1, 28, 28), torch.zeros(64, dtype=torch.long)
+    phase = next(p for p in model.phases(1e-3) if p.name == "discriminator")
+    optimizer = torch.optim.Adam(phase.parameters, lr=1e-3, betas=phase.betas)
+    first = float(model.phase_loss("discriminator", x, y).logs["disc_acc"])
+    for _ in range(100):  # over seeds 0-2 the accuracy passed 0.95 within 40 steps
         optimizer.zero_grad()
-        loss.backward()
+        model.phase_loss("discriminator", x, y).loss.backward()
         optimizer.step()
     with torch.no_grad():
-        accuracy = 0.5 * ((disc(model.prior.sample(1000)) > 0).float().mean()
-                          + (disc(torch.randn(1000, 2) + 3.0) < 0).float().mean())
-    assert accuracy > 0.95
+        last = float(model.phase_loss("discriminator", x, y).logs["disc_acc"])
+    assert first < 0.8 and last > 0.95, (first, last)
 
 
 def test_aae_generator_phase_moves_codes_towards_the_prior():
@@ -131,9 +137,15 @@ def test_aae_generator_phase_moves_codes_towards_the_prior():
     assert model.encode(x).mean(0).norm() < 0.5 * start
 
 
-def test_label_regularised_discriminator_sees_the_label():
-    model = build_model("aae", CONFIGS["aae-mog10-labels"][1])
-    assert model.discriminator.net[0].in_features == 2 + 10
+def test_label_regularised_discriminator_judges_a_code_with_its_label():
+    """With label regularisation D sees (z, one-hot label): one code, two labels, two verdicts."""
+    torch.manual_seed(0)
+    model = build_model("aae", CONFIGS["aae-mog10-labels"][1]).eval()
+    z = model.sample_latent(8, labels=torch.full((8,), 3))
+    eye = torch.eye(10)
+    with torch.no_grad():
+        as_three, as_seven = model.discriminator(z, eye[[3] * 8]), model.discriminator(z, eye[[7] * 8])
+    assert (as_three - as_seven).abs().min() > 1e-4
 
 
 def test_label_regularisation_needs_a_prior_with_parts():
@@ -156,26 +168,26 @@ def test_vae_kl_is_zero_when_the_posterior_is_the_prior():
     assert abs(out.logs["kl"]) < 1e-5
 
 
-def test_config_round_trips_through_plain_dicts():
-    for kind, config in CONFIGS.values():
-        model = build_model(kind, config)
-        assert config_from_dict(kind, model.config_dict()) == config
+@pytest.mark.parametrize("name", ["gan", "gan-conv"])
+def test_a_generator_step_makes_d_rate_the_generators_images_as_more_real(name, batch):
+    """One step of the generator phase (its own loss, D held fixed) raises D's verdict on the images the generator
+    then writes for the same noise, for both generator kinds."""
+    torch.manual_seed(0)
+    model = build_model(*CONFIGS[name]).eval()  # eval: no dropout, fixed batch-norm statistics
+    phase = next(p for p in model.phases(1e-3) if p.name == "generator")
+    optimizer = torch.optim.Adam(phase.parameters, lr=1e-3, betas=phase.betas)
+    z = model.sample_latent(16, generator=torch.Generator().manual_seed(3))
 
+    def verdict() -> float:
+        with torch.no_grad():
+            return float(model.discriminator(model.decode(z)).mean())
 
-def test_gan_generators_and_a_generator_step_raises_d_on_fakes():
-    """One generator step (D fixed) makes D rate the same fakes as more real, for both generator kinds."""
-    for name in ("gan", "gan-conv"):
-        torch.manual_seed(0)
-        model = build_model(*CONFIGS[name]).eval()  # eval: no dropout, fixed batch-norm statistics
-        z = torch.randn(32, 16)
-        phase = next(p for p in model.phases(1e-3) if p.name == "generator")
-        optimizer = torch.optim.Adam(phase.parameters, lr=1e-3)
-        before = model.discriminator(model.generator(z)).mean()
-        loss = torch.nn.functional.softplus(-model.discriminator(model.generator(z))).mean()  # −log D(G(z))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        assert model.discriminator(model.generator(z)).mean() > before
+    before = verdict()
+    optimizer.zero_grad()
+    torch.manual_seed(3)  # the phase draws its noise from the global generator: the same z as above
+    model.phase_loss("generator", *batch).loss.backward()
+    optimizer.step()
+    assert verdict() > before
 
 
 def test_feature_matching_pulls_the_fakes_features_towards_the_real_batch(batch):

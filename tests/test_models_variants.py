@@ -1,8 +1,9 @@
 """The paper's AAE variants: supervised (style + label), semi-supervised, clustering, and the denoising AAE.
 
-Shapes and the latent API, every phase's loss on real MNIST, single optimiser steps, what the
-categorical adversary does to y, how the labelled subset is picked, the configs that are refused,
-input corruption, and a short real training run of the semi-supervised AAE.
+What the generic tests (tests/test_model_kinds.py: shapes, phases, checkpoints, samples) leave to each: the
+style grid and the content labels, q(y|x), single optimiser steps of each phase, what the categorical adversary
+does to y, how the labelled subset is picked, the configs that are refused, input corruption, the 2-D map's
+cluster heads, and short real training runs.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from aae.models import (
     SemiSupervisedAAEConfig,
     SupervisedAAEConfig,
     build_model,
-    config_from_dict,
 )
 from aae.models.blocks import reconstruction_loss
 from aae.models.categorical import labelled_subset
@@ -36,12 +36,6 @@ VARIANTS = {
     "cluster": ("cluster", ClusteringAAEConfig(latent_dim=4, hidden=SMALL, n_categories=12)),
     "denoising": ("aae", AAEConfig(latent_dim=4, hidden=SMALL, prior=PriorConfig("gaussian", 1.0),
                                    corruption="gaussian", corruption_level=0.3)),
-}
-PHASES = {
-    "supervised": ["reconstruction", "discriminator", "generator"],
-    "semi": ["reconstruction", "discriminator", "generator", "classification"],
-    "cluster": ["reconstruction", "discriminator", "generator"],
-    "denoising": ["reconstruction", "discriminator", "generator"],
 }
 STYLE_VARIANTS = ["supervised", "semi", "cluster"]
 CATEGORICAL_VARIANTS = ["semi", "cluster"]
@@ -65,22 +59,7 @@ def real_batch(small_splits):
     return small_splits.train_x[:64], small_splits.train_y[:64]
 
 
-# -- shapes and the latent API ----------------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(VARIANTS))
-def test_encode_and_decode_shapes(name, small_splits, real_batch):
-    """encode gives (B, latent_dim) codes; decode (with classes where the model takes them) images in [0, 1]."""
-    model = _build(name, small_splits).eval()
-    x, y = real_batch
-    z = model.encode(x)
-    assert z.shape == (64, 4) and not z.requires_grad and torch.isfinite(z).all()
-    labels = y % model.n_content if model.conditional else y
-    images = model.decode(z, labels)
-    assert images.shape == (64, 1, 28, 28) and images.min() >= 0 and images.max() <= 1
-    assert model.reconstruct(x, y if model.conditional else None).shape == (64, 1, 28, 28)
-    samples = model.sample(7, generator=torch.Generator().manual_seed(0))
-    assert samples.shape == (7, 1, 28, 28)
-
-
+# -- the latent API ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", STYLE_VARIANTS)
 def test_style_grid_writes_every_style_as_every_class(name, small_splits):
     """style_grid(styles) gives S·K images; row r, column c is decode(styles[r], class c)."""
@@ -124,32 +103,7 @@ def test_content_labels_out_of_range_are_refused(name, small_splits):
     assert model.decode(z).shape == (2, 1, 28, 28)  # without labels the classes cycle
 
 
-@pytest.mark.parametrize("name", sorted(VARIANTS))
-def test_config_round_trips_through_plain_dicts(name):
-    kind, config = VARIANTS[name]
-    assert config_from_dict(kind, build_model(kind, config).config_dict()) == config
-
-
 # -- phases ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(VARIANTS))
-def test_every_phase_is_finite_on_real_mnist_and_moves_only_its_parameters(name, small_splits, real_batch):
-    """The phases are the ones the model names (semi adds classification); each loss is finite on a real
-    batch and sends gradients only to that phase's parameters."""
-    model = _build(name, small_splits)
-    phases = model.phases(1e-3)
-    assert [p.name for p in phases] == PHASES[name]
-    for phase in phases:
-        model.zero_grad(set_to_none=True)
-        out = model.phase_loss(phase.name, *real_batch)
-        assert out.loss.dim() == 0 and torch.isfinite(out.loss), phase.name
-        assert out.logs and all(torch.isfinite(torch.as_tensor(v)) for v in out.logs.values()), phase.name
-        out.loss.backward()
-        moved = {id(p) for p in model.parameters() if p.grad is not None and p.grad.abs().sum() > 0}
-        assert moved and moved <= {id(p) for p in phase.parameters}, phase.name
-    with pytest.raises(ValueError, match="unknown phase"):
-        model.phase_loss("elbo", *real_batch)
-
-
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_one_step_of_each_phase_lowers_its_loss_on_a_fixed_batch(name, small_splits, real_batch):
     """One Adam step on a phase's own parameters lowers that phase's loss, with identical noise draws."""
@@ -271,7 +225,7 @@ def test_classification_phase_in_eval_mode_scores_the_batch_given(small_splits):
 
 
 # -- corruption and the denoising AAE ----------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["gaussian", "masking", "salt_pepper"])
+@pytest.mark.parametrize("kind", [k for k in CORRUPTIONS if k != "none"])
 def test_corrupt_stays_in_range_changes_the_image_and_repeats_with_a_generator(kind, real_batch):
     x, _ = real_batch
     noisy = corrupt(x, kind, 0.3, generator=torch.Generator().manual_seed(0))
@@ -303,7 +257,6 @@ def test_each_corruption_does_what_it_says(real_batch):
 def test_corrupt_none_and_bad_arguments(real_batch):
     x, _ = real_batch
     assert corrupt(x, "none", 0.0) is x
-    assert set(CORRUPTIONS) == {"none", "gaussian", "masking", "salt_pepper"}
     for kind, level in [("blur", 0.3), ("gaussian", -0.1), ("masking", 1.5), ("salt_pepper", 0.0),
                         ("gaussian", float("nan"))]:
         with pytest.raises(ValueError):
@@ -326,7 +279,7 @@ def test_denoising_aae_encodes_a_corrupted_input_and_rebuilds_the_clean_one(smal
     model.encoder.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].detach().clone()))
     torch.manual_seed(7)
     noisy = corrupt(x, "gaussian", 0.3)  # the draws the phase will make after the same seed
-    for phase in PHASES["denoising"]:
+    for phase in [p.name for p in model.phases(1e-3)]:
         seen.clear()
         torch.manual_seed(7)
         loss = model.phase_loss(phase, x, y).loss.item()
@@ -371,17 +324,9 @@ def test_a_clustering_aae_with_fewer_than_10_clusters_trains(small_splits):
     previews = [e.samples for e in seen if e.samples is not None]
     assert previews and all(p.shape == (100, 1, 28, 28) for p in previews)
     assert set(result.history[0]) >= {"recon", "disc_y", "gen_y", "y_max", "val_recon"}
-
-    # Each epoch's progress carries the validation cluster error: clusters named by majority on the first half
-    # of the validation images, counted on the second. Recomputed here from the finished model.
-    from aae.metrics import assign_clusters, clustering_error
-
-    probs = model.category_probs(small_splits.val_x).cpu()
-    labels, half = small_splits.val_y.cpu(), len(small_splits.val_y) // 2
-    names = assign_clusters(probs[:half], labels[:half], method="majority")
-    expected = clustering_error(probs[half:].argmax(dim=1), labels[half:], names)
-    assert result.history[-1]["val_cluster_err"] == pytest.approx(expected)
-    assert 0.5 < expected < 1  # 4 clusters name at most 4 of the 10 digits: more than half must be wrong
+    # Each epoch's progress carries the validation cluster error. 4 clusters can name at most 4 of the 10 digits,
+    # so more than half of the (roughly balanced) validation digits must count as wrong, yet not all.
+    assert 0.5 < result.history[-1]["val_cluster_err"] < 1
 
 
 # -- the semi-supervised 2-D map with cluster heads ---------------------------------------------------------
@@ -419,16 +364,6 @@ def test_dimred_heads_start_apart_and_are_pushed_apart_when_close(small_splits):
     # the reconstruction phase trains the heads, and its loss includes the push
     names = {p.name: p for p in model.phases(1e-3)}
     assert any(p is model.cluster_heads.weight for p in names["reconstruction"].parameters)
-
-
-def test_dimred_inference_checkpoint_keeps_the_heads(small_splits, real_batch, tmp_path):
-    from aae.checkpoints import load_checkpoint, save_checkpoint
-
-    model = _build_dimred(small_splits)
-    path = save_checkpoint(tmp_path / "dimred", model, inference_only=True, dtype="float16")
-    loaded = load_checkpoint(path).model
-    torch.testing.assert_close(loaded.cluster_heads.weight, model.cluster_heads.weight, atol=1e-2, rtol=0)
-    torch.testing.assert_close(loaded.encode(real_batch[0]), model.encode(real_batch[0]), atol=0.05, rtol=0)
 
 
 def test_dimred_learns_the_classes_from_50_labels(small_splits):
@@ -510,31 +445,15 @@ def test_dimred_style_grid_rows_sit_at_their_heads(small_splits):
     torch.testing.assert_close(grid, expected)
 
 
-def test_the_variants_are_composed_not_stacked():
-    import inspect
-
-    from aae.models import DimReductionAAE, DimReductionAAEConfig, SupervisedAAE
-    from aae.models.base import LatentModel
-    from aae.models.categorical import HeadsReadout
-    from aae.models.style import ContentReadout
-
-    for cls in (SupervisedAAE, SemiSupervisedAAE, ClusteringAAE, DimReductionAAE):
-        below = cls.__mro__.index(LatentModel)
-        assert below <= 3, (cls.__name__, [c.__name__ for c in cls.__mro__[:below]])
-    # The kinds only declare: their kind, capabilities, readout and default config. No method of theirs
-    # replaces the shared ones (the 2-D map overrode ten and swapped the decoder its parent built).
-    for cls in (SemiSupervisedAAE, ClusteringAAE, DimReductionAAE):
-        own = {name for name, value in vars(cls).items() if inspect.isfunction(value)}
-        assert own == {"__init__"}, (cls.__name__, own)
-    assert isinstance(DimReductionAAE.readout, HeadsReadout) and type(SemiSupervisedAAE.readout) is ContentReadout
-    # The 2-D map's decoder reads the map alone; a semi-supervised decoder reads y beside z.
-    dimred = DimReductionAAE(DimReductionAAEConfig(hidden=16))
-    semi = SemiSupervisedAAE(SemiSupervisedAAEConfig(hidden=16))
-    assert dimred.decoder.net[0].in_features == 2 and semi.decoder.net[0].in_features == 4 + 10
-    x = torch.rand(6, 1, 28, 28)
-    logits, z = dimred.infer(x)
-    assert torch.allclose(dimred.encode(x), logits.softmax(dim=1) @ dimred.cluster_heads.weight + z, atol=1e-6)
-    assert dimred.inference_modules() == [dimred.encoder, dimred.decoder, dimred.cluster_heads]
+def test_the_2d_maps_decoder_reads_the_point_alone(small_splits):
+    """A point of the 2-D map already says its class (it sits near that class's head): decode takes no label,
+    while decode_content places a style at the head of the class it is given."""
+    model = _build_dimred(small_splits).eval()
+    z = model.sample_styles(4, generator=torch.Generator().manual_seed(0))
+    threes, sevens = torch.full((4,), 3), torch.full((4,), 7)
+    torch.testing.assert_close(model.decode(z, threes), model.decode(z, sevens))
+    torch.testing.assert_close(model.decode(z), model.decode(z, threes))
+    assert (model.decode_content(z, threes) - model.decode_content(z, sevens)).abs().max() > 1e-3
 
 
 # -- the additions to the paper's semi-supervised recipe (each behind its own switch) ------------------------

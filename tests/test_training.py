@@ -146,13 +146,6 @@ def test_bf16_autocast_training_still_learns(small_splits):
         TrainConfig(precision="fp8")
 
 
-def test_phases_declare_their_roles():
-    aae_roles = {p.name: p.role for p in create_model("aae", MODELS["aae"]).phases(1e-3)}
-    assert aae_roles == {"reconstruction": "reconstruction", "discriminator": "adversarial",
-                         "generator": "adversarial"}
-    assert [p.role for p in create_model("vae", MODELS["vae"]).phases(1e-3)] == ["reconstruction"]
-
-
 def test_sgd_follows_the_papers_momenta_and_stepped_rates(small_splits):
     """SGD: momentum 0.9 for reconstruction, 0.1 for the adversarial phases; every rate ÷10 at each step."""
     model = create_model("aae", MODELS["aae"], seed=0)
@@ -225,11 +218,33 @@ def test_precision_auto_is_fp32_on_a_cpu_without_native_bf16(monkeypatch, small_
     assert result.precision == "fp32"
 
 
-def test_this_machines_cpu_flags_are_read():
-    from aae.training import cpu_has_native_bf16
+@pytest.mark.parametrize("cpuinfo, native", [
+    ("model name\t: AMD EPYC (avx512_bf16 in its name, not its flags)\nflags\t\t: fpu sse avx2 avx512f\n", False),
+    ("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 avx512_vnni\n", True),
+    ("flags\t\t: fpu amx_tile amx_bf16\n", True),
+    ("flags\t\t: fpu avx512_bf16x\n", False),  # a whole flag, not part of one
+    ("processor\t: 0\n", False),  # no flags line at all
+    (OSError("no /proc here"), False),  # not Linux: never assume
+])
+def test_native_bf16_is_read_from_the_cpus_flags(monkeypatch, cpuinfo, native):
+    import io
 
-    flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
-    assert cpu_has_native_bf16() == bool({"avx512_bf16", "amx_bf16"} & set(flags))
+    from aae import training
+
+    def fake_open(path, *args, **kwargs):
+        assert path == "/proc/cpuinfo"
+        if isinstance(cpuinfo, OSError):
+            raise cpuinfo
+        return io.StringIO(cpuinfo)
+
+    monkeypatch.setattr(training, "open", fake_open, raising=False)  # the module's open, not the builtin
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    assert training.cpu_has_native_bf16() is native
+    if native:  # oneDNN capped below bf16 (the emulation of an older CPU) emulates it: not native
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+        assert training.cpu_has_native_bf16() is False
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")
+        assert training.cpu_has_native_bf16() is True
 
 
 def test_a_job_estimate_counts_the_workers_start_and_each_epochs_validation():
@@ -302,14 +317,12 @@ def test_shared_regularization_takes_ds_step_from_the_reconstruction_pass(small_
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=name)
 
 
-def test_shared_regularization_is_the_aaes_default_and_refused_where_a_model_cannot_share(small_splits):
+def test_shared_regularization_is_refused_where_a_model_cannot_share(small_splits):
+    """(Every kind's default trains: tests/test_model_kinds.py steps each with its resolved defaults.)"""
     from aae import catalog
 
     aae_config = catalog.build_config("aae", {"latent_dim": 2, "hidden": 32})
-    assert catalog.train_config("aae", aae_config).regularization == "shared"
     assert catalog.train_config("aae", aae_config, regularization="joint").regularization == "joint"
-    for kind in ("vae", "semi", "cluster", "gan"):
-        assert catalog.train_config(kind, catalog.build_config(kind, {})).regularization == "joint"
     vae = create_model("vae", MODELS["vae"], seed=0)
     with pytest.raises(ValueError, match="shared regularisation is the AAE's"):
         Trainer(vae, small_splits, TrainConfig(epochs=1, regularization="shared"))
