@@ -186,6 +186,7 @@ import_shared_modules()
 navigation = st.navigation(
     {"Latent Lab": [st.Page(home, title="Home", icon=":material/home:", default=True)]}
     | {section: [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in pages]
-       for section, pages in PAGES.items()}
+       for section, pages in PAGES.items()},
+    expanded=True,  # every page in the sidebar, not the first ten and a "View more"
 )
 navigation.run()
