@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,8 @@ import torch
 
 from aae.data import Splits
 from aae.distributed import SINGLE, World, average_gradients, shard
+from aae.graphed import GraphedStep, set_capturable
+from aae.graphed import supported as graph_supported
 from aae.models import LatentModel, build_model
 from aae.models.base import Phase, setting
 
@@ -46,6 +49,8 @@ class TrainConfig:
                                            "where the hardware does it natively and it measures faster")
     compile: bool = setting(False, "compile each network first (torch.compile): slower to start, faster steps; "
                                    "pays off on runs of minutes")
+    cuda_graph: bool = setting(False, "GPU only: replay each training step as one CUDA graph, fewer launches and "
+                                      "faster small models (other noise draws)")
     # Adam normalises each phase's step; with separate adversarial phases that moved the encoder as far as the
     # reconstruction step did (bench/README.md), which is why the AAEs default to joint regularisation.
     optimizer: OptimizerKind = setting("adam", "adam: one Adam per phase; sgd: the paper's SGD with momentum")
@@ -311,6 +316,7 @@ class Trainer:
                 raise ValueError(f"resume state lacks optimisers for phases: {', '.join(sorted(missing))}")
             for name, opt in self.optimizers.items():
                 opt.load_state_dict(optimizer_state[name])
+            set_capturable(self.optimizers.values(), False)  # saved by a graphed run: ordinary unless graphed below
         n = len(self.splits.train_y)
         if n < config.batch_size:
             raise ValueError(f"the training split has {n} images, fewer than one batch of {config.batch_size}")
@@ -327,6 +333,14 @@ class Trainer:
         self.preview_labels = (labels % model.n_content if model.conditional else labels).to(self.device)
         self.preview_z = model.sample_latent(config.n_preview, labels=labels, generator=gen).to(self.device) \
             if _can_sample(model) else None
+        # TrainConfig.cuda_graph (aae.graphed): the whole step as one CUDA graph where the run allows it
+        self.graphed: GraphedStep | None = None
+        self.graph_note = ""  # for the "start" message: the graph is on, or why not
+        if config.cuda_graph:
+            usable, self.graph_note = graph_supported(model, config, self.device, world.size)
+            if usable:
+                set_capturable(self.optimizers.values(), True)
+                self.graphed = GraphedStep(self.graphable_step, self.optimizers.values())
 
     def _emit(self, kind: EventKind, step: int, epoch: int, started: float, **kw: Any) -> None:
         total = self.config.epochs * self.steps_per_epoch
@@ -427,7 +441,8 @@ class Trainer:
         self.history = history  # readable from a callback (the CLI saves a resumable checkpoint every few epochs)
         step = self.start_epoch * self.steps_per_epoch
         self.model.train()
-        self._emit("start", step, self.start_epoch, started, message=describe_device(self.device))
+        self._emit("start", step, self.start_epoch, started,
+                   message="; ".join(filter(None, [describe_device(self.device), self.graph_note])))
         status: Literal["done", "cancelled"] = "done"
         epoch = self.start_epoch
         while epoch < self.config.epochs:
@@ -505,33 +520,62 @@ class Trainer:
 
         A diverged loss stops training. On the CPU every step is checked (free there); on a GPU the check
         waits for the GPU, so it runs at each reported step: a NaN stays NaN until then (issue 13: no host
-        syncs per step).
+        syncs per step). Under a CUDA graph (`graphed`) the losses are the graph's output tensors, overwritten
+        by the next step.
         """
-        logs: dict[str, torch.Tensor | float] = {}
+        if self.graphed is not None:
+            out = self.graphed(x, y)
+            if out is not None:
+                logs, losses = out
+                if (step + 1) % self.log_every == 0:
+                    for name, loss in losses.items():
+                        self._check_finite(name, loss, step, epoch)
+                return dict(logs)
+            if self.graphed.reason is not None and self.graph_note != self.graphed.reason:
+                self.graph_note = self.graphed.reason  # found while training: said once, then the ordinary step
+                warnings.warn(f"{self.graph_note}; training goes on without it", RuntimeWarning, stacklevel=2)
         check = self.device.type == "cpu" or (step + 1) % self.log_every == 0
+        return self._phase_steps(x, y, check=check, step=step, epoch=epoch)[0]
+
+    def graphable_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[dict[str, torch.Tensor | float],
+                                                                        dict[str, torch.Tensor]]:
+        """One mini-batch as a CUDA graph captures it: no host checks, autocast without its cache; returns
+        (the logs, each phase's last loss, detached) for the caller to check."""
+        return self._phase_steps(x, y, check=False, graphing=True)
+
+    def _check_finite(self, name: str, loss: torch.Tensor, step: int, epoch: int) -> None:
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"the {name} loss became {loss.item()} at step {step + 1} (epoch "
+                f"{epoch + 1}); training stopped and nothing was saved. Try a lower learning rate "
+                f"(now {self.config.lr}) or another seed."
+            )
+
+    def _phase_steps(self, x: torch.Tensor, y: torch.Tensor, *, check: bool, step: int = 0, epoch: int = 0,
+                     graphing: bool = False) -> tuple[dict[str, torch.Tensor | float], dict[str, torch.Tensor]]:
+        logs: dict[str, torch.Tensor | float] = {}
+        last: dict[str, torch.Tensor] = {}
         for phase in self.phases:
             group = [phase, *phase.partners]  # partners: steps taken from this phase's pass (shared)
             names = tuple(p.name for p in phase.partners)
             for _ in range(phase.repeats):
                 for member in group:
                     self.optimizers[member.name].zero_grad(set_to_none=True)
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16",
+                                    cache_enabled=False if graphing else None):  # a graph cannot hold the cache
                     out = self.model.joint_loss(phase.name, phase.joined, x, y, names)
                 losses = [out.loss, *(out.partner_losses[name] for name in names)]
                 if check:
                     for member, loss in zip(group, losses):
-                        if not torch.isfinite(loss):
-                            raise TrainingDiverged(
-                                f"the {member.name} loss became {loss.item()} at step {step + 1} (epoch "
-                                f"{epoch + 1}); training stopped and nothing was saved. Try a lower learning rate "
-                                f"(now {self.config.lr}) or another seed."
-                            )
+                        self._check_finite(member.name, loss, step, epoch)
+                if graphing:
+                    last.update({member.name: loss.detach() for member, loss in zip(group, losses)})
                 backward_each(group, losses, routed=out.routed)
                 for member in group:
                     average_gradients(member.parameters, self.world)  # data-parallel: no-op in one process
                     self.optimizers[member.name].step()
             logs.update(out.logs)
-        return logs
+        return logs, last
 
 
 def backward_each(group: list[Phase], losses: list[torch.Tensor], *, routed: bool = False) -> None:
