@@ -18,15 +18,15 @@ from typing import Any, Literal
 
 import torch
 
-from aae.catalog import kind_of_config, training_card, validate_config
-from aae.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from aae.catalog import kind_of_config, validate_config
+from aae.checkpoints import CheckpointError, load_checkpoint
 from aae.data import load_dataset
+from aae.runner import save_trainer
 from aae.training import (
     TrainConfig,
     Trainer,
     TrainEvent,
     TrainingDiverged,
-    TrainResult,
     create_model,
     describe_device,
     pick_device,
@@ -203,18 +203,21 @@ class TrainingJob(_Job):
                 setattr(self._state, key, value)
 
     def _run(self) -> None:
+        from aae.runner import Run
+        from aae.spec import DataSpec, RunSpec
+
         validate_config(self.kind, self.model_config)
         self._update(message="loading data")
-        device = pick_device(self.train_config.device)
-        splits = load_dataset(self.dataset, data_dir=self.data_dir, device=device, train_limit=self.train_limit)
-        model = create_model(self.kind, self.model_config, seed=self.train_config.seed)
-        started = time.time()
-        trainer = Trainer(model, splits, self.train_config, callback=self._on_event, cancel=self._cancel)
+        data = DataSpec(self.dataset, self.train_limit, None if self.data_dir is None else str(self.data_dir))
+        run = Run(RunSpec(self.kind, self.model_config, self.train_config, data), callback=self._on_event,
+                  cancel=self._cancel, extra_card={"name": self.name})
+        trainer, splits, model = run.trainer, run.splits, run.trainer.model
         framed = self.latent_frames > 0 and model.has_encoder and model.latent_dim == 2 and model.generates
         if framed:
             from aae.explore import latent_frame
 
             every = max(1, trainer.steps_per_epoch // self.latent_frames)
+            # Validation images: training never reads the test split.
             images, labels = splits.val_x[:self.frame_images], splits.val_y[:self.frame_images]
             draws = model.sample_latent(self.frame_images, generator=torch.Generator().manual_seed(0)).cpu()
             extent = float(draws.abs().max()) * 1.15
@@ -226,7 +229,7 @@ class TrainingJob(_Job):
                     self._state.frames.append(frame)
 
             add_frame(0)
-        for step in trainer.steps():
+        for step in run.steps():
             if framed and step % every == 0:
                 add_frame(step)
             self._wait_if_paused()
@@ -237,10 +240,7 @@ class TrainingJob(_Job):
             self._update(status="cancelled", message="cancelled: nothing was saved")
             return
         self._update(message="saving")
-        card = training_card(self.dataset, splits, self.train_config, result, history=result.history,
-                             seconds=time.time() - started)
-        card["name"] = self.name
-        save_checkpoint(self.out, result.model, card=card, optimizer_state=result.optimizer_state)
+        run.save_result(self.out, result)
         self._update(status="done", checkpoint=str(self.out), message=f"saved to {self.out}")
 
 
@@ -321,17 +321,10 @@ class DuelJob(_Job):
         paths = []
         with self._model_lock:  # a resume clicked meanwhile waits for the files
             for name, trainer in self._trainers.items():
-                result = TrainResult(model=trainer.model, status="done", epochs_done=epoch, steps_done=step,
-                                     elapsed=elapsed, history=list(trainer.history),
-                                     optimizer_state=trainer.optimizer_state(), device=str(trainer.device),
-                                     precision=trainer.precision)
-                card = training_card(self.dataset, self._splits, trainer.config, result, history=result.history,
-                                     seconds=elapsed)
-                card["name"] = f"{prefix.name}-{name}"
-                card["training"]["duel"] = True
                 path = prefix.with_name(f"{prefix.name}-{name}")
-                paths.append(save_checkpoint(path, trainer.model, card=card, optimizer_state=result.optimizer_state))
-                trainer.model.train()
+                paths.append(save_trainer(trainer, path, dataset=self.dataset, splits=self._splits, epochs=epoch,
+                                          steps=step, seconds=elapsed, history=list(trainer.history),
+                                          extra={"name": path.name, "duel": True}))
         return paths
 
     def _coverage(self, classifier, images: torch.Tensor) -> dict[str, Any] | None:
