@@ -99,6 +99,24 @@ def _given(argv: list[str], kind: str) -> set[str]:
     return {names[t.split("=", 1)[0]] for t in argv if t.split("=", 1)[0] in names}
 
 
+def _refuse_other_kinds_flags(argv: list[str], kind: str) -> None:
+    """A flag of another kind's field is refused with where it applies, not as an unknown option."""
+    from aae.spec import _not_applicable
+
+    known = {f.name for f in dataclasses.fields(TrainCommand)} | {"help"}
+    for f in spec_fields(kind):
+        known |= {f.name, f.flag or f.name}
+    for token in argv:
+        if not token.startswith("--"):
+            continue
+        name = token[2:].split("=", 1)[0].replace("-", "_")
+        bare = name.removeprefix("no_")
+        if name not in known and bare not in known:
+            message = _not_applicable(kind, bare)
+            if "it applies to" in message:
+                raise ValueError(message)
+
+
 def parse_train(argv: list[str]) -> tuple[TrainCommand, RunSpec, Any]:
     """`aae train` arguments -> (the command's options, the resolved run, the recipe or None)."""
     from aae.lab.recipes import get_recipe
@@ -114,6 +132,7 @@ def parse_train(argv: list[str]) -> tuple[TrainCommand, RunSpec, Any]:
     kind = _peek(argv, "--model") or base.get("model") or "aae"
     base["model"] = kind
     view = train_view(kind, resolve(base))
+    _refuse_other_kinds_flags(argv, kind)
     parsed = tyro.cli(view, args=argv, prog="aae train", description=" ".join(TrainCommand.__doc__.split()))
     own = {f.name for f in dataclasses.fields(TrainCommand)}
     options = TrainCommand(**{name: getattr(parsed, name) for name in own})

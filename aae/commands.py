@@ -67,7 +67,7 @@ def train(spec, options, *, recipe=None, argv=()) -> int:
     if recipe is not None:
         extra["recipe"] = {"name": recipe.name, "run": dict(recipe.run), "command": "aae train " + " ".join(argv)}
     if world.distributed:
-        extra["processes"] = world.size
+        extra["training"] = {"processes": world.size}  # data-parallel under torchrun
     ref: list = []
     saver = periodic_saver(ref, options.out, options.save_every if world.main else 0)
 

@@ -43,7 +43,11 @@ def save_trainer(trainer: Trainer, out: str | Path, *, dataset: str, splits: Any
     """Write `trainer`'s model as a checkpoint (resumable in float32, inference-only otherwise) with its card."""
     card = training_card(dataset, splits, trainer, epochs=epochs, steps=steps, seconds=seconds, history=history,
                          data_dir=data_dir)
-    card.update(extra or {})
+    for key, value in (extra or {}).items():  # a dict for a section the card has joins it
+        if isinstance(value, dict) and isinstance(card.get(key), dict):
+            card[key].update(value)
+        else:
+            card[key] = value
     inference_only = dtype != "float32"
     path = save_checkpoint(out, trainer.model, card=card, dtype=dtype, inference_only=inference_only,
                            optimizer_state=None if inference_only else trainer.optimizer_state())

@@ -198,7 +198,7 @@ def resolve(values: Mapping[str, Any] | None = None, *, kind: str | None = None)
 def _not_applicable(kind: str, name: str) -> str:
     having = [k for k in catalog.CATALOG if name in _section_fields(k) or (name == "prior_std" and "prior" in
                                                                          _section_fields(k))]
-    where = (f"; it applies to --model {' / '.join(having)}" if having
+    where = (f"; it applies to --model {' / '.join(having)}{' only' if len(having) == 1 else ''}" if having
              else "; `aae train --model KIND --help` lists them")
     return f"--{name.replace('_', '-')} does not apply to the {catalog.label(kind)}{where}"
 
