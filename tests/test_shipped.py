@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from aae import catalog
 from aae.checkpoints import CLASSIFIERS, classifier_path, dataset_of, find_checkpoints, load_checkpoint
 from aae.metrics.coverage import class_coverage
 from aae.metrics.evaluate import style_grid_accuracy
