@@ -1,4 +1,4 @@
-"""Several seeds of one model trained as one batched model (issue 13: a ≥ 3-seed table in one run, not three).
+"""Several seeds of one model trained as one batched model (a ≥ 3-seed table in one run, not three).
 
 `SeedBatch` builds one model per seed, stacks their parameters along a new first dimension
 (`torch.func.stack_module_state`) and runs every phase of the engine's protocol for all of them at once:

@@ -519,7 +519,7 @@ class Trainer:
         """One mini-batch: each phase in order, one optimiser step each. Returns the losses as 0-d tensors.
 
         A diverged loss stops training. On the CPU every step is checked (free there); on a GPU the check
-        waits for the GPU, so it runs at each reported step: a NaN stays NaN until then (issue 13: no host
+        waits for the GPU, so it runs at each reported step: a NaN stays NaN until then (no host
         syncs per step). Under a CUDA graph (`graphed`) the losses are the graph's output tensors, overwritten
         by the next step.
         """

@@ -1,5 +1,5 @@
 """Jobs in worker processes: a training job or a duel runs in a process of its own; the server only reads
-its progress (issue 11: in threads of the Streamlit server a duel trained 15–100× slower than the engine).
+its progress (in threads of the Streamlit server a duel trained 15–100× slower than the engine).
 
 `ProcessJob` has the interface of `aae.jobs.TrainingJob` / `DuelJob` (start, snapshot, pause, resume, cancel,
 join, and a duel's `save`), and runs that very class in a spawned process: the same engine, the same

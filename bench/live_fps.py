@@ -7,7 +7,7 @@ then moves the server-side Streamlit slider a few times and times how long each 
 
     python bench/live_fps.py [--seconds 4] [--data-dir ../shared/data] [--model dcgan]
 
-Prints one line per measurement. Target (issue 12): ≥ 30 frames per second while dragging. With `--model` a
+Prints one line per measurement. Target: ≥ 30 frames per second while dragging. With `--model` a
 model the browser cannot decode (the conv generator `dcgan`) measures only the server path, which for such a
 model reruns just the sliders' fragment.
 """

@@ -10,7 +10,7 @@
 
     python bench/live_job.py [--train-limit 10000] [--epochs 3] [--presses 6] [--data-dir ../shared/data]
 
-Target (issue 11): the watched job trains at ≥ 80 % of the engine's figure; page reruns stay under 1 s.
+Target: the watched job trains at ≥ 80 % of the engine's figure; page reruns stay under 1 s.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ images from ../shared/data, on the CPU, one after the other in this process.
     python bench/peers.py [--train-limit 20000] [--epochs 3] [--threads N] [--data-dir DIR]
 
 Prints each one's seconds per epoch (training only: what each reports between its first and last step) and the
-ratio pythae / ours. Target (issue 13): ≥ 1.5, aiming at 2.5. Then the floor: the time this machine's torch.mm
+ratio pythae / ours. Target: ≥ 1.5, aiming at 2.5. Then the floor: the time this machine's torch.mm
 needs for the matrix products of our step alone (`step_products`), so the ratio any fp32 implementation of these
 networks could reach here is pythae's time over that floor.
 

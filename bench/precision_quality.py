@@ -1,5 +1,5 @@
 """bf16 against fp32 training, by quality: the same short runs of shipped recipes in each precision, ≥ 3 seeds,
-scored with the metrics `aae eval` prints (issue 13).
+scored with the metrics `aae eval` prints.
 
 Each run is `aae train --recipe NAME --epochs E --train-limit N --precision P --seed S` (the recipe's networks,
 optimiser and rates; fewer epochs and images so that the emulated bf16 of an AVX2-only CPU, about 14× slower

@@ -1,11 +1,11 @@
 """Shared against joint regularisation of the AAE: the same runs, seeds and batches, trained both ways from the CLI,
-then measured (issue 13: a faster step only counts with quality shown equal).
+then measured (a faster step only counts with quality shown equal).
 
 Under `shared` (`aae train --model aae`'s default) the discriminator learns from the codes of the reconstruction
 pass, made by the encoder before its step; under `joint` the engine encodes the batch again after that step.
 Three short runs on a slice of MNIST's training set, each for every seed and both ways:
 
-- the label-regularised 2-D mog10 AAE, 3 epochs (issue 9's short-run bar): how the shipped classifier reads 1,000
+- the label-regularised 2-D mog10 AAE, 3 epochs (the short-run bar): how the shipped classifier reads 1,000
   label-cycled samples (mean confidence, classes covered);
 - the 2-D Gaussian AAE (2 × 1000 units), 5 epochs: kNN accuracy of the test codes and MMD² to the prior;
 - the 8-D AAE with `aae train`'s defaults, 5 epochs: Fréchet distance and classes covered of 2,000 samples,

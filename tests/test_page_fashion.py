@@ -1,5 +1,5 @@
 """A Fashion-MNIST model trained from the command line, opened on every page it fits: each page shows it with
-Fashion-MNIST's own images, classes and codes, never MNIST's (issue 10's acceptance)."""
+Fashion-MNIST's own images, classes and codes, never MNIST's."""
 
 from __future__ import annotations
 

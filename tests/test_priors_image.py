@@ -1,4 +1,4 @@
-"""A prior drawn as an image (issue 11): samples where the ink is, a density, clear refusals, a checkpoint that
+"""A prior drawn as an image: samples where the ink is, a density, clear refusals, a checkpoint that
 keeps its shape, `aae train --prior image:PATH`, and a short training that pulls q(z) onto a drawn ring."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Jobs in worker processes (issue 11): the same jobs, run in a spawned process; the server reads progress."""
+"""Jobs in worker processes: the same jobs, run in a spawned process; the server reads progress."""
 
 from __future__ import annotations
 

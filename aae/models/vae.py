@@ -91,7 +91,7 @@ CATALOG_ENTRIES = (
         kind="vae", model=VariationalAutoencoder, config=VAEConfig, label="VAE",
         summary="the same autoencoder with a KL term to a Gaussian prior, the AAE's usual rival", order=1,
         priors=("gaussian",), presets={"2d": {"latent_dim": 2}},
-        # Short runs learn (issue 9): 3 epochs on 20,000 images, 1,000 prior samples read by the shipped
+        # Short runs learn: 3 epochs on 20,000 images, 1,000 prior samples read by the shipped
         # classifier. At batch 100 and rate 1e-3 the 2-D VAE drew >= 5 % of 8 or more classes in 2 of 7 seeds
         # (2026-12-01, 1 thread, fp32 and bf16 alike: 4s read as 9s, 5s as 3s); at rate 2e-3 or 3e-3 in about
         # half; at batch 50 and rate 2e-3 (twice the steps) in 7 of 7 in bf16 and 6 of 7 in fp32 (seed 1: 7). The
