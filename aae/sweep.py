@@ -195,8 +195,10 @@ def sweep(plan: SweepPlan, out: str | Path, *, workers: int = 1, storage: str | 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(study_name=study_name, storage=_storage(storage_url), load_if_exists=True,
                                 direction=direction_of(plan.metric or DEFAULT_METRICS[0]))
-    done = {json.dumps(t.params, sort_keys=True) for t in study.trials
-            if t.state == optuna.trial.TrialState.COMPLETE}
+    # A rerun resumes: trials finished, or still queued from a run that was stopped, are not queued again.
+    queued = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.WAITING)
+    done = {json.dumps(t.params or t.system_attrs.get("fixed_params", {}), sort_keys=True) for t in study.trials
+            if t.state in queued}
     waiting = [p for p in trials if json.dumps(p, sort_keys=True) not in done]  # a rerun resumes the sweep
     for params in waiting:
         study.enqueue_trial(params, user_attrs={"queued": True})
@@ -221,7 +223,12 @@ def write_record(plan: SweepPlan, study: Any, out: Path) -> dict[str, Any]:
     """sweep.json: the plan, every finished trial with its validation figures, and the pick."""
     from optuna.trial import TrialState
 
-    finished = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    finished, seen = [], set()
+    for t in study.trials:  # one trial per value combination and seed (the first finished)
+        key = json.dumps(t.params, sort_keys=True)
+        if t.state == TrialState.COMPLETE and key not in seen:
+            seen.add(key)
+            finished.append(t)
     if not finished:
         raise RuntimeError(f"no trial of the sweep finished; see {out}")
     rows = [{"number": t.number, "params": dict(t.params), "figures": {k: v for k, v in t.user_attrs.items()
