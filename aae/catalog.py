@@ -5,7 +5,7 @@ this module reads them. The CLI, the Train page, jobs, the Home cards and `aae e
 which kinds exist and what they can do (`kinds`, `entry`), how a set of options becomes a
 config (`build_config`, checked by `validate_config`), which options a kind has and what each
 means (`config_options`, with help taken from the config dataclass's comments), how training is
-configured (`train_config`) and what a checkpoint card records about it (`training_card`).
+configured (`train_config`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import io
 import tokenize
 import typing
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -314,17 +314,3 @@ def train_config(kind: str, model_config: Any, **options: Any):
     if adversarial_lr is not None:
         given.setdefault("adversarial_lr", adversarial_lr)
     return TrainConfig(**given)
-
-
-def training_card(dataset: str, splits, config, result, *, history: list, seconds: float) -> dict[str, Any]:
-    """What a checkpoint card records about data and training (the checkpoint adds model and versions)."""
-    return {
-        "dataset": {"name": dataset, "train_images": len(splits.train_y), "val_images": len(splits.val_y),
-                    "test_images": splits.test_images,  # from the file's header: training never loads it
-                    "note": f"{len(splits.train_y):,} training images and {len(splits.val_y):,} validation images "
-                            "drawn (seeded) from the dataset's training set; the test images are its official "
-                            "test set"},
-        "training": {**asdict(config), "epochs": result.epochs_done, "steps": result.steps_done,
-                     "device": result.device, "precision_used": result.precision, "seconds": round(seconds, 1),
-                     "history": history},
-    }
