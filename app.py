@@ -6,10 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from aae import catalog
-from aae.data import is_available
-from aae.metrics.evaluate import METRICS, metric_label
-from aae.paper import paper_vs_ours
+from aae.core import catalog
+from aae.core.data import is_available
+from aae.core.metrics.evaluate import METRICS, metric_label
+from aae.lab.paper import paper_vs_ours
 from ui import common
 
 # The pages in the order users meet them: (file in views/, title, icon, URL path). The URL paths are those of

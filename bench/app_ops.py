@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from aae.checkpoints import load_checkpoint
-from aae.data import load_dataset
-from aae.digits import to_mnist
-from aae.explore import encode_all, image_grid
-from aae.training import describe_device
+from aae.app.digits import to_mnist
+from aae.app.explore import encode_all, image_grid
+from aae.core.checkpoints import load_checkpoint
+from aae.core.data import load_dataset
+from aae.core.device import describe_device
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,7 +84,7 @@ def main() -> None:
     print(f"{'traversal-slider update (decode one image)':44s}{median_ms(slider, 50):8.1f} ms")
     print(f"{'encode one upload (1200×900 JPEG photo)':44s}{median_ms(encode, 10):8.1f} ms")
 
-    from aae.projections import project, warm_up
+    from aae.app.projections import project, warm_up
 
     if args.warm_umap:  # what the app does in a background thread at start
         print(f"{'UMAP warm-up (the app runs it at start)':44s}{warm_up('umap'):8.1f} s")

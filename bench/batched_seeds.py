@@ -1,7 +1,7 @@
-"""Three seeds as one batched model (aae.batched.SeedBatch) against three single runs, one after another.
+"""Three seeds as one batched model (aae.core.batched.SeedBatch) against three single runs, one after another.
 
 Both sides train the same model, sizes, data and epochs; each seed sees its own order of the images. Prints
-the wall time of the three single runs (aae.training.Trainer, the engine every command and page uses), of the
+the wall time of the three single runs (aae.core.training.Trainer, the engine every command and page uses), of the
 one batched run, their ratio, and each seed's last-epoch mean reconstruction loss on both sides, so that
 "as good" can be read next to "as fast".
 
@@ -22,10 +22,11 @@ import time
 
 import torch
 
-from aae import catalog
-from aae.batched import SeedBatch
-from aae.data import load_dataset, resolve_data_dir
-from aae.training import TrainConfig, Trainer, create_model, describe_device, pick_device
+from aae.core import catalog
+from aae.core.batched import SeedBatch
+from aae.core.data import load_dataset, resolve_data_dir
+from aae.core.device import describe_device, pick_device
+from aae.core.training import TrainConfig, Trainer, create_model
 
 
 def _sync(device: torch.device) -> None:

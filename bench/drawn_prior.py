@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from aae import catalog
-    from aae.jobs import TrainingJob
-    from aae.priors import EXAMPLE_SHAPES, example_drawing, image_prior_config
+    from aae.app.jobs import TrainingJob
+    from aae.core import catalog
+    from aae.core.prior_images import EXAMPLE_SHAPES, example_drawing, image_prior_config
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", choices=EXAMPLE_SHAPES, default="ring")
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             seen = len(frames)
         snap = job.snapshot()
     if args.gif or args.mp4:
-        from aae.explore import frames_gif, frames_mp4
-        from aae.priors import make_prior
+        from aae.app.explore import frames_gif, frames_mp4
+        from aae.core.priors import make_prior
 
         _, _, density = make_prior(prior, 2).density_grid(extent=snap.frames[0].extent, resolution=100)
         shown = snap.frames[::args.every] + ([snap.frames[-1]] if (len(snap.frames) - 1) % args.every else [])

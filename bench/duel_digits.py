@@ -1,9 +1,9 @@
 """Time until the GAN-vs-AAE duel's samples are recognisable digits, with the page's CPU defaults, on this device.
 
-Runs the very `aae.jobs.DuelJob` the *GAN vs AAE* page starts, with that page's defaults on a CPU (the small
+Runs the very `aae.app.jobs.DuelJob` the *GAN vs AAE* page starts, with that page's defaults on a CPU (the small
 GAN with feature matching against an 8-D AAE of 2 × 256 units, 10,000 MNIST images, batch 100, seed 0) and a
 frame every `--frame-every` steps. Each frame's samples are read by the shipped MNIST classifier; a grid counts
-as *recognisable* once the page would show its class coverage (`aae.metrics.coverage_trust`: the Fréchet
+as *recognisable* once the page would show its class coverage (`aae.core.metrics.coverage_trust`: the Fréchet
 distance of the classifier's features of the samples to real test digits' is low enough, and the classifier
 is confident). Prints, for each model, the training time and step of its first
 recognisable grid and the classes its samples covered then, and the same at the end of the run.
@@ -18,11 +18,12 @@ import argparse
 import time
 from pathlib import Path
 
-from aae import catalog
-from aae.checkpoints import classifier_path
-from aae.jobs import DuelJob
-from aae.metrics import DIGIT_FRECHET, TRUSTED_CONFIDENCE, coverage_trust
-from aae.training import TrainConfig, describe_device, pick_device
+from aae.app.jobs import DuelJob
+from aae.core import catalog
+from aae.core.checkpoints import classifier_path
+from aae.core.device import describe_device, pick_device
+from aae.core.metrics import DIGIT_FRECHET, TRUSTED_CONFIDENCE, coverage_trust
+from aae.core.training import TrainConfig
 
 
 def run(seed: int, args: argparse.Namespace) -> dict:
@@ -60,7 +61,7 @@ def save_grids(result: dict, prefix: Path) -> None:
     """Both models' grids at each one's first recognisable frame and at the end, as PNGs to look at."""
     from PIL import Image
 
-    from aae.explore import image_grid
+    from aae.app.explore import image_grid
 
     prefix.parent.mkdir(parents=True, exist_ok=True)
     by_step = {f.step: f for f in result["frames"]}
@@ -88,7 +89,7 @@ def main() -> None:
     print(f"device: {describe_device(pick_device('auto'))}; the page's CPU defaults: small GAN (feature matching) vs "
           f"8-D AAE 2 × 256, {args.train_limit:,} images, {args.epochs} epochs, batch 100; a frame every "
           f"{args.frame_every} steps; recognisable = the page's rule for showing coverage "
-          f"(aae.metrics.coverage_trust: classifier features within Fréchet {DIGIT_FRECHET:,.0f} of real "
+          f"(aae.core.metrics.coverage_trust: classifier features within Fréchet {DIGIT_FRECHET:,.0f} of real "
           f"test digits', mean confidence ≥ {TRUSTED_CONFIDENCE})")
     for seed in args.seeds:
         result = run(seed, args)

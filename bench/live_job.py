@@ -32,9 +32,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from live_fps import free_port, start_server, stop_server  # noqa: E402
 from throughput import ours  # noqa: E402
 
-from aae import catalog  # noqa: E402
-from aae.data import load_dataset, resolve_data_dir  # noqa: E402
-from aae.training import TrainConfig, Trainer, create_model, describe_device, pick_device  # noqa: E402
+from aae.core import catalog  # noqa: E402
+from aae.core.data import load_dataset, resolve_data_dir  # noqa: E402
+from aae.core.device import describe_device, pick_device  # noqa: E402
+from aae.core.training import TrainConfig, Trainer, create_model  # noqa: E402
 
 RATE = re.compile(r"([\d,]+) images/s")
 

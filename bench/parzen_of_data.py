@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 
-from aae.data import load_dataset
-from aae.metrics.parzen import parzen_evaluate
+from aae.core.data import load_dataset
+from aae.core.metrics.parzen import parzen_evaluate
 
 
 def main() -> None:

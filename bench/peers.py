@@ -1,6 +1,6 @@
 """Our AAE against pythae's `Adversarial_AE`: wall time per epoch, same networks, data and batch, in one run.
 
-Ours: `aae.training.Trainer` with `aae train`'s defaults for the AAE (2 × 1000 ReLU, 8-D codes, N(0, 5²I), the
+Ours: `aae.core.training.Trainer` with `aae train`'s defaults for the AAE (2 × 1000 ReLU, 8-D codes, N(0, 5²I), the
 encoder's adversarial loss joined to its reconstruction step, Adam, batch 100; the per-epoch validation pass
 switched off on both sides). pythae (https://github.com/clementchadebec/benchmark_VAE, installed with
 `pip install -e ".[bench]"`; never a runtime dependency): `Adversarial_AE` with the same encoder, decoder and
@@ -41,9 +41,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from aae import catalog
-from aae.data import load_dataset, resolve_data_dir
-from aae.training import Trainer, cpu_has_native_bf16, create_model, describe_device, pick_device
+from aae.core import catalog
+from aae.core.data import load_dataset, resolve_data_dir
+from aae.core.device import cpu_has_native_bf16, describe_device, pick_device
+from aae.core.training import Trainer, create_model
 
 
 def ours(splits, epochs: int, batch_size: int, regularization: str | None = None) -> tuple[float, str, str]:
@@ -135,7 +136,7 @@ def step_products(batch: int, hidden: int = 1000, latent: int = 8,
     """The matrix products (m, k, n) of one training step of our AAE, as the engine runs it. Shared (`aae
     train`'s default): the encoder and decoder forward and backward; D once forward over both halves (prior
     samples and codes) and once back to its weights, the same descent carrying the generator loss's gradient
-    (aae.models.adversary), which then needs only D's first layer to reach the codes. Joint: the joint step
+    (aae.core.models.adversary), which then needs only D's first layer to reach the codes. Joint: the joint step
     (D forward and backward to its input with its weights frozen), then D's step (the encoder forward again
     without gradients, D over both halves at once, forward and backward). A Linear (a → b) over r rows is
     r·a·b forward, r·b·a for its input's gradient (not on the first layer of a network whose input needs none)
@@ -186,7 +187,7 @@ def pythae_process(args: argparse.Namespace) -> None:
     """pythae's whole command, as its README trains on MNIST: torchvision's dataset, /255, then the trainer."""
     from torchvision import datasets
 
-    from aae.data import Splits
+    from aae.core.data import Splits
 
     mnist = datasets.MNIST(root=str(resolve_data_dir(args.data_dir)), train=True, download=False, transform=None)
     train_x = mnist.data[:args.train_limit].reshape(-1, 1, 28, 28) / 255.0

@@ -3,7 +3,7 @@ scored with the metrics `aae eval` prints.
 
 Each run is `aae train --recipe NAME --epochs E --train-limit N --precision P --seed S` (the recipe's networks,
 optimiser and rates; fewer epochs and images so that the emulated bf16 of an AVX2-only CPU, about 14× slower
-than fp32, finishes), then `aae.metrics.evaluate` on the official 10,000 test images with `--samples` samples.
+than fp32, finishes), then `aae.core.metrics.evaluate` on the official 10,000 test images with `--samples` samples.
 Prints, per recipe and metric, mean ± std over the seeds in each precision, the difference, and whether it is
 larger than the seeds' own spread (|Δ| > 2 × the larger std). Under `--precision bf16` the matrix products run in
 bfloat16 under autocast with fp32 weights and accumulation, natively (AVX-512 BF16, AMX, a GPU) or emulated:
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-from aae.checkpoints import classifier_path, load_checkpoint
 from aae.cli import main as aae_main
-from aae.data import load_dataset, resolve_data_dir
-from aae.metrics.evaluate import evaluate, metric_label
+from aae.core.checkpoints import classifier_path, load_checkpoint
+from aae.core.data import load_dataset, resolve_data_dir
+from aae.core.metrics.evaluate import evaluate, metric_label
 
 METRICS = ("parzen_ll", "frechet", "modes_covered", "knn_accuracy", "mmd", "recon_bce", "class_error")
 

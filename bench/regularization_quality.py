@@ -26,11 +26,11 @@ from pathlib import Path
 
 import torch
 
-from aae.checkpoints import classifier_path, load_checkpoint
 from aae.cli import main as aae_main
-from aae.data import load_dataset, resolve_data_dir
-from aae.metrics.coverage import class_coverage
-from aae.metrics.evaluate import evaluate
+from aae.core.checkpoints import classifier_path, load_checkpoint
+from aae.core.data import load_dataset, resolve_data_dir
+from aae.core.metrics.coverage import class_coverage
+from aae.core.metrics.evaluate import evaluate
 
 RUNS = {
     "2-D mog10, label-regularised": (["--model", "aae", "--latent-dim", "2", "--hidden", "400", "--prior", "mog10",

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from aae.checkpoints import classifier_path, load_checkpoint
 from aae.cli import main as aae_main
-from aae.metrics.coverage import class_coverage
+from aae.core.checkpoints import classifier_path, load_checkpoint
+from aae.core.metrics.coverage import class_coverage
 
 RUNS = {
     "AAE 2-D mog10, label-regularised": (["--model", "aae", "--latent-dim", "2", "--hidden", "400", "--prior",

@@ -1,6 +1,6 @@
 """Training throughput (images/second) of one AAE, VAE and GAN step at the default sizes, ours vs the common way.
 
-Ours: the dataset lives on the device as one tensor and a batch is an index into it (aae.data).
+Ours: the dataset lives on the device as one tensor and a batch is an index into it (aae.core.data).
 The common way: torchvision's MNIST with ToTensor and a shuffling DataLoader, each batch copied to
 the device. Both run the very same model and the same `Trainer.train_step`, so the fp32 ratio is
 the data path alone; the bf16 column runs our path with bfloat16 autocast (TrainConfig.precision).
@@ -18,8 +18,9 @@ import time
 
 import torch
 
-from aae.data import load_dataset, resolve_data_dir
-from aae.training import TrainConfig, Trainer, create_model, describe_device, pick_device
+from aae.core.data import load_dataset, resolve_data_dir
+from aae.core.device import describe_device, pick_device
+from aae.core.training import TrainConfig, Trainer, create_model
 
 
 def ours(trainer: Trainer, steps: int, batch_size: int, precision: str = "fp32") -> float:

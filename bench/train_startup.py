@@ -24,7 +24,7 @@ HEAVY = ("torchvision", "sklearn", "scipy", "umap", "plotly", "PIL", "matplotlib
 HOOK = f"""
 import os, runpy, sys, time
 t0 = float(os.environ["STARTUP_T0"])
-import aae.training as training
+import aae.core.training as training
 def first_step(self, *args, **kwargs):
     heavy = [m for m in {HEAVY!r} if m in sys.modules]
     print(f"FIRST_STEP {{time.time() - t0:.3f}} {{','.join(heavy)}}", flush=True)

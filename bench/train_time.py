@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from aae.checkpoints import load_checkpoint
 from aae.cli import main as aae_main
-from aae.data import load_dataset
-from aae.metrics.evaluate import evaluate
-from aae.training import describe_device, pick_device
+from aae.core.checkpoints import load_checkpoint
+from aae.core.data import load_dataset
+from aae.core.device import describe_device, pick_device
+from aae.core.metrics.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ["--recipe", "aae-8d", "--quiet"]

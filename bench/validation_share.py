@@ -28,9 +28,9 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from aae import catalog
-from aae.data import load_dataset, resolve_data_dir
-from aae.training import Trainer, create_model
+from aae.core import catalog
+from aae.core.data import load_dataset, resolve_data_dir
+from aae.core.training import Trainer, create_model
 
 
 def before_validate(trainer: Trainer, batch_size: int = 500) -> dict[str, float]:

@@ -1,5 +1,5 @@
 """Training speed of a job run three ways, while the server is busy: the engine alone, a job in a thread of the
-server (how jobs ran until 2026-11-30), and a job in a worker process (aae.workers, how they run now).
+server (how jobs ran until 2026-11-30), and a job in a worker process (aae.app.workers, how they run now).
 
 The server's load is simulated: a Python thread of the same process that keeps the interpreter busy the way
 page reruns do (plain Python work, holding the GIL), running beside the job for the whole measurement.
@@ -29,10 +29,11 @@ def busy(stop: threading.Event) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from aae import catalog, workers
-    from aae.data import load_dataset
-    from aae.jobs import TrainingJob
-    from aae.training import Trainer, create_model
+    from aae.app import workers
+    from aae.app.jobs import TrainingJob
+    from aae.core import catalog
+    from aae.core.data import load_dataset
+    from aae.core.training import Trainer, create_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=5_000)

@@ -1,7 +1,7 @@
 """Epoch time of every catalogue kind with and without the CUDA-graph step (TrainConfig.cuda_graph), on one GPU.
 
 One process, one run per kind and mode, each kind at its catalogue defaults (its model config, rate, batch and
-regularisation: aae.catalog.train_config). A run takes `--warmup` steps (the graph's warm-up and capture among
+regularisation: aae.core.catalog.train_config). A run takes `--warmup` steps (the graph's warm-up and capture among
 them), then times `--steps` steps between two GPU synchronisations; the epoch time printed is that step time
 × the steps of one epoch of the 50,000-image training split (extrapolated, not a measured epoch). The batches
 are random images of MNIST's shape and random labels: the step's arithmetic does not depend on the pixels. The
@@ -23,9 +23,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aae.catalog import CATALOG, build_config, train_config  # noqa: E402
-from aae.data import Splits  # noqa: E402
-from aae.training import Trainer, create_model, describe_device  # noqa: E402
+from aae.core.catalog import CATALOG, build_config, train_config  # noqa: E402
+from aae.core.data import Splits  # noqa: E402
+from aae.core.device import describe_device
+from aae.core.training import Trainer, create_model  # noqa: E402
 
 TRAIN_IMAGES = 50_000  # the protocol's training split
 # Kinds a Trainer cannot feed from plain MNIST batches, and why.

@@ -1,6 +1,6 @@
 """Record one GAN-vs-AAE duel with the page's CPU defaults, so the page can replay it without training.
 
-Runs aae.jobs.DuelJob to the end (the seeds' GAN with feature matching against an 8-D AAE of 2 × 256 units,
+Runs aae.app.jobs.DuelJob to the end (the seeds' GAN with feature matching against an 8-D AAE of 2 × 256 units,
 10,000 MNIST images, 10 epochs, batch 100: 1,000 steps), and writes its frames — both models' sample grids
 from fixed noise, losses and class coverage — to docs/recorded/duel.npz with the settings and the measured
 wall time in docs/recorded/duel.json. Frames, not models: about 1 MB.
@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from aae import catalog
-from aae.checkpoints import classifier_path
-from aae.jobs import DuelJob
-from aae.training import TrainConfig, describe_device, pick_device
+from aae.app.jobs import DuelJob
+from aae.core import catalog
+from aae.core.checkpoints import classifier_path
+from aae.core.device import describe_device, pick_device
+from aae.core.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

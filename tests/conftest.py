@@ -30,7 +30,7 @@ def data_dir() -> Path:
 def small_splits(data_dir):
     """600 training, 200 validation and 500 test images of real MNIST (the test images for evaluation tests;
     the trainer drops them)."""
-    from aae.data import load_dataset
+    from aae.core.data import load_dataset
 
     return load_dataset("mnist", data_dir=data_dir, val_size=200, train_limit=600, test=True, test_limit=500)
 
@@ -42,9 +42,9 @@ def tiny_models(tmp_path_factory, data_dir):
     Sets AAE_RUNS_DIR (so the app lists them as the user's models) and AAE_DATA_DIR for the app.
     Returns {name: path}.
     """
-    from aae.checkpoints import save_checkpoint
-    from aae.data import load_dataset
-    from aae.models import (
+    from aae.core.checkpoints import save_checkpoint
+    from aae.core.data import load_dataset
+    from aae.core.models import (
         AAEConfig,
         ClusteringAAEConfig,
         DimReductionAAEConfig,
@@ -53,8 +53,8 @@ def tiny_models(tmp_path_factory, data_dir):
         SupervisedAAEConfig,
         VAEConfig,
     )
-    from aae.priors import PriorConfig
-    from aae.training import TrainConfig, create_model, train
+    from aae.core.priors import PriorConfig
+    from aae.core.training import TrainConfig, create_model, train
 
     runs = tmp_path_factory.mktemp("runs")
     os.environ["AAE_RUNS_DIR"] = str(runs)
@@ -96,8 +96,8 @@ def one_torch_thread():
 @pytest.fixture(scope="module")
 def tiny_semi(small_splits):
     """A semi-supervised AAE trained for 2 epochs on 600 real images (5 labels per class)."""
-    from aae.models import SemiSupervisedAAEConfig
-    from aae.training import TrainConfig, create_model, train
+    from aae.core.models import SemiSupervisedAAEConfig
+    from aae.core.training import TrainConfig, create_model, train
 
     model = create_model("semi", SemiSupervisedAAEConfig(latent_dim=4, hidden=64, labels_per_class=5), seed=0)
     return train(model, small_splits, TrainConfig(epochs=2, batch_size=50, sample_every=0)).model
@@ -110,6 +110,6 @@ def no_job_outlives_its_test():
     yield
     import sys
 
-    workers = sys.modules.get("aae.workers")
+    workers = sys.modules.get("aae.app.workers")
     if workers is not None:
         workers.stop_all()

@@ -1,9 +1,9 @@
 """One tester configuration per model kind: what tests/test_model_kinds.py needs to run its generic tests on it.
 
-A new kind is its module in aae/models/ (model, config, CATALOG_ENTRIES) plus one entry here; the generic tests
+A new kind is its module in aae/core/models/ (model, config, CATALOG_ENTRIES) plus one entry here; the generic tests
 then resolve, build, train, save, load, sample and score it by its declared capabilities, and fail until the
 entry exists. Keep each entry tiny (a training step of it should take milliseconds on one CPU thread), yet with
-one weight matrix of at least aae.checkpoints.INT8_MIN_SIZE values, so that its int8 checkpoint holds int8.
+one weight matrix of at least aae.core.checkpoints.INT8_MIN_SIZE values, so that its int8 checkpoint holds int8.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ModelTester:
-    kind: str  # the catalogue kind (aae.catalog.CATALOG)
-    overrides: Mapping[str, Any] = field(default_factory=dict)  # fields for aae.spec.resolve: a tiny model
+    kind: str  # the catalogue kind (aae.core.catalog.CATALOG)
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # fields for aae.core.spec.resolve: a tiny model
     batch_size: int = 50  # the training step's batch (the slice has 600 images)
 
 

@@ -1,12 +1,12 @@
-"""The shared pass's discriminator node (aae.models.adversary): its written-out backward against autograd's."""
+"""The shared pass's discriminator node (aae.core.models.adversary): its written-out backward against autograd's."""
 
 import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aae.models.adversary import plain_mlp_layers, shared_adversary
-from aae.models.blocks import mlp
+from aae.core.models.adversary import plain_mlp_layers, shared_adversary
+from aae.core.models.blocks import mlp
 
 
 def _by_autograd(net, z_real, z_fake, weight, real_label):

@@ -107,7 +107,7 @@ def test_home_puts_the_papers_figures_beside_the_shipped_models(tiny_models):
     assert rows["semi-100"]["paper"] == "1.90 ± 0.10 %" and rows["semi-100"]["what"].endswith("↓")
     assert rows["aae-2d-gaussian"]["trained on"].startswith(f"{card['dataset']['train_images']:,} training images")
     # The paper's rows are over seeds: the recipe's runs, one of which is the shipped model.
-    figures = json.loads((ROOT / "aae" / "seed_figures.json").read_text())
+    figures = json.loads((ROOT / "aae" / "lab" / "seed_figures.json").read_text())
     semi = figures["recipes"]["semi-100"]["test_error"]
     assert rows["semi-100"]["ours over seeds"].endswith(f"({len(semi)} seeds)") and len(semi) >= 3
     shipped_seed = str(json.loads((ROOT / "checkpoints" / "semi-100" / "card.json").read_text())["training"]["seed"])
@@ -117,7 +117,7 @@ def test_home_puts_the_papers_figures_beside_the_shipped_models(tiny_models):
 
 
 def test_over_seeds_is_mean_and_sample_std():
-    from aae.paper import over_seeds, paper_vs_ours
+    from aae.lab.paper import over_seeds, paper_vs_ours
 
     figures = {"recipes": {"semi-100": {"test_error": {"0": 0.04, "1": 0.05, "2": 0.06}},
                            "aae-8d": {"parzen_ll": {"0": 300.0}}}, "dataset": {"train_images": 50_000}}
@@ -129,7 +129,7 @@ def test_over_seeds_is_mean_and_sample_std():
 
 
 def test_cards_with_a_history_show_its_learning_curve(tiny_models):
-    from aae.checkpoints import read_card
+    from aae.core.checkpoints import read_card
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
@@ -152,7 +152,7 @@ def test_cards_with_a_history_show_its_learning_curve(tiny_models):
 def test_home_cards_and_table_show_their_text_in_full(tiny_models, tmp_path, monkeypatch):
     """Each card's figures as wide as their text, the paper table's columns in full, "1 epoch" in the singular,
     and the learning curves with explicit domains (drawn in a closed expander they have no size to compute one)."""
-    from aae.checkpoints import load_checkpoint, save_checkpoint
+    from aae.core.checkpoints import load_checkpoint, save_checkpoint
 
     one = load_checkpoint(tiny_models["tiny-vae-2d"]).model
     save_checkpoint(tmp_path / "one-epoch", one, card={"name": "one-epoch", "dataset": {"name": "mnist",
@@ -186,7 +186,7 @@ def test_home_cards_and_table_show_their_text_in_full(tiny_models, tmp_path, mon
 def test_no_page_compares_against_a_model_kind():
     """Pages ask what a model can do (the catalogue's capabilities), never which kind it is: a comparison with a
     kind's name (`entry.kind == "semi"`, `kind in ("aae", "vae")`) in app.py or views/ fails here."""
-    from aae.catalog import CATALOG
+    from aae.core.catalog import CATALOG
 
     def literals(node: ast.AST) -> list[str]:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):

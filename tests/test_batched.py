@@ -1,13 +1,13 @@
-"""aae.batched: several seeds of one model trained as one batched model (torch.func.vmap over stacked weights)."""
+"""aae.core.batched: several seeds of one model trained as one batched model (torch.func.vmap over stacked weights)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from aae import catalog
-from aae.batched import SeedBatch
-from aae.training import TrainConfig, Trainer, create_model
+from aae.core import catalog
+from aae.core.batched import SeedBatch
+from aae.core.training import TrainConfig, Trainer, create_model
 
 CONFIG = catalog.build_config("aae", {"latent_dim": 2, "hidden": 32})
 

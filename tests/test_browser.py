@@ -354,7 +354,7 @@ def test_hovering_a_test_digit_on_a_map_shows_its_image(page, app_url, data_dir)
             break
     assert found, "no test digit's image appeared while the pointer crossed the map"
     # The image is the test digit the hover names: compare it with the test set's own image.
-    from aae.data import load_split
+    from aae.core.data import load_split
 
     images, labels = load_split("mnist", train=False, data_dir=data_dir)
     index = found["index"]

@@ -4,10 +4,10 @@ import os
 import pytest
 import torch
 
-from aae.checkpoints import CheckpointError, find_checkpoints, load_checkpoint, read_card, save_checkpoint
-from aae.models import AAEConfig, GANConfig
-from aae.priors import PriorConfig
-from aae.training import TrainConfig, create_model, train
+from aae.core.checkpoints import CheckpointError, find_checkpoints, load_checkpoint, read_card, save_checkpoint
+from aae.core.models import AAEConfig, GANConfig
+from aae.core.priors import PriorConfig
+from aae.core.training import TrainConfig, create_model, train
 
 
 @pytest.fixture

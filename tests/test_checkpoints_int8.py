@@ -1,4 +1,4 @@
-"""int8 weight storage in aae.checkpoints: round trip, what stays float16, size and decoding of a real model."""
+"""int8 weight storage in aae.core.checkpoints: round trip, what stays float16, size and decoding of a real model."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from aae.checkpoints import dequantize, load_checkpoint, model_weights, quantize_int8, save_checkpoint
+from aae.core.checkpoints import dequantize, load_checkpoint, model_weights, quantize_int8, save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from aae.metrics import class_coverage, classifier_frechet_distance
-from aae.models.base import LatentModel, Phase
-from aae.models.classifier import ClassifierConfig, MnistClassifier
+from aae.core.metrics import class_coverage, classifier_frechet_distance
+from aae.core.models.base import LatentModel, Phase
+from aae.core.models.classifier import ClassifierConfig, MnistClassifier
 
 
 def _data_dir() -> Path:

@@ -1,5 +1,6 @@
 import json
 import subprocess
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -78,8 +79,8 @@ def test_semi_supervised_additions_reach_the_config_and_are_off_by_default():
 
 
 def test_every_field_of_the_run_is_a_flag_with_its_help(capsys):
-    from aae import catalog
-    from aae.spec import spec_fields
+    from aae.core import catalog
+    from aae.core.spec import spec_fields
 
     for kind in catalog.CATALOG:
         assert main(["train", "--model", kind, "--help"]) == 0
@@ -97,7 +98,8 @@ def test_dry_run_prints_the_resolved_specification(capsys):
 
 
 def test_console_script_is_installed():
-    result = subprocess.run([sys.executable, "-m", "aae.cli", "--help"], capture_output=True, text=True)
+    script = Path(sys.executable).with_name("aae")
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "train" in result.stdout and "sample" in result.stdout
 
 
@@ -123,7 +125,7 @@ def test_eval_prints_metrics_and_writes_them_to_the_card(tiny_models, data_dir, 
 
 def test_an_interrupted_run_leaves_a_resumable_checkpoint(tmp_path, data_dir, monkeypatch):
     """--save-every 1: after epoch 1 a checkpoint is on disk; an interrupt in epoch 2 keeps it; resume finishes."""
-    import aae.commands as cli
+    import aae.cli.commands as cli
 
     seen = []
 
@@ -165,7 +167,7 @@ def test_each_kind_trains_at_its_own_default_batch_and_rate_unless_told(tmp_path
     for name, flags in runs.items():
         assert main(["train", *flags, *common, "--out", str(tmp_path / name)]) == 0
         training[name] = json.loads((tmp_path / name / "card.json").read_text())["training"]
-    # The VAE's short runs learn at batch 50 and rate 2e-3 (aae/models/vae.py); the others keep the paper's 100.
+    # The VAE's short runs learn at batch 50 and rate 2e-3 (aae/core/models/vae.py); the others keep the paper's 100.
     assert (training["vae"]["batch_size"], training["vae"]["lr"]) == (50, 2e-3)
     assert training["vae"]["steps"] == 2 * training["aae"]["steps"]  # the same images, half the batch
     assert training["vae-set"]["batch_size"] == 30

@@ -9,10 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-from aae.checkpoints import load_checkpoint, save_checkpoint
 from aae.cli import main
-from aae.models import ClassifierConfig
-from aae.training import create_model
+from aae.core.checkpoints import load_checkpoint, save_checkpoint
+from aae.core.models import ClassifierConfig
+from aae.core.training import create_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from aae.domains import DIGITS8_SPLIT, digits8_indices, load_digits8, load_domain, pair, upscale_digits8
-from aae.models.cyclegan import (
+from aae.core.domains import DIGITS8_SPLIT, digits8_indices, load_digits8, load_domain, pair, upscale_digits8
+from aae.core.models.cyclegan import (
     EPS,
     CycleGAN,
     CycleGANConfig,
@@ -68,10 +68,10 @@ def test_digits8_splits_are_disjoint_complete_and_seeded():
 
 
 def test_test_images_are_withheld_unless_asked_for():
-    from aae.data import Splits
+    from aae.core.data import Splits
 
     if not hasattr(Splits, "without_test"):
-        pytest.skip("this aae.data keeps test images in every Splits")
+        pytest.skip("this aae.core.data keeps test images in every Splits")
     with pytest.raises(RuntimeError, match="test split"):
         _ = load_digits8().test_x
 
@@ -161,7 +161,7 @@ def test_each_phase_moves_only_its_own_networks_and_d_learns_from_the_generator_
 
 
 def test_training_refuses_the_wrong_dataset_and_validation_draws_fixed_images():
-    from aae.data import Splits
+    from aae.core.data import Splits
 
     model = CycleGAN(CycleGANConfig(**TINY))
     x = torch.rand(4, 1, 28, 28)
@@ -192,7 +192,7 @@ def trained(tmp_path_factory, data_dir):
 
 
 def test_one_epoch_through_the_cli_gives_a_finite_translation_grid(trained, data_dir):
-    from aae.checkpoints import load_checkpoint
+    from aae.core.checkpoints import load_checkpoint
 
     checkpoint = load_checkpoint(trained)
     model, card = checkpoint.model, checkpoint.card
@@ -207,9 +207,9 @@ def test_one_epoch_through_the_cli_gives_a_finite_translation_grid(trained, data
 
 
 def test_aae_eval_reports_class_preservation_both_ways(trained, capsys):
-    from aae import catalog
     from aae.cli import main
-    from aae.metrics.evaluate import METRICS
+    from aae.core import catalog
+    from aae.core.metrics.evaluate import METRICS
 
     capsys.readouterr()
     assert main(["eval", str(trained), "--json"]) == 0
@@ -228,7 +228,7 @@ def test_aae_eval_reports_class_preservation_both_ways(trained, capsys):
 def test_class_preservation_reads_the_translations():
     """Identity translation keeps exactly what the untranslated images score; a translator to blank images keeps
     about one class in ten."""
-    from aae.metrics.translation import direction_report, naive_margin
+    from aae.core.metrics.translation import direction_report, naive_margin
 
     model = CycleGAN(CycleGANConfig(**TINY))
     model.g_ba = nn.Identity()

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-import aae.data
-from aae.data import (
+import aae.core.data
+from aae.core.data import (
     DataNotFoundError,
     TestSplitWithheld,
     cached_idx,
@@ -49,12 +49,12 @@ def test_fashion_mnist_has_the_full_training_set(data_dir):
 
 
 def test_data_dir_resolution(monkeypatch, tmp_path):
-    import aae.data
+    import aae.core.data
 
     monkeypatch.delenv("AAE_DATA_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
     shared = tmp_path / "shared" / "data"
-    monkeypatch.setattr(aae.data, "SHARED_DATA", shared)
+    monkeypatch.setattr(aae.core.data, "SHARED_DATA", shared)
     assert str(resolve_data_dir()) == "data"  # nothing anywhere: ./data, where a download goes
     shared.mkdir(parents=True)
     assert resolve_data_dir() == shared  # a fresh checkout beside ../shared finds the team's data
@@ -96,7 +96,7 @@ def test_the_test_split_is_withheld_unless_asked_for(data_dir):
         assert splits.to("cpu").test_x is None  # moving keeps it withheld: this raises
     x, y = load_test_split("mnist", data_dir=data_dir, limit=300)
     images, labels = load_split("mnist", train=False, data_dir=data_dir)
-    assert torch.equal(x, aae.data.to_float(images[:300])) and torch.equal(y, labels[:300])
+    assert torch.equal(x, aae.core.data.to_float(images[:300])) and torch.equal(y, labels[:300])
     full = load_dataset("mnist", data_dir=data_dir, val_size=100, train_limit=200, test=True, test_limit=300)
     assert torch.equal(full.test_x, x) and torch.equal(full.train_x, splits.train_x)
     assert not full.without_test().has_test
@@ -123,7 +123,7 @@ def test_the_cache_is_written_once_reused_and_renewed_when_the_source_changes(tm
     def no_parsing(path):
         raise AssertionError(f"{path} was parsed again")
 
-    monkeypatch.setattr(aae.data, "read_idx", no_parsing)
+    monkeypatch.setattr(aae.core.data, "read_idx", no_parsing)
     assert np.array_equal(cached_idx(source, cache), first)  # reused: not parsed again, not rewritten
     assert copies[0].stat().st_mtime_ns == written
     monkeypatch.undo()
@@ -152,14 +152,14 @@ def test_cached_tensors_equal_torchvisions(data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     for train in (True, False):
         images, labels = load_split("mnist", train=train, data_dir=data_dir)
-        reference = aae.data._torchvision_split("mnist", resolve_data_dir(data_dir), train)
+        reference = aae.core.data._torchvision_split("mnist", resolve_data_dir(data_dir), train)
         assert torch.equal(images, reference.data) and torch.equal(labels, reference.targets)
         assert images.dtype == reference.data.dtype and labels.dtype == reference.targets.dtype
     assert len(list((tmp_path / "latent-lab" / "data").glob("*.npy"))) == 4
 
 
 def test_loading_from_the_cache_never_imports_torchvision(data_dir, tmp_path):
-    code = ("import sys; from aae.data import load_dataset; s = load_dataset('mnist', train_limit=100); "
+    code = ("import sys; from aae.core.data import load_dataset; s = load_dataset('mnist', train_limit=100); "
             "assert len(s.train_x) == 100; print('torchvision' in sys.modules)")
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "AAE_DATA_DIR": str(data_dir)}
     runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -175,9 +175,9 @@ def test_splits_keep_bytes_and_make_floats_only_when_read(data_dir):
     assert stored.dtype == torch.uint8 and stored.shape == (300, 28, 28)
     rows = torch.tensor([5, 0, 299])
     batch = splits.batch("train", rows)
-    assert batch.dtype == torch.float32 and torch.equal(batch, aae.data.to_float(stored[rows]))
+    assert batch.dtype == torch.float32 and torch.equal(batch, aae.core.data.to_float(stored[rows]))
     assert "train" not in splits._floats  # no whole float copy for a batch
-    assert torch.equal(splits.train_x, aae.data.to_float(stored)) and splits.train_x is splits.train_x
+    assert torch.equal(splits.train_x, aae.core.data.to_float(stored)) and splits.train_x is splits.train_x
     assert torch.equal(splits.to("cpu").val_x, splits.val_x) and splits.val_x.shape == (100, 1, 28, 28)
     with pytest.raises(TestSplitWithheld):
         splits.images("test")
@@ -186,7 +186,7 @@ def test_splits_keep_bytes_and_make_floats_only_when_read(data_dir):
 def test_evaluation_reads_the_test_split_itself(data_dir):
     """`aae eval` hands evaluate() splits loaded the default way: evaluation (the one reader of test images) loads
     the official test set itself, from the same data folder."""
-    from aae.metrics.evaluate import with_test_split
+    from aae.core.metrics.evaluate import with_test_split
 
     splits = load_dataset("mnist", data_dir=data_dir, val_size=100, train_limit=200)
     tested = with_test_split(splits)

@@ -1,4 +1,4 @@
-"""Tests for aae.digits: photos, scans and canvas drawings of a digit turned into MNIST-style 28×28 images."""
+"""Tests for aae.app.digits: photos, scans and canvas drawings of a digit turned into MNIST-style 28×28 images."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
 
-from aae.digits import NotADigitError, array_to_mnist, array_to_mnist_steps, to_mnist, to_mnist_steps
+from aae.app.digits import NotADigitError, array_to_mnist, array_to_mnist_steps, to_mnist, to_mnist_steps
 
 STAGES = ["grey", "white on black", "cropped", "fitted into 20×20", "centred by mass in 28×28"]
 

@@ -1,4 +1,4 @@
-"""aae.distributed: `torchrun --standalone --nproc-per-node 2 -m aae train` on the CPU with gloo."""
+"""aae.core.distributed: `torchrun --standalone --nproc-per-node 2 -m aae train` on the CPU with gloo."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from aae.checkpoints import load_checkpoint
 from aae.cli import main
+from aae.core.checkpoints import load_checkpoint
 
 TINY = ["--model", "classifier", "--set", "dropout=0", "--set", "channels=8", "--set", "feature_dim=32",
         "--epochs", "1", "--train-limit", "1000", "--batch-size", "100", "--quiet", "--save-every", "0",
@@ -41,9 +41,9 @@ def test_two_gloo_processes_train_the_model_one_process_trains_on_the_same_globa
 
 
 def test_a_batch_that_does_not_split_evenly_is_refused(small_splits):
-    from aae.distributed import World
-    from aae.models import ClassifierConfig
-    from aae.training import TrainConfig, Trainer, create_model
+    from aae.core.distributed import World
+    from aae.core.models import ClassifierConfig
+    from aae.core.training import TrainConfig, Trainer, create_model
 
     model = create_model("classifier", ClassifierConfig(channels=4, feature_dim=8))
     with pytest.raises(ValueError, match="split evenly"):

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from aae.explore import (
+from aae.app.explore import (
     cycled_labels,
     decode_all,
     encode_all,
@@ -20,8 +20,8 @@ from aae.explore import (
     to_png,
     traversal_codes,
 )
-from aae.models import AAEConfig, build_model
-from aae.priors import PriorConfig, make_prior
+from aae.core.models import AAEConfig, build_model
+from aae.core.priors import PriorConfig, make_prior
 
 
 def test_image_grid_and_png():
@@ -116,7 +116,7 @@ def test_cycled_labels_make_columns_classes():
 
 
 def test_frames_of_a_training_run_become_an_animated_gif():
-    from aae.explore import LatentFrame, frames_gif
+    from aae.app.explore import LatentFrame, frames_gif
 
     codes = torch.randn(50, 2)
     frames = [LatentFrame(step=i, epoch=i / 2, codes=codes * (3 - i), labels=torch.arange(50) % 10,
@@ -134,8 +134,8 @@ def test_frames_of_a_training_run_become_an_animated_gif():
 def test_a_frame_holds_the_decoded_manifold_and_the_exports_show_it_beside_the_codes(tiny_models, small_splits):
     import imageio_ffmpeg
 
-    from aae.checkpoints import load_checkpoint
-    from aae.explore import frames_gif, frames_mp4, latent_frame, manifold, manifold_image
+    from aae.app.explore import frames_gif, frames_mp4, latent_frame, manifold, manifold_image
+    from aae.core.checkpoints import load_checkpoint
 
     model = load_checkpoint(tiny_models["tiny-aae-2d-gaussian"]).model
     images, labels = small_splits.test_x[:100], small_splits.test_y[:100]

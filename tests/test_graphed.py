@@ -1,4 +1,4 @@
-"""The CUDA-graph step (aae.graphed) as far as a CPU can check it: when a run may take it and why not, the flag
+"""The CUDA-graph step (aae.core.graphed) as far as a CPU can check it: when a run may take it and why not, the flag
 leaving every other run as it was, and GraphedStep's buffers, warm-up, capture and read-back driven through a
 stand-in graph that replays a recorded Python callable."""
 
@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch.utils._pytree import tree_flatten
 
-from aae.graphed import WARMUP_STEPS, GraphedStep, set_capturable, supported
-from aae.models import AAEConfig, VAEConfig
-from aae.priors import PriorConfig
-from aae.training import TrainConfig, Trainer, backward_each, create_model
+from aae.core.graphed import WARMUP_STEPS, GraphedStep, set_capturable, supported
+from aae.core.models import AAEConfig, VAEConfig
+from aae.core.priors import PriorConfig
+from aae.core.training import TrainConfig, Trainer, backward_each, create_model
 
 CUDA = torch.device("cuda")  # a device object only: nothing here touches a GPU
 AAE = AAEConfig(latent_dim=2, hidden=32, prior=PriorConfig("gaussian"))

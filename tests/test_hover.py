@@ -12,7 +12,7 @@ import torch
 from page_runner import page_app
 from PIL import Image
 
-from aae.data import load_dataset
+from aae.core.data import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_core_never_imports_streamlit():
-    code = "import sys, aae, aae.cli, aae.checkpoints, aae.explore, aae.metrics, aae.digits; " \
+    code = "import sys, aae, aae.cli, aae.core.checkpoints, aae.app.explore, aae.core.metrics, aae.app.digits; " \
            "print('streamlit' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr

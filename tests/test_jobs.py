@@ -7,12 +7,12 @@ import time
 import pytest
 import torch
 
-from aae.catalog import validate_config
-from aae.checkpoints import load_checkpoint, save_checkpoint
-from aae.jobs import DuelJob, TrainingJob
-from aae.models import AAEConfig, ClassifierConfig, GANConfig, VAEConfig
-from aae.priors import PriorConfig
-from aae.training import TrainConfig, create_model, train
+from aae.app.jobs import DuelJob, TrainingJob
+from aae.core.catalog import validate_config
+from aae.core.checkpoints import load_checkpoint, save_checkpoint
+from aae.core.models import AAEConfig, ClassifierConfig, GANConfig, VAEConfig
+from aae.core.priors import PriorConfig
+from aae.core.training import TrainConfig, create_model, train
 
 TINY_AAE = AAEConfig(latent_dim=2, hidden=32, prior=PriorConfig("gaussian", 1.0))
 TINY_GAN = GANConfig(latent_dim=16, generator_hidden=(32, 64), disc_channels=8)
@@ -131,12 +131,12 @@ def test_bad_config_fails_with_a_readable_error(tmp_path, data_dir):
 
 
 def test_missing_data_fails_with_the_data_not_found_message(tmp_path, monkeypatch):
-    import aae.data
+    import aae.core.data
 
     def offline(name, root, train):  # what torchvision does with no files and no network
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
 
-    monkeypatch.setattr(aae.data, "_torchvision_split", offline)
+    monkeypatch.setattr(aae.core.data, "_torchvision_split", offline)
     empty = tmp_path / "no-data"
     job = TrainingJob(kind="aae", model_config=TINY_AAE, train_config=TrainConfig(epochs=1), out=tmp_path / "m",
                       data_dir=empty)
@@ -242,7 +242,7 @@ def test_duel_without_classifier_has_no_coverage(data_dir):
 
 
 def test_finished_jobs_are_forgotten_after_a_while_and_running_ones_never(data_dir, tmp_path):
-    from aae.workers import forget_finished
+    from aae.app.workers import forget_finished
 
     config = TrainConfig(epochs=1, batch_size=100, device="cpu", log_every=1, sample_every=0)
     done = TrainingJob(kind="aae", model_config=TINY_AAE, train_config=config, out=tmp_path / "done",

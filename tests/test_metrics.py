@@ -1,4 +1,4 @@
-"""Tests of aae.metrics against cases with known answers: Gaussians, shifted sets, hand-computed values."""
+"""Tests of aae.core.metrics against cases with known answers: Gaussians, shifted sets, hand-computed values."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from aae.metrics import (
+from aae.core.metrics import (
     class_coverage,
     frechet_distance,
     knn_accuracy,
@@ -281,12 +281,12 @@ def test_reconstruction_error_hand_computed() -> None:
 
 
 def test_coverage_is_trusted_for_real_digits_and_not_for_a_blob_the_classifier_is_sure_of(data_dir) -> None:
-    """The duel's rule (aae.metrics.coverage_trust) with the shipped classifier: real digits pass; one grey
+    """The duel's rule (aae.core.metrics.coverage_trust) with the shipped classifier: real digits pass; one grey
     blob repeated (what a GAN draws in its first steps) fails, even where the classifier is confident of it."""
-    from aae.checkpoints import classifier_path, load_checkpoint
-    from aae.data import load_dataset
-    from aae.metrics import DIGIT_FRECHET, coverage_trust
-    from aae.metrics.frechet import classifier_features
+    from aae.core.checkpoints import classifier_path, load_checkpoint
+    from aae.core.data import load_dataset
+    from aae.core.metrics import DIGIT_FRECHET, coverage_trust
+    from aae.core.metrics.frechet import classifier_features
 
     splits = load_dataset("mnist", data_dir=data_dir, train_limit=500, val_size=500, test=True, test_limit=2000)
     classifier = load_checkpoint(classifier_path("mnist")).model

@@ -1,16 +1,16 @@
-"""aae.metrics.clustering by hand, and what `evaluate` reports for the categorical and denoising AAEs."""
+"""aae.core.metrics.clustering by hand, and what `evaluate` reports for the categorical and denoising AAEs."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from aae.corruption import corrupt
-from aae.metrics import assign_clusters, classification_error, clustering_error
-from aae.metrics.evaluate import categorical_errors, denoising_errors
-from aae.models import AAEConfig, ClusteringAAEConfig
-from aae.priors import PriorConfig
-from aae.training import create_model
+from aae.core.corruption import corrupt
+from aae.core.metrics import assign_clusters, classification_error, clustering_error
+from aae.core.metrics.evaluate import categorical_errors, denoising_errors
+from aae.core.models import AAEConfig, ClusteringAAEConfig
+from aae.core.priors import PriorConfig
+from aae.core.training import create_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

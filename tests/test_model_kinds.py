@@ -1,6 +1,6 @@
 """Generic tests of every model kind, driven by tests/model_testers.py (one tiny configuration per kind).
 
-What each kind must do follows from its declared capabilities (aae.models.base.LatentModel's class attributes,
+What each kind must do follows from its declared capabilities (aae.core.models.base.LatentModel's class attributes,
 CatalogEntry.capabilities), never from its name: a kind that generates must sample, one with an encoder must
 encode, one that translates must translate, and every kind must resolve, build, take a real training step
 through the engine, and come back from a checkpoint. A new kind gets all of this from one tester entry.
@@ -17,12 +17,12 @@ import torch
 from model_testers import TESTERS, ModelTester
 from safetensors.torch import load_file
 
-from aae import catalog, spec
-from aae.checkpoints import WEIGHTS, load_checkpoint, save_checkpoint
 from aae.cli import main
-from aae.metrics.evaluate import METRICS
-from aae.models import CATALOG, config_from_dict
-from aae.training import Trainer, create_model, every_phase
+from aae.core import catalog, spec
+from aae.core.checkpoints import WEIGHTS, load_checkpoint, save_checkpoint
+from aae.core.metrics.evaluate import METRICS
+from aae.core.models import CATALOG, config_from_dict
+from aae.core.training import Trainer, create_model, every_phase
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

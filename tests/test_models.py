@@ -5,9 +5,9 @@ of these models' losses do."""
 import pytest
 import torch
 
-from aae.models import AAEConfig, GANConfig, VAEConfig, build_model, config_from_dict
-from aae.models.wgan import WGANGPConfig
-from aae.priors import PriorConfig
+from aae.core.models import AAEConfig, GANConfig, VAEConfig, build_model, config_from_dict
+from aae.core.models.wgan import WGANGPConfig
+from aae.core.priors import PriorConfig
 
 SMALL = 32  # hidden width for fast tests
 
@@ -218,9 +218,9 @@ def test_unknown_config_fields_are_refused():
 
 
 def test_the_aae_shares_one_encoder_pass_between_reconstruction_and_generator(batch):
-    """The joint step's loss (aae.training's default) equals the two phases' losses summed, from one encoder pass:
+    """The joint step's loss (aae.core.training's default) equals the two phases' losses summed, from one encoder pass:
     the same value and the same gradients, computed with the encoder run once."""
-    from aae.models.base import LatentModel
+    from aae.core.models.base import LatentModel
 
     x, y = batch
     torch.manual_seed(0)

@@ -1,4 +1,4 @@
-"""The GAN variants (aae/models/cgan.py, aae/models/wgan.py) beyond the generic tests of tests/test_model_kinds.py:
+"""The GAN variants (the conditional GAN and WGAN-GP) beyond the generic tests of tests/test_model_kinds.py:
 one epoch each through the command line, the conditional GAN's labels, the WGAN's critic, and the duel."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ import pytest
 import torch
 from PIL import Image
 
-from aae import catalog
-from aae.checkpoints import load_checkpoint
 from aae.cli import main
-from aae.models import build_model
-from aae.models.cgan import ConditionalGANConfig
-from aae.models.wgan import WGANGPConfig
-from aae.training import TrainConfig, Trainer
+from aae.core import catalog
+from aae.core.checkpoints import load_checkpoint
+from aae.core.models import build_model
+from aae.core.models.cgan import ConditionalGANConfig
+from aae.core.models.wgan import WGANGPConfig
+from aae.core.training import TrainConfig, Trainer
 
 TINY_CGAN = ConditionalGANConfig(latent_dim=8, generator_hidden=(32, 64), disc_channels=8)
 TINY_WGAN = WGANGPConfig(latent_dim=8, generator_hidden=(32, 64), critic_channels=8, critic_steps=3)
@@ -93,8 +93,8 @@ def test_the_wgan_critic_widens_the_gap_and_its_penalty_is_a_gradient_norm(small
 
 
 def test_a_duel_accepts_any_generator_of_the_catalogue(data_dir):
-    from aae.jobs import DuelJob
-    from aae.models import AAEConfig
+    from aae.app.jobs import DuelJob
+    from aae.core.models import AAEConfig
 
     job = DuelJob(gan_config=TINY_WGAN, aae_config=AAEConfig(latent_dim=2, hidden=16),
                   train_config=TrainConfig(epochs=1, batch_size=100, device="cpu"), frame_every=1,

@@ -13,8 +13,8 @@ import dataclasses
 import pytest
 import torch
 
-from aae.corruption import CORRUPTIONS, check_corruption, corrupt
-from aae.models import (
+from aae.core.corruption import CORRUPTIONS, check_corruption, corrupt
+from aae.core.models import (
     AAEConfig,
     ClusteringAAE,
     ClusteringAAEConfig,
@@ -23,10 +23,10 @@ from aae.models import (
     SupervisedAAEConfig,
     build_model,
 )
-from aae.models.blocks import reconstruction_loss
-from aae.models.categorical import labelled_subset
-from aae.priors import PriorConfig
-from aae.training import TrainConfig, create_model, train
+from aae.core.models.blocks import reconstruction_loss
+from aae.core.models.categorical import labelled_subset
+from aae.core.priors import PriorConfig
+from aae.core.training import TrainConfig, create_model, train
 
 SMALL = 32  # hidden width for fast tests
 
@@ -332,7 +332,7 @@ def test_a_clustering_aae_with_fewer_than_10_clusters_trains(small_splits):
 # -- the semi-supervised 2-D map with cluster heads ---------------------------------------------------------
 
 def test_dimred_map_point_is_the_inferred_head_plus_the_style(small_splits, real_batch):
-    from aae.models import DimReductionAAEConfig
+    from aae.core.models import DimReductionAAEConfig
 
     model = _build_dimred(small_splits)
     x, _ = real_batch
@@ -367,8 +367,8 @@ def test_dimred_heads_start_apart_and_are_pushed_apart_when_close(small_splits):
 
 
 def test_dimred_learns_the_classes_from_50_labels(small_splits):
-    from aae.metrics.evaluate import cluster_report
-    from aae.models import DimReductionAAEConfig
+    from aae.core.metrics.evaluate import cluster_report
+    from aae.core.models import DimReductionAAEConfig
 
     config = DimReductionAAEConfig(hidden=64, labels_per_class=5)
     result = train(create_model("dimred", config, seed=0), small_splits,
@@ -378,7 +378,7 @@ def test_dimred_learns_the_classes_from_50_labels(small_splits):
 
 
 def _build_dimred(splits):
-    from aae.models import DimReductionAAEConfig
+    from aae.core.models import DimReductionAAEConfig
 
     torch.manual_seed(0)
     model = build_model("dimred", DimReductionAAEConfig(hidden=SMALL, labels_per_class=5))
@@ -387,7 +387,7 @@ def _build_dimred(splits):
 
 
 def test_batch_imbalance_is_zero_for_even_use_and_log_k_for_one_category():
-    from aae.models.categorical import batch_imbalance
+    from aae.core.models.categorical import batch_imbalance
 
     even = torch.eye(8).repeat(4, 1)  # 32 one-hots, every category 4 times
     assert batch_imbalance(even).item() == pytest.approx(0.0, abs=1e-6)
@@ -405,7 +405,7 @@ def test_the_balance_term_spreads_a_collapsed_clustering_over_its_categories(sma
     x, y = small_splits.train_x[:200], small_splits.train_y[:200]
     with torch.no_grad():  # collapse: a large bias on category 0
         model.encoder.net[-1].bias[0] += 6.0
-    from aae.models.categorical import batch_imbalance
+    from aae.core.models.categorical import batch_imbalance
 
     start = batch_imbalance(model.category_probs(x)).item()
     generator = [p for p in model.phases(1e-3) if p.name == "generator"][0]
@@ -458,7 +458,7 @@ def test_the_2d_maps_decoder_reads_the_point_alone(small_splits):
 
 # -- the additions to the paper's semi-supervised recipe (each behind its own switch) ------------------------
 def test_random_affine_without_a_move_is_the_image_and_with_one_keeps_the_digit(real_batch):
-    from aae.models.categorical import random_affine
+    from aae.core.models.categorical import random_affine
 
     x = real_batch[0][:50]
     assert torch.allclose(random_affine(x, 0, 0.0), x, atol=1e-5)

@@ -13,9 +13,9 @@ import numpy as np
 from page_runner import page_app
 from streamlit.testing.v1 import AppTest
 
-from aae.checkpoints import load_checkpoint
-from aae.data import load_dataset
-from aae.explore import encode_all
+from aae.app.explore import encode_all
+from aae.core.checkpoints import load_checkpoint
+from aae.core.data import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = {"knn_accuracy", "silhouette", "mmd", "recon_bce", "recon_mse"}
@@ -148,7 +148,7 @@ def test_a_fashion_pair_is_shown_on_fashion_mnist_with_the_numbers_aae_eval_prin
     """The shipped Fashion-MNIST AAE and VAE: the page encodes the Fashion-MNIST test set (its own dataset, not
     MNIST digits), names Fashion's classes, and its numbers are `aae eval`'s, which reads that test set too."""
     from aae.cli import main
-    from aae.data import CLASS_NAMES
+    from aae.core.data import CLASS_NAMES
 
     aae, vae = ROOT / "checkpoints" / "aae-2d-fashion", ROOT / "checkpoints" / "vae-2d-fashion"
     at = open_pair(aae, vae)
@@ -165,7 +165,7 @@ def test_a_fashion_pair_is_shown_on_fashion_mnist_with_the_numbers_aae_eval_prin
 
 
 def test_what_to_notice_says_which_model_the_shown_numbers_favour(tiny_models):
-    from aae.metrics.evaluate import LATENT_METRICS, METRICS, metric_label
+    from aae.core.metrics.evaluate import LATENT_METRICS, METRICS, metric_label
 
     names = ["tiny-aae-8d", "tiny-vae-8d"]
     at = open_pair(tiny_models[names[0]], tiny_models[names[1]])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from page_runner import run_page
 
-from aae.checkpoints import load_checkpoint
+from aae.core.checkpoints import load_checkpoint
 
 
 def train_until_done(at) -> None:
@@ -96,7 +96,7 @@ def anti_aliased_stroke(ink=(0, 0, 0), side=280):
 
 @pytest.mark.parametrize("ink", [(0, 0, 0), (90, 90, 90), (180, 180, 180)], ids=["black", "dark grey", "grey"])
 def test_black_or_grey_ink_with_soft_edges_is_one_unlabelled_prior(ink):
-    from aae.priors import image_prior_config
+    from aae.core.prior_images import image_prior_config
 
     config = image_prior_config(anti_aliased_stroke(ink))
     assert config.regions is None  # no digit's region: not "coloured ink: digit 9"
@@ -106,7 +106,8 @@ def test_black_or_grey_ink_with_soft_edges_is_one_unlabelled_prior(ink):
 def test_soft_edged_coloured_ink_gives_its_digit_only(digit):
     from PIL import ImageColor
 
-    from aae.priors import DIGIT_COLOURS, image_prior_config, make_prior
+    from aae.core.prior_images import DIGIT_COLOURS, image_prior_config
+    from aae.core.priors import make_prior
 
     prior = make_prior(image_prior_config(anti_aliased_stroke(ImageColor.getrgb(DIGIT_COLOURS[digit]))), 2)
     assert prior.supports_labels and prior.drawn_digits() == [digit]  # its soft edges are no other digit's

@@ -15,7 +15,7 @@ from page_runner import values
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from aae.checkpoints import load_checkpoint
+from aae.core.checkpoints import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def mnist_digit(data_dir) -> tuple[np.ndarray, int]:
     """The first MNIST test digit (28, 28) in [0, 1] and its label."""
-    from aae.data import load_dataset
+    from aae.core.data import load_dataset
 
     splits = load_dataset("mnist", data_dir=data_dir, val_size=0, train_limit=10, test=True, test_limit=1)
     return splits.test_x[0, 0].numpy(), int(splits.test_y[0])

@@ -11,9 +11,9 @@ import pytest
 from page_runner import open_page, page_app, values
 from streamlit.testing.v1 import AppTest
 
-from aae.checkpoints import load_checkpoint, read_card
 from aae.cli import main
-from aae.data import CLASS_NAMES, is_available, load_dataset
+from aae.core.checkpoints import load_checkpoint, read_card
+from aae.core.data import CLASS_NAMES, is_available, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 GARMENTS = {f"{i} {name}" for i, name in enumerate(CLASS_NAMES["fashion-mnist"])}  # "1 Trouser", …

@@ -11,10 +11,10 @@ import numpy as np
 from page_runner import page_app
 from streamlit.testing.v1 import AppTest
 
-from aae.checkpoints import load_checkpoint, save_checkpoint
-from aae.metrics import coverage_trust
-from aae.models import ClassifierConfig
-from aae.training import TrainConfig, create_model, train
+from aae.core.checkpoints import load_checkpoint, save_checkpoint
+from aae.core.metrics import coverage_trust
+from aae.core.models import ClassifierConfig
+from aae.core.training import TrainConfig, create_model, train
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 from page_runner import open_page
 
-from aae import catalog
-from aae.checkpoints import save_checkpoint
-from aae.training import create_model
+from aae.core import catalog
+from aae.core.checkpoints import save_checkpoint
+from aae.core.training import create_model
 
 CELL = 3 * 30  # one 28-pixel image with its 2-pixel border, upscaled 3×
 

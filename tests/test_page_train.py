@@ -9,7 +9,7 @@ import pytest
 from page_runner import page_app, run_page
 from streamlit.testing.v1 import AppTest
 
-from aae.checkpoints import load_checkpoint
+from aae.core.checkpoints import load_checkpoint
 
 
 @pytest.fixture

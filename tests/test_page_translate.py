@@ -14,16 +14,16 @@ import torch
 from page_runner import run_page
 from PIL import Image
 
-from aae.checkpoints import load_checkpoint, save_checkpoint, update_card
+from aae.core.checkpoints import load_checkpoint, save_checkpoint, update_card
 
 
 @pytest.fixture(scope="module")
 def tiny_cyclegan(data_dir, one_torch_thread):
     """A CycleGAN of tiny generators, one epoch on 200 MNIST images, measured on 300 test images of each way."""
-    from aae.data import load_dataset
-    from aae.metrics.translation import translation_metrics
-    from aae.models.cyclegan import CycleGANConfig
-    from aae.training import TrainConfig, create_model, train
+    from aae.core.data import load_dataset
+    from aae.core.metrics.translation import translation_metrics
+    from aae.core.models.cyclegan import CycleGANConfig
+    from aae.core.training import TrainConfig, create_model, train
 
     runs = Path(os.environ.get("AAE_RUNS_DIR") or tempfile.mkdtemp(prefix="translate-runs-"))
     os.environ["AAE_RUNS_DIR"] = str(runs)
@@ -64,7 +64,7 @@ def test_translate_page_shows_the_grid_the_figures_and_where_translation_fails(t
 
 
 def test_an_uploaded_digit_is_brought_into_the_source_domain_and_translated(tiny_cyclegan):
-    from aae.domains import load_digits8
+    from aae.core.domains import load_digits8
 
     digit = load_digits8().val_x[0, 0].numpy()  # an 8×8 digit as MNIST-form ink
     at = run_page("translate", translate_model_path=str(tiny_cyclegan), translate_direction="ba",

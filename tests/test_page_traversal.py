@@ -11,9 +11,9 @@ from page_runner import open_page as run_page
 from page_runner import page_app
 from streamlit.testing.v1 import AppTest
 
-from aae.checkpoints import load_checkpoint, save_checkpoint
-from aae.data import load_split, to_float
-from aae.models import GANConfig, build_model
+from aae.core.checkpoints import load_checkpoint, save_checkpoint
+from aae.core.data import load_split, to_float
+from aae.core.models import GANConfig, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,10 +10,10 @@ import torch
 from page_runner import open_page, page_app, values
 from PIL import Image
 
-from aae.checkpoints import load_checkpoint
-from aae.data import load_dataset, load_split, to_float
-from aae.explore import denoise
-from aae.metrics.evaluate import cluster_report
+from aae.app.explore import denoise
+from aae.core.checkpoints import load_checkpoint
+from aae.core.data import load_dataset, load_split, to_float
+from aae.core.metrics.evaluate import cluster_report
 
 GRID_CELL = 3 * 30  # one 28-px image with its 2-px padding, upscaled 3×
 
@@ -207,7 +207,7 @@ def test_denoise_compares_only_models_of_the_same_data_and_keeps_its_settings_ac
         tiny_models, tmp_path, monkeypatch):
     import shutil
 
-    from aae.checkpoints import save_checkpoint
+    from aae.core.checkpoints import save_checkpoint
 
     runs = tmp_path / "runs"
     shutil.copytree(tiny_models["tiny-denoise"].parent, runs)

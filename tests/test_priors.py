@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from aae.priors import (
+from aae.core.priors import (
     GaussianPrior,
     MixtureOfGaussiansPrior,
     PriorConfig,
@@ -100,7 +100,7 @@ def test_density_grid_is_normalised_and_peaks_where_samples_are(name, contrast):
 
 
 def test_describe_prior_names_each_prior_as_the_pages_show_it():
-    from aae.priors import describe_prior
+    from aae.core.priors import describe_prior
 
     assert describe_prior(PriorConfig("gaussian", 5.0), 8) == "Gaussian N(0, 5²I)"
     assert describe_prior(PriorConfig("gaussian", 1.0), 2) == "Gaussian N(0, I)"

@@ -8,7 +8,8 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from aae.priors import IMAGE_EXTENT, ImagePrior, PriorConfig, image_density, image_prior_config, make_prior
+from aae.core.prior_images import image_density, image_prior_config
+from aae.core.priors import IMAGE_EXTENT, ImagePrior, PriorConfig, make_prior
 
 
 def ring_png(path, size=200, width=30, transparent=False):
@@ -80,9 +81,9 @@ def test_a_page_full_of_ink_is_the_uniform_prior():
 
 
 def test_a_checkpoint_keeps_its_drawn_prior(tmp_path):
-    from aae.checkpoints import load_checkpoint, save_checkpoint
-    from aae.models import AAEConfig
-    from aae.training import create_model
+    from aae.core.checkpoints import load_checkpoint, save_checkpoint
+    from aae.core.models import AAEConfig
+    from aae.core.training import create_model
 
     prior = image_prior_config(ring_png(tmp_path / "ring.png")[0])
     model = create_model("aae", AAEConfig(latent_dim=2, hidden=32, prior=prior), seed=0)
@@ -95,8 +96,8 @@ def test_a_checkpoint_keeps_its_drawn_prior(tmp_path):
 
 
 def test_cli_trains_against_an_image_prior_and_encodes_the_test_set(tmp_path, data_dir):
-    from aae.checkpoints import load_checkpoint
     from aae.cli import main
+    from aae.core.checkpoints import load_checkpoint
 
     path, _ = ring_png(tmp_path / "ring.png")
     out = tmp_path / "run"
@@ -116,10 +117,10 @@ def test_cli_trains_against_an_image_prior_and_encodes_the_test_set(tmp_path, da
 
 def test_training_pulls_the_codes_onto_a_drawn_ring(tmp_path, small_splits):
     """The paper's claim, on a shape no KL term could ask for: the codes' distance to the ring falls."""
-    from aae.catalog import train_config
-    from aae.metrics.latent import mmd
-    from aae.models import AAEConfig
-    from aae.training import create_model, train
+    from aae.core.catalog import train_config
+    from aae.core.metrics.latent import mmd
+    from aae.core.models import AAEConfig
+    from aae.core.training import create_model, train
 
     prior = image_prior_config(ring_png(tmp_path / "ring.png")[0])
     model = create_model("aae", AAEConfig(latent_dim=2, hidden=128, prior=prior), seed=0)
@@ -139,7 +140,7 @@ def test_training_pulls_the_codes_onto_a_drawn_ring(tmp_path, small_splits):
 
 def two_colour_png(path, size=200):
     """Left half in digit 0's colour, right half in digit 1's, a black bar along the top."""
-    from aae.priors import DIGIT_COLOURS
+    from aae.core.prior_images import DIGIT_COLOURS
 
     image = Image.new("RGB", (size, size), (255, 255, 255))
     draw = ImageDraw.Draw(image)
@@ -151,9 +152,9 @@ def two_colour_png(path, size=200):
 
 
 def test_ink_in_digits_colours_gives_each_digit_its_own_region(tmp_path):
-    from aae.checkpoints import load_checkpoint, save_checkpoint
-    from aae.models import AAEConfig
-    from aae.training import create_model
+    from aae.core.checkpoints import load_checkpoint, save_checkpoint
+    from aae.core.models import AAEConfig
+    from aae.core.training import create_model
 
     config = image_prior_config(two_colour_png(tmp_path / "two.png"))
     prior = make_prior(config, 2)
@@ -177,7 +178,7 @@ def test_ink_in_digits_colours_gives_each_digit_its_own_region(tmp_path):
 
 
 def test_black_ink_and_the_ten_slices_example(tmp_path):
-    from aae.priors import example_drawing
+    from aae.core.prior_images import example_drawing
 
     assert image_prior_config(ring_png(tmp_path / "ring.png")[0]).regions is None  # no colour: one density
     assert not make_prior(image_prior_config(ring_png(tmp_path / "ring.png")[0]), 2).supports_labels

@@ -1,12 +1,10 @@
-"""aae.projections: 2-D maps of codes (PCA, t-SNE, UMAP), a code's majority class, its nearest prior part."""
+"""aae.app.projections: 2-D maps of codes (PCA, t-SNE, UMAP), a code's majority class, its nearest prior part."""
 
 import numpy as np
 import pytest
 import torch
 
-from aae.metrics import knn_accuracy
-from aae.priors import PriorConfig, make_prior
-from aae.projections import (
+from aae.app.projections import (
     DEFAULT_POINTS,
     ProjectionStore,
     majority_class,
@@ -15,6 +13,8 @@ from aae.projections import (
     shown_subset,
     warm_up_store,
 )
+from aae.core.metrics import knn_accuracy
+from aae.core.priors import PriorConfig, make_prior
 
 
 def _blobs(n_per: int = 100, dim: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +123,7 @@ def test_the_app_warms_up_projections_in_a_background_thread_unless_told_not_to(
     common.warm_up_projections()
     warming = [t for t in threading.enumerate() if t.name == "warm-projections"]
     assert len(warming) == 1 and warming[0].daemon
-    warming[0].join(timeout=900)  # the real compile and a real projection, then the thread ends (a guard, not a speed test: a busy 2-core machine took over 3 min)
+    warming[0].join(timeout=900)  # a guard, not a speed test: on a busy 2-core machine the compile took over 3 min
     assert not warming[0].is_alive()
     common.warm_up_projections.clear()
 
@@ -137,7 +137,7 @@ def test_shown_subset_is_the_same_seeded_sorted_choice_every_time():
 
 
 def test_the_projection_store_computes_once_and_keys_on_the_weights(tmp_path, monkeypatch):
-    import aae.projections as projections
+    import aae.app.projections as projections
 
     store = ProjectionStore(tmp_path / "store")
     codes = np.random.default_rng(0).normal(size=(300, 5)).astype(np.float32)
@@ -165,7 +165,7 @@ def test_the_projection_store_computes_once_and_keys_on_the_weights(tmp_path, mo
 def test_the_warm_up_runs_in_a_child_process_that_fills_the_store(tiny_models, data_dir, tmp_path):
     """A child process, so its work never holds the server's interpreter lock (which froze pages): it fills the
     same store as the in-process warm-up would, and returns its exit code."""
-    from aae.projections import warm_up_in_a_process
+    from aae.app.projections import warm_up_in_a_process
 
     models = tiny_models["tiny-aae-8d"].parent
     assert warm_up_in_a_process(tmp_path / "store", models, data_dir, methods=("pca",)) == 0
@@ -178,7 +178,7 @@ def test_the_warm_up_runs_in_a_child_process_that_fills_the_store(tiny_models, d
 def test_warm_up_fills_the_store_for_models_whose_codes_need_a_map(tiny_models, data_dir, tmp_path):
     import shutil
 
-    from aae.checkpoints import read_card
+    from aae.core.checkpoints import read_card
 
     models = tmp_path / "models"
     for name in ("tiny-aae-8d", "tiny-aae-2d-gaussian", "tiny-semi"):

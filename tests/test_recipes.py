@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from aae import spec
 from aae.cli import main, parse_train
+from aae.core import spec
 from aae.lab.recipes import FOLDER, all_recipes, get_recipe
 
 RECIPES = all_recipes()

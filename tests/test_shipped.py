@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from aae.checkpoints import CLASSIFIERS, classifier_path, dataset_of, find_checkpoints, load_checkpoint
-from aae.metrics.coverage import class_coverage
-from aae.metrics.evaluate import style_grid_accuracy
+from aae.core.checkpoints import CLASSIFIERS, classifier_path, dataset_of, find_checkpoints, load_checkpoint
+from aae.core.metrics.coverage import class_coverage
+from aae.core.metrics.evaluate import style_grid_accuracy
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 GENERATIVE = [p for p in find_checkpoints(SHIPPED) if load_checkpoint(p).model.generates]  # not the classifiers,
@@ -95,9 +95,9 @@ def test_label_regularised_models_write_each_part_of_the_prior_as_its_digit(name
 @pytest.mark.parametrize("path", find_checkpoints(SHIPPED), ids=lambda p: p.name)
 def test_every_shipped_card_says_it_trained_on_the_full_split_with_its_recipe(path):
     """Every shipped model trained on at least 50,000 images, and its recipe resolves to the run its card holds."""
+    from aae.core.models import config_from_dict
+    from aae.core.spec import resolve
     from aae.lab.recipes import get_recipe
-    from aae.models import config_from_dict
-    from aae.spec import resolve
 
     card = load_checkpoint(path).card
     assert card["dataset"]["train_images"] >= 50_000 and card["dataset"]["val_images"] == 10_000
@@ -119,8 +119,8 @@ def test_the_8d_aae_gives_the_test_digits_a_higher_parzen_likelihood_than_the_va
     digits better than the VAE's. A slice of `aae eval`'s protocol, about 1 s a model: 2,000 samples each, the
     σ chosen on 1,000 validation images, 2,000 test images. Measured 2026-12-01: AAE (input noise σ 0.5) 247.1,
     VAE 210.7, the AAE without input noise shipped before 198.1 (each ± 4.8 or less): that one fails here."""
-    from aae.data import load_dataset
-    from aae.metrics.parzen import parzen_evaluate
+    from aae.core.data import load_dataset
+    from aae.core.metrics.parzen import parzen_evaluate
 
     splits = load_dataset("mnist", data_dir=data_dir, train_limit=100, test=True, test_limit=2000)
     scores = {}
@@ -139,8 +139,8 @@ def test_the_shipped_semi_supervised_and_clustering_errors_are_what_their_cards_
     """The headline figures of Tables 2 and 3, re-measured from the shipped weights on the official 10,000 test
     images (clusters named on the 10,000 validation images, as `aae eval` names them): the card's error, to within
     five images. (A slice would not do for clusters: the errors gather in a few clusters, not evenly.)"""
-    from aae.data import load_dataset
-    from aae.metrics.evaluate import categorical_errors
+    from aae.core.data import load_dataset
+    from aae.core.metrics.evaluate import categorical_errors
 
     checkpoint = load_checkpoint(SHIPPED / name)
     recorded = checkpoint.card["metrics"][metric]

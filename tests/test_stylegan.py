@@ -1,4 +1,4 @@
-"""StyleGAN (aae/models/stylegan.py) and the perceptual path length (aae/metrics/ppl.py)."""
+"""StyleGAN (aae/core/models/stylegan.py) and the perceptual path length (aae/core/metrics/ppl.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from aae import catalog
-from aae.checkpoints import load_checkpoint, save_checkpoint
-from aae.explore import image_grid
-from aae.metrics.ppl import perceptual_path_length, slerp
-from aae.models.base import LatentModel
-from aae.models.stylegan import StyleGAN, StyleGANConfig
-from aae.training import Trainer, create_model
+from aae.app.explore import image_grid
+from aae.core import catalog
+from aae.core.checkpoints import load_checkpoint, save_checkpoint
+from aae.core.metrics.ppl import perceptual_path_length, slerp
+from aae.core.models.base import LatentModel
+from aae.core.models.stylegan import StyleGAN, StyleGANConfig
+from aae.core.training import Trainer, create_model
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -22,7 +22,7 @@ SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 @pytest.fixture(scope="module")
 def trained(data_dir, one_torch_thread):
     """The small StyleGAN after one epoch on 2,000 real MNIST images (batch 32: 62 steps), by the real trainer."""
-    from aae.data import load_dataset
+    from aae.core.data import load_dataset
 
     splits = load_dataset("mnist", data_dir=data_dir, val_size=200, train_limit=2000)
     model = create_model("stylegan", catalog.build_config("stylegan", preset="small"), seed=0)
@@ -171,8 +171,8 @@ def test_ppl_in_w_and_z_of_a_style_model(trained, classifier):
 
 
 def test_evaluate_reports_every_metric_the_catalogue_lists_for_it(trained, classifier, data_dir):
-    from aae.data import load_dataset
-    from aae.metrics.evaluate import evaluate, format_table
+    from aae.core.data import load_dataset
+    from aae.core.metrics.evaluate import evaluate, format_table
 
     splits = load_dataset("mnist", data_dir=data_dir, val_size=200, train_limit=100, test=True, test_limit=200)
     row = evaluate(trained.model, splits, classifier=classifier, n_samples=200, parzen=False)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from aae.cli import main
-from aae.sweep import SweepPlan, direction_of, parse_settings, sweep, validation_splits
+from aae.lab.sweep import SweepPlan, direction_of, parse_settings, sweep, validation_splits
 
 
 def test_settings_split_into_the_grid_and_fixed_values():
@@ -47,14 +47,14 @@ def test_a_tiny_sweep_runs_every_trial_in_two_processes_and_picks_by_validation(
 def test_training_and_sweeps_never_read_the_test_split(tmp_path, data_dir, monkeypatch):
     """The protocol: the test split is read by `aae eval` of a finished model only. Here every way to reach it
     fails; a sweep trial (training, per-epoch validation, the validation figures) still completes."""
-    import aae.data
-    import aae.metrics.evaluate
+    import aae.core.data
+    import aae.core.metrics.evaluate
 
     def refuse(*args, **kwargs):
         raise AssertionError("the test split was read")
 
-    monkeypatch.setattr(aae.data, "load_test_split", refuse)
-    monkeypatch.setattr(aae.metrics.evaluate, "load_test_split", refuse)
+    monkeypatch.setattr(aae.core.data, "load_test_split", refuse)
+    monkeypatch.setattr(aae.core.metrics.evaluate, "load_test_split", refuse)
     monkeypatch.setenv("AAE_DATA_DIR", str(data_dir))
     plan = SweepPlan("semi-100", {}, {"epochs": 1, "train_limit": 2000, "hidden": 64, "precision": "fp32"}, [0],
                      samples=300)

@@ -4,15 +4,15 @@ from dataclasses import replace
 import pytest
 import torch
 
-from aae.models import AAEConfig, GANConfig, VAEConfig
-from aae.priors import PriorConfig
-from aae.training import (
+from aae.core.device import pick_device
+from aae.core.models import AAEConfig, GANConfig, VAEConfig
+from aae.core.priors import PriorConfig
+from aae.core.training import (
     TrainConfig,
     Trainer,
     TrainingDiverged,
     create_model,
     joined_phases,
-    pick_device,
     train,
 )
 
@@ -192,27 +192,28 @@ def test_joint_regularization_folds_the_generator_into_reconstruction(small_spli
 
 def test_precision_auto_is_fp32_on_a_cpu_without_native_bf16(monkeypatch, small_splits):
     """bf16 is emulated (14× slower) on a CPU without AVX-512 BF16 or AMX: auto must not pick it there."""
-    from aae import training
-    from aae.models import AAEConfig
+    from aae.core import device as devices
+    from aae.core import training  # noqa: F401
+    from aae.core.models import AAEConfig
 
-    monkeypatch.setattr(training, "_PRECISION_CHOICES", {})
-    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
-    monkeypatch.setattr(training, "_bf16_speedup", lambda device: pytest.fail("no timing without native bf16"))
-    assert training.resolve_precision("auto", "cpu") == "fp32"
-    assert training.resolve_precision("bf16", "cpu") == "bf16"  # asked for explicitly: as asked
+    monkeypatch.setattr(devices, "_PRECISION_CHOICES", {})
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(devices, "_bf16_speedup", lambda device: pytest.fail("no timing without native bf16"))
+    assert devices.resolve_precision("auto", "cpu") == "fp32"
+    assert devices.resolve_precision("bf16", "cpu") == "bf16"  # asked for explicitly: as asked
 
     # With native bf16, auto follows the measurement (remembered per device type)
-    monkeypatch.setattr(training, "_PRECISION_CHOICES", {})
-    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)
-    monkeypatch.setattr(training, "_bf16_speedup", lambda device: 1.8)
-    assert training.resolve_precision("auto", "cpu") == "bf16"
-    monkeypatch.setattr(training, "_PRECISION_CHOICES", {})
-    monkeypatch.setattr(training, "_bf16_speedup", lambda device: 1.05)
-    assert training.resolve_precision("auto", "cpu") == "fp32"
+    monkeypatch.setattr(devices, "_PRECISION_CHOICES", {})
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(devices, "_bf16_speedup", lambda device: 1.8)
+    assert devices.resolve_precision("auto", "cpu") == "bf16"
+    monkeypatch.setattr(devices, "_PRECISION_CHOICES", {})
+    monkeypatch.setattr(devices, "_bf16_speedup", lambda device: 1.05)
+    assert devices.resolve_precision("auto", "cpu") == "fp32"
 
     # The card records what ran
-    monkeypatch.setattr(training, "_PRECISION_CHOICES", {})
-    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(devices, "_PRECISION_CHOICES", {})
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
     model = training.create_model("aae", AAEConfig(latent_dim=2, hidden=16), seed=0)
     result = training.train(model, small_splits, training.TrainConfig(epochs=1, device="cpu", sample_every=0))
     assert result.precision == "fp32"
@@ -229,7 +230,8 @@ def test_precision_auto_is_fp32_on_a_cpu_without_native_bf16(monkeypatch, small_
 def test_native_bf16_is_read_from_the_cpus_flags(monkeypatch, cpuinfo, native):
     import io
 
-    from aae import training
+    from aae.core import device as devices
+    from aae.core import training  # noqa: F401
 
     def fake_open(path, *args, **kwargs):
         assert path == "/proc/cpuinfo"
@@ -237,18 +239,18 @@ def test_native_bf16_is_read_from_the_cpus_flags(monkeypatch, cpuinfo, native):
             raise cpuinfo
         return io.StringIO(cpuinfo)
 
-    monkeypatch.setattr(training, "open", fake_open, raising=False)  # the module's open, not the builtin
+    monkeypatch.setattr(devices, "open", fake_open, raising=False)  # the module's open, not the builtin
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    assert training.cpu_has_native_bf16() is native
+    assert devices.cpu_has_native_bf16() is native
     if native:  # oneDNN capped below bf16 (the emulation of an older CPU) emulates it: not native
         monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
-        assert training.cpu_has_native_bf16() is False
+        assert devices.cpu_has_native_bf16() is False
         monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")
-        assert training.cpu_has_native_bf16() is True
+        assert devices.cpu_has_native_bf16() is True
 
 
 def test_a_job_estimate_counts_the_workers_start_and_each_epochs_validation():
-    from aae.training import WORKER_STARTUP_SECONDS, estimate_job_seconds
+    from aae.app.estimates import WORKER_STARTUP_SECONDS, estimate_job_seconds
 
     plain = estimate_job_seconds(1000.0, epochs=2, train_images=10_000)
     assert plain == pytest.approx(WORKER_STARTUP_SECONDS + 20.0)
@@ -260,8 +262,8 @@ def test_a_job_estimate_counts_the_workers_start_and_each_epochs_validation():
 def test_compile_trains_the_same_model_with_the_same_weight_names(small_splits, tmp_path):
     """--compile (TrainConfig.compile) compiles each network in place: training still learns, and the checkpoint's
     weights carry the plain names, so it loads anywhere."""
-    from aae.checkpoints import load_checkpoint, save_checkpoint
-    from aae.models import AAEConfig
+    from aae.core.checkpoints import load_checkpoint, save_checkpoint
+    from aae.core.models import AAEConfig
 
     config = TrainConfig(epochs=1, batch_size=100, device="cpu", sample_every=0, progress_images=0,
                          validation_images=0, compile=True)
@@ -281,7 +283,7 @@ def test_shared_regularization_takes_ds_step_from_the_reconstruction_pass(small_
     """shared: one step of two optimisers from one pass. The encoder and decoder get exactly joint's gradient
     (reconstruction + weight × generator through a fixed D), and D gets the gradient of its loss on the codes
     of the encoder before its step (where joint re-encodes after it): checked against those computed by hand."""
-    from aae.models.blocks import discriminator_loss, frozen, generator_loss, reconstruction_loss
+    from aae.core.models.blocks import discriminator_loss, frozen, generator_loss, reconstruction_loss
 
     config = AAEConfig(latent_dim=2, hidden=64, prior=PriorConfig("mog10"), label_regularized=True)
     cfg = TrainConfig(epochs=1, sample_every=0, adversarial_weight=2.0, regularization="shared", precision="fp32")
@@ -319,7 +321,7 @@ def test_shared_regularization_takes_ds_step_from_the_reconstruction_pass(small_
 
 def test_shared_regularization_is_refused_where_a_model_cannot_share(small_splits):
     """(Every kind's default trains: tests/test_model_kinds.py steps each with its resolved defaults.)"""
-    from aae import catalog
+    from aae.core import catalog
 
     aae_config = catalog.build_config("aae", {"latent_dim": 2, "hidden": 32})
     assert catalog.train_config("aae", aae_config, regularization="joint").regularization == "joint"
@@ -334,9 +336,9 @@ def test_shared_regularization_is_refused_where_a_model_cannot_share(small_split
 def test_shared_regularization_trains_a_2d_aae_as_well_as_joint(data_dir):
     """The shared pass changes what D sees by one encoder step; over a run of 600 steps it sorts the classes and
     fills the prior as joint does (same seed, same batches; each far from an untrained model's codes)."""
-    from aae import catalog
-    from aae.data import load_dataset
-    from aae.metrics import knn_accuracy, mmd
+    from aae.core import catalog
+    from aae.core.data import load_dataset
+    from aae.core.metrics import knn_accuracy, mmd
 
     splits = load_dataset("mnist", data_dir=data_dir, val_size=200, train_limit=3000, test=True, test_limit=1000)
     config = catalog.build_config("aae", {"latent_dim": 2, "hidden": 256, "prior": "gaussian", "prior_std": 1.0})
@@ -360,8 +362,8 @@ def test_training_never_reads_the_test_split(kind, data_dir, small_splits, monke
     """The protocol: a real run (steps, per-epoch validation, latent progress, the final full validation, the
     model's own preparation) completes on splits loaded without test images, whose test_x raises; and given
     splits that hold them (the evaluation fixture's), the engine drops them and never reads them either."""
-    from aae import catalog
-    from aae.data import Splits, TestSplitWithheld, load_dataset
+    from aae.core import catalog
+    from aae.core.data import Splits, TestSplitWithheld, load_dataset
 
     config = catalog.build_config(kind, {"latent_dim": 2, "hidden": 32})
     withheld = load_dataset("mnist", data_dir=data_dir, val_size=300, train_limit=400)
@@ -389,7 +391,7 @@ def test_training_never_reads_the_test_split(kind, data_dir, small_splits, monke
 def test_validation_is_a_fixed_subset_each_epoch_and_the_whole_split_after_the_last(small_splits):
     """Each epoch's val_ losses come from the first `validation_images` validation images (on the device, one pass
     per phase the engine steps); after the last epoch (or every `full_validation_every`) val_full_ ones from all."""
-    from aae import catalog
+    from aae.core import catalog
 
     config = catalog.build_config("aae", {"latent_dim": 2, "hidden": 32})
     run = TrainConfig(epochs=3, batch_size=50, sample_every=0, validation_images=60, progress_images=100)
@@ -422,7 +424,7 @@ def test_progress_knn_accuracy_is_scikit_learns(n, dim, folds, k):
     from sklearn.model_selection import KFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 
-    from aae.metrics import knn_accuracy
+    from aae.core.metrics import knn_accuracy
 
     gen = torch.Generator().manual_seed(n)
     labels = torch.randint(0, 10, (n,), generator=gen)
@@ -437,15 +439,16 @@ def test_progress_knn_accuracy_is_scikit_learns(n, dim, folds, k):
 def test_the_bf16_measurement_is_kept_per_machine_and_isa(monkeypatch, tmp_path):
     """Measured once and read back from $XDG_CACHE_HOME (a fresh process skips the 1–15 s timing); an AVX2-capped
     oneDNN (ONEDNN_MAX_CPU_ISA=AVX2, emulating an older CPU) is another machine: measured apart, and never native."""
-    from aae import training
+    from aae.core import device as devices
+    from aae.core import training  # noqa: F401
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     timings = []
-    monkeypatch.setattr(training, "_time_bf16_speedup", lambda device: timings.append(device) or 1.7)
+    monkeypatch.setattr(devices, "_time_bf16_speedup", lambda device: timings.append(device) or 1.7)
     cpu = torch.device("cpu")
-    assert training._bf16_speedup(cpu) == 1.7 and training._bf16_speedup(cpu) == 1.7
+    assert devices._bf16_speedup(cpu) == 1.7 and devices._bf16_speedup(cpu) == 1.7
     assert len(timings) == 1 and (tmp_path / "latent-lab" / "bf16_speedup.json").exists()
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
-    assert training._bf16_speedup(cpu) == 1.7 and len(timings) == 2  # another key
-    assert training.cpu_has_native_bf16() is False
+    assert devices._bf16_speedup(cpu) == 1.7 and len(timings) == 2  # another key
+    assert devices.cpu_has_native_bf16() is False

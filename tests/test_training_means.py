@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from aae import catalog
-from aae.models.aae import AdversarialAutoencoder
-from aae.training import Trainer
+from aae.core import catalog
+from aae.core.models.aae import AdversarialAutoencoder
+from aae.core.training import Trainer
 
 
 class LogsInBF16(AdversarialAutoencoder):

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from aae import workers
-from aae.checkpoints import load_checkpoint
-from aae.models import AAEConfig, GANConfig
-from aae.priors import PriorConfig
-from aae.training import TrainConfig
+from aae.app import workers
+from aae.core.checkpoints import load_checkpoint
+from aae.core.models import AAEConfig, GANConfig
+from aae.core.priors import PriorConfig
+from aae.core.training import TrainConfig
 
 TINY_AAE = AAEConfig(latent_dim=2, hidden=32, prior=PriorConfig("gaussian", 1.0))
 TINY_GAN = GANConfig(latent_dim=16, generator_hidden=(32, 64), disc_channels=8)
@@ -72,7 +72,7 @@ def test_the_queue_runs_at_most_n_jobs_at_once(tmp_path, monkeypatch):
 
 
 def test_pause_resume_cancel_and_a_duel_saved_by_its_worker(tmp_path):
-    from aae.jobs import DuelJob  # noqa: F401  (the class the worker runs)
+    from aae.app.jobs import DuelJob  # noqa: F401  (the class the worker runs)
 
     config = TrainConfig(epochs=50, batch_size=50, seed=0, device="cpu", log_every=1)
     duel = workers.start_job("duel", gan_config=TINY_GAN, aae_config=TINY_AAE, train_config=config,
@@ -120,10 +120,10 @@ def test_workers_stop_when_the_server_stops(tmp_path):
     script = f"""
 import os, sys, time
 sys.path.insert(0, {str(workers.__file__.rsplit('/aae/', 1)[0])!r})
-from aae import workers
-from aae.models import AAEConfig
-from aae.priors import PriorConfig
-from aae.training import TrainConfig
+from aae.app import workers
+from aae.core.models import AAEConfig
+from aae.core.priors import PriorConfig
+from aae.core.training import TrainConfig
 job = workers.start_job("training", kind="aae", model_config=AAEConfig(latent_dim=2, hidden=32,
     prior=PriorConfig("gaussian", 1.0)), train_config=TrainConfig(epochs=500, device="cpu", sample_every=0),
     out={str(tmp_path / "orphan")!r}, data_dir={os.environ["AAE_DATA_DIR"]!r}, train_limit=1000)

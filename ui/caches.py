@@ -15,15 +15,15 @@ import numpy as np
 import streamlit as st
 import torch
 
-from aae.checkpoints import (
+from aae.app.explore import encode_all
+from aae.app.projections import ProjectionStore, shown_subset
+from aae.core.checkpoints import (
     classifier_path,
     load_checkpoint,
     read_card,
 )
-from aae.data import CLASS_NAMES, DATASET_FOLDERS, DataNotFoundError, is_available, load_dataset, resolve_data_dir
-from aae.explore import encode_all
-from aae.projections import ProjectionStore, shown_subset
-from aae.training import describe_device, pick_device
+from aae.core.data import CLASS_NAMES, DATASET_FOLDERS, DataNotFoundError, is_available, load_dataset, resolve_data_dir
+from aae.core.device import describe_device, pick_device
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = ROOT / "checkpoints"
@@ -64,7 +64,7 @@ def page_dataset() -> str:
 
 def dataset_name(dataset: str | None = None) -> str:
     """"MNIST" or "Fashion-MNIST": the picked model's dataset (or `dataset`), for people."""
-    from aae.data import DATASET_TITLES
+    from aae.core.data import DATASET_TITLES
 
     return DATASET_TITLES[dataset or page_dataset()]
 
@@ -168,12 +168,12 @@ def warm_up_projections() -> None:
     (numba: 20-40 s on a CPU), then makes the maps the *AAE vs VAE* page offers first for each shipped model whose
     codes need one (t-SNE and UMAP of the default subset; minutes on a 2-core CPU), into the projection store, so
     a user who picks them waits for none of it, now or after a restart. A process, not a thread of the server:
-    see aae.projections.warm_up_in_a_process. AAE_WARM_UMAP=0 turns it off (tests)."""
+    see aae.app.projections.warm_up_in_a_process. AAE_WARM_UMAP=0 turns it off (tests)."""
     if os.environ.get("AAE_WARM_UMAP", "1") == "0":
         return
     import threading
 
-    from aae.projections import warm_up_in_a_process
+    from aae.app.projections import warm_up_in_a_process
 
     threading.Thread(target=warm_up_in_a_process, args=(projection_store().root, SHIPPED_DIR, data_dir()),
                      kwargs={"seed": MAP_SEED}, name="warm-projections", daemon=True).start()
@@ -203,10 +203,10 @@ _last_forget = [float("-inf")]
 
 def session_jobs() -> dict[str, Any]:
     """This browser session's jobs by slot ("train", "duel"), never another user's. Every session's jobs that
-    finished more than KEEP_FINISHED_JOBS_SECONDS ago are forgotten first (`aae.workers.forget_finished`)."""
+    finished more than KEEP_FINISHED_JOBS_SECONDS ago are forgotten first (`aae.app.workers.forget_finished`)."""
     import uuid
 
-    from aae.workers import forget_finished
+    from aae.app.workers import forget_finished
 
     session_id = st.session_state.setdefault("_job_session_id", uuid.uuid4().hex)
     registry = job_registry()

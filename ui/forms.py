@@ -1,7 +1,7 @@
 """Forms generated from config dataclasses: one widget per field, help from the field's comment.
 
 Every widget starts at "default" (None): only the values a user sets are passed on, so a model's own
-defaults and the catalogue's dependent defaults (aae.catalog.build_config) decide the rest, and the
+defaults and the catalogue's dependent defaults (aae.core.catalog.build_config) decide the rest, and the
 page shows the config that results. A new field or a new model kind needs no edit here.
 """
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import streamlit as st
 
-from aae.catalog import ConfigOption, parse_option
-from aae.priors import PriorConfig
+from aae.core.catalog import ConfigOption, parse_option
+from aae.core.priors import PriorConfig
 
 DEFAULT = "default"
 

@@ -68,7 +68,7 @@ def enable(dataset: str) -> None:
     (the maps keep their text labels) where Streamlit cannot run the script or serve the sprite."""
     import inspect
 
-    from aae.data import DATASET_FOLDERS
+    from aae.core.data import DATASET_FOLDERS
     from ui.caches import data_dir
 
     if ("unsafe_allow_javascript" not in inspect.signature(st.html).parameters

@@ -1,7 +1,7 @@
 """Live decoding in the browser: the decoder's weights go to the page once, and JavaScript runs it on every move.
 
 A slider move through Streamlit reruns the page (about a second on a 2-core machine); decoding itself takes
-well under a millisecond. So for decoders that are plain MLPs (aae.explore.dense_layers) this sends the
+well under a millisecond. So for decoders that are plain MLPs (aae.app.explore.dense_layers) this sends the
 weights once, as int8 with one scale per row (a quarter of float32), and the browser decodes every slider
 move, every pointer move over the 2-D latent map and every frame of an interpolation itself. When a move ends
 (a slider let go, a click on the map) the component returns the code to the page, which then redraws what
@@ -21,8 +21,8 @@ import streamlit as st
 import streamlit.components.v1 as components
 import torch
 
-from aae.checkpoints import quantize_int8
-from aae.priors import DIGIT_COLOURS
+from aae.core.checkpoints import quantize_int8
+from aae.core.prior_images import DIGIT_COLOURS
 
 PALETTE = list(DIGIT_COLOURS)  # the colours every page gives the digits
 _component = components.declare_component("latent_lab_live_decoder", path=str(Path(__file__).with_name("live_decoder")))

@@ -16,7 +16,7 @@ def grid_image(images: torch.Tensor, *, nrow: int = 10, scale: int = 3, row_labe
                col_labels: list[str] | None = None) -> np.ndarray:
     """A grid of images as a uint8 array, upscaled with nearest neighbours so pixels stay sharp; with labels,
     a white margin on the left names each row and one on top names each column."""
-    from aae.explore import image_grid
+    from aae.app.explore import image_grid
 
     grid = image_grid(images, nrow=nrow)
     grid = (np.kron(grid, np.ones((scale, scale), dtype=np.float32)) * 255).round().astype(np.uint8)
@@ -106,7 +106,7 @@ def show_clicked_digit(event, model, codes: np.ndarray, images: torch.Tensor) ->
 
 
 def latent_frame_figure(prior, frame=None, *, title: str, disc: bool = False, dataset: str | None = None):
-    """The prior's density as a grey map and, with a LatentFrame (aae.explore), the codes of its test digits
+    """The prior's density as a grey map and, with a LatentFrame (aae.app.explore), the codes of its test digits
     over it and (`disc`) the discriminator's D(z) as contours: the live view of q(z) meeting p(z)."""
     import plotly.graph_objects as go
     from plotly.colors import qualitative
@@ -137,10 +137,10 @@ def latent_frame_figure(prior, frame=None, *, title: str, disc: bool = False, da
 
 
 def run_downloads(job, frames, *, key: str, what: str = "the run") -> dict[str, bytes | None]:
-    """GIF and MP4 downloads of a finished 2-D run's LatentFrames (`aae.explore.frames_gif` / `frames_mp4`: the codes
+    """GIF and MP4 downloads of a finished 2-D run's LatentFrames (`frames_gif` / `frames_mp4`: the codes
     over the prior, the decoded manifold beside them), made once per run and kept in st.session_state[key]."""
-    from aae.explore import frames_gif, frames_mp4
-    from aae.priors import make_prior
+    from aae.app.explore import frames_gif, frames_mp4
+    from aae.core.priors import make_prior
 
     made = (job.name, len(frames))
     held = st.session_state.get(key)

@@ -11,8 +11,8 @@ from typing import Any
 
 import streamlit as st
 
-from aae import catalog
-from aae.checkpoints import (
+from aae.core import catalog
+from aae.core.checkpoints import (
     CheckpointError,
     dataset_of,
     find_checkpoints,

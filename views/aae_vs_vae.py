@@ -11,11 +11,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from aae import catalog
-from aae.checkpoints import CheckpointError
-from aae.metrics.evaluate import LATENT_METRICS, METRICS, eval_generator, latent_metrics, metric_label
-from aae.priors import PriorConfig, describe_prior
-from aae.projections import DEFAULT_POINTS, project, shown_subset
+from aae.app.projections import DEFAULT_POINTS, project, shown_subset
+from aae.core import catalog
+from aae.core.checkpoints import CheckpointError
+from aae.core.metrics.evaluate import LATENT_METRICS, METRICS, eval_generator, latent_metrics, metric_label
+from aae.core.priors import PriorConfig, describe_prior
 from ui import common
 
 # --- session state ----------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from aae import catalog
-from aae.explore import most_confident
-from aae.metrics.evaluate import ClusterReport, cluster_report
-from aae.paper import paper_error
+from aae.app.explore import most_confident
+from aae.core import catalog
+from aae.core.metrics.evaluate import ClusterReport, cluster_report
+from aae.lab.paper import paper_error
 from ui import common
 
 N_STYLES = 8  # samples per row

@@ -9,9 +9,9 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from aae import catalog
-from aae.corruption import CORRUPTIONS
-from aae.explore import denoise
+from aae.app.explore import denoise
+from aae.core import catalog
+from aae.core.corruption import CORRUPTIONS
 from ui import common
 
 N_MEASURE = 1000  # test digits the errors are measured on

@@ -2,7 +2,7 @@
 the background and watch its codes q(z) meet it, frame by frame, with a VAE beside it that can only pull its
 codes toward N(0, I). The paper's central claim made visible: an AAE imposes any prior it can sample.
 
-Pages never build networks or loops: `aae.jobs.TrainingJob` trains, `aae.explore` makes the frames and the GIF.
+Pages never build networks or loops: `aae.app.jobs.TrainingJob` trains, `aae.app.explore` makes the frames and the GIF.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from aae import catalog, workers
-from aae.data import is_available
-from aae.explore import manifold_image
-from aae.jobs import JobSnapshot, TrainingJob
-from aae.priors import DIGIT_COLOURS, EXAMPLE_SHAPES, PriorConfig, example_drawing, image_prior_config, make_prior
-from aae.training import estimate_job_seconds, format_duration, measure_throughput
+from aae.app import workers
+from aae.app.estimates import estimate_job_seconds, format_duration, measure_throughput
+from aae.app.explore import manifold_image
+from aae.app.jobs import JobSnapshot, TrainingJob
+from aae.core import catalog
+from aae.core.data import is_available
+from aae.core.prior_images import DIGIT_COLOURS, EXAMPLE_SHAPES, example_drawing, image_prior_config
+from aae.core.priors import PriorConfig, make_prior
 from ui import canvas as canvas_checks
 from ui import common
 

@@ -4,7 +4,7 @@ on the latent map of the test set with its nearest neighbours and the class its 
 Test hook: `st.session_state["upload_bytes"]` holds the bytes of the current upload and is the only thing
 the Upload tab reads. The file uploader's callback writes the chosen file's bytes there (and clears them
 when the file is removed), so a test that puts PNG bytes in `upload_bytes` takes exactly the path a real
-upload takes (`aae.digits.to_mnist_steps(bytes)`).
+upload takes (`aae.app.digits.to_mnist_steps(bytes)`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from aae import catalog
-from aae.digits import array_to_mnist_steps, to_mnist_steps
-from aae.explore import nearest, to_png
-from aae.metrics import reconstruction_error
-from aae.projections import majority_class, nearest_component, project
+from aae.app.digits import array_to_mnist_steps, to_mnist_steps
+from aae.app.explore import nearest, to_png
+from aae.app.projections import majority_class, nearest_component, project
+from aae.core import catalog
+from aae.core.metrics import reconstruction_error
 from ui import common
 
 try:  # the canvas is an optional component: without it the Upload and Test digit tabs still work

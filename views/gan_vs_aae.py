@@ -12,12 +12,14 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from aae import catalog, workers
-from aae.checkpoints import CLASSIFIERS as CLASSIFIER_RECIPES
-from aae.data import DATASET_NAMES, is_available
-from aae.jobs import DuelFrame, DuelJob, JobSnapshot
-from aae.metrics import coverage_trust
-from aae.training import TrainConfig, estimate_job_seconds, format_duration, measure_throughput
+from aae.app import workers
+from aae.app.estimates import estimate_job_seconds, format_duration, measure_throughput
+from aae.app.jobs import DuelFrame, DuelJob, JobSnapshot
+from aae.core import catalog
+from aae.core.checkpoints import CLASSIFIERS as CLASSIFIER_RECIPES
+from aae.core.data import DATASET_NAMES, is_available
+from aae.core.metrics import coverage_trust
+from aae.core.training import TrainConfig
 from ui import common
 
 # -- session state ------------------------------------------------------------------------------
@@ -302,7 +304,7 @@ start = st.button("Start" + (f" ({format_duration(estimate)})" if estimate else 
 if start and not busy and has_data and not too_big and settings is not None:
     train_config, gan_config, aae_config = settings
     try:
-        # In a worker process of its own (aae.workers): the server only reads its progress.
+        # In a worker process of its own (aae.app.workers): the server only reads its progress.
         job = workers.start_job("duel", gan_config=gan_config, aae_config=aae_config,
                                 train_config=train_config, frame_every=int(frame_every), data_dir=common.data_dir(),
                                 train_limit=int(train_limit) if train_limit else None,

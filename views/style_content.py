@@ -14,9 +14,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from aae import catalog
-from aae.digits import NotADigitError, to_mnist
-from aae.paper import paper_error
+from aae.app.digits import NotADigitError, to_mnist
+from aae.core import catalog
+from aae.lab.paper import paper_error
 from ui import common
 
 PRIOR, TEST, UPLOAD = "prior samples", "test digits", "an upload"

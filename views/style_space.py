@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from aae import catalog
-from aae.style_space import crossover_choices, mixing_grid, noise_redraws, path_images, style_codes
+from aae.app.style_space import crossover_choices, mixing_grid, noise_redraws, path_images, style_codes
+from aae.core import catalog
 from ui import common
 
 # -- session state ---------------------------------------------------------------------------------

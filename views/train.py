@@ -1,6 +1,6 @@
 """Train: configure any model the CLI can train, train it in the background, watch it learn, then use it.
 
-The form is generated from the catalogue (aae.catalog): the model list, each model's config fields with
+The form is generated from the catalogue (aae.core.catalog): the model list, each model's config fields with
 help from their comments, its presets, and the engine's options. Nothing here knows a model kind.
 """
 
@@ -13,12 +13,14 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from aae import catalog, workers
-from aae.data import DATASET_FOLDERS, DATASET_NAMES, is_available
-from aae.explore import manifold_image
-from aae.jobs import JobSnapshot, TrainingJob
-from aae.priors import PRIOR_NAMES, make_prior
-from aae.training import TrainConfig, estimate_job_seconds, format_duration, measure_throughput
+from aae.app import workers
+from aae.app.estimates import estimate_job_seconds, format_duration, measure_throughput
+from aae.app.explore import manifold_image
+from aae.app.jobs import JobSnapshot, TrainingJob
+from aae.core import catalog
+from aae.core.data import DATASET_FOLDERS, DATASET_NAMES, is_available
+from aae.core.priors import PRIOR_NAMES, make_prior
+from aae.core.training import TrainConfig
 from ui import common, forms
 
 # -- session state ------------------------------------------------------------------------------
@@ -307,7 +309,7 @@ start = st.button("Start training" + (f" ({format_duration(estimate)})" if estim
                   help="One training at a time per browser session." if running else None)
 if start and not running and not problems and has_data and settings is not None:
     kind, model_config, train_config = settings
-    # In a worker process of its own (aae.workers): the server only reads its progress.
+    # In a worker process of its own (aae.app.workers): the server only reads its progress.
     job = workers.start_job("training", kind=kind, model_config=model_config, train_config=train_config,
                             out=common.runs_dir() / name.strip(), dataset=dataset, data_dir=common.data_dir(),
                             train_limit=values["train_limit"], name=name.strip(), latent_frames=4)

@@ -3,7 +3,7 @@ test images and on a digit you upload or draw, with how often the class survives
 
 Test hooks: `st.session_state["translate_upload_bytes"]` holds the bytes of the current upload (the uploader's
 callback writes it); the page leaves what it shows in `translate_grid` (uint8: test images, translations, round
-trips), `translate_result` (the user's digit: aae.metrics.translation.translate_one's dict) and
+trips), `translate_result` (the user's digit: aae.core.metrics.translation.translate_one's dict) and
 `translate_figures` (the class-preservation figures shown, from the model's card).
 """
 
@@ -14,12 +14,12 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from aae import catalog
-from aae.digits import array_to_mnist, to_mnist
-from aae.domains import DOMAIN_TITLES, class_names, load_domain, pair, to_domain
-from aae.metrics.evaluate import METRICS, metric_label
-from aae.metrics.translation import TRANSLATION_KEYS, naive_margin, translate_one, where_it_fails
-from aae.models.cyclegan import translation_grid
+from aae.app.digits import array_to_mnist, to_mnist
+from aae.core import catalog
+from aae.core.domains import DOMAIN_TITLES, class_names, load_domain, pair, to_domain
+from aae.core.metrics.evaluate import METRICS, metric_label
+from aae.core.metrics.translation import TRANSLATION_KEYS, naive_margin, translate_one, where_it_fails
+from aae.core.models.cyclegan import translation_grid
 from ui import common
 
 try:  # the canvas is optional: without it, uploads and test images still work

@@ -6,8 +6,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from aae import catalog
-from aae.explore import decode_all, dense_layers, interpolate, latent_range, traversal_codes
+from aae.app.explore import decode_all, dense_layers, interpolate, latent_range, traversal_codes
+from aae.core import catalog
 from ui import common, live
 
 # -- session state -----------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from aae.core.metrics.evaluate import METRICS
+from aae.lab.paper import PAPER_FIGURES, seed_figures
 from aae.lab.recipes import all_recipes
-from aae.metrics.evaluate import METRICS
-from aae.paper import PAPER_FIGURES, seed_figures
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "docs" / "results.md"

@@ -22,7 +22,7 @@ FOLDER = Path(__file__).resolve().parent
 class Recipe:
     name: str  # also the shipped checkpoint's folder in checkpoints/
     summary: str  # one line for people
-    run: dict[str, Any] = field(default_factory=dict)  # the run specification's fields it sets (aae.spec.resolve)
+    run: dict[str, Any] = field(default_factory=dict)  # the run specification's fields it sets (aae.core.spec.resolve)
     ship: str = "float16"  # how checkpoints/NAME stores it: float16 or int8 inference weights
     paper: str = ""  # the paper's figure or number it is compared with
     shipped: bool = True  # False: a recipe for comparison, not in checkpoints/
