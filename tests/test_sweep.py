@@ -61,13 +61,20 @@ def test_training_and_sweeps_never_read_the_test_split(tmp_path, data_dir, monke
     record = sweep(plan, tmp_path / "s")
     (trial,) = record["trials"]
     assert record["metric"] == "val_error" and 0 <= trial["figures"]["val_error"] <= 1
+    # a clustering model's clusters are named on validation images, and by majority over the training images
+    plan = SweepPlan("cluster-16", {}, {"epochs": 1, "train_limit": 2000, "precision": "fp32", "lr_steps": []}, [0],
+                     samples=300)
+    (trial,) = sweep(plan, tmp_path / "c")["trials"]
+    figures = trial["figures"]
+    assert 0 <= figures["val_cluster_error"] <= 1 and 0 <= figures["val_cluster_error_majority"] <= 1
 
 
 def test_validation_splits_hold_no_test_image(small_splits):
     halves = validation_splits(small_splits)
     n = len(small_splits.val_x)
     assert len(halves.val_x) == n // 2 and len(halves.test_x) == n - n // 2
-    assert (halves.test_x == small_splits.val_x[n // 2:]).all() and len(halves.train_x) == 0
+    assert (halves.test_x == small_splits.val_x[n // 2:]).all() and (halves.val_x == small_splits.val_x[:n // 2]).all()
+    assert (halves.train_x == small_splits.train_x).all()  # the training images, never the test images
 
 
 def test_seed_figures_come_from_one_command(tmp_path, data_dir, monkeypatch):

@@ -38,11 +38,11 @@ def direction_of(metric: str) -> str:
 def validation_splits(splits: Splits) -> Splits:
     """The validation images in two halves, as evaluation code reads splits: the first half in the place of
     validation (it chooses the Parzen σ and names clusters), the second in the place of test (it is scored).
-    No test image is in it."""
+    The training images stay (a clustering model's clusters are also named by majority over them). No test
+    image is in it."""
     half = len(splits.val_x) // 2
-    empty_x, empty_y = splits.train_x[:0], splits.train_y[:0]
-    return Splits(splits.name, empty_x, empty_y, splits.val_x[:half], splits.val_y[:half], splits.val_x[half:],
-                  splits.val_y[half:])
+    return Splits(splits.name, splits.train_x, splits.train_y, splits.val_x[:half], splits.val_y[:half],
+                  splits.val_x[half:], splits.val_y[half:])
 
 
 def validation_figures(model: Any, splits: Splits, *, classifier: Any = None, samples: int = 2000,
