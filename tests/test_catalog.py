@@ -69,7 +69,7 @@ def test_build_config_defaults_aliases_and_dependent_defaults():
 
 @pytest.mark.parametrize(("kind", "options", "message"), [
     ("gan", {"hidden": 32}, "--hidden does not apply to the GAN"),
-    ("vae", {"corruption": "gaussian"}, "applies to --model aae only"),
+    ("semi", {"corruption": "gaussian"}, "applies to --model aae / vae"),
     ("vae", {"prior": "mog10"}, "Gaussian prior"),
     ("semi", {"prior": "swissroll"}, "Gaussian prior"),
     ("aae", {"prior": "gaussian", "label_regularized": True}, "mog10 or swissroll"),

@@ -104,13 +104,14 @@ def test_cli_export_int8_writes_a_loadable_small_checkpoint(cli_models, tmp_path
     assert "one of --half and --int8" in capsys.readouterr().err
 
 
-def test_cli_refuses_corruption_outside_the_aae_and_bad_levels(tmp_path, data_dir, capsys):
-    base = ["train", "--hidden", "32", "--epochs", "1", "--data-dir", str(data_dir), "--out", str(tmp_path / "x")]
-    assert main([*base, "--model", "vae", "--corruption", "gaussian"]) == 2
+def test_cli_refuses_corruption_outside_the_autoencoders_and_bad_levels(tmp_path, data_dir, capsys):
+    base = ["train", "--epochs", "1", "--data-dir", str(data_dir), "--out", str(tmp_path / "x")]
+    assert main([*base, "--model", "gan", "--corruption", "gaussian"]) == 2
     assert "--corruption" in capsys.readouterr().err
-    assert main([*base, "--model", "semi", "--corruption", "masking"]) == 2
-    assert "applies to --model aae only" in capsys.readouterr().err
-    assert main([*base, "--model", "aae", "--corruption", "gaussian", "--corruption-level", "1.5"]) == 2
+    assert main([*base, "--hidden", "32", "--model", "semi", "--corruption", "masking"]) == 2
+    assert "applies to --model aae / vae" in capsys.readouterr().err
+    assert main([*base, "--hidden", "32", "--model", "aae", "--corruption", "gaussian",
+                 "--corruption-level", "1.5"]) == 2
     assert "between 0 and 1" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 

@@ -21,6 +21,7 @@ from aae.core.models import (
     SemiSupervisedAAE,
     SemiSupervisedAAEConfig,
     SupervisedAAEConfig,
+    VAEConfig,
     build_model,
 )
 from aae.core.models.blocks import reconstruction_loss
@@ -269,6 +270,26 @@ def test_a_denoising_aae_refuses_a_bad_corruption():
     for kind, level in [("gaussian", 1.5), ("gaussian", 0.0), ("blur", 0.3)]:
         with pytest.raises(ValueError, match="corruption"):
             build_model("aae", AAEConfig(hidden=SMALL, corruption=kind, corruption_level=level))
+
+
+def test_a_denoising_vae_encodes_the_corrupted_input_as_the_denoising_aae_does(real_batch):
+    """The same option on the VAE (so the 8-D pair can be compared with the same inputs): its ELBO encodes the
+    corrupted x and rebuilds the clean one; a bad corruption is refused as the AAE refuses it."""
+    x, y = real_batch
+    model = build_model("vae", VAEConfig(latent_dim=4, hidden=SMALL, corruption="gaussian", corruption_level=0.5))
+    seen = []
+    model.encoder.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].detach().clone()))
+    torch.manual_seed(7)
+    noisy = corrupt(x, "gaussian", 0.5)
+    torch.manual_seed(7)
+    model.phase_loss("elbo", x, y)
+    assert len(seen) == 1 and torch.equal(seen[0], noisy)
+    plain = build_model("vae", VAEConfig(latent_dim=4, hidden=SMALL))
+    plain.encoder.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].detach().clone()))
+    plain.phase_loss("elbo", x, y)
+    assert torch.equal(seen[-1], x)
+    with pytest.raises(ValueError, match="corruption"):
+        build_model("vae", VAEConfig(hidden=SMALL, corruption="gaussian", corruption_level=0.0))
 
 
 def test_denoising_aae_encodes_a_corrupted_input_and_rebuilds_the_clean_one(small_splits, real_batch):

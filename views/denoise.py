@@ -49,11 +49,12 @@ entry, model = common.picked_model(kinds=catalog.kinds(denoising=True), encoder_
 config = model.config
 trained_on = config.corruption if config.corruption != "none" else None
 if trained_on:
-    st.caption(f"**{entry.name}** is a denoising AAE, trained on {KIND_NAMES[trained_on].split(' (')[0]} at "
+    st.caption(f"**{entry.name}** is a denoising {catalog.label(entry.kind).split(' (')[0]}, trained on "
+               f"{KIND_NAMES[trained_on].split(' (')[0]} at "
                f"level {config.corruption_level:g} with clean targets.")
 else:
     st.caption(f"**{entry.name}** was trained on clean digits only: whatever it removes, it removes because its "
-               "codes cannot hold noise. Pick a denoising AAE (e.g. the shipped `denoise`) to see the difference.")
+               "codes cannot hold noise. Pick a denoising model (e.g. the shipped `denoise`) to see the difference.")
 # A shared link's settings first; otherwise the controls start at what the first model was trained on, and keep
 # their values when another model is picked (the point is to see two models on the same damage).
 URL = {"corruption": ("denoise_kind", common.one_of(KINDS)), "level": ("denoise_level", common.number(0.05, 0.95)),
