@@ -93,39 +93,35 @@ def test_a_variants_card_leads_with_its_own_figure(tiny_models):
     assert "lower is better" in help_text
 
 
-def test_home_puts_the_papers_figures_beside_the_shipped_models(tiny_models):
-    """One small table: each paper figure next to the shipped model's own measured figure, read from its card."""
+def test_home_puts_the_papers_figures_beside_ours_over_seeds(tiny_models):
+    """The paper's figures beside ours like for like: the mean ± std over the recipe's seeds (from the seed
+    figures), the shipped seed's own figure (from its card), and what each recipe adds to the paper's."""
     import json
+    import statistics
+
+    from aae.lab.recipes import get_recipe
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
-    table = at.table[0].value
-    rows = {row["model"]: row for row in table.to_dict("records")}
-    assert {"aae-2d-gaussian", "vae-2d", "aae-8d", "semi-100", "cluster-16"} <= set(rows)
-    card = json.loads((ROOT / "checkpoints" / "aae-2d-gaussian" / "card.json").read_text())
-    assert rows["aae-2d-gaussian"]["ours (shipped model)"] == f"{card['metrics']['knn_accuracy']:.3f}"
-    assert rows["semi-100"]["paper"] == "1.90 ± 0.10 %" and rows["semi-100"]["what"].endswith("↓")
-    assert rows["aae-2d-gaussian"]["trained on"].startswith(f"{card['dataset']['train_images']:,} training images")
-    # The paper's rows are over seeds: the recipe's runs, one of which is the shipped model.
-    figures = json.loads((ROOT / "aae" / "lab" / "seed_figures.json").read_text())
-    semi = figures["recipes"]["semi-100"]["test_error"]
-    assert rows["semi-100"]["ours over seeds"].endswith(f"({len(semi)} seeds)") and len(semi) >= 3
-    shipped_seed = str(json.loads((ROOT / "checkpoints" / "semi-100" / "card.json").read_text())["training"]["seed"])
-    semi_card = json.loads((ROOT / "checkpoints" / "semi-100" / "card.json").read_text())
-    assert abs(semi[shipped_seed] - semi_card["metrics"]["test_error"]) < 1e-9
-    assert rows["semi-1000"]["ours (shipped model)"] == "not shipped"  # a table row of the paper all the same
-
-
-def test_over_seeds_is_mean_and_sample_std():
-    from aae.lab.paper import over_seeds, paper_vs_ours
-
-    figures = {"recipes": {"semi-100": {"test_error": {"0": 0.04, "1": 0.05, "2": 0.06}},
-                           "aae-8d": {"parzen_ll": {"0": 300.0}}}, "dataset": {"train_images": 50_000}}
-    assert over_seeds(figures, "semi-100", "test_error", percent=True) == "5.00% ± 1.00 % (3 seeds)"
-    assert over_seeds(figures, "aae-8d", "parzen_ll") == "300.0 (1 seed)"
-    assert over_seeds(figures, "cluster-16", "cluster_error") is None
-    rows = {row["model"]: row for row in paper_vs_ours({}, figures)}
-    assert set(rows) == {"semi-100", "aae-8d"} and rows["aae-8d"]["ours (shipped model)"] == "not shipped"
+    rows = {row["recipe"]: row for row in at.table[0].value.to_dict("records")}
+    figures = json.loads((ROOT / "aae" / "lab" / "seed_figures.json").read_text())["recipes"]
+    for recipe, metric in [("semi-100", "test_error"), ("semi-1000", "test_error"), ("cluster-16", "cluster_error"),
+                           ("aae-8d", "parzen_ll")]:
+        values = list(figures[recipe][metric].values())
+        assert len(values) >= 3
+        mean = statistics.fmean(values)
+        ours = rows[recipe]["ours: mean ± std over seeds"]
+        shown = f"{100 * mean:.2f} ±" if metric.endswith("error") else f"{mean:.1f} ±"
+        assert ours.startswith(shown) and ours.endswith(f"({len(values)} seeds)"), (recipe, ours)
+        additions = get_recipe(recipe).additions
+        assert additions and rows[recipe]["our additions to the paper's recipe"] == "; ".join(additions)
+    assert rows["semi-100"]["the paper"].startswith("1.90 ± 0.10 %") and rows["semi-100"]["figure"].endswith("↓")
+    card = json.loads((ROOT / "checkpoints" / "semi-100" / "card.json").read_text())
+    shipped = rows["semi-100"]["ours: the shipped seed, chosen by validation"]
+    assert shipped == f"{100 * card['metrics']['test_error']:.2f} % (seed {card['training']['seed']})"
+    # the shipped model is one of the seeds in the mean
+    assert figures["semi-100"]["test_error"][str(card["training"]["seed"])] == card["metrics"]["test_error"]
+    assert rows["semi-1000"]["ours: the shipped seed, chosen by validation"] == "not shipped"
 
 
 def test_cards_with_a_history_show_its_learning_curve(tiny_models):

@@ -8,12 +8,9 @@ never restated here.
 from __future__ import annotations
 
 import json
-import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from aae.core.metrics.evaluate import METRICS
 
 
 @dataclass(frozen=True)
@@ -72,49 +69,6 @@ def write_seed_figures(recipe: str, measured: dict[str, dict[str, float]], how: 
     tmp.write_text(json.dumps(figures, indent=1) + "\n")
     tmp.replace(path)
     return path
-
-
-def _format(value: float, percent: bool) -> str:
-    return f"{value:.2%}" if percent else f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
-
-
-def over_seeds(figures: dict[str, Any], recipe: str, metric: str, percent: bool = False) -> str | None:
-    """"mean ± std (n seeds)" of a recipe's metric, or the one value "(1 seed)"; None if not measured."""
-    values = list(figures.get("recipes", {}).get(recipe, {}).get(metric, {}).values())
-    if not values:
-        return None
-    if len(values) == 1:
-        return f"{_format(values[0], percent)} (1 seed)"
-    mean, std = statistics.fmean(values), statistics.stdev(values)
-    spread = f"{100 * std:.2f} %" if percent else f"{std:.1f}" if abs(mean) >= 10 else f"{std:.3f}"
-    return f"{_format(mean, percent)} ± {spread} ({len(values)} seeds)"
-
-
-def paper_vs_ours(cards: dict[str, dict[str, Any]], figures: dict[str, Any] | None = None) -> list[dict[str, str]]:
-    """One row per paper figure: what, where, the paper's figure, the shipped model's own (from its card, in
-    `cards` {name: card}), the recipe over seeds (`figures`, default: the seed figures file) and the data.
-    A figure with neither a shipped model nor seed figures is left out."""
-    figures = seed_figures() if figures is None else figures
-    rows = []
-    for figure in PAPER_FIGURES:
-        card = cards.get(figure.checkpoint)
-        seeds = over_seeds(figures, figure.checkpoint, figure.metric, figure.percent)
-        if card is None and seeds is None:
-            continue
-        value = (card or {}).get("metrics", {}).get(figure.metric)
-        if card is None:
-            ours = "not shipped"
-        elif isinstance(value, (int, float)):
-            ours = _format(value, figure.percent)
-        else:
-            ours = "not measured (aae eval --write)"
-        dataset = (card or {}).get("dataset", {}) or figures.get("dataset", {})
-        data = f"{dataset['train_images']:,} training images" if isinstance(dataset.get("train_images"), int) else "?"
-        arrow = METRICS[figure.metric].arrow
-        rows.append({"what": f"{figure.what} {arrow}", "where": figure.where, "paper": figure.paper,
-                     "ours (shipped model)": ours, "ours over seeds": seeds or "—", "model": figure.checkpoint,
-                     "trained on": data})
-    return rows
 
 
 # Table 2 (semi-supervised, MNIST) by labels per class (None: all labels); Table 3 (clustering) by clusters.

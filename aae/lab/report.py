@@ -59,7 +59,14 @@ def _seed_values(figures: dict[str, Any], recipe: str, metric: str) -> list[floa
     return [float(v) for v in figures.get("recipes", {}).get(recipe, {}).get(metric, {}).values()]
 
 
-def headline_rows(cards: dict[str, Any], figures: dict[str, Any], link: str = "docs/results.md") -> list[list[str]]:
+HEADLINE = ["figure", "the paper", "ours: mean ± std over seeds", "ours: the shipped seed, chosen by validation",
+            "recipe", "our additions to the paper's recipe"]
+
+
+def headline(cards: dict[str, Any], figures: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per figure of the paper that we measured ({HEADLINE column: text}): the paper's figure, ours as the
+    mean ± std over the recipe's seeds, the shipped seed's own, and what the recipe adds to the paper's. The
+    README, the results document and the Home page all show these rows."""
     recipes = {r.name: r for r in all_recipes()}
     rows = []
     for figure in PAPER_FIGURES:
@@ -69,12 +76,22 @@ def headline_rows(cards: dict[str, Any], figures: dict[str, Any], link: str = "d
         if not values and shipped is None:
             continue
         seed = (card or {}).get("training", {}).get("seed")
-        shipped_text = f"{fmt(figure.metric, shipped)} (seed {seed})" if shipped is not None else "not shipped"
         recipe = recipes.get(figure.checkpoint)
-        additions = "; ".join(recipe.additions) if recipe and recipe.additions else "none"
-        rows.append([f"{figure.what} {METRICS[figure.metric].arrow}", f"{figure.paper} ({figure.where})",
-                     spread(figure.metric, values) if values else "—", shipped_text,
-                     f"[{figure.checkpoint}]({link}#{figure.checkpoint})", additions])
+        rows.append(dict(zip(HEADLINE, [
+            f"{figure.what} {METRICS[figure.metric].arrow}", f"{figure.paper} ({figure.where})",
+            spread(figure.metric, values) if values else "—",
+            f"{fmt(figure.metric, shipped)} (seed {seed})" if shipped is not None else "not shipped",
+            figure.checkpoint, "; ".join(recipe.additions) if recipe and recipe.additions else "none"], strict=True)))
+    return rows
+
+
+def headline_rows(cards: dict[str, Any], figures: dict[str, Any], link: str = "docs/results.md") -> list[list[str]]:
+    """`headline` as table rows, the recipe linked to its section of the results document."""
+    rows = []
+    for row in headline(cards, figures):
+        cells = [row[column] for column in HEADLINE]
+        cells[4] = f"[{row['recipe']}]({link}#{row['recipe']})"
+        rows.append(cells)
     return rows
 
 
@@ -82,10 +99,6 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return lines
-
-
-HEADLINE = ["figure", "the paper", "ours: mean ± std over seeds", "ours: the shipped seed, chosen by validation",
-            "recipe", "our additions to the paper's recipe"]
 
 
 def readme_table(cards: dict[str, Any], figures: dict[str, Any]) -> str:
