@@ -9,7 +9,9 @@ import pytest
 from page_runner import page_app, run_page
 from streamlit.testing.v1 import AppTest
 
+from aae.core import catalog, spec
 from aae.core.checkpoints import load_checkpoint
+from aae.lab.recipes import all_recipes, get_recipe
 
 
 @pytest.fixture
@@ -158,7 +160,7 @@ def test_the_regularisation_choice_names_the_kinds_default_and_reaches_the_confi
     select = at.selectbox(key="train_engine_regularization")
     assert select.value is None and "(default: shared)" in select.help  # the AAE's
     select.set_value("joint").run()
-    assert not at.exception and '"regularization": "joint"' in at.json[0].proto.body
+    assert not at.exception and 'regularization = "joint"' in at.code[0].value.splitlines()
     at.selectbox(key="train_model").set_value("vae").run()
     assert "(default: joint)" in at.selectbox(key="train_engine_regularization").help
     at.selectbox(key="train_engine_regularization").set_value("shared").run()  # the VAE has no discriminator
@@ -210,7 +212,7 @@ def test_a_gan_trains_with_the_chosen_generator_and_feature_matching(page, tiny_
     assert "feat_match" in checkpoint.card["training"]["history"][-1]
 
 
-def test_style_models_refuse_other_priors_and_denoising_is_aae_only(page):
+def test_style_models_refuse_other_priors_and_only_denoising_kinds_offer_corruption(page):
     at = page
     at.selectbox(key="train_model").set_value("semi").run()
     at.selectbox(key="train_prior").set_value("mog10").run()
@@ -222,5 +224,83 @@ def test_style_models_refuse_other_priors_and_denoising_is_aae_only(page):
     assert not at.error
     at.number_input(key="train_corruption_level").set_value(0.4).run()
     assert not at.error and at.button(key="train_start").disabled is False
-    at.selectbox(key="train_model").set_value("vae").run()  # the VAE's config has no corruption: no such field
+    plain = catalog.kinds(trainable=True, denoising=False)[0]  # a config without corruption: no such field
+    at.selectbox(key="train_model").set_value(plain).run()
     assert not any(w.key == "train_corruption" for w in at.selectbox)
+
+
+# -- recipes and the run they describe -------------------------------------------------------------
+
+# Fields the page sets itself whatever a recipe says: where it trains, how often it reports, where the data is.
+PAGE_SCHEDULED = {"device", "log_every", "sample_every", "data_dir"}
+
+
+def described(text: str) -> dict[str, str]:
+    """{field: value} of a run specification as `aae train --dry-run` prints it."""
+    return dict(line.split(" = ", 1) for line in text.splitlines() if " = " in line)
+
+
+def what_will_run(at: AppTest) -> dict[str, str]:
+    assert any(e.label == "What will run" for e in at.expander)
+    return described(at.code[0].value)
+
+
+def test_the_recipe_picker_offers_every_recipe_the_page_can_train(page):
+    offered = {label.split(":", 1)[0] for label in at_options(page, "train_recipe")[1:]}
+    trainable = {r.name for r in all_recipes() if catalog.entry(r.kind).trainable}
+    assert offered == trainable
+    assert any(not catalog.entry(r.kind).trainable for r in all_recipes())  # so some are left out
+    first = get_recipe(sorted(offered)[0])
+    assert f"{first.name}: {first.summary}" in at_options(page, "train_recipe")  # its one line beside its name
+
+
+def at_options(at: AppTest, key: str) -> list[str]:
+    return list(at.selectbox(key=key).options)
+
+
+@pytest.mark.parametrize("name", ["semi-all", "aae-2d-mog10", "gan-small", "vae-2d-fashion"])
+def test_a_recipe_fills_the_form_and_the_page_runs_what_it_resolves_to(page, name):
+    """The form takes the recipe's resolved values, and what will run is the recipe's run: every field of its
+    `--dry-run` specification, except the page's own schedule."""
+    at = page
+    recipe = get_recipe(name)
+    at.selectbox(key="train_recipe").set_value(name).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    expected = spec.resolve(recipe.run)
+    assert at.selectbox(key="train_model").value == recipe.kind
+    assert at.number_input(key="train_epochs").value == expected.train.epochs
+    assert at.number_input(key="train_lr").value == expected.train.lr
+    assert at.number_input(key="train_batch_size").value == expected.train.batch_size
+    assert at.number_input(key="train_latent_dim").value == expected.model.latent_dim
+    assert at.selectbox(key="train_dataset").value == expected.data.dataset
+    assert at.selectbox(key="train_engine_precision").value == expected.train.precision
+    page_run, recipe_run = what_will_run(at), described(expected.describe())
+    assert page_run.keys() == recipe_run.keys()
+    differing = {field for field in page_run if page_run[field] != recipe_run[field]}
+    assert differing <= PAGE_SCHEDULED, {f: (page_run[f], recipe_run[f]) for f in differing}
+
+
+def test_a_recipes_values_can_still_be_changed_and_none_returns_to_the_defaults(page):
+    at = page
+    recipe = get_recipe("aae-2d-mog10")
+    expected = described(spec.resolve(recipe.run).describe())
+    at.selectbox(key="train_recipe").set_value(recipe.name).run()
+    hidden = spec.resolve(recipe.run).model.hidden
+    at.number_input(key="train_hidden").set_value(hidden // 2).run()
+    assert not at.error, [e.value for e in at.error]
+    changed = what_will_run(at)
+    assert changed["hidden"] == str(hidden // 2)
+    assert {f for f in changed if changed[f] != expected[f]} - PAGE_SCHEDULED == {"hidden"}
+    assert at.selectbox(key="train_recipe").value == recipe.name  # still where it started from
+
+    at.selectbox(key="train_recipe").set_value(None).run()  # none: the model's own defaults again
+    defaults = described(spec.resolve({}, kind=recipe.kind).describe())
+    back = what_will_run(at)
+    assert {f for f in back if back[f] != defaults[f]} <= PAGE_SCHEDULED | {"epochs"}  # the page's short default
+    assert at.number_input(key="train_hidden").value is None
+
+    at.selectbox(key="train_recipe").set_value(recipe.name).run()
+    at.selectbox(key="train_model").set_value("vae").run()  # another model by hand: its defaults, no recipe
+    assert at.selectbox(key="train_recipe").value is None and not at.error, [e.value for e in at.error]
+    vae, defaults = what_will_run(at), described(spec.resolve({}, kind="vae").describe())
+    assert {f for f in vae if vae[f] != defaults[f]} <= PAGE_SCHEDULED | {"epochs"}

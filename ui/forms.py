@@ -52,7 +52,22 @@ def option_widget(option: ConfigOption, key: str, where=None) -> Any:
                             help=help_text + (" — 'all' or 'none' for none" if option.optional else ""))
     if not text.strip():
         return None
+    if option.optional and text.strip().lower() in ("none", "all"):
+        return "none"  # set to none on purpose (empty is the default): as `--set FIELD=none` passes it
     return parse_option(option, text)
+
+
+def widget_value(option: ConfigOption, value: Any) -> Any:
+    """What the widget of `option_widget` holds when it gives `value`: to fill a form with a whole config's values
+    (a recipe's), which the user can then change."""
+    kind = option.base_type
+    if option.choices is not None or kind is bool:
+        return value
+    if kind in (int, float) and not option.optional:
+        return kind(value)
+    if value is None:
+        return "" if option.default is None else "none"
+    return ",".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
 
 
 def options_form(options: tuple[ConfigOption, ...], *, prefix: str, columns: int = 3,

@@ -1,13 +1,13 @@
 """Train: configure any model the CLI can train, train it in the background, watch it learn, then use it.
 
 The form is generated from the catalogue (aae.core.catalog): the model list, each model's config fields with
-help from their comments, its presets, and the engine's options. Nothing here knows a model kind.
+help from their comments, and the engine's options; a recipe (aae.lab.recipes) fills it. What it will run is one
+run specification (aae.core.spec), shown as `aae train --dry-run` prints it. Nothing here knows a model kind.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from typing import Any
 
 import plotly.graph_objects as go
@@ -17,10 +17,11 @@ from aae.app import workers
 from aae.app.estimates import estimate_job_seconds, format_duration, measure_throughput
 from aae.app.explore import manifold_image
 from aae.app.jobs import JobSnapshot, TrainingJob
-from aae.core import catalog
+from aae.core import catalog, spec
 from aae.core.data import DATASET_FOLDERS, DATASET_NAMES, is_available
-from aae.core.priors import PRIOR_NAMES, make_prior
+from aae.core.priors import PRIOR_NAMES, PriorConfig, make_prior
 from aae.core.training import TrainConfig
+from aae.lab.recipes import all_recipes, get_recipe
 from ui import common, forms
 
 # -- session state ------------------------------------------------------------------------------
@@ -28,11 +29,17 @@ st.session_state.setdefault("train_status", None)  # the last job's status ("run
 st.session_state.setdefault("train_checkpoint", None)  # where the last finished job saved its model
 st.session_state.setdefault("train_announced", None)  # the checkpoint already made the picker's choice
 st.session_state.setdefault("train_name", common.free_model_name("my-model"))
+# The page's own starting values, here rather than in the widgets: a recipe sets them too (aae.lab.recipes).
+st.session_state.setdefault("train_epochs", 5)
+st.session_state.setdefault("train_seed", 0)
 
 # The form's own essentials; the rest of TrainConfig is in "Optimiser", except what the job schedules itself.
 ESSENTIAL_TRAINING = ("epochs", "batch_size", "lr", "seed")
 SCHEDULED = ("device", "log_every", "sample_every", "n_preview", "progress_images", "validation_images")
 MAIN_FIELDS = ("prior", "latent_dim", "hidden")  # drawn at the top; every other field in "All options"
+# The job schedules its own reports and previews: about 300 loss points and four previews per epoch.
+SCHEDULE = {"device": "auto", "log_every": 0, "sample_every": -1}
+RECIPES = tuple(r.name for r in all_recipes() if r.kind in catalog.kinds(trainable=True))  # what this page trains
 jobs = common.session_jobs()
 job: TrainingJob | None = jobs.get("train")
 
@@ -48,20 +55,61 @@ if current is not None:
         st.session_state["train_name"] = common.free_model_name(st.session_state["train_name"])
 
 
-# -- building the configs the CLI builds --------------------------------------------------------
+# -- the run the form asks for, as the CLI resolves it -------------------------------------------
 
-def job_settings(values: dict[str, Any]) -> tuple[str, Any, TrainConfig]:
-    """(kind, model config, train config) from the widgets; ValueError with a message for people."""
-    kind = values["model"]
-    model_config = catalog.build_config(kind, values["model_options"], preset=values["preset"])
-    # log_every 0 / sample_every -1: the engine schedules about 300 loss points and four previews per epoch.
-    train_config = catalog.train_config(kind, model_config, epochs=values["epochs"], batch_size=values["batch_size"],
-                                        lr=values["lr"], seed=values["seed"], device="auto", log_every=0,
-                                        sample_every=-1, **values["engine_options"])
-    limit, batch = values["train_limit"], train_config.batch_size  # the kind's default when the field is empty
+def run_spec(values: dict[str, Any]) -> spec.RunSpec:
+    """The run the widgets ask for (fields left empty take the kind's defaults, as `aae train` gives them) and the
+    page's own schedule; ValueError with a message for people."""
+    run = spec.resolve({k: v for k, v in {**values, **SCHEDULE}.items() if v is not None})
+    limit, batch = run.data.train_limit, run.train.batch_size  # the kind's default when the field is empty
     if limit is not None and batch > limit:
         raise ValueError(f"The batch size ({batch}) is larger than the {limit} training images: lower it.")
-    return kind, model_config, train_config
+    return run
+
+
+def form_values(run: spec.RunSpec) -> dict[str, Any]:
+    """{widget key: what it holds} for every field of `run` that the form has a widget for."""
+    values = run.values()
+    shown: dict[str, Any] = {"train_model": run.kind, "train_dataset": run.data.dataset,
+                             "train_limit": run.data.train_limit}
+    if "prior" in values:
+        shown["train_prior"] = values["prior"] if values["prior"] in PRIOR_NAMES else None
+        shown["train_prior_std"] = float(values["prior_std"])
+    for name in (*MAIN_FIELDS, *ESSENTIAL_TRAINING):
+        if name in values and name != "prior":
+            shown[f"train_{name}"] = float(values[name]) if name == "lr" else values[name]
+    for option in catalog.config_options(catalog.entry(run.kind).config):
+        if option.name not in MAIN_FIELDS and option.base_type is not PriorConfig:
+            shown[f"train_{option.name}"] = forms.widget_value(option, values[option.name])
+    for option in catalog.training_options(run.kind):
+        if option.name not in ESSENTIAL_TRAINING + SCHEDULED:
+            shown[f"train_engine_{option.name}"] = forms.widget_value(option, values[option.name])
+    return shown
+
+
+def clear_form() -> None:
+    """Every field of the chosen model back to empty: the model's defaults."""
+    for key in form_values(spec.resolve({}, kind=st.session_state["train_model"])):
+        if key != "train_model":
+            st.session_state.pop(key, None)
+
+
+def apply_recipe() -> None:
+    """Fill the form with the chosen recipe's resolved values; none: empty it. A callback, so the widgets are
+    drawn with them."""
+    name = st.session_state["train_recipe"]
+    if name is None:
+        clear_form()
+    else:
+        st.session_state.update(form_values(spec.resolve(get_recipe(name).run)))
+
+
+def leave_recipe() -> None:
+    """Another model chosen by hand: a recipe's values were for its own model, so the form starts from the new
+    model's defaults."""
+    if st.session_state.get("train_recipe") is not None:
+        st.session_state["train_recipe"] = None
+        clear_form()
 
 
 @st.cache_data(show_spinner="Measuring this device's speed for the estimate…", max_entries=64)
@@ -206,16 +254,19 @@ common.page_header("Train", "Any model, prior and size the `aae train` command c
                             "switch pages meanwhile and come back. Same seed, same model.")
 running = current is not None and not current.finished
 
+st.selectbox("Start from a recipe", [None, *RECIPES], key="train_recipe", on_change=apply_recipe,
+             format_func=lambda name: "none: the model's defaults" if name is None
+             else f"{name}: {get_recipe(name).summary}",
+             help="A named run of this project, as `aae train --recipe NAME` trains it: it fills every field below "
+                  "with its values, which you can still change.")
 left, middle, right = st.columns(3)
 with left:
-    model = st.selectbox("Model", catalog.kinds(trainable=True), key="train_model", format_func=catalog.label)
+    model = st.selectbox("Model", catalog.kinds(trainable=True), key="train_model", format_func=catalog.label,
+                         on_change=leave_recipe)
     entry = catalog.entry(model)
     st.caption(entry.summary)
     fields = {o.name: o for o in catalog.config_options(entry.config)}
-    preset = st.selectbox("Preset", [None, *entry.presets], key=f"train_preset_{model}",
-                          format_func=lambda p: "none: the model's defaults" if p is None else p,
-                          help="Named settings of this model (`aae train --preset NAME`); every field below "
-                               "still overrides them.")
+    kind_defaults = catalog.training_defaults(model)
     model_options: dict[str, Any] = {}
     if "prior" in fields:
         model_options["prior"] = st.selectbox(
@@ -234,14 +285,14 @@ with middle:
         model_options["hidden"] = st.number_input(
             "Hidden width", min_value=16, max_value=4096, value=None, step=100, key="train_hidden",
             placeholder=f"default: {fields['hidden'].default}", help=fields["hidden"].help)
-    epochs = st.number_input("Epochs", min_value=1, max_value=1000, value=5, step=1, key="train_epochs",
+    epochs = st.number_input("Epochs", min_value=1, max_value=1000, step=1, key="train_epochs",
                              help="Passes over the training images; the estimate below says how long they take.")
     batch_size = st.number_input("Batch size", min_value=1, max_value=10_000, value=None, step=10,
-                                 key="train_batch_size", placeholder=f"default: {entry.batch_size}")
+                                 key="train_batch_size", placeholder=f"default: {kind_defaults['batch_size']}")
     lr = st.number_input("Learning rate", min_value=1e-5, max_value=1.0, value=None, format="%.5f", step=1e-4,
-                         key="train_lr", placeholder=f"default: {entry.lr:g}")
+                         key="train_lr", placeholder=f"default: {kind_defaults['lr']:g}")
 with right:
-    seed = st.number_input("Seed", min_value=0, max_value=catalog.SEED_MAX, value=0, step=1, key="train_seed")
+    seed = st.number_input("Seed", min_value=0, max_value=catalog.SEED_MAX, step=1, key="train_seed")
     dataset = st.selectbox("Dataset", DATASET_NAMES, key="train_dataset")
     train_limit = st.number_input("Training images", min_value=100, max_value=60_000, value=None, step=100,
                                   key="train_limit", placeholder="all",
@@ -263,12 +314,12 @@ with st.expander("Optimiser and schedule"):
 st.caption(f"Training runs on **{common.device_description()}** (chosen automatically). "
            f"Models are saved in `{common.runs_dir()}`.")
 
-values = {"model": model, "preset": preset, "model_options": model_options, "engine_options": engine_options,
-          "epochs": int(epochs), "batch_size": int(batch_size) if batch_size else None, "lr": lr, "seed": int(seed),
-          "train_limit": int(train_limit) if train_limit else None}
-settings = None
+values = {"model": model, **model_options, **engine_options, "epochs": int(epochs),
+          "batch_size": int(batch_size) if batch_size else None, "lr": lr, "seed": int(seed), "dataset": dataset,
+          "train_limit": int(train_limit) if train_limit else None, "data_dir": str(common.data_dir())}
+run = None
 try:
-    settings = job_settings(values)
+    run = run_spec(values)
 except ValueError as error:
     problems.append(str(error))
 name_problem = common.model_name_problem(name.strip(), overwrite=overwrite)
@@ -286,33 +337,35 @@ for problem in problems:
     st.error(problem)
 
 estimate = None
-if settings is not None and not problems:
-    kind, model_config, train_config = settings
-    with st.expander("The configuration this trains"):
-        st.json({"kind": kind, "model": asdict(model_config), "training": asdict(train_config)}, expanded=False)
+if run is not None and not problems:
+    kind, model_config, train_config = run.kind, run.model, run.train
+    with st.expander("What will run"):
+        st.caption("The whole run specification, every default resolved, as `aae train --dry-run` prints it.")
+        st.code(run.describe(), language="toml")
     try:
         rate = images_per_second(kind, model_config, train_config)
     except (ValueError, RuntimeError) as error:
         problems.append(str(error))
         st.error(f"This model cannot train: {error}")
     else:
-        n_images = values["train_limit"] or 50_000  # the paper's training split of the full dataset
+        n_images = run.data.train_limit or 50_000  # the paper's training split of the full dataset
         n_val = 10_000 if train_config.validation_images is None else train_config.validation_images
-        estimate = estimate_job_seconds(rate, epochs=values["epochs"], train_images=n_images, validation_images=n_val)
+        estimate = estimate_job_seconds(rate, epochs=train_config.epochs, train_images=n_images,
+                                        validation_images=n_val)
         st.session_state["train_estimate"] = estimate
-        st.caption(f"Estimated time: **{format_duration(estimate)}** for {values['epochs']} epochs of "
+        st.caption(f"Estimated time: **{format_duration(estimate)}** for {train_config.epochs} epochs of "
                    f"{n_images:,} images at {rate:,.0f} images/s (measured on this device just now), with each "
                    f"epoch's validation on {n_val:,} images and the worker's start.")
 start = st.button("Start training" + (f" ({format_duration(estimate)})" if estimate else ""), key="train_start",
                   type="primary",
                   disabled=running or own_run or bool(problems) or not has_data,
                   help="One training at a time per browser session." if running else None)
-if start and not running and not problems and has_data and settings is not None:
-    kind, model_config, train_config = settings
+if start and not running and not problems and has_data and run is not None:
     # In a worker process of its own (aae.app.workers): the server only reads its progress.
-    job = workers.start_job("training", kind=kind, model_config=model_config, train_config=train_config,
-                            out=common.runs_dir() / name.strip(), dataset=dataset, data_dir=common.data_dir(),
-                            train_limit=values["train_limit"], name=name.strip(), latent_frames=4)
+    job = workers.start_job("training", kind=run.kind, model_config=run.model, train_config=run.train,
+                            out=common.runs_dir() / name.strip(), dataset=run.data.dataset,
+                            data_dir=common.data_dir(), train_limit=run.data.train_limit, name=name.strip(),
+                            latent_frames=4)
     jobs["train"] = job
     st.session_state["train_status"] = "running"
     st.rerun()  # redraw the whole page with Start disabled and the live progress below
