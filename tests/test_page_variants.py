@@ -203,6 +203,28 @@ def test_cluster_page_draws_the_2d_map_of_a_dimred_model(tiny_models, data_dir):
     assert at.session_state["cluster_error_shown"] == pytest.approx(float((predicted != splits.test_y).float().mean()))
 
 
+@pytest.mark.parametrize(("page", "recipe", "metric"), [("clusters", "cluster-16", "cluster_error"),
+                                                         ("style_content", "semi-100", "test_error")])
+def test_shipped_models_stand_beside_the_paper_like_for_like(page, recipe, metric, tiny_models):
+    """Where a shipped model meets the paper's figure: the paper's mean ± std, ours over the recipe's seeds, the
+    shipped seed's own (chosen on validation) and what the recipe adds, all from the seed figures and cards."""
+    import json
+    import statistics
+    from pathlib import Path
+
+    from aae.lab.recipes import get_recipe
+
+    root = Path(__file__).resolve().parents[1]
+    at = open_page(page, root / "checkpoints" / recipe)
+    text = " ".join(c.value for c in at.caption)
+    values = json.loads((root / "aae" / "lab" / "seed_figures.json").read_text())["recipes"][recipe][metric]
+    mean = 100 * statistics.fmean(values.values())
+    assert f"**{mean:.2f} ±" in text and f"({len(values)} seeds)" in text
+    card = json.loads((root / "checkpoints" / recipe / "card.json").read_text())
+    assert f"this model: {100 * card['metrics'][metric]:.2f} % (seed {card['training']['seed']})" in text
+    assert "chosen on the validation images" in text and "; ".join(get_recipe(recipe).additions) in text
+
+
 def test_denoise_compares_only_models_of_the_same_data_and_keeps_its_settings_across_models(
         tiny_models, tmp_path, monkeypatch):
     import shutil

@@ -16,6 +16,7 @@ from aae.app.explore import most_confident
 from aae.core import catalog
 from aae.core.metrics.evaluate import ClusterReport, cluster_report
 from aae.lab.paper import paper_error
+from aae.lab.report import beside_the_paper_text
 from ui import common
 
 N_STYLES = 8  # samples per row
@@ -73,7 +74,10 @@ cols = st.columns(4)
 cols[0].metric("Test error ↓", f"{error:.2%}", help="Share of the 10,000 test digits whose category is named "
                "after another digit than their label. Lower is better."
                + (f" The paper: {paper}, after thousands of epochs." if paper else ""))
-if paper:
+compared = beside_the_paper_text(entry.card, shipped=entry.shipped)
+if compared:
+    st.caption(compared)
+elif paper:
     st.caption(f"The paper reports **{paper}**; this model's own figure is the test error above "
                f"(trained {entry.card.get('training', {}).get('epochs', '?')} epochs on "
                f"{entry.card.get('dataset', {}).get('train_images', '?'):,} images).")

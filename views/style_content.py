@@ -17,6 +17,7 @@ import torch
 from aae.app.digits import NotADigitError, to_mnist
 from aae.core import catalog
 from aae.lab.paper import paper_error
+from aae.lab.report import beside_the_paper_text
 from ui import common
 
 PRIOR, TEST, UPLOAD = "prior samples", "test digits", "an upload"
@@ -66,8 +67,12 @@ else:
     told = "every label" if labels is None else f"{labels * 10} labels"
     paper = paper_error(entry.kind, entry.card.get("config", {}))
     own = entry.card.get("metrics", {}).get("test_error")
-    figures = (f" Its test error: **{own:.2%}**" if isinstance(own, float) else "") + \
-        (f"; the paper's: {paper}." if paper else ".")
+    compared = beside_the_paper_text(entry.card, shipped=entry.shipped)
+    if compared:
+        figures = " " + compared
+    else:
+        figures = (f" Its test error: **{own:.2%}**" if isinstance(own, float) else "") + \
+            (f"; the paper's: {paper}." if paper else ".")
     st.caption(f"**{entry.name}**: a semi-supervised AAE — it inferred the digit itself (trained with {told}); "
                f"the {entry.latent_dim}-D style code is what is left.{figures}")
 read = entry.card.get("metrics", {}).get("style_grid_accuracy")

@@ -61,6 +61,7 @@ def _seed_values(figures: dict[str, Any], recipe: str, metric: str) -> list[floa
 
 HEADLINE = ["figure", "the paper", "ours: mean ± std over seeds", "ours: the shipped seed, chosen by validation",
             "recipe", "our additions to the paper's recipe"]
+SHIPPED, ADDITIONS = HEADLINE[3], HEADLINE[-1]
 
 
 def headline(cards: dict[str, Any], figures: dict[str, Any]) -> list[dict[str, str]]:
@@ -83,6 +84,27 @@ def headline(cards: dict[str, Any], figures: dict[str, Any]) -> list[dict[str, s
             f"{fmt(figure.metric, shipped)} (seed {seed})" if shipped is not None else "not shipped",
             figure.checkpoint, "; ".join(recipe.additions) if recipe and recipe.additions else "none"], strict=True)))
     return rows
+
+
+def beside_the_paper(card: dict[str, Any]) -> dict[str, str] | None:
+    """The headline row for the recipe a model was trained with (its card's recipe), with this model's own figure
+    in the place of the shipped seed's; None when the recipe has no figure of the paper beside it."""
+    from aae.lab.paper import seed_figures
+
+    recipe = (card.get("recipe") or {}).get("name")
+    rows = [row for row in headline({recipe: card}, seed_figures()) if row["recipe"] == recipe] if recipe else []
+    return rows[0] if rows else None
+
+
+def beside_the_paper_text(card: dict[str, Any], *, shipped: bool) -> str | None:
+    """`beside_the_paper` as a sentence for a page's caption (markdown), or None."""
+    row = beside_the_paper(card)
+    if row is None:
+        return None
+    chosen = ", the shipped seed, chosen on the validation images" if shipped else ""
+    return (f"The paper: **{row['the paper']}**. Ours, this recipe over several seeds: "
+            f"**{row['ours: mean ± std over seeds']}**; this model: {row[SHIPPED]}{chosen}. "
+            f"What the recipe adds to the paper's: {row[ADDITIONS]}.")
 
 
 def headline_rows(cards: dict[str, Any], figures: dict[str, Any], link: str = "docs/results.md") -> list[list[str]]:
