@@ -28,3 +28,25 @@ def test_every_headline_row_comes_from_a_card_or_the_seed_figures():
     assert row[2] == "2.08 ± 0.89 % (3 seeds)" and row[3] == "1.23 % (seed 4)"
     assert "read-back term" in row[5]  # the recipe's additions are named beside its figures
     assert not [r for r in report.headline_rows({}, {}) if "semi-100" in r[4]]  # nothing measured, no row
+
+
+def test_the_8d_pair_is_read_arm_by_arm_from_the_sweep_records():
+    """Each arm of the like-for-like pair takes exactly its own trials (its values, any seed), and the difference
+    between the models is given in nats and in standard errors of the difference."""
+    def trial(seed, parzen, **params):
+        return {"params": {**params, "seed": seed}, "figures": {"val_parzen_ll": parzen, "val_frechet": 100.0}}
+
+    sweeps = {"aae-8d-plain": {"trials": [trial(0, 210.0), trial(1, 212.0), trial(2, 214.0)]},
+              "vae-8d": {"trials": [trial(0, 200.0, corruption="none"), trial(1, 204.0, corruption="none"),
+                                    trial(0, 900.0, corruption="gaussian")]},
+              "aae-8d": {"trials": [trial(0, 240.0, corruption_level=0.3)]}}
+    rows = report.pair_rows(sweeps)
+    assert [(r["model"], r["inputs"]) for r in rows] == [(a.model, a.inputs) for a in report.EIGHT_D_PAIR]
+    plain_aae, plain_vae, noisy_aae, noisy_vae = (r[report.PAIR[2]] for r in rows)
+    assert plain_aae == "212.0 ± 2.0 (3 seeds)" and plain_vae == "202.0 ± 2.8 (2 seeds)"
+    assert noisy_aae == "not measured yet"  # σ 0.3's trial is another arm's
+    assert noisy_vae == "900.0 (1 seed)"
+    (line,) = report.pair_differences(sweeps)  # the noisy pair lacks seeds: no line for it
+    se = (4.0 / 3 + 8.0 / 2) ** 0.5
+    assert line.startswith("plain inputs: the AAE is ahead on validation Parzen by 10.0 nats")
+    assert f"{10.0 / se:.1f} standard errors" in line

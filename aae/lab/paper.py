@@ -71,6 +71,25 @@ def write_seed_figures(recipe: str, measured: dict[str, dict[str, float]], how: 
     return path
 
 
+@dataclass(frozen=True)
+class PairArm:
+    """One arm of a like-for-like comparison: a model with given inputs, read from a sweep's trials."""
+    model: str  # "AAE" / "VAE", for people
+    inputs: str  # what its encoder reads, for people
+    sweep: str  # the sweep record's folder in docs/sweeps
+    params: dict[str, Any]  # the swept values that make this arm (the trials' params less the seed)
+
+
+# The 8-D AAE and the VAE of the same size, both with plain inputs and both with the same input noise, on the
+# validation images at the same training budget (the sweeps' fixed settings).
+EIGHT_D_PAIR = (
+    PairArm("AAE", "plain", "aae-8d-plain", {}),
+    PairArm("VAE", "plain", "vae-8d", {"corruption": "none"}),
+    PairArm("AAE", "Gaussian noise σ 0.5", "aae-8d", {"corruption_level": 0.5}),
+    PairArm("VAE", "Gaussian noise σ 0.5", "vae-8d", {"corruption": "gaussian"}),
+)
+
+
 # Table 2 (semi-supervised, MNIST) by labels per class (None: all labels); Table 3 (clustering) by clusters.
 SEMI_SUPERVISED_ERROR = {10: "1.90 ± 0.10 %", 100: "1.60 ± 0.08 %", None: "0.85 ± 0.02 %"}
 CLUSTERING_ERROR = {16: "9.55 ± 2.32 %", 30: "4.10 ± 1.13 %"}

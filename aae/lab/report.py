@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aae.core.metrics.evaluate import METRICS
-from aae.lab.paper import PAPER_FIGURES, seed_figures
+from aae.lab.paper import EIGHT_D_PAIR, PAPER_FIGURES, seed_figures
 from aae.lab.recipes import all_recipes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ def spread(metric: str, values: list[float]) -> str:
     mean, std = statistics.fmean(values), statistics.stdev(values)
     if metric in PERCENT:
         return f"{100 * mean:.2f} ± {100 * std:.2f} % ({len(values)} seeds)"
-    std_text = f"{std:.2g}" if abs(std) < 10 else f"{std:.1f}"
+    std_text = f"{std:.2g}" if abs(std) < 1 else f"{std:.1f}"
     return f"{fmt(metric, mean)} ± {std_text} ({len(values)} seeds)"
 
 
@@ -123,6 +123,49 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+PAIR = ["model", "inputs", "validation Parzen LL ↑ (mean ± std)", "validation Fréchet ↓ (mean ± std)", "sweep"]
+
+
+def pair_rows(sweeps: dict[str, Any], arms=EIGHT_D_PAIR) -> list[dict[str, str]]:
+    """The like-for-like 8-D comparison ({PAIR column: text}): each arm's validation figures over its seeds, from
+    the sweep records' trials; an arm with no trial yet says so."""
+    rows = []
+    for arm in arms:
+        trials = [trial for trial in sweeps.get(arm.sweep, {}).get("trials", [])
+                  if {k: v for k, v in trial["params"].items() if k != "seed"} == arm.params]
+        cells = [arm.model, arm.inputs]
+        for metric in ("val_parzen_ll", "val_frechet"):
+            values = [trial["figures"][metric] for trial in trials if metric in trial["figures"]]
+            cells.append(spread(metric, values) if values else "not measured yet")
+        cells.append(arm.sweep)
+        rows.append(dict(zip(PAIR, cells, strict=True)))
+    return rows
+
+
+def pair_differences(sweeps: dict[str, Any], arms=EIGHT_D_PAIR) -> list[str]:
+    """For each kind of input with both models measured on ≥ 2 seeds: the AAE's validation Parzen minus the
+    VAE's, in nats and in standard errors of that difference."""
+    by_inputs: dict[str, dict[str, list[float]]] = {}
+    for arm in arms:
+        trials = [trial for trial in sweeps.get(arm.sweep, {}).get("trials", [])
+                  if {k: v for k, v in trial["params"].items() if k != "seed"} == arm.params]
+        by_inputs.setdefault(arm.inputs, {})[arm.model] = [t["figures"]["val_parzen_ll"] for t in trials
+                                                           if "val_parzen_ll" in t["figures"]]
+    lines = []
+    for inputs, models in by_inputs.items():
+        aae, vae = models.get("AAE", []), models.get("VAE", [])
+        if len(aae) < 2 or len(vae) < 2:
+            continue
+        difference = statistics.fmean(aae) - statistics.fmean(vae)
+        se = (statistics.variance(aae) / len(aae) + statistics.variance(vae) / len(vae)) ** 0.5
+        ahead = "AAE" if difference > 0 else "VAE"
+        lines.append(f"{inputs} inputs: the {ahead} is ahead on validation Parzen by {abs(difference):.1f} nats, "
+                     f"{abs(difference) / se:.1f} standard errors of the difference "
+                     f"({len(aae)} and {len(vae)} seeds)" if se > 0 else
+                     f"{inputs} inputs: the {ahead} is ahead by {abs(difference):.1f} nats")
+    return lines
+
+
 def readme_table(cards: dict[str, Any], figures: dict[str, Any]) -> str:
     note = (f"MNIST: {figures.get('dataset', {}).get('train_images', 50_000):,} training and 10,000 validation "
             "images (drawn from the official training set), scored on the official 10,000 test images by "
@@ -143,6 +186,15 @@ def results_document(cards: dict[str, Any], figures: dict[str, Any], sweeps: dic
              "validation, σ and cluster names on one half, scored on the other).",
              f"- **Seed figures.** {figures.get('how', 'not recorded')} (measured {figures.get('measured', '?')}).",
              "", "## The paper's figures and ours", "", *_table(HEADLINE, headline_rows(cards, figures, link="")), ""]
+    pair = pair_rows(sweeps)
+    if any(row[PAIR[2]] != "not measured yet" for row in pair):
+        budget = next((s["fixed"] for s in sweeps.values() if s["recipe"] == EIGHT_D_PAIR[0].sweep), {})
+        lines += ["## The 8-D AAE and VAE, like for like", "",
+                  "The two 8-D models of the same size, both with plain inputs and both with the same input noise, "
+                  "trained alike (" + ", ".join(f"{k} = {v}" for k, v in budget.items()) + ") and measured on the "
+                  "validation images (σ chosen on one half, scored on the other), from the sweep records.", "",
+                  *_table(PAIR, [[row[c] for c in PAIR] for row in pair]), "",
+                  *(f"- {line}." for line in pair_differences(sweeps)), ""]
     lines += ["## Shipped models", "", *_table(
         ["model", "kind", "training images", "seed", "epochs", "precision", "device", "figures (official test set)"],
         [[name, card["kind"], f"{card['dataset']['train_images']:,}", str(card["training"].get("seed")),
