@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from aae.app.jobs import DuelJob, TrainingJob
+from aae.app.jobs import DuelJob, Job, TrainingJob
 from aae.core.catalog import validate_config
 from aae.core.checkpoints import load_checkpoint, save_checkpoint
 from aae.core.models import AAEConfig, ClassifierConfig, GANConfig, VAEConfig
@@ -46,6 +46,21 @@ def test_validate_model_config_names_the_problem():
 
 
 # -- one model ---------------------------------------------------------------------------------
+
+def test_a_job_is_described_by_its_checked_arguments_before_it_runs(tmp_path):
+    config = TrainConfig(epochs=2)
+    job = TrainingJob(kind="aae", model_config=TINY_AAE, train_config=config, out=tmp_path / "run-7")
+    assert isinstance(job, Job) and job.name == "run-7" and job.model_config == TINY_AAE
+    assert job.info == TrainingJob.describe(kind="aae", model_config=TINY_AAE, train_config=config,
+                                            out=str(tmp_path / "run-7"))
+    assert job.snapshot().epochs == 2 and job.snapshot().status == "pending"  # how long, before it starts
+    with pytest.raises(ValueError, match="frame_images"):
+        TrainingJob.describe(kind="aae", model_config=TINY_AAE, train_config=config, out=tmp_path, frame_images=5)
+    match = DuelJob(gan_config=TINY_GAN, aae_config=TINY_AAE, train_config=config, frame_every=7)
+    assert isinstance(match, Job) and match.frame_every == 7 and match.info.gan_kind == "gan"
+    with pytest.raises(ValueError, match="coverage_samples"):
+        DuelJob.describe(gan_config=TINY_GAN, aae_config=TINY_AAE, train_config=config, coverage_samples=0)
+
 
 def test_training_job_runs_to_done_and_writes_a_loadable_checkpoint(tmp_path, data_dir):
     out = tmp_path / "tiny-run"
@@ -193,7 +208,6 @@ def test_duel_pauses_resumes_saves_and_measures_coverage(tmp_path, data_dir, cla
     assert gan.model.kind == "gan" and gan.card["name"] == "duel-gan" and gan.card["training"]["steps"] == paused_at
     assert aae.model.kind == "aae" and aae.model.latent_dim == 8 and aae.card["duel"] is True
     assert gan.optimizer_state is not None and aae.optimizer_state is not None
-    assert torch.allclose(gan.model.generator.net[0].weight, job._trainers["gan"].model.generator.net[0].weight)
 
     job.resume()
     job.join(120)
@@ -212,9 +226,11 @@ def test_duel_pauses_resumes_saves_and_measures_coverage(tmp_path, data_dir, cla
         assert 0 <= coverage["modes_covered"] <= 10 and 0 <= coverage["normalized_entropy"] <= 1
     assert job.coverage_error is None
 
-    # Saving again once done overwrites the earlier pair with the trained models.
+    # Saving again once done overwrites the earlier pair with the models as they trained on after the pause.
     job.save(tmp_path / "duel")
-    assert load_checkpoint(tmp_path / "duel-gan").card["training"]["steps"] == 60
+    trained = load_checkpoint(tmp_path / "duel-gan")
+    assert trained.card["training"]["steps"] == 60
+    assert not torch.equal(trained.model.generator.net[0].weight, gan.model.generator.net[0].weight)
 
 
 def test_duel_stop_while_paused_and_without_a_classifier(tmp_path, data_dir):

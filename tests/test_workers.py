@@ -1,4 +1,4 @@
-"""Jobs in worker processes: the same jobs, run in a spawned process; the server reads progress."""
+"""Jobs in worker processes: the same jobs, run in a process of their own; the server reads progress."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import time
 import pytest
 
 from aae.app import workers
+from aae.app.jobs import Job
 from aae.core.checkpoints import load_checkpoint
 from aae.core.models import AAEConfig, GANConfig
 from aae.core.priors import PriorConfig
@@ -31,13 +32,13 @@ def data_env(data_dir, monkeypatch):
 
 def test_a_worker_trains_to_done_in_its_own_process(tmp_path):
     job = workers.start_job("training", **training(tmp_path, "w1", latent_frames=1))
-    assert job.name == "w1" and job.model_config == TINY_AAE  # the job's arguments, as on the job itself
+    assert isinstance(job, Job) and job.name == "w1" and job.model_config == TINY_AAE and job.dataset == "mnist"
     job.join(120)
     snap = job.snapshot()
     assert snap.status == "done", snap.error
     assert (snap.step, snap.total_steps) == (3, 3) and [row["step"] for row in snap.losses] == [1, 2, 3]
     assert snap.samples.shape == (100, 1, 28, 28) and len(snap.history) == 1 and snap.frames  # all came over
-    assert job._process.pid != os.getpid()
+    assert job.pid not in (None, os.getpid())
     assert load_checkpoint(tmp_path / "w1").card["name"] == "w1"
 
 
@@ -46,7 +47,7 @@ def test_a_killed_worker_is_a_failed_job_with_a_message(tmp_path):
     deadline = time.monotonic() + 60
     while job.snapshot().step == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.kill(job._process.pid, signal.SIGKILL)
+    os.kill(job.pid, signal.SIGKILL)
     job.join(30)
     snap = job.snapshot()
     assert snap.status == "failed" and "stopped unexpectedly" in snap.error and "-9" in snap.error
@@ -62,12 +63,13 @@ def test_the_queue_runs_at_most_n_jobs_at_once(tmp_path, monkeypatch):
     assert "2 jobs ahead" in third.snapshot().message
     third.cancel()  # a queued job leaves the queue at once
     assert third.snapshot().status == "cancelled"
-    running_together = 0
+    training_together = 0
     while not second.snapshot().finished:
-        running_together = max(running_together, len(workers._RUNNING))
+        snaps = [first.snapshot(), second.snapshot()]
+        training_together = max(training_together, sum(snap.step > 0 and not snap.finished for snap in snaps))
         time.sleep(0.02)
     assert first.snapshot().status == "done" and second.snapshot().status == "done"
-    assert running_together == 1 and second.snapshot().step == 3
+    assert training_together == 1 and second.snapshot().step == 3
     assert not (tmp_path / "q3").exists()
 
 
@@ -129,7 +131,7 @@ job = workers.start_job("training", kind="aae", model_config=AAEConfig(latent_di
     out={str(tmp_path / "orphan")!r}, data_dir={os.environ["AAE_DATA_DIR"]!r}, train_limit=1000)
 while job.snapshot().step == 0:
     time.sleep(0.05)
-print(job._process.pid, flush=True)
+print(job.pid, flush=True)
 time.sleep(600)
 """
     server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -146,3 +148,36 @@ time.sleep(600)
         time.sleep(0.1)
     os.kill(worker_pid, signal.SIGKILL)
     raise AssertionError("the worker outlived its server")
+
+
+def test_a_bad_argument_is_a_value_error_before_any_worker_starts(tmp_path):
+    with pytest.raises(ValueError, match="without an encoder"):
+        workers.start_job("duel", gan_config=TINY_AAE, aae_config=TINY_AAE, train_config=TrainConfig())
+    with pytest.raises(ValueError, match="latent_frames"):
+        workers.start_job("training", **training(tmp_path, "bad", latent_frames=-1))
+    with pytest.raises(ValueError, match="training job or a duel"):
+        workers.start_job("sweep", **training(tmp_path, "bad"))
+
+
+def test_importing_the_workers_changes_nothing_in_multiprocessing():
+    import multiprocessing.spawn
+
+    preparation = multiprocessing.spawn.get_preparation_data
+    assert (preparation.__module__, preparation.__qualname__) == ("multiprocessing.spawn", "get_preparation_data")
+
+
+def test_a_worker_never_runs_the_servers_main_script(tmp_path, monkeypatch):
+    """Streamlit runs each page as `__main__`: a worker that ran it again would execute a page while training."""
+    import sys
+    import types
+
+    ran = tmp_path / "page-ran"
+    page = tmp_path / "page.py"
+    page.write_text(f"open({str(ran)!r}, 'w').write('the page ran')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    job = workers.start_job("training", **training(tmp_path, "m1"))
+    job.join(120)
+    assert job.snapshot().status == "done", job.snapshot().error
+    assert not ran.exists()

@@ -1,5 +1,11 @@
 """Background jobs: training in a worker thread, with progress in a lock-protected snapshot a UI can poll.
 
+Every job offers the pages one interface, the `Job` protocol: the facts it was made with (`info`, checked when the
+job is made, so a bad argument is a ValueError at once) and start, snapshot, pause, resume, cancel and join.
+`TrainingJob` and `DuelJob` train in a thread of the process that made them; `aae.app.workers.ProcessJob` runs
+one of them in a worker process of its own. `BaseJob` is what they share: the facts, the snapshot under a lock,
+starting once, and joining.
+
 The worker never calls into any UI. It writes what it has (step, losses, latest samples, errors)
 into its job object under a lock; the app reads `snapshot()` on a timer. Jobs outlive page
 switches and reruns because the app keeps them in a process-wide registry, not in a page.
@@ -14,7 +20,7 @@ import time
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import torch
 
@@ -76,23 +82,157 @@ def copy_snapshot(state: JobSnapshot) -> JobSnapshot:
     return snap
 
 
-class _Job:
-    """A worker thread with a lock-protected snapshot; it can be paused between steps, resumed and cancelled."""
+# -- what a job is, and what every job offers ------------------------------------------------------
 
-    def __init__(self) -> None:
+@dataclass(frozen=True)
+class TrainingInfo:
+    """What a training job is (`TrainingJob.describe` checks and makes it): a `kind` model of `model_config`,
+    trained with `train_config` on `dataset` and saved to `out` under `name`."""
+
+    kind: str
+    model_config: Any
+    train_config: TrainConfig
+    out: Path
+    name: str
+    dataset: str = "mnist"
+    data_dir: str | Path | None = None
+    train_limit: int | None = None
+    latent_frames: int = 0  # a 2-D model's LatentFrames about every 1/latent_frames of an epoch (0: none)
+    frame_images: int = 500  # validation digits in each LatentFrame
+
+
+@dataclass(frozen=True)
+class DuelInfo:
+    """What a GAN-vs-AAE duel is (`DuelJob.describe` checks and makes it): a generator-only model of kind
+    `gan_kind` and an AAE, trained in lockstep with `train_config` (the GAN at `gan_lr`) on `dataset`."""
+
+    gan_kind: str
+    gan_config: Any
+    aae_config: Any
+    train_config: TrainConfig
+    gan_lr: float
+    frame_every: int = 100  # steps between DuelFrames
+    dataset: str = "mnist"
+    data_dir: str | Path | None = None
+    train_limit: int | None = None
+    classifier: str | Path | None = None  # the classifier that measures class coverage (None: no coverage)
+    coverage_samples: int = 500  # samples of each model per frame
+
+    @property
+    def name(self) -> str:
+        return f"{self.gan_kind}-vs-aae"
+
+
+@runtime_checkable
+class Job(Protocol):
+    """What every job offers the pages, whether it trains in a thread (`TrainingJob`, `DuelJob`) or in a worker
+    process (`aae.app.workers.ProcessJob`)."""
+
+    info: TrainingInfo | DuelInfo  # what the job is; fixed when it is made
+    coverage_error: str | None  # a duel's: why class coverage is off although a classifier was given
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dataset(self) -> str: ...
+
+    def start(self) -> None: ...
+
+    def snapshot(self) -> JobSnapshot: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def cancel(self) -> None: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
+
+
+class BaseJob:
+    """What every job shares: its facts, its progress in a lock-protected snapshot, starting once, and joining.
+
+    A subclass says how the job begins (`_begin`) and how it is paused, resumed and cancelled; it reports
+    progress with `_update`, or by changing `_state` with `_lock` held and `_note_end` after a status change.
+    """
+
+    def __init__(self, info: TrainingInfo | DuelInfo) -> None:
+        self.info = info
+        self.coverage_error: str | None = None
         self._lock = threading.Lock()
+        self._state = JobSnapshot(status="pending", epochs=info.train_config.epochs)
+        self._started = False
+        self._ended = threading.Event()
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def dataset(self) -> str:
+        return self.info.dataset
+
+    @property
+    def model_config(self) -> Any:
+        """A training job's model configuration."""
+        return self.info.model_config
+
+    @property
+    def frame_every(self) -> int:
+        """A duel's steps between frames."""
+        return self.info.frame_every
+
+    def start(self) -> None:
+        with self._lock:
+            if self._started:
+                raise RuntimeError("this job has already been started")
+            self._started = True
+        self._begin()
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            return copy_snapshot(self._state)
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the job has finished (done, cancelled or failed), or `timeout` seconds; a job that was never
+        started returns at once."""
+        if self._started:
+            self._ended.wait(timeout)
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            for key, value in changes.items():
+                setattr(self._state, key, value)
+            self._note_end()
+
+    def _note_end(self) -> None:
+        """Wake the joiners once the state says finished; call with the lock held."""
+        if self._state.finished:
+            self._ended.set()
+
+    def _say_resumed(self) -> None:
+        """Say "running" at once: a UI redrawn right after the click must not still see "paused"."""
+        with self._lock:
+            if self._state.status == "paused":
+                self._state.status, self._state.message = "running", "running"
+
+
+class _Job(BaseJob):
+    """A job in a worker thread; it can be paused between steps, resumed and cancelled."""
+
+    def __init__(self, info: TrainingInfo | DuelInfo) -> None:
+        super().__init__(info)
         self._cancel = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
-        self._thread: threading.Thread | None = None
-        self._state = JobSnapshot(status="pending")
 
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("this job has already been started")
-        self._thread = threading.Thread(target=self._guarded_run, daemon=True, name=type(self).__name__)
+    def _begin(self) -> None:
         self._update(status="running")
-        self._thread.start()
+        threading.Thread(target=self._guarded_run, daemon=True, name=type(self).__name__).start()
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -102,15 +242,8 @@ class _Job:
         self._resume.clear()
 
     def resume(self) -> None:
-        with self._lock:
-            # Say "running" at once: a UI redrawn right after the click must not still see "paused".
-            if self._state.status == "paused":
-                self._state.status, self._state.message = "running", "running"
-            self._resume.set()
-
-    def snapshot(self) -> JobSnapshot:
-        with self._lock:
-            return self._copy_state()
+        self._say_resumed()
+        self._resume.set()
 
     def _wait_if_paused(self) -> None:
         """Between steps: block while paused (a pause costs no training time)."""
@@ -119,19 +252,6 @@ class _Job:
             self._resume.wait()
             if not self._cancel.is_set():
                 self._update(status="running", message="running")
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _copy_state(self) -> JobSnapshot:
-        """A copy of the state; call with the lock held."""
-        return copy_snapshot(self._state)
-
-    def _update(self, **changes: Any) -> None:
-        with self._lock:
-            for key, value in changes.items():
-                setattr(self._state, key, value)
 
     def _guarded_run(self) -> None:
         try:
@@ -157,8 +277,13 @@ class TrainingJob(_Job):
     records its error message.
     """
 
-    def __init__(
-        self,
+    def __init__(self, **arguments: Any) -> None:
+        """`arguments` are `describe`'s."""
+        super().__init__(self.describe(**arguments))
+
+    @classmethod
+    def describe(
+        cls,
         *,
         kind: str,
         model_config: Any,
@@ -170,17 +295,19 @@ class TrainingJob(_Job):
         name: str | None = None,
         latent_frames: int = 0,
         frame_images: int = 500,
-    ) -> None:
-        super().__init__()
-        self.kind, self.model_config, self.train_config = kind, model_config, train_config
-        self.out, self.dataset, self.data_dir, self.train_limit = Path(out), dataset, data_dir, train_limit
-        self.name = name or self.out.name
-        self._state.epochs = train_config.epochs
-        # A 2-D model with an encoder: a LatentFrame of `frame_images` test digits about every
-        # 1/latent_frames of an epoch (0: none), the live view of q(z) meeting p(z).
+    ) -> TrainingInfo:
+        """The job's facts from its arguments, checked (a ValueError says what is wrong); builds no network.
+
+        The model is saved to `out` under `name` (the folder's name by default). A 2-D model with an encoder
+        keeps a LatentFrame of `frame_images` validation digits about every 1/latent_frames of an epoch (0: none),
+        the live view of q(z) meeting p(z).
+        """
         if latent_frames < 0 or frame_images < 10:
             raise ValueError("latent_frames must be ≥ 0 and frame_images ≥ 10")
-        self.latent_frames, self.frame_images = latent_frames, frame_images
+        out = Path(out)
+        return TrainingInfo(kind=kind, model_config=model_config, train_config=train_config, out=out,
+                            name=name or out.name, dataset=dataset, data_dir=data_dir, train_limit=train_limit,
+                            latent_frames=latent_frames, frame_images=frame_images)
 
     def _on_event(self, event: TrainEvent) -> None:
         changes: dict[str, Any] = {"step": event.step, "total_steps": event.total_steps, "epochs": event.epochs,
@@ -206,20 +333,21 @@ class TrainingJob(_Job):
         from aae.core.runner import Run
         from aae.core.spec import DataSpec, RunSpec
 
-        validate_config(self.kind, self.model_config)
+        info = self.info
+        validate_config(info.kind, info.model_config)
         self._update(message="loading data")
-        data = DataSpec(self.dataset, self.train_limit, None if self.data_dir is None else str(self.data_dir))
-        run = Run(RunSpec(self.kind, self.model_config, self.train_config, data), callback=self._on_event,
-                  cancel=self._cancel, extra_card={"name": self.name})
+        data = DataSpec(info.dataset, info.train_limit, None if info.data_dir is None else str(info.data_dir))
+        run = Run(RunSpec(info.kind, info.model_config, info.train_config, data), callback=self._on_event,
+                  cancel=self._cancel, extra_card={"name": info.name})
         trainer, splits, model = run.trainer, run.splits, run.trainer.model
-        framed = self.latent_frames > 0 and model.has_encoder and model.latent_dim == 2 and model.generates
+        framed = info.latent_frames > 0 and model.has_encoder and model.latent_dim == 2 and model.generates
         if framed:
             from aae.app.explore import latent_frame
 
-            every = max(1, trainer.steps_per_epoch // self.latent_frames)
+            every = max(1, trainer.steps_per_epoch // info.latent_frames)
             # Validation images: training never reads the test split.
-            images, labels = splits.val_x[:self.frame_images], splits.val_y[:self.frame_images]
-            draws = model.sample_latent(self.frame_images, generator=torch.Generator().manual_seed(0)).cpu()
+            images, labels = splits.val_x[:info.frame_images], splits.val_y[:info.frame_images]
+            draws = model.sample_latent(info.frame_images, generator=torch.Generator().manual_seed(0)).cpu()
             extent = float(draws.abs().max()) * 1.15
 
             def add_frame(step: int) -> None:
@@ -240,8 +368,8 @@ class TrainingJob(_Job):
             self._update(status="cancelled", message="cancelled: nothing was saved")
             return
         self._update(message="saving")
-        run.save_result(self.out, result)
-        self._update(status="done", checkpoint=str(self.out), message=f"saved to {self.out}")
+        run.save_result(info.out, result)
+        self._update(status="done", checkpoint=str(info.out), message=f"saved to {info.out}")
 
 
 # -- a GAN and an AAE side by side -------------------------------------------------------------
@@ -270,8 +398,18 @@ class DuelJob(_Job):
     added to the snapshot's `losses`; the snapshot's `frames` holds the DuelFrames.
     """
 
-    def __init__(
-        self,
+    def __init__(self, **arguments: Any) -> None:
+        """`arguments` are `describe`'s."""
+        super().__init__(self.describe(**arguments))
+        # Models and optimisers change under their own lock, so polling snapshots never waits for a step.
+        self._model_lock = threading.Lock()
+        self._trainers: dict[str, Trainer] = {}
+        self._splits = None
+        self._reference = None  # the classifier's features of 5,000 validation images, once it is loaded
+
+    @classmethod
+    def describe(
+        cls,
         *,
         gan_config: Any,
         aae_config: Any,
@@ -283,28 +421,32 @@ class DuelJob(_Job):
         train_limit: int | None = None,
         classifier: str | Path | None = None,
         coverage_samples: int = 500,
-    ) -> None:
-        super().__init__()
+    ) -> DuelInfo:
+        """The duel's facts from its arguments, checked (a ValueError says what is wrong); builds no network.
+
+        `gan_lr` defaults to the catalogue's learning rate for the GAN's kind.
+        """
         if frame_every < 1:
             raise ValueError(f"frame_every must be at least 1, got {frame_every}")
         if coverage_samples < 1:
             raise ValueError(f"coverage_samples must be at least 1, got {coverage_samples}")
         from aae.core.catalog import entry
 
-        self.gan_kind = kind_of_config(gan_config)
-        if not entry(self.gan_kind).capabilities["generator_only"]:
-            raise ValueError(f"the duel's first model must be a generator without an encoder, not a {self.gan_kind}")
-        self.gan_config, self.aae_config, self.train_config = gan_config, aae_config, train_config
-        self.gan_lr = gan_lr if gan_lr is not None else entry(self.gan_kind).lr
-        self.frame_every, self.dataset, self.data_dir, self.train_limit = frame_every, dataset, data_dir, train_limit
-        self.classifier_path, self.coverage_samples = classifier, coverage_samples
-        self.coverage_error: str | None = None  # why coverage is off although a classifier was given
-        # Models and optimisers change under their own lock, so polling snapshots never waits for a step.
-        self._model_lock = threading.Lock()
-        self._trainers: dict[str, Trainer] = {}
-        self._splits = None
-        self._reference = None  # the classifier's features of 5,000 test images, once it is loaded
-        self._state.epochs = train_config.epochs
+        gan_kind = kind_of_config(gan_config)
+        if not entry(gan_kind).capabilities["generator_only"]:
+            raise ValueError(f"the duel's first model must be a generator without an encoder, not a {gan_kind}")
+        return DuelInfo(gan_kind=gan_kind, gan_config=gan_config, aae_config=aae_config, train_config=train_config,
+                        gan_lr=gan_lr if gan_lr is not None else entry(gan_kind).lr, frame_every=frame_every,
+                        dataset=dataset, data_dir=data_dir, train_limit=train_limit, classifier=classifier,
+                        coverage_samples=coverage_samples)
+
+    @property
+    def gan_kind(self) -> str:
+        return self.info.gan_kind
+
+    @property
+    def gan_lr(self) -> float:
+        return self.info.gan_lr
 
     def save(self, prefix: str | Path) -> list[Path]:
         """Write both models (full precision, with optimiser state) as `<prefix>-gan` and `<prefix>-aae`.
@@ -322,7 +464,7 @@ class DuelJob(_Job):
         with self._model_lock:  # a resume clicked meanwhile waits for the files
             for name, trainer in self._trainers.items():
                 path = prefix.with_name(f"{prefix.name}-{name}")
-                paths.append(save_trainer(trainer, path, dataset=self.dataset, splits=self._splits, epochs=epoch,
+                paths.append(save_trainer(trainer, path, dataset=self.info.dataset, splits=self._splits, epochs=epoch,
                                           steps=step, seconds=elapsed, history=list(trainer.history),
                                           extra={"name": path.name, "duel": True}))
         return paths
@@ -340,36 +482,38 @@ class DuelJob(_Job):
                 "frechet": frechet_distance(classifier_features(classifier, images), self._reference)}
 
     def _load_classifier(self, device: torch.device):
-        if not self.classifier_path:
+        path = self.info.classifier
+        if not path:
             return None
-        if not Path(self.classifier_path).exists():
-            self.coverage_error = f"no classifier at {self.classifier_path}"
+        if not Path(path).exists():
+            self.coverage_error = f"no classifier at {path}"
             return None
         try:
-            return load_checkpoint(self.classifier_path, device=device).model
+            return load_checkpoint(path, device=device).model
         except CheckpointError as error:  # coverage is extra: a broken classifier must not stop the duel
             self.coverage_error = str(error)
             return None
 
     def _run(self) -> None:
-        cfg = self.train_config
-        validate_config(self.gan_kind, self.gan_config)
-        validate_config("aae", self.aae_config)
+        info = self.info
+        cfg = info.train_config
+        validate_config(info.gan_kind, info.gan_config)
+        validate_config("aae", info.aae_config)
         self._update(message="loading data")
         device = pick_device(cfg.device)
-        splits = self._splits = load_dataset(self.dataset, data_dir=self.data_dir, device=device,
-                                             train_limit=self.train_limit)
+        splits = self._splits = load_dataset(info.dataset, data_dir=info.data_dir, device=device,
+                                             train_limit=info.train_limit)
         classifier = self._load_classifier(device)
         if classifier is not None:  # what real digits look like to it: the yardstick of each frame's samples
             from aae.core.metrics.frechet import classifier_features
 
             self._reference = classifier_features(classifier, splits.val_x[:5000])  # never the test split
-        gan = create_model(self.gan_kind, self.gan_config, seed=cfg.seed)
-        aae = create_model("aae", self.aae_config, seed=cfg.seed)
+        gan = create_model(info.gan_kind, info.gan_config, seed=cfg.seed)
+        aae = create_model("aae", info.aae_config, seed=cfg.seed)
         # The duel shows frames, not epochs: no per-epoch validation pass stalls the live view.
-        quiet = {"n_preview": self.coverage_samples, "sample_every": 0, "progress_images": 0, "validation_images": 0}
+        quiet = {"n_preview": info.coverage_samples, "sample_every": 0, "progress_images": 0, "validation_images": 0}
         trainers = {
-            "gan": Trainer(gan, splits, replace(cfg, lr=self.gan_lr, **quiet), cancel=self._cancel),
+            "gan": Trainer(gan, splits, replace(cfg, lr=info.gan_lr, **quiet), cancel=self._cancel),
             "aae": Trainer(aae, splits, replace(cfg, **quiet), cancel=self._cancel),
         }
         with self._model_lock:
@@ -389,7 +533,7 @@ class DuelJob(_Job):
             step += 1
             trained_for += time.perf_counter() - step_started
             report = step % cfg.log_every == 0 or step == total
-            frame = step % self.frame_every == 0 or step == total
+            frame = step % info.frame_every == 0 or step == total
             # Reading the losses waits for the device: only on the steps that report them.
             logs = {name: trainer.last_logs for name, trainer in trainers.items()} if report or frame else {}
             with self._lock:
@@ -417,3 +561,9 @@ class DuelJob(_Job):
         )
         with self._lock:
             self._state.frames.append(frame)
+
+
+# -- the job types a page can start ------------------------------------------------------------
+
+JobType = Literal["training", "duel"]
+JOB_TYPES: dict[str, type[TrainingJob] | type[DuelJob]] = {"training": TrainingJob, "duel": DuelJob}

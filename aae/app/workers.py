@@ -1,53 +1,35 @@
 """Jobs in worker processes: a training job or a duel runs in a process of its own; the server only reads
 its progress (in threads of the Streamlit server a duel trained 15–100× slower than the engine).
 
-`ProcessJob` has the interface of `aae.app.jobs.TrainingJob` / `DuelJob` (start, snapshot, pause, resume, cancel,
-join, and a duel's `save`), and runs that very class in a spawned process: the same engine, the same
-snapshots. The worker sends what changed in its snapshot a few times a second (new loss rows, new frames,
-a new preview), pickled by hand so tensors travel as bytes, not shared-memory handles. Commands go the other
-way. At most `max_running()` workers train at once (default: one per two cores; `AAE_MAX_JOBS`); the rest
-wait in a queue, their snapshot saying how many jobs are ahead. A worker that dies becomes a failed job with
-a message; a worker never outlives the server (Linux: it is killed when its parent dies).
+`ProcessJob` is a `aae.app.jobs.Job` like `TrainingJob` and `DuelJob` (start, snapshot, pause, resume, cancel,
+join, and a duel's `save`): it checks the job's arguments and keeps its facts here, and runs that very class in
+a worker process, `python -m aae.app.worker` (see there for the messages). The worker is a fresh interpreter that
+imports only the worker module, never the server's main script (a Streamlit page), and talks to the server over
+two pipes it inherits. It sends what changed in its snapshot a few times a second; commands go the other way.
+At most `max_running()` workers train at once (default: one per two cores; `AAE_MAX_JOBS`); the rest wait in a
+queue, their snapshot saying how many jobs are ahead. A worker that dies becomes a failed job with a message; a
+worker never outlives the server (Linux: it is killed when the server dies).
 """
 
 from __future__ import annotations
 
-import copy
-import multiprocessing
-import multiprocessing.spawn
 import os
 import pickle
 import queue
-import signal
+import subprocess
+import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
+from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from aae.app.jobs import DuelJob, JobSnapshot, TrainingJob, copy_snapshot
+from aae.app.jobs import JOB_TYPES, BaseJob, JobSnapshot, JobType
+from aae.app.worker import LINGER
 
-JobKind = Literal["training", "duel"]
-JOB_CLASSES = {"training": TrainingJob, "duel": DuelJob}
-_CONTEXT = multiprocessing.get_context("spawn")  # fork copies the server's threads and torch state: unsafe
-_PROCESS_PREFIX = "aae-worker-"
-
-
-def _preparation_data(name: str, _original=multiprocessing.spawn.get_preparation_data) -> dict[str, Any]:
-    """What a spawned process re-creates of its parent, less the parent's main module for our workers.
-
-    Streamlit runs each page as `__main__`, and spawn would run that module again in the worker (a page
-    executed in bare mode, in the training process). The worker's code lives in this module, so it needs none.
-    """
-    data = _original(name)
-    if name.startswith(_PROCESS_PREFIX):
-        data.pop("init_main_from_path", None)
-        data.pop("init_main_from_name", None)
-    return data
-
-
-multiprocessing.spawn.get_preparation_data = _preparation_data
-_LINGER = 600.0  # seconds a finished duel's worker waits for "save" before it exits
+_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds this `aae`: the worker runs the same code
 _SCHEDULER_LOCK = threading.Lock()
 _RUNNING: list[ProcessJob] = []
 _WAITING: list[ProcessJob] = []
@@ -65,25 +47,37 @@ def _launcher() -> None:
     killed with it.
     """
     while True:
-        process, started = _LAUNCHES.get()
+        launch, started = _LAUNCHES.get()
         try:
-            process.start()
+            started.process = launch()
         except Exception as error:  # reported to the job that asked
             started.error = error
         started.set()
 
 
-def _start_process(process: Any) -> None:
+def _in_launcher(launch: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+    """`launch()`, called in the launcher thread; its process, or its exception."""
     global _LAUNCHER
     if _LAUNCHER is None or not _LAUNCHER.is_alive():
         _LAUNCHER = threading.Thread(target=_launcher, daemon=True, name="aae-worker-launcher")
         _LAUNCHER.start()
     started = threading.Event()
-    started.error = None
-    _LAUNCHES.put((process, started))
+    started.process, started.error = None, None
+    _LAUNCHES.put((launch, started))
     started.wait()
     if started.error is not None:
         raise started.error
+    return started.process
+
+
+def _spawn(commands_fd: int, updates_fd: int) -> subprocess.Popen:
+    """A worker process on the two pipe ends it keeps: this interpreter running `aae.app.worker` from this `aae`
+    (-P: not from whatever the current folder holds), in the same folder, so relative paths mean the same."""
+    path = os.environ.get("PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": _ROOT + (os.pathsep + path if path else "")}
+    return subprocess.Popen([sys.executable, "-P", "-m", "aae.app.worker", str(commands_fd), str(updates_fd),
+                             str(os.getpid())], pass_fds=(commands_fd, updates_fd), stdin=subprocess.DEVNULL,
+                            env=env)
 
 
 def max_running() -> int:
@@ -94,129 +88,33 @@ def max_running() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-# -- the worker process ---------------------------------------------------------------------------
-
-def _die_with_parent() -> None:
-    """Linux: the kernel sends this process SIGTERM when the server that spawned it dies."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def _delta(snap: JobSnapshot, sent: dict[str, Any]) -> JobSnapshot:
-    """The snapshot with only the list items and preview the parent has not had yet."""
-    delta = copy.copy(snap)
-    for name in ("losses", "history", "frames"):
-        items = getattr(snap, name)
-        setattr(delta, name, items[sent[name]:])
-        sent[name] = len(items)
-    if snap.samples is sent["samples"]:
-        delta.samples = None
-    sent["samples"] = snap.samples
-    return delta
-
-
-def _obey(job: Any, commands: Any, updates: Any) -> bool:
-    """Carry out the commands waiting (cancel, pause, resume, save); False once told to close."""
-    while True:
-        try:
-            command, argument = commands.get_nowait()
-        except queue.Empty:
-            return True
-        if command == "close":
-            return False
-        if command == "save":
-            try:
-                updates.put(pickle.dumps(("saved", [str(p) for p in job.save(argument)])))
-            except (RuntimeError, OSError, ValueError) as error:
-                updates.put(pickle.dumps(("save_failed", str(error))))
-        else:
-            getattr(job, command)()
-
-
-def _worker(job_type: JobKind, kwargs: dict[str, Any], threads: int, commands: Any, updates: Any) -> None:
-    _die_with_parent()
-    import torch
-
-    torch.set_num_threads(threads)
-    try:
-        job = JOB_CLASSES[job_type](**kwargs)
-    except Exception as error:  # a bad argument: the parent shows it as a failed job
-        updates.put(pickle.dumps(("failed", f"{type(error).__name__}: {error}")))
-        return
-    # A pause or stop asked for while this process was starting holds from the first step.
-    if not _obey(job, commands, updates):
-        return
-    job.start()
-    sent: dict[str, Any] = {"losses": 0, "history": 0, "frames": 0, "samples": None}
-    finished_at = None
-    while _obey(job, commands, updates):
-        snap = job.snapshot()
-        extra = {"coverage_error": getattr(job, "coverage_error", None)}
-        updates.put(pickle.dumps(("snapshot", _delta(snap, sent), extra)))
-        if snap.finished:
-            finished_at = finished_at or time.monotonic()
-            # A finished training job has nothing left to do; a duel can still be saved for a while.
-            if job_type == "training" or time.monotonic() - finished_at > _LINGER:
-                return
-        time.sleep(0.25 if not snap.finished else 0.5)
-
-
-# -- the server's side ------------------------------------------------------------------------------
-
-class ProcessJob:
+class ProcessJob(BaseJob):
     """A TrainingJob (`job_type="training"`) or DuelJob (`job_type="duel"`) running in a worker process.
 
-    The constructor's keyword arguments are the job class's. The job is also built here, unstarted: a bad
-    argument is a ValueError at once, and its attributes (`job.name`, `job.model_config`, `job.dataset`, …)
-    read as on the job itself.
+    The keyword arguments are the job class's. They are checked here, where nothing is built (a bad one is a
+    ValueError at once), and the job's facts are kept in `info` (`job.name`, `job.dataset`, `job.info.out`, …).
     """
 
-    def __init__(self, job_type: JobKind, /, **kwargs: Any) -> None:
-        if job_type not in ("training", "duel"):
+    def __init__(self, job_type: JobType, /, **arguments: Any) -> None:
+        if job_type not in JOB_TYPES:
             raise ValueError(f"a worker runs a training job or a duel, not {job_type!r}")
-        self.job_type, self.kwargs = job_type, kwargs
-        self._template = JOB_CLASSES[job_type](**kwargs)  # never started: the job's own attributes
-        self.coverage_error: str | None = None  # a duel's, as its worker reports it
-        self._lock = threading.Lock()
-        self._state = JobSnapshot(status="pending", epochs=self._template.snapshot().epochs, message="starting")
-        self._commands = _CONTEXT.Queue()
-        self._updates = _CONTEXT.Queue()
+        super().__init__(JOB_TYPES[job_type].describe(**arguments))
+        self.job_type, self.arguments = job_type, arguments
+        self.pid: int | None = None  # the worker's process id, once it has started
+        self._process: subprocess.Popen | None = None
+        self._commands: Connection | None = None  # the server's end of the command pipe, while the worker runs
+        self._send_lock = threading.Lock()
+        self._save_lock = threading.Lock()
         self._replies: queue.Queue = queue.Queue()
-        self._process = None
-        self._reader: threading.Thread | None = None
-        self._started = False
-
-    def __getattr__(self, name: str) -> Any:  # the job's own attributes: name, model_config, dataset, …
-        template = self.__dict__.get("_template")
-        if template is None or name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(template, name)
 
     # -- the job interface ------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._started:
-            raise RuntimeError("this job has already been started")
-        self._started = True
-        with _SCHEDULER_LOCK:
-            if len(_RUNNING) < max_running():
-                self._launch()
-            else:
-                _WAITING.append(self)
-                self._say_position()
-
-    def snapshot(self) -> JobSnapshot:
-        with self._lock:
-            return copy_snapshot(self._state)
-
     def cancel(self) -> None:
         with _SCHEDULER_LOCK:
             if self in _WAITING:  # never started: nothing to stop
                 _WAITING.remove(self)
-                self._set(status="cancelled", message="cancelled before it started: nothing was saved")
+                self._update(status="cancelled", message="cancelled before it started: nothing was saved")
+                for waiting in _WAITING:
+                    waiting._say_position()
                 return
         self._send("cancel")
 
@@ -224,28 +122,24 @@ class ProcessJob:
         self._send("pause")
 
     def resume(self) -> None:
-        with self._lock:
-            if self._state.status == "paused":  # say it at once, as the thread jobs do
-                self._state.status, self._state.message = "running", "running"
+        self._say_resumed()
         self._send("resume")
-
-    def join(self, timeout: float | None = None) -> None:
-        """Wait until the job has finished (done, cancelled or failed), or `timeout` seconds."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.snapshot().finished and (deadline is None or time.monotonic() < deadline):
-            time.sleep(0.05)
 
     def save(self, prefix: str | Path, timeout: float = 120) -> list[Path]:
         """A duel's `save(prefix)`, done by the worker (where the models are); the paths it wrote."""
         if self.job_type != "duel":
             raise RuntimeError("only a duel is saved on request; a training job saves itself when it finishes")
-        if self._process is None or not self._process.is_alive():
-            raise RuntimeError("the run's process has ended (a finished run waits 10 minutes for a save)")
-        self._send("save", str(prefix))
-        try:
-            outcome, value = self._replies.get(timeout=timeout)
-        except queue.Empty:
-            raise RuntimeError("the run's process did not answer the save") from None
+        if self._process is None or self._process.poll() is not None:
+            raise RuntimeError(f"the run's process has ended (a finished run waits {LINGER / 60:.0f} minutes "
+                               "for a save)")
+        with self._save_lock:
+            while not self._replies.empty():  # the late answer to a save that timed out
+                self._replies.get_nowait()
+            self._send("save", str(prefix))
+            try:
+                outcome, value = self._replies.get(timeout=timeout)
+            except queue.Empty:
+                raise RuntimeError("the run's process did not answer the save") from None
         if outcome == "save_failed":
             raise RuntimeError(value)
         return [Path(p) for p in value]
@@ -255,58 +149,72 @@ class ProcessJob:
         self._send("close")
 
     # -- inside -----------------------------------------------------------------------------------
+    def _begin(self) -> None:
+        with _SCHEDULER_LOCK:
+            if len(_RUNNING) < max_running():
+                self._launch()
+            else:
+                _WAITING.append(self)
+                self._say_position()
+
     def _launch(self) -> None:
-        """Start the worker (the scheduler lock is held)."""
+        """Start the worker (the scheduler lock is held); a worker that cannot start is a failed job."""
         threads = int(os.environ.get("AAE_WORKER_THREADS") or max(1, (os.cpu_count() or 2) // max_running()))
-        label = getattr(self._template, "name", self.job_type)  # a duel has no name of its own
-        self._process = _CONTEXT.Process(target=_worker, name=f"{_PROCESS_PREFIX}{self.job_type}-{label}",
-                                         daemon=True,
-                                         args=(self.job_type, self.kwargs, threads, self._commands, self._updates))
-        _start_process(self._process)
+        commands_theirs, commands = Pipe(duplex=False)  # (reading end, writing end)
+        updates, updates_theirs = Pipe(duplex=False)
+        try:
+            self._process = _in_launcher(lambda: _spawn(commands_theirs.fileno(), updates_theirs.fileno()))
+        except OSError as error:
+            commands.close()
+            updates.close()
+            self._update(status="failed", message="failed", error=f"could not start a worker process: {error}")
+            return
+        finally:  # the worker has its own copies; ours would keep the pipes open after it ends
+            commands_theirs.close()
+            updates_theirs.close()
+        self.pid = self._process.pid
+        with self._send_lock:
+            self._commands = commands
+        self._send("job", (self.job_type, self.arguments, threads))
         _RUNNING.append(self)
-        self._set(status="running", message="starting a worker process")
-        self._reader = threading.Thread(target=self._read, daemon=True, name=f"reader-{label}")
-        self._reader.start()
+        self._update(status="running", message="starting a worker process")
+        threading.Thread(target=self._read, args=(updates,), daemon=True, name=f"reader-{self.name}").start()
 
     def _say_position(self) -> None:
         ahead = _WAITING.index(self) + len(_RUNNING)
-        self._set(status="pending", message=f"waiting: {ahead} job{'s' if ahead != 1 else ''} ahead "
-                                            f"(at most {max_running()} train at once)")
+        self._update(status="pending", message=f"waiting: {ahead} job{'s' if ahead != 1 else ''} ahead "
+                                               f"(at most {max_running()} train at once)")
 
     def _send(self, command: str, argument: Any = None) -> None:
-        if self._process is not None:
-            self._commands.put((command, argument))
+        with self._send_lock:
+            if self._commands is None:  # not started yet, or ended
+                return
+            try:
+                self._commands.send_bytes(pickle.dumps((command, argument)))
+            except OSError:  # the worker has just ended
+                pass
 
-    def _set(self, **changes: Any) -> None:
-        with self._lock:
-            for key, value in changes.items():
-                setattr(self._state, key, value)
-
-    def _apply(self, delta: JobSnapshot, extra: dict[str, Any]) -> None:
+    def _apply(self, delta: JobSnapshot, coverage_error: str | None) -> None:
+        """Take in a delta from the worker: the lists grow by its items; a preview it left out is unchanged."""
         with self._lock:
             state = self._state
-            losses, history, frames = state.losses, state.history, state.frames
-            samples = delta.samples if delta.samples is not None else state.samples
+            for name in ("losses", "history", "frames"):
+                items = getattr(state, name)
+                items.extend(getattr(delta, name))  # snapshot() hands out copies: growing ours is safe
+                setattr(delta, name, items)
+            if delta.samples is None:
+                delta.samples = state.samples
             self._state = delta
-            delta.losses, delta.history, delta.frames = (losses + delta.losses, history + delta.history,
-                                                         frames + delta.frames)
-            delta.samples = samples
-        self.coverage_error = extra.get("coverage_error")
+            self._note_end()
+        self.coverage_error = coverage_error
 
-    def _read(self) -> None:
-        """Apply the worker's updates until it has finished, or fail the job if the worker dies first."""
+    def _read(self, updates: Connection) -> None:
+        """Apply the worker's updates until it ends; a worker that ends before its job has finished fails it."""
         finished = False
         while True:
             try:
-                message = pickle.loads(self._updates.get(timeout=0.5))
-            except queue.Empty:
-                if self._process.is_alive():
-                    continue
-                if not finished:
-                    code = self._process.exitcode
-                    self._set(status="failed", message="failed",
-                              error=f"the training process stopped unexpectedly (exit code {code}); nothing was "
-                                    "saved. Try again; if it happens again, the server's log may say why.")
+                message = pickle.loads(updates.recv_bytes())
+            except (EOFError, OSError):  # the worker has ended and its end of the pipe with it
                 break
             if message[0] == "snapshot":
                 self._apply(message[1], message[2])
@@ -314,11 +222,20 @@ class ProcessJob:
                     finished = True
                     self._release()
             elif message[0] == "failed":
-                self._set(status="failed", message="failed", error=message[1])
+                self._update(status="failed", message="failed", error=message[1])
                 finished = True
                 self._release()
             else:  # the answer to a save
                 self._replies.put(message)
+        updates.close()
+        code = self._process.wait()
+        with self._send_lock:
+            self._commands.close()
+            self._commands = None
+        if not finished:
+            self._update(status="failed", message="failed",
+                         error=f"the training process stopped unexpectedly (exit code {code}); nothing was saved. "
+                               "Try again; if it happens again, the server's log may say why.")
         self._release()
 
     def _release(self) -> None:
@@ -332,7 +249,7 @@ class ProcessJob:
                 waiting._say_position()
 
 
-def start_job(job_type: JobKind, /, **kwargs: Any) -> ProcessJob:
+def start_job(job_type: JobType, /, **kwargs: Any) -> ProcessJob:
     """A ProcessJob of `job_type` with the job class's arguments, started (or queued)."""
     job = ProcessJob(job_type, **kwargs)
     job.start()
@@ -364,14 +281,17 @@ def forget_finished(registry: dict[str, dict[str, Any]], *, keep_seconds: float,
 
 
 def stop_all(timeout: float = 3.0) -> None:
-    """Stop every worker (the server is shutting down): cancel, then terminate what is left."""
+    """Stop every worker (the server is shutting down): cancel, then terminate what is left. Queued jobs are
+    cancelled without starting."""
     with _SCHEDULER_LOCK:
-        running, _WAITING[:] = list(_RUNNING), []
+        running, waiting, _WAITING[:] = list(_RUNNING), list(_WAITING), []
+    for job in waiting:
+        job._update(status="cancelled", message="cancelled before it started: nothing was saved")
     for job in running:
         job.cancel()
     deadline = time.monotonic() + timeout
     for job in running:
-        if job._process is not None:
-            job._process.join(max(0.0, deadline - time.monotonic()))
-            if job._process.is_alive():
-                job._process.terminate()
+        try:
+            job._process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            job._process.terminate()
