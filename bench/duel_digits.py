@@ -8,7 +8,7 @@ distance of the classifier's features of the samples to real test digits' is low
 is confident). Prints, for each model, the training time and step of its first
 recognisable grid and the classes its samples covered then, and the same at the end of the run.
 
-    python bench/duel_digits.py [--epochs 10] [--gan-preset small] [--frame-every 25] [--seeds 0] [--out DIR]
+    python bench/duel_digits.py [--epochs 10] [--gan-recipe gan-small] [--frame-every 25] [--seeds 0] [--out DIR]
                                 [--data-dir DIR]
 """
 
@@ -23,12 +23,14 @@ from aae.core import catalog
 from aae.core.checkpoints import classifier_path
 from aae.core.device import describe_device, pick_device
 from aae.core.metrics import DIGIT_FRECHET, TRUSTED_CONFIDENCE, coverage_trust
+from aae.core.spec import resolve
 from aae.core.training import TrainConfig
+from aae.lab.recipes import get_recipe
 
 
 def run(seed: int, args: argparse.Namespace) -> dict:
-    gan_config = catalog.build_config("gan", {"latent_dim": 100}, preset=None if args.gan_preset == "default"
-                                      else args.gan_preset)
+    recipe = {} if args.gan_recipe == "default" else get_recipe(args.gan_recipe).run
+    gan_config = resolve({**recipe, "model": "gan", "latent_dim": 100}).model
     aae_config = catalog.build_config("aae", {"latent_dim": 8, "hidden": 256})
     train_config = TrainConfig(epochs=args.epochs, batch_size=100, seed=seed, device="auto",
                                log_every=max(1, args.frame_every // 10))
@@ -76,8 +78,8 @@ def save_grids(result: dict, prefix: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--gan-preset", default="small", help="the GAN's preset (default: the page's CPU choice, "
-                                                              "small; 'default' for the seeds' full-size GAN)")
+    parser.add_argument("--gan-recipe", default="gan-small", help="the recipe of the GAN's networks (default: "
+                                                                 "gan-small; 'default' for the seeds' full-size GAN)")
     parser.add_argument("--train-limit", type=int, default=10_000)
     parser.add_argument("--frame-every", type=int, default=25)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])

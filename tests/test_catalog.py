@@ -21,8 +21,6 @@ def test_every_kind_is_declared_once_with_what_the_rest_reads():
         assert entry.kind == kind and entry.model.kind == kind
         assert entry.label and entry.summary and entry.lr > 0
         assert set(entry.capabilities) >= {"encoder", "conditional", "categorical", "generator_only"}
-        for preset in entry.presets:
-            assert isinstance(catalog.build_config(kind, preset=preset), entry.config)
 
 
 def test_capability_queries():
@@ -58,13 +56,12 @@ def test_build_config_defaults_aliases_and_dependent_defaults():
     conv = catalog.build_config("gan", {"generator": "conv"})
     assert conv.feature_matching == 0.0 and conv.spectral_norm
     assert catalog.build_config("gan", {"generator": "conv", "feature_matching": 2.0}).feature_matching == 2.0
-    # The dense generator's D is wider by default; a preset's or the user's width wins, and the conv GAN keeps 32
+    # The dense generator's D is wider by default; the user's width wins, and the conv GAN keeps 32
     assert catalog.build_config("gan").disc_channels == 64 and conv.disc_channels == 32
-    assert catalog.build_config("gan", preset="small").disc_channels == 16
-    assert catalog.build_config("gan", {"disc_channels": 32}).disc_channels == 32
+    assert catalog.build_config("gan", {"disc_channels": 16}).disc_channels == 16
     assert catalog.build_config("aae", {"corruption": "masking"}).corruption_level == 0.3
-    assert catalog.build_config("gan", preset="dcgan") == GANConfig(generator="conv", generator_channels=128,
-                                                                    feature_matching=0.0, spectral_norm=True)
+    assert catalog.build_config("gan", {"generator": "conv", "generator_channels": 128}) == GANConfig(
+        generator="conv", generator_channels=128, feature_matching=0.0, spectral_norm=True)
 
 
 @pytest.mark.parametrize(("kind", "options", "message"), [

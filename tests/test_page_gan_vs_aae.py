@@ -11,10 +11,12 @@ import numpy as np
 from page_runner import page_app
 from streamlit.testing.v1 import AppTest
 
+from aae.core import catalog, spec
 from aae.core.checkpoints import load_checkpoint, save_checkpoint
 from aae.core.metrics import coverage_trust
 from aae.core.models import ClassifierConfig
 from aae.core.training import TrainConfig, create_model, train
+from aae.lab.recipes import get_recipe, recipes_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +40,7 @@ def tiny_duel(at: AppTest, *, epochs: int = 1) -> None:
     at.number_input(key="duel_noise_dim").set_value(2)
     at.number_input(key="duel_frame_every").set_value(1)
     at.number_input(key="duel_limit").set_value(200)
-    at.selectbox(key="duel_gan_size").set_value("small")
+    at.selectbox(key="duel_gan_recipe_gan").set_value("gan-small")
 
 
 def test_a_tiny_duel_shows_both_grids_a_history_and_saves_both(tiny_models, data_dir, small_splits, tmp_path,
@@ -165,20 +167,21 @@ def _duel_saved_gan(name: str, choose) -> dict:
 
 
 def test_a_dcgan_style_duel_trains_and_saves_a_conv_generator(tiny_models, data_dir):
-    config = _duel_saved_gan("page-dcgan", lambda at: at.selectbox(key="duel_gan_size").set_value("dcgan"))
+    config = _duel_saved_gan("page-dcgan", lambda at: at.selectbox(key="duel_gan_recipe_gan").set_value("dcgan"))
     assert config["generator"] == "conv"
+    assert config["generator_channels"] == spec.resolve(get_recipe("dcgan").run).model.generator_channels
 
 
 def test_feature_matching_reaches_the_trained_gan(tiny_models, data_dir):
     """The GAN's default trains with the shipped gan's recipe (feature matching, plain D), which its saved config
-    carries; the "plain" preset is the GAN that collapses."""
+    carries; the gan-plain recipe is the GAN that collapses."""
     fresh = page_app("gan_vs_aae").run()
-    assert fresh.selectbox(key="duel_gan_size").value == "default"  # the seeds' GAN on every device: the small
+    assert fresh.selectbox(key="duel_gan_recipe_gan").value is None  # the seeds' GAN on every device: the small
     # one's samples were never digits within the page's default run (bench/duel_digits.py)
-    config = _duel_saved_gan("page-fm", lambda at: at.selectbox(key="duel_gan_size").set_value("default"))
+    config = _duel_saved_gan("page-fm", lambda at: at.selectbox(key="duel_gan_recipe_gan").set_value(None))
     assert config["feature_matching"] > 0 and config["spectral_norm"] is False
     assert config["generator_hidden"] == [256, 512, 1024]
-    plain = _duel_saved_gan("page-plain", lambda at: at.selectbox(key="duel_gan_size").set_value("plain"))
+    plain = _duel_saved_gan("page-plain", lambda at: at.selectbox(key="duel_gan_recipe_gan").set_value("gan-plain"))
     assert plain["feature_matching"] == 0 and plain["spectral_norm"] is True
 
 
@@ -195,3 +198,19 @@ def test_the_recorded_duel_can_be_scrubbed_without_training(tiny_models):
     slider.set_value(1).run()
     assert at.session_state["duel_recorded_shown"] == first < 1000
     assert [i.proto.imgs[0].caption for i in at.get("image")][0].startswith(f"GAN at step {first} ")
+
+
+def test_each_generators_recipes_are_offered_and_set_its_networks(tiny_models):
+    """The generator's picker lists the recipes of the chosen model; one chosen, its summary shows and the page
+    builds that recipe's generator (no error)."""
+    at = page_app("gan_vs_aae").run()
+    for kind in catalog.kinds(generator_only=True):
+        at.selectbox(key="duel_gan_kind").set_value(kind).run()
+        picker = at.selectbox(key=f"duel_gan_recipe_{kind}")
+        assert list(picker.options[1:]) == [r.name for r in recipes_for(kind)]
+        if not recipes_for(kind):
+            continue
+        recipe = recipes_for(kind)[0]
+        picker.set_value(recipe.name).run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert any(c.value == recipe.summary for c in at.caption)

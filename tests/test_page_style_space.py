@@ -7,9 +7,10 @@ import pytest
 import torch
 from page_runner import open_page
 
-from aae.core import catalog
 from aae.core.checkpoints import save_checkpoint
+from aae.core.spec import resolve
 from aae.core.training import create_model
+from aae.lab.recipes import get_recipe
 
 CELL = 3 * 30  # one 28-pixel image with its 2-pixel border, upscaled 3×
 
@@ -17,7 +18,7 @@ CELL = 3 * 30  # one 28-pixel image with its 2-pixel border, upscaled 3×
 @pytest.fixture(scope="module")
 def stylegan_path(tmp_path_factory):
     runs = tmp_path_factory.mktemp("style-runs")
-    model = create_model("stylegan", catalog.build_config("stylegan", preset="small"), seed=0)
+    model = create_model("stylegan", resolve(get_recipe("stylegan-small").run).model, seed=0)
     with torch.no_grad():  # a w_avg off zero and noise that shows, as training leaves them
         model.inference_generator.w_avg.copy_(model.mapping(model.sample_latent(256)).mean(0))
         for layer in model.inference_generator.synthesis.layers:

@@ -14,7 +14,9 @@ from aae.core.checkpoints import load_checkpoint, save_checkpoint
 from aae.core.metrics.ppl import perceptual_path_length, slerp
 from aae.core.models.base import LatentModel
 from aae.core.models.stylegan import StyleGAN, StyleGANConfig
+from aae.core.spec import resolve
 from aae.core.training import Trainer, create_model
+from aae.lab.recipes import get_recipe, recipes_for
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -25,7 +27,7 @@ def trained(data_dir, one_torch_thread):
     from aae.core.data import load_dataset
 
     splits = load_dataset("mnist", data_dir=data_dir, val_size=200, train_limit=2000)
-    model = create_model("stylegan", catalog.build_config("stylegan", preset="small"), seed=0)
+    model = create_model("stylegan", resolve(get_recipe("stylegan-small").run).model, seed=0)
     config = catalog.train_config("stylegan", model.config, epochs=1, sample_every=0, precision="fp32")
     trainer = Trainer(model, splits, config)
     result = trainer.fit()
@@ -43,8 +45,8 @@ def test_catalogue_entry_capabilities_and_metrics():
     assert "stylegan" in catalog.kinds(style_space=True) and "gan" not in catalog.kinds(style_space=True)
     assert {"ppl", "ppl_w"} <= set(entry.metrics) and "ppl_w" not in catalog.entry("gan").metrics
     assert "ppl" in catalog.entry("aae").metrics
-    for preset in entry.presets:
-        StyleGAN(catalog.build_config("stylegan", preset=preset)).sample(2)
+    for recipe in recipes_for("stylegan"):
+        StyleGAN(resolve(recipe.run).model).sample(2)
 
 
 def test_shapes_and_the_style_api(one_torch_thread):

@@ -15,11 +15,12 @@ import torch
 from aae.app import workers
 from aae.app.estimates import estimate_job_seconds, format_duration, measure_throughput
 from aae.app.jobs import DuelFrame, DuelJob, JobSnapshot
-from aae.core import catalog
+from aae.core import catalog, spec
 from aae.core.checkpoints import CLASSIFIERS as CLASSIFIER_RECIPES
 from aae.core.data import DATASET_NAMES, is_available
 from aae.core.metrics import coverage_trust
 from aae.core.training import TrainConfig
+from aae.lab.recipes import get_recipe, recipes_for
 from ui import common
 
 # -- session state ------------------------------------------------------------------------------
@@ -250,14 +251,16 @@ with st.expander("Settings", expanded=job is None):
                                key="duel_noise_dim", help="The seeds' GAN draws 100-D noise.")
     gan_kind = d.selectbox("Generator model", GENERATOR_KINDS, key="duel_gan_kind", format_func=catalog.label,
                            help="Any model of the catalogue that draws images without an encoder.")
-    presets = ["default", *catalog.entry(gan_kind).presets]
-    gan_size = d.selectbox("Its preset", presets, key="duel_gan_size",
-                           help="gan · default: the seeds' GAN (dense generator 256-512-1024, discriminator 64 "
-                                "channels) with feature matching against mode collapse; small: 128-256-512 and 16 "
-                                "channels, about five times faster on a CPU, but its samples were not yet digits "
-                                "after the 1,000-step run (bench/duel_digits.py); dcgan: a transposed-convolution "
-                                "generator; plain: no feature matching, spectral norm — the GAN that collapses "
-                                "onto a few digits (see the README's results).")
+    gan_recipe = d.selectbox(
+        "Its recipe", [None, *(r.name for r in recipes_for(gan_kind))], key=f"duel_gan_recipe_{gan_kind}",
+        format_func=lambda name: "default: the model's own settings" if name is None else name,
+        help="The generator's networks and options from a recipe of that model (`aae train --recipe NAME`); its "
+             "noise dimension, epochs, batch and rate are set here. The GAN's default is the seeds' GAN (dense "
+             "generator 256-512-1024, discriminator 64 channels) with feature matching against mode collapse; "
+             "gan-small is about five times faster on a CPU, but its samples were not yet digits after the "
+             "1,000-step run; gan-plain, without feature matching, collapses onto a few digits.")
+    if gan_recipe is not None:
+        d.caption(get_recipe(gan_recipe).summary)
     dataset = a.selectbox("Dataset", DATASET_NAMES, key="duel_dataset",
                           help="Both models train on it; coverage uses that dataset's classifier.")
     train_limit = b.number_input("Training images", min_value=200, max_value=60_000, value=10_000, step=100,
@@ -281,8 +284,8 @@ settings, estimate = None, None
 try:
     train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), seed=int(seed), device="auto",
                                log_every=max(1, int(frame_every) // 10))
-    gan_config = catalog.build_config(gan_kind, {"latent_dim": int(noise_dim)},
-                                      preset=None if gan_size == "default" else gan_size)
+    recipe_values = get_recipe(gan_recipe).run if gan_recipe is not None else {}
+    gan_config = spec.resolve({**recipe_values, "model": gan_kind, "latent_dim": int(noise_dim)}).model
     aae_config = catalog.build_config("aae", {"latent_dim": int(latent_dim), "hidden": int(hidden)})
     settings = (train_config, gan_config, aae_config)
 except ValueError as error:

@@ -201,7 +201,7 @@ def parse_option(option: ConfigOption, text: str) -> Any:
 
 # -- options -> config ----------------------------------------------------------------------------
 
-def build_config(kind: str, options: Mapping[str, Any] | None = None, *, preset: str | None = None) -> Any:
+def build_config(kind: str, options: Mapping[str, Any] | None = None) -> Any:
     """The config of a `kind` model from options (field names or their command-line aliases; None = unset).
 
     `prior` (a name) and `prior_std` build the PriorConfig: an unset scale is the config's default scale for
@@ -211,10 +211,7 @@ def build_config(kind: str, options: Mapping[str, Any] | None = None, *, preset:
     """
     e = entry(kind)
     fields = {o.name: o for o in config_options(e.config)}
-    if preset is not None and preset not in e.presets:
-        raise ValueError(f"the {e.label} has no preset {preset!r}; its presets: {', '.join(e.presets) or 'none'}")
-    values: dict[str, Any] = dict(e.presets.get(preset, {})) if preset else {}
-    given: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for key, value in (options or {}).items():
         if value is None or key in PRIOR_OPTIONS:
             continue
@@ -223,21 +220,20 @@ def build_config(kind: str, options: Mapping[str, Any] | None = None, *, preset:
             raise ValueError(_not_applicable(name, e))
         if fields[name].optional and isinstance(value, str) and value.lower() in ("all", "none"):
             value = None  # set explicitly: "all" labels
-        given[name] = value
+        values[name] = value
     prior_name, prior_std = (options or {}).get("prior"), (options or {}).get("prior_std")
     if prior_name is not None or prior_std is not None:
         if "prior" not in fields:
             raise ValueError(_not_applicable("prior", e))
-        base = values.get("prior", fields["prior"].default)
+        base = fields["prior"].default
         if isinstance(prior_name, PriorConfig):  # already built (a drawn prior from the app)
-            given["prior"] = prior_name if prior_std is None else dataclasses.replace(prior_name, std=float(prior_std))
+            values["prior"] = prior_name if prior_std is None else dataclasses.replace(prior_name, std=float(prior_std))
         elif isinstance(prior_name, str) and prior_name.startswith(f"{IMAGE_PRIOR}:"):  # --prior image:PATH
-            given["prior"] = image_prior_config(prior_name.split(":", 1)[1], std=float(prior_std or 1.0))
+            values["prior"] = image_prior_config(prior_name.split(":", 1)[1], std=float(prior_std or 1.0))
         else:
             name = prior_name or base.name
             std = prior_std if prior_std is not None else (base.std if name == base.name else 1.0)
-            given["prior"] = PriorConfig(name=name, std=float(std))
-    values.update(given)
+            values["prior"] = PriorConfig(name=name, std=float(std))
     if e.dependent_defaults is not None:
         for key, value in e.dependent_defaults(values).items():
             values.setdefault(key, value)

@@ -203,14 +203,5 @@ CATALOG_ENTRIES = (
         summary="an autoencoder whose codes a discriminator pushes onto a prior of your choice", order=0,
         # A denoising AAE asked for without a level gets 0.3 (Gaussian σ, or the share of pixels hit).
         dependent_defaults=lambda o: {"corruption_level": 0.3 if o.get("corruption", "none") != "none" else 0.0},
-        presets={
-            "paper-8d": {"latent_dim": 8, "hidden": 1000, "prior": PriorConfig(name="gaussian", std=5.0),
-                         "recon_loss": "mse"},
-            "2d-gaussian": {"latent_dim": 2, "prior": PriorConfig(name="gaussian", std=1.0)},
-            "2d-mog10": {"latent_dim": 2, "hidden": 400, "prior": PriorConfig(name="mog10", std=1.0),
-                         "label_regularized": True},
-            "denoising": {"hidden": 400, "prior": PriorConfig(name="gaussian", std=1.0), "corruption": "gaussian",
-                          "corruption_level": 0.5},
-        },
     ),
 )

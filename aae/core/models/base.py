@@ -213,7 +213,6 @@ class CatalogEntry:
     order: int = 100  # position in lists (lower first)
     lr: float = 1e-3  # the default rate of the main phase
     batch_size: int = 100  # the default batch (the paper's 100; `aae train --batch-size` and the Train page win)
-    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # named config overrides
     priors: tuple[str, ...] | None = None  # the priors its code accepts; None: every prior
     trainable: bool = True  # offered by the Train page (the CLI trains every kind)
     # Defaults that depend on other options (e.g. the GAN's feature matching on its generator): given the

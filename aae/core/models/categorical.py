@@ -472,14 +472,10 @@ CATALOG_ENTRIES = (
     CatalogEntry(
         kind="semi", model=SemiSupervisedAAE, config=SemiSupervisedAAEConfig, label="semi-supervised AAE",
         summary="a classifier learnt mostly without labels (the paper's table 2)", order=11, priors=("gaussian",),
-        presets={"100-labels": {"labels_per_class": 10, "input_noise": 0.3},
-                 "1000-labels": {"labels_per_class": 100, "input_noise": 0.3},
-                 "all-labels": {"labels_per_class": None}},
     ),
     CatalogEntry(
         kind="cluster", model=ClusteringAAE, config=ClusteringAAEConfig, label="clustering AAE",
         summary="categories found without labels (the paper's table 3)", order=12, priors=("gaussian",),
-        presets={"16-clusters": {"n_categories": 16}, "30-clusters": {"n_categories": 30}},
     ),
     CatalogEntry(
         kind="dimred", model=DimReductionAAE, config=DimReductionAAEConfig,

@@ -168,6 +168,6 @@ CATALOG_ENTRIES = (
     CatalogEntry(
         kind="cgan", model=ConditionalGAN, config=ConditionalGANConfig, label="conditional GAN",
         summary="a GAN told which digit to draw: the label goes to the generator and the discriminator", order=3,
-        lr=2e-4, presets={"small": {"generator_hidden": (128, 256, 512), "disc_channels": 16}},
+        lr=2e-4,
     ),
 )

@@ -276,7 +276,6 @@ CATALOG_ENTRIES = (
                 "Fashion-MNIST) without pairs; no prior to sample", order=80,
         lr=2e-4, batch_size=50,  # CycleGAN's Adam rate
         trainable=False,  # the Train page previews prior samples; `aae train --model cyclegan` trains it
-        presets={"fashion": {"pair": "mnist-fashion"}},
     ),
 )
 

@@ -395,7 +395,5 @@ CATALOG_ENTRIES = (
         kind="stylegan", model=StyleGAN, config=StyleGANConfig, label="StyleGAN",
         summary="a GAN whose noise becomes a style code w that modulates every layer, with per-layer noise",
         order=5, lr=2e-3, batch_size=32, priors=("gaussian",),
-        presets={"small": {"channels": (32, 16, 8), "disc_channels": (8, 16, 32), "w_dim": 64},
-                 "wide": {"channels": (64, 64, 32), "disc_channels": (32, 64, 64)}},
     ),
 )

@@ -98,7 +98,7 @@ CATALOG_ENTRIES = (
     CatalogEntry(
         kind="vae", model=VariationalAutoencoder, config=VAEConfig, label="VAE",
         summary="the same autoencoder with a KL term to a Gaussian prior, the AAE's usual rival", order=1,
-        priors=("gaussian",), presets={"2d": {"latent_dim": 2}},
+        priors=("gaussian",),
         dependent_defaults=lambda o: {"corruption_level": 0.3 if o.get("corruption", "none") != "none" else 0.0},
         # Short runs learn: 3 epochs on 20,000 images, 1,000 prior samples read by the shipped
         # classifier. At batch 100 and rate 1e-3 the 2-D VAE drew >= 5 % of 8 or more classes in 2 of 7 seeds

@@ -103,7 +103,5 @@ CATALOG_ENTRIES = (
         kind="wgan-gp", model=WGANGP, config=WGANGPConfig, label="WGAN-GP",
         summary="a GAN whose critic estimates the Wasserstein distance, kept smooth by a gradient penalty",
         order=4, lr=2e-4,
-        presets={"small": {"generator_hidden": (128, 256, 512), "critic_channels": 16},
-                 "dcgan": {"generator": "conv", "generator_channels": 128}},
     ),
 )
