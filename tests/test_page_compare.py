@@ -178,3 +178,17 @@ def test_what_to_notice_says_which_model_the_shown_numbers_favour(tiny_models):
         assert metric_label(key) in clause, (key, winner, notice)  # named beside the model that wins it
     assert "fill the prior" not in notice  # the 2-D figure's claim is not made of a projection
     assert at.query_params["projection"] == "PCA"
+
+
+def test_the_8d_pair_like_for_like_is_shown_from_the_sweep_records(tiny_models):
+    """Both plain and both with the same input noise: the page's table is the sweep records' arms, as the results
+    document gives them (an arm without trials says so rather than leaving the row out)."""
+    from aae.lab.paper import EIGHT_D_PAIR
+    from aae.lab.report import pair_rows, sweep_records
+
+    at = open_pair(tiny_models["tiny-aae-8d"], tiny_models["tiny-vae-8d"])
+    expected = pair_rows(sweep_records())
+    (table,) = [t.value for t in at.table if "inputs" in t.value.columns]
+    assert table.to_dict("records") == expected
+    assert [(row["model"], row["inputs"]) for row in expected] == [(a.model, a.inputs) for a in EIGHT_D_PAIR]
+    assert any(row["validation Parzen LL ↑ (mean ± std)"].endswith("seeds)") for row in expected)

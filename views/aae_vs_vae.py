@@ -16,6 +16,7 @@ from aae.core import catalog
 from aae.core.checkpoints import CheckpointError
 from aae.core.metrics.evaluate import LATENT_METRICS, METRICS, eval_generator, latent_metrics, metric_label
 from aae.core.priors import PriorConfig, describe_prior
+from aae.lab.report import PAIR, pair_differences, pair_note, pair_rows, sweep_records
 from ui import common
 
 # --- session state ----------------------------------------------------------------------------------
@@ -260,3 +261,13 @@ for numbers, entry, other in zip(number_columns, pair, pair[::-1]):
             help=f"{metric.label.strip()}: {metric.direction}. {metric.help} As `aae eval` measures it, on the "
                  "10,000 test images.",
         )
+
+# --- the 8-D pair, like for like (from the sweep records) ----------------------------------------------
+pair_table = pair_rows(sweep_records())
+if any(row[PAIR[2]] != "not measured yet" for row in pair_table):
+    with st.expander("The 8-D AAE and VAE, like for like: both plain, and both with the same input noise"):
+        records = sweep_records()
+        st.caption(pair_note(records))
+        st.table(pair_table, hide_index=True)
+        for line in pair_differences(records):
+            st.markdown(f"- {line}.")

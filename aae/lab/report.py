@@ -51,7 +51,8 @@ def _cards() -> dict[str, dict[str, Any]]:
     return cards
 
 
-def _sweeps() -> dict[str, dict[str, Any]]:
+def sweep_records() -> dict[str, dict[str, Any]]:
+    """{sweep name: its record} from docs/sweeps (none when the documents are not installed)."""
     return {p.parent.name: json.loads(p.read_text()) for p in sorted(SWEEPS.glob("*/sweep.json"))}
 
 
@@ -142,6 +143,14 @@ def pair_rows(sweeps: dict[str, Any], arms=EIGHT_D_PAIR) -> list[dict[str, str]]
     return rows
 
 
+def pair_note(sweeps: dict[str, Any]) -> str:
+    """What the like-for-like table is, with the training budget its sweeps fixed."""
+    budget = next((s["fixed"] for s in sweeps.values() if s.get("recipe") == EIGHT_D_PAIR[0].sweep), {})
+    return ("The two 8-D models of the same size, both with plain inputs and both with the same input noise, "
+            "trained alike (" + ", ".join(f"{k} = {v}" for k, v in budget.items()) + ") and measured on the "
+            "validation images (σ chosen on one half, scored on the other), from the sweep records.")
+
+
 def pair_differences(sweeps: dict[str, Any], arms=EIGHT_D_PAIR) -> list[str]:
     """For each kind of input with both models measured on ≥ 2 seeds: the AAE's validation Parzen minus the
     VAE's, in nats and in standard errors of that difference."""
@@ -188,11 +197,7 @@ def results_document(cards: dict[str, Any], figures: dict[str, Any], sweeps: dic
              "", "## The paper's figures and ours", "", *_table(HEADLINE, headline_rows(cards, figures, link="")), ""]
     pair = pair_rows(sweeps)
     if any(row[PAIR[2]] != "not measured yet" for row in pair):
-        budget = next((s["fixed"] for s in sweeps.values() if s["recipe"] == EIGHT_D_PAIR[0].sweep), {})
-        lines += ["## The 8-D AAE and VAE, like for like", "",
-                  "The two 8-D models of the same size, both with plain inputs and both with the same input noise, "
-                  "trained alike (" + ", ".join(f"{k} = {v}" for k, v in budget.items()) + ") and measured on the "
-                  "validation images (σ chosen on one half, scored on the other), from the sweep records.", "",
+        lines += ["## The 8-D AAE and VAE, like for like", "", pair_note(sweeps), "",
                   *_table(PAIR, [[row[c] for c in PAIR] for row in pair]), "",
                   *(f"- {line}." for line in pair_differences(sweeps)), ""]
     lines += ["## Shipped models", "", *_table(
@@ -246,7 +251,7 @@ def results_document(cards: dict[str, Any], figures: dict[str, Any], sweeps: dic
 
 def render() -> dict[Path, str]:
     """{file: its content as the sources give it today}."""
-    cards, figures, sweeps = _cards(), seed_figures(), _sweeps()
+    cards, figures, sweeps = _cards(), seed_figures(), sweep_records()
     readme = README.read_text()
     if START in readme and END in readme:
         before, rest = readme.split(START, 1)
