@@ -200,6 +200,15 @@ def test_home_and_every_page_open_without_errors(page, app_url):
         assert np.asarray(Image.open(shot).convert("L")).std() > 5, f"{title}: the screenshot is blank"
 
 
+def test_style_space_draws_its_z_and_w_images_at_one_size(page, app_url):
+    """The same walk in Z and in W, side by side: the two images as wide as each other on the screen."""
+    _open_home(page, app_url)
+    _goto(page, "Style space")
+    widths = page.locator('[data-testid="stImage"]').filter(has_text="t = ").locator("img").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().width)")
+    assert len(widths) == 2 and widths[0] > 100 and abs(widths[0] - widths[1]) < 1, widths
+
+
 def test_letting_go_of_a_live_slider_moves_the_sweep_and_the_link(page, app_url):
     """One set of z sliders, the live ones: a drag redraws the digit in the browser, the address follows, and
     letting go sends the code to the page, whose sweep then changes."""
@@ -415,6 +424,10 @@ def test_uploading_a_digit_encodes_it(page, app_url, data_dir, tmp_path):
                 "the uploaded digit was not reconstructed")
     _settle(page)
     _assert_no_errors(page, "encode after upload")
+    # The conversion steps, left to right, in one row of one height: a tall crop is not drawn taller than the rest.
+    steps = page.locator('[data-testid="stImage"] img').all()[:5]
+    heights = [step.bounding_box()["height"] for step in steps]
+    assert len(heights) == 5 and max(heights) - min(heights) <= 1, heights
     _shot(page, "encode_upload")
     _click_map_until(page, "decoded from its code")  # a test digit on the map, beside what its code decodes to
     _assert_no_errors(page, "encode map click")
@@ -426,6 +439,36 @@ def test_uploading_a_digit_encodes_it(page, app_url, data_dir, tmp_path):
     _settle(page)
     assert page.locator('[data-testid="stAlertContentError"]').count() >= 1
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _toolbar_of_canvas(page):
+    """Point at the drawing canvas and return its toolbar's box once it has slid into place above the canvas."""
+    canvas = page.locator("canvas.upper-canvas").first
+    _wait_until(page, lambda: canvas.count() > 0 and canvas.bounding_box() is not None, "no drawing canvas")
+    _settle(page)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    toolbar = page.locator(".dc-toolbar").first
+    _wait_until(page, lambda: toolbar.evaluate("e => getComputedStyle(e).opacity") == "1", "no toolbar on hover")
+    page.wait_for_timeout(500)  # its slide upwards
+    return page.locator(".dc-toolbar-card").first.bounding_box()
+
+
+def test_the_canvas_toolbar_covers_nothing_above_the_canvas(page, app_url):
+    _open_home(page, app_url)
+    _goto(page, "Encode a digit")
+    page.get_by_role("tab", name="Draw").click()
+    toolbar = _toolbar_of_canvas(page)
+    tabs = page.get_by_role("tablist").first.bounding_box()
+    assert toolbar["y"] >= tabs["y"] + tabs["height"], (toolbar, tabs)  # the "Test digit" tab stays clickable
+    _goto(page, "Draw a prior")
+    page.get_by_text("a drawing", exact=True).click()
+    toolbar = _toolbar_of_canvas(page)
+    for widget in ('[data-testid="stMain"] [data-testid="stSlider"]',  # the brush
+                   '[data-testid="stMain"] [data-testid="stSelectbox"]'):  # the ink
+        box = page.locator(widget).first.bounding_box()
+        assert toolbar["y"] >= box["y"] + box["height"], (widget, toolbar, box)
 
 
 def _slider_to_start(page, label: str) -> None:

@@ -77,3 +77,17 @@ def test_an_uploaded_digit_is_brought_into_the_source_domain_and_translated(tiny
         assert image.shape == (28, 28) and torch.isfinite(image).all() and 0 <= image.min() and image.max() <= 1
     assert result["input"][:4].abs().max() == 0 and result["input"].max() > 0.5  # in the 8×8 digits' 20×20 box
     assert np.corrcoef(result["input"].numpy().ravel(), digit.ravel())[0, 1] > 0.6  # and still that digit
+
+
+def test_grid_labels_draw_the_times_sign_not_a_missing_glyph_box():
+    """The row label "8×8 digits": the font the grids are labelled with has a × (Pillow's own font draws a box)."""
+    import numpy as np
+
+    from ui.plots import label_font, label_grid
+
+    font = label_font(20)
+    times, missing = font.getmask("×"), font.getmask("\ue000")  # a private-use character: the missing-glyph box
+    assert times.getbbox() != missing.getbbox() or bytes(times) != bytes(missing)
+    grid = np.zeros((30 * 2, 30 * 3), dtype=np.uint8)
+    shown = label_grid(grid, scale=1, rows=["8×8 digits", "MNIST"], cols=[])
+    assert shown.shape[0] == grid.shape[0] and shown.shape[1] > grid.shape[1]  # a left margin holds the labels

@@ -5,6 +5,8 @@ Part of the pages' shared helpers (imported through `ui.common`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 import torch
@@ -25,14 +27,40 @@ def grid_image(images: torch.Tensor, *, nrow: int = 10, scale: int = 3, row_labe
     return label_grid(grid, scale=scale, rows=row_labels or [], cols=col_labels or [])
 
 
+def label_grid_font_paths() -> list[str]:
+    """Fonts with the glyphs labels use (×, →, ψ): DejaVu Sans from the system, else matplotlib's copy."""
+    paths = ["DejaVuSans.ttf"]  # Pillow looks in the system's font folders
+    try:
+        import matplotlib
+
+        paths.append(str(Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"))
+    except ImportError:
+        pass
+    return paths
+
+
+def label_font(size: int):
+    """DejaVu Sans at `size` where there is one, else Pillow's own font."""
+    from PIL import ImageFont
+
+    for path in label_grid_font_paths():
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
+
+
 def label_grid(grid: np.ndarray, *, scale: int, rows: list[str], cols: list[str]) -> np.ndarray:
     """A `grid_image` (uint8) with row names in a left margin and column names in a top margin, centred on
     the cells (28-pixel images with 2-pixel borders, `scale` times)."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     cell, pad = (28 + 2) * scale, 2 * scale
 
-    font = ImageFont.load_default(size=max(12, cell // 4))
+    font = label_font(max(12, cell // 4))
+    if "DejaVu" not in " ".join(font.getname()):  # Pillow's own font has no ×: "8×8" would show a box
+        rows, cols = [t.replace("×", "x") for t in rows], [t.replace("×", "x") for t in cols]
     measure = ImageDraw.Draw(Image.new("L", (1, 1)))
     left = (max((measure.textlength(t, font=font) for t in rows), default=0) + 12) if rows else 0
     top = (font.size + 10) if cols else 0
@@ -105,9 +133,34 @@ def show_clicked_digit(event, model, codes: np.ndarray, images: torch.Tensor) ->
     return index
 
 
+def prior_regions(prior, extent: float, resolution: int = 100, *, share: float = 0.75) -> np.ndarray | None:
+    """For a prior with one part per digit (`supports_labels`: the mixture, the swiss roll, a drawing in digits'
+    colours), the digit whose part each cell of the `resolution`² grid over [−extent, extent]² lies in, indexed
+    [y, x] with y increasing as Prior.density_grid gives it: the digit that has at least `share` of the cell's
+    draws, −1 where none has (ink the digits share) or where no draw fell. None for a prior without parts."""
+    if not prior.supports_labels:
+        return None
+    per_digit = 10_000
+    labels = torch.arange(10).repeat_interleave(per_digit)
+    draws = prior.sample(len(labels), labels=labels, generator=torch.Generator().manual_seed(0))[:, :2].float()
+    cell = ((draws + extent) / (2 * extent) * resolution).floor().long()
+    inside = ((cell >= 0) & (cell < resolution)).all(dim=1)
+    counts = torch.zeros(10, resolution * resolution)
+    counts.index_put_((labels[inside], cell[inside, 1] * resolution + cell[inside, 0]), torch.ones(int(inside.sum())),
+                      accumulate=True)
+    # A 3 × 3 box over the counts: a cell no draw fell in, amid a digit's part, is still that digit's.
+    counts = torch.nn.functional.avg_pool2d(counts.reshape(10, 1, resolution, resolution), 3, stride=1, padding=1,
+                                            count_include_pad=False).reshape(10, resolution, resolution)
+    totals = counts.sum(0)
+    best, digit = counts.max(0)
+    owned = (totals > 0) & (best >= share * totals)
+    return torch.where(owned, digit, torch.full_like(digit, -1)).numpy()
+
+
 def latent_frame_figure(prior, frame=None, *, title: str, disc: bool = False, dataset: str | None = None):
     """The prior's density as a grey map and, with a LatentFrame (aae.app.explore), the codes of its test digits
-    over it and (`disc`) the discriminator's D(z) as contours: the live view of q(z) meeting p(z)."""
+    over it and (`disc`) the discriminator's D(z) as contours: the live view of q(z) meeting p(z). A prior with one
+    part per digit is tinted in the digits' colours, with a legend of which digit has which colour."""
     import plotly.graph_objects as go
     from plotly.colors import qualitative
 
@@ -115,22 +168,30 @@ def latent_frame_figure(prior, frame=None, *, title: str, disc: bool = False, da
     xs, ys, density = prior.density_grid(extent=extent, resolution=100)
     fig = go.Figure(go.Heatmap(x=xs.numpy(), y=ys.numpy(), z=density.numpy(), colorscale="Greys", showscale=False,
                                hoverinfo="skip", zmin=0, zmax=1.6))
+    regions = prior_regions(prior, extent, resolution=len(xs))
+    if regions is not None:  # each digit's part of the prior in the digit's colour, over its density
+        tint = np.where((regions >= 0) & (density.numpy() > 0), regions, np.nan).astype(float)
+        scale = [[bound, colour] for digit, colour in enumerate(qualitative.T10[:10])
+                 for bound in (digit / 10, (digit + 1) / 10)]
+        fig.add_trace(go.Heatmap(x=xs.numpy(), y=ys.numpy(), z=tint, colorscale=scale, zmin=-0.5, zmax=9.5,
+                                 opacity=0.55 if frame is None else 0.3,  # lighter under the codes' dots
+                                 showscale=False, hoverinfo="skip", name="the prior's parts"))
     if frame is not None and disc and frame.disc is not None:
         axis = np.linspace(-extent, extent, frame.disc.shape[0])
         fig.add_trace(go.Contour(x=axis, y=axis, z=frame.disc.numpy(), colorscale="RdBu", opacity=0.45,
                                  contours={"start": 0, "end": 1, "size": 0.1}, name="D(z)",
                                  colorbar={"title": "D(z)", "len": 0.6}, hovertemplate="D(z) %{z:.2f}<extra></extra>"))
-    if frame is None and prior.supports_labels:  # each digit's part of the prior, in the digit's colour
-        labels = torch.arange(1000) % 10
-        draws = prior.sample(1000, labels=labels, generator=torch.Generator().manual_seed(0))
-        for digit in range(10):
-            mine = draws[labels == digit].numpy()
-            fig.add_trace(go.Scatter(x=mine[:, 0], y=mine[:, 1], mode="markers", name=f"digit {digit}",
-                                     marker={"size": 3, "color": qualitative.T10[digit]}, hoverinfo="name"))
     if frame is not None:
         # A frame's codes are of the first test digits of the job's dataset, in order.
         add_digit_traces(fig, frame.codes.numpy(), frame.labels.numpy(), opacity=0.75, dataset=dataset)
-    fig.update_layout(title=title, height=420, margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False,
+    elif regions is not None:  # the legend's entries: one swatch per digit with a part of its own
+        for digit in sorted({int(d) for d in np.unique(regions) if d >= 0}):
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{digit}",
+                                     marker={"size": 10, "symbol": "square", "color": qualitative.T10[digit]}))
+    legend = regions is not None
+    fig.update_layout(title=title, height=470 if legend else 420, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      showlegend=legend, legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0,
+                                                 "title": {"text": "digit"}, "itemsizing": "constant"},
                       xaxis={"range": [-extent, extent], "title": "z1", "constrain": "domain"},
                       yaxis={"range": [-extent, extent], "title": "z2", "scaleanchor": "x"})
     return fig

@@ -65,7 +65,8 @@ def paths() -> None:
     for column, space, title in ((left, "z", "in Z (slerp between the codes)"),
                                  (right, "w", "in W (a straight line between their styles)")):
         image = path_images(model, z_a, z_b, [t], space=space, psi=psi)[0]
-        column.image(common.digit_image(image, scale=6), caption=f"{title}, t = {t:.2f}")
+        # a fixed width: left to its content, each image took the width of its caption, so Z and W differed
+        column.image(common.digit_image(image, scale=6), caption=f"{title}, t = {t:.2f}", width=280)
     ts = [i / (PATH_STEPS - 1) for i in range(PATH_STEPS)]
     for space, label in (("z", "Z"), ("w", "W")):
         strip = common.grid_image(path_images(model, z_a, z_b, ts, space=space, psi=psi), nrow=PATH_STEPS)
