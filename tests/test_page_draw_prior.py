@@ -3,12 +3,15 @@ arrive, and find the saved model with its drawn prior; a blank drawing is refuse
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
-from page_runner import run_page
+import torch
+from page_runner import run_page, values
 
 from aae.core.checkpoints import load_checkpoint
 
@@ -24,6 +27,30 @@ def train_until_done(at) -> None:
         assert not at.exception
     assert at.session_state["draw_status"] == "done", [e.value for e in at.error]
     at.run()
+
+
+def figure(at, key: str) -> dict:
+    """The plotly figure of the chart `key`, as the browser gets it."""
+    return json.loads(next(c for c in at.get("plotly_chart") if c.key == key).proto.spec)
+
+
+def tint_of(fig: dict) -> np.ndarray:
+    """The digit each cell of the map is tinted as (NaN: untinted), indexed [y, x] from the bottom."""
+    layer = next(t for t in fig["data"] if t["type"] == "heatmap" and t.get("name") == "the prior's parts")
+    return values(layer["z"]).astype(float).reshape(len(values(layer["y"])), len(values(layer["x"])))
+
+
+def legend_names(fig: dict) -> list[str]:
+    return [t["name"] for t in fig["data"] if t["type"] != "heatmap" and t.get("showlegend", True)]
+
+
+def cell_digits(fig: dict, points: np.ndarray) -> np.ndarray:
+    """The tint under each point (N, 2) of the plane."""
+    layer = next(t for t in fig["data"] if t["type"] == "heatmap" and t.get("name") == "the prior's parts")
+    xs, ys = values(layer["x"]), values(layer["y"])
+    cols = np.abs(points[:, :1] - xs[None]).argmin(1)
+    rows = np.abs(points[:, 1:] - ys[None]).argmin(1)
+    return tint_of(fig)[rows, cols]
 
 
 @pytest.fixture
@@ -56,6 +83,27 @@ def test_an_example_shape_trains_an_aae_and_a_vae_with_frames_and_saves_them(pag
     assert len(manifolds) == 2, [str(i.proto)[:300] for i in at.get("image")]  # each run's manifold under its map
 
 
+def test_a_coloured_prior_is_drawn_in_its_colours_with_a_legend_and_no_single_d_z(page):
+    at = page
+    at.radio(key="draw_source").set_value("an example").run()
+    at.selectbox(key="draw_example").set_value("ring").run()
+    assert not at.checkbox(key="draw_show_disc").disabled  # one D(z) over the plane: offered
+    assert not figure(at, "draw_preview")["layout"]["showlegend"]  # one colour of ink: nothing to tell apart
+    at.selectbox(key="draw_example").set_value("ten coloured slices").run()
+    # A label-regularised AAE's D judges a code with its digit: no one map to show, and the page says why.
+    box = at.checkbox(key="draw_show_disc")
+    assert box.disabled and "digit" in box.help
+    preview = figure(at, "draw_preview")
+    assert preview["layout"]["showlegend"] and legend_names(preview) == [str(d) for d in range(10)]
+    from aae.core.prior_images import example_drawing, image_prior_config
+    from aae.core.priors import make_prior
+
+    prior = make_prior(image_prior_config(example_drawing("ten coloured slices")), 2)
+    for digit in range(10):
+        draws = prior.sample(200, labels=torch.full((200,), digit), generator=torch.Generator().manual_seed(1))
+        assert np.mean(cell_digits(preview, draws.numpy()) == digit) > 0.9, digit
+
+
 def test_a_blank_upload_is_refused_and_nothing_can_start(page):
     at = page
     at.radio(key="draw_source").set_value("a drawing").run()
@@ -77,8 +125,13 @@ def test_the_coloured_slices_train_a_label_regularised_aae(page):
     saved = [s.value.split("**")[1] for s in at.success]
     model = load_checkpoint(Path(os.environ["AAE_RUNS_DIR"]) / saved[0]).model
     assert model.config.label_regularized and model.config.prior.regions is not None  # each digit its slice
-    import torch
-
+    # The frames draw the prior in the digits' colours, with a legend of which digit has which colour: each
+    # digit's prior draws lie on its own colour.
+    frame = figure(at, "draw_plot_aae_done")
+    assert frame["layout"]["showlegend"] and legend_names(frame) == [str(d) for d in range(10)]
+    for digit in (0, 3, 7):
+        draws = model.sample_latent(200, labels=torch.full((200,), digit)).numpy()
+        assert np.mean(cell_digits(frame, draws) == digit) > 0.9
     three = model.sample_latent(300, labels=torch.full((300,), 3))
     seven = model.sample_latent(300, labels=torch.full((300,), 7))
     assert (three.mean(0) - seven.mean(0)).norm() > 2  # opposite slices of the ring

@@ -165,3 +165,20 @@ def test_the_map_box_shows_the_map_drawn_and_keeps_the_choice_across_a_2d_model(
     assert box.value == "dimensions 1 and 2"  # the choice made before the 2-D model
     assert box.proto.default == 1  # and what a browser shows when it draws the box again
     assert figure(at)["layout"]["xaxis"]["title"]["text"] == "z1"
+
+
+@pytest.mark.parametrize("shape", [(225, 45), (4, 20), (28, 28), (400, 300)],
+                         ids=["a tall crop", "a wide fitted digit", "MNIST form", "a photo"])
+def test_a_conversion_step_is_drawn_at_its_true_aspect_ratio_in_a_square_of_one_size(shape):
+    from ui.plots import thumbnail
+
+    image = np.random.default_rng(0).uniform(0.2, 1.0, shape)  # no pixel as dark as the transparent margin
+    square = thumbnail(image, side=336)
+    assert square.shape == (336, 336, 4)  # every step the same size in its row
+    drawn = np.argwhere(square[..., 3] > 0)
+    (top, left), (bottom, right) = drawn.min(0), drawn.max(0) + 1
+    height, width = bottom - top, right - left
+    assert max(height, width) == 336  # its longer edge fills the square
+    assert width / height == pytest.approx(shape[1] / shape[0], rel=0.02)  # not stretched
+    if shape == (28, 28):  # enlarged by whole pixels: each pixel a sharp 12 × 12 block of its own grey
+        assert np.array_equal(square[..., 0], np.kron((image * 255).round(), np.ones((12, 12))).astype(np.uint8))

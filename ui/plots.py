@@ -83,6 +83,22 @@ def digit_image(image: torch.Tensor | np.ndarray, *, scale: int = 8) -> np.ndarr
     return (np.kron(np.clip(array, 0, 1), np.ones((scale, scale))) * 255).round().astype(np.uint8)
 
 
+def thumbnail(array: np.ndarray, side: int = 336) -> np.ndarray:
+    """A 2-D image in [0, 1] as a `side` × `side` RGBA uint8 square, its longer edge filling the square at its true
+    aspect ratio, transparent around it: a row of them has one height whatever each image's shape. Enlarged with
+    nearest neighbours, so pixels stay sharp; shrunk by averaging."""
+    from PIL import Image
+
+    a = np.clip(np.asarray(array, dtype=np.float32), 0.0, 1.0)
+    height, width = a.shape
+    fit = side / max(height, width)
+    grey = Image.fromarray((a * 255).round().astype(np.uint8)).resize(
+        (max(1, round(width * fit)), max(1, round(height * fit))), Image.NEAREST if fit >= 1 else Image.BOX)
+    square = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    square.paste(grey.convert("RGBA"), ((side - grey.width) // 2, (side - grey.height) // 2))
+    return np.asarray(square)
+
+
 # -- latent maps ------------------------------------------------------------------------------
 
 def add_digit_traces(figure, points: np.ndarray, labels: np.ndarray, *, indices: np.ndarray | None = None,

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from aae.app import workers
-from aae.app.estimates import estimate_job_seconds, format_duration, measure_throughput
+from aae.app.estimates import Estimate, total, training_estimate
 from aae.app.explore import manifold_image
 from aae.app.jobs import JobSnapshot, TrainingJob
 from aae.core import catalog
@@ -21,7 +21,7 @@ from aae.core.data import is_available
 from aae.core.prior_images import DIGIT_COLOURS, EXAMPLE_SHAPES, example_drawing, image_prior_config
 from aae.core.priors import PriorConfig, make_prior
 from ui import canvas as canvas_checks
-from ui import common
+from ui import common, estimates
 
 try:  # the canvas is an optional component: without it the examples and uploads still work
     from streamlit_drawable_canvas import st_canvas
@@ -73,6 +73,7 @@ def drawn_prior() -> tuple[PriorConfig | None, str | None]:
                                     "codes there (label-regularised, like the paper's mixture of 10 Gaussians). "
                                     "Black ink is shared by the digits without a colour of their own.")
         stroke = "#000000" if ink.startswith("black") else DIGIT_COLOURS[int(ink.split()[-1])]
+        canvas_checks.toolbar_room()  # its toolbar shows above it, over the brush and ink without this room
         canvas = st_canvas(stroke_width=width, stroke_color=stroke, background_color="#FFFFFF",
                            height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
                            return_image_data=True, key="draw_canvas")
@@ -90,10 +91,16 @@ def drawn_prior() -> tuple[PriorConfig | None, str | None]:
 
 # -- the runs ------------------------------------------------------------------------------------
 
-@st.cache_data(show_spinner="Measuring this machine's speed for the estimate…", max_entries=16)
-def images_per_second(kind: str, hidden: int) -> float:
-    config = catalog.build_config(kind, {"latent_dim": 2, "hidden": hidden})
-    return measure_throughput(kind, config, catalog.train_config(kind, config, epochs=1))
+def run_estimate(*, epochs: int, images: int, hidden: int, with_vae: bool) -> Estimate:
+    """Both runs' time (as on Train: the training at the measured rate, its validation, the worker's start), from
+    rates measured on a model of the same size with the default prior: the drawing barely changes a step's cost,
+    and a measurement at every stroke would hold up the drawing."""
+    parts = []
+    for kind in ["aae", "vae"] if with_vae else ["aae"]:
+        config = catalog.build_config(kind, {"latent_dim": 2, "hidden": hidden})
+        train = catalog.train_config(kind, config, epochs=epochs, device="auto", log_every=0, sample_every=-1)
+        parts.append(training_estimate(estimates.measured_rate(kind, config, train), train, train_images=images))
+    return total(parts, at_once=workers.max_running())
 
 
 def start_runs(prior: PriorConfig, *, epochs: int, images: int, hidden: int, with_vae: bool) -> None:
@@ -127,7 +134,8 @@ def show_run(kind: str, job: TrainingJob, snap: JobSnapshot, *, live: bool) -> N
     frame = snap.frames[index]
     common.enable_hover(job.dataset)
     st.plotly_chart(common.latent_frame_figure(prior, frame, title=f"{title} · epoch {frame.epoch:.2f}",
-                                   disc=st.session_state.get("draw_show_disc", False), dataset=job.dataset),
+                                   disc=st.session_state.get("draw_show_disc", False) and not coloured,
+                                   dataset=job.dataset),
                     key=f"draw_plot_{kind}_{'live' if live else 'done'}")
     st.caption(f"MMD² of the codes to the prior: **{frame.distance:.3f}** (frame {index + 1} of "
                f"{len(snap.frames)}) · {snap.status}")
@@ -198,22 +206,27 @@ images = settings[1].select_slider("Training images", [2_000, 5_000, 10_000, 20_
 hidden = settings[2].select_slider("Hidden units", [64, 128, 256, 512, 1000], 256, key="draw_hidden")
 with_vae = settings[3].checkbox("Train a VAE beside it", True, key="draw_with_vae",
                                 help="Same size and data: watch it ignore your drawing.")
-st.checkbox("Show the discriminator's D(z) over the plane (AAE)", False, key="draw_show_disc",
-            help="D(z) near 1: the discriminator takes z for a prior draw; near 0: for a code of a digit.")
+# The frames shown are the AAE run's, else the next run's: is its prior in digits' colours (label-regularised)?
+shown_aae = jobs.get(SLOTS["aae"])
+coloured = (bool(shown_aae.model_config.label_regularized) if shown_aae is not None
+            else prior_config is not None and prior_config.regions is not None)
+st.checkbox("Show the discriminator's D(z) over the plane (AAE)", False, key="draw_show_disc", disabled=coloured,
+            help="Not for a prior in digits' colours: there the discriminator judges each code together with its "
+                 "digit, so there is no one D(z) over the plane (each digit has its own)." if coloured else
+                 "D(z) near 1: the discriminator takes z for a prior draw; near 0: for a code of a digit.")
 
 if not is_available("mnist", common.data_dir()):
     st.warning(common.data_missing_message(common.data_dir()))
 else:
     try:
-        # Each run: its training at the measured rate, each epoch's validation, the worker's start (as on Train).
-        estimate = sum(estimate_job_seconds(images_per_second(kind, hidden), epochs=int(epochs),
-                                            train_images=int(images), validation_images=10_000)
-                       for kind in (["aae", "vae"] if with_vae else ["aae"]))
-        st.caption(f"Estimated time on {common.device_description()}: {format_duration(estimate)} "
-                   f"(each run in a process of its own; at most {workers.max_running()} train at once here).")
+        estimate = run_estimate(epochs=int(epochs), images=int(images), hidden=int(hidden), with_vae=with_vae)
     except (RuntimeError, ValueError):
         estimate = None
-    start = st.button("Train against this prior", type="primary", key="draw_start",
+    else:
+        st.session_state["draw_estimate"] = estimate.seconds
+        estimates.show(estimate, f"for {'both runs' if with_vae else 'the run'} on {common.device_description()} "
+                                 f"(each in a process of its own; at most {workers.max_running()} train at once here)")
+    start = st.button(estimates.start_label("Train against this prior", estimate), type="primary", key="draw_start",
                       disabled=prior_config is None or bool(running),
                       help="Running already" if running else None)
     if start and prior_config is not None:

@@ -21,6 +21,7 @@ from aae.app.projections import majority_class, nearest_component, project
 from aae.core import catalog
 from aae.core.metrics import reconstruction_error
 from ui import common
+from ui.canvas import toolbar_room
 
 try:  # the canvas is an optional component: without it the Upload and Test digit tabs still work
     from streamlit_drawable_canvas import st_canvas
@@ -63,15 +64,6 @@ def _random_test_index() -> None:
     st.session_state["encode_test_index"] = int(np.random.default_rng().integers(0, 10_000))
 
 
-def _step_image(array: np.ndarray, side: int = 168) -> np.ndarray:
-    """A conversion step as uint8; small arrays are enlarged by whole pixels so they stay sharp."""
-    a = np.clip(np.asarray(array, dtype=np.float32), 0.0, 1.0)
-    scale = max(1, side // max(a.shape))
-    if scale > 1:
-        a = np.kron(a, np.ones((scale, scale), dtype=np.float32))
-    return (a * 255).round().astype(np.uint8)
-
-
 # --- header and model --------------------------------------------------------------------------------
 common.page_header(
     "Encode a digit",
@@ -106,6 +98,7 @@ with tab_draw:
         st.info(f"The drawing canvas is not available here ({CANVAS_PROBLEM}). Upload a file or pick a test "
                 "digit instead.")
     else:
+        toolbar_room()  # its toolbar shows above it, over the tabs without this room
         canvas = st_canvas(
             stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS_SIDE,
             width=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True, key="encode_canvas",
@@ -171,7 +164,8 @@ if steps is not None:
     st.subheader("From picture to MNIST form")
     for column, (number, (title, array)) in zip(st.columns(len(steps)), enumerate(steps, start=1)):
         height, width = array.shape
-        column.image(_step_image(array), caption=f"{number}. {title} ({width}×{height})", width="stretch")
+        # Each at its true aspect ratio in a square of one size: a tall crop is not drawn many times taller.
+        column.image(common.thumbnail(array), caption=f"{number}. {title} ({width}×{height})", width="stretch")
 else:
     st.caption(f"Test image #{test_index} ({names[true_label]}) is already in the 28×28 form the model reads.")
 

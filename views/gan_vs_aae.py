@@ -13,7 +13,7 @@ import streamlit as st
 import torch
 
 from aae.app import workers
-from aae.app.estimates import estimate_job_seconds, format_duration, measure_throughput
+from aae.app.estimates import job_estimate, lockstep
 from aae.app.jobs import DuelFrame, DuelJob, JobSnapshot
 from aae.core import catalog, spec
 from aae.core.checkpoints import CLASSIFIERS as CLASSIFIER_RECIPES
@@ -21,7 +21,7 @@ from aae.core.data import DATASET_NAMES, is_available
 from aae.core.metrics import coverage_trust
 from aae.core.training import TrainConfig
 from aae.lab.recipes import get_recipe, recipes_for
-from ui import common
+from ui import common, estimates
 
 # -- session state ------------------------------------------------------------------------------
 st.session_state.setdefault("duel_status", None)  # the last duel's status ("running", "paused", "done", ...)
@@ -34,11 +34,6 @@ jobs = common.session_jobs()
 job: DuelJob | None = jobs.get("duel")
 LIVE = ("pending", "running")
 GENERATOR_KINDS = catalog.kinds(generator_only=True)  # every model without an encoder that draws images
-
-
-@st.cache_data(show_spinner="Measuring this device's speed for the estimate…", max_entries=64)
-def images_per_second(kind: str, model_config, train_config: TrainConfig) -> float:
-    return measure_throughput(kind, model_config, train_config)
 
 
 # -- controls -----------------------------------------------------------------------------------
@@ -226,11 +221,11 @@ common.page_header(
     "number.",
     notice=(
         "both models see the same batches. The AAE's samples look like digits early (its decoder learns by "
-        "reconstruction): with the defaults below, after about 10 s of training on a 2-core CPU (200 steps). The "
-        "GAN's start as blobs and become rough digits over the 1,000-step run, about 100 s here: its generator "
-        "learns only through the discriminator. Coverage is shown only once samples are near real digits by the "
-        "Fréchet distance of the classifier's features, because the classifier also gives blobs classes with "
-        "confidence (`bench/duel_digits.py`; the small preset, five times cheaper, never drew digits in the run)."
+        "reconstruction): with the defaults below, after about 200 of the run's 1,000 steps. The GAN's start as "
+        "blobs and become rough digits over the whole run (the estimate by the Start button says how long it takes "
+        "on this machine): its generator learns only through the discriminator. Coverage is shown only once samples "
+        "are near real digits by the Fréchet distance of the classifier's features, because the classifier also "
+        "gives blobs classes with confidence (the small preset, five times cheaper, never drew digits in the run)."
     ),
 )
 current = job.snapshot() if job is not None else None
@@ -292,16 +287,14 @@ except ValueError as error:
     st.error(str(error))
 if settings is not None and not too_big:
     # Both models take every batch: the pair's rate is the harmonic sum of each one's, measured on this device.
-    gan_rate = images_per_second(gan_kind, gan_config, replace(train_config, lr=catalog.entry(gan_kind).lr))
-    aae_rate = images_per_second("aae", aae_config, train_config)
-    rate = 1 / (1 / gan_rate + 1 / aae_rate)
+    rate = lockstep(estimates.measured_rate(gan_kind, gan_config, replace(train_config, lr=catalog.entry(gan_kind).lr)),
+                    estimates.measured_rate("aae", aae_config, train_config))
     n_images = int(train_limit) if train_limit else 50_000
-    estimate = estimate_job_seconds(rate, epochs=int(epochs), train_images=n_images)
-    st.session_state["duel_estimate"] = estimate
-    st.caption(f"Estimated time: **{format_duration(estimate)}** for {int(epochs)} epochs of {n_images:,} images "
-               f"at {rate:,.0f} images/s for the pair (measured on this device just now), with the worker's "
-               "start; drawing the frames adds a little.")
-start = st.button("Start" + (f" ({format_duration(estimate)})" if estimate else ""), key="duel_start",
+    estimate = job_estimate(rate, epochs=int(epochs), train_images=n_images)  # no validation: a duel shows frames
+    st.session_state["duel_estimate"] = estimate.seconds
+    estimates.show(estimate, f"for {int(epochs)} epochs of {n_images:,} images for the pair, with the worker's start "
+                             "(drawing the frames adds a little)")
+start = st.button(estimates.start_label("Start", estimate), key="duel_start",
                   type="primary", disabled=busy or not has_data or too_big or settings is None,
                   help="Pause or stop the current run first." if busy else "A new run replaces the last one.")
 if start and not busy and has_data and not too_big and settings is not None:

@@ -14,15 +14,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from aae.app import workers
-from aae.app.estimates import estimate_job_seconds, format_duration, measure_throughput
+from aae.app.estimates import training_estimate
 from aae.app.explore import manifold_image
 from aae.app.jobs import JobSnapshot, TrainingJob
 from aae.core import catalog, spec
 from aae.core.data import DATASET_FOLDERS, DATASET_NAMES, is_available
 from aae.core.priors import PRIOR_NAMES, PriorConfig, make_prior
-from aae.core.training import TrainConfig
 from aae.lab.recipes import all_recipes, get_recipe
-from ui import common, forms
+from ui import common, estimates, forms
 
 # -- session state ------------------------------------------------------------------------------
 st.session_state.setdefault("train_status", None)  # the last job's status ("running", "done", ...), for tests
@@ -110,11 +109,6 @@ def leave_recipe() -> None:
     if st.session_state.get("train_recipe") is not None:
         st.session_state["train_recipe"] = None
         clear_form()
-
-
-@st.cache_data(show_spinner="Measuring this device's speed for the estimate…", max_entries=64)
-def images_per_second(kind: str, model_config: Any, train_config: TrainConfig) -> float:
-    return measure_throughput(kind, model_config, train_config)
 
 
 def missing_data_message(dataset: str) -> str:
@@ -343,20 +337,17 @@ if run is not None and not problems:
         st.caption("The whole run specification, every default resolved, as `aae train --dry-run` prints it.")
         st.code(run.describe(), language="toml")
     try:
-        rate = images_per_second(kind, model_config, train_config)
+        rate = estimates.measured_rate(kind, model_config, train_config)
     except (ValueError, RuntimeError) as error:
         problems.append(str(error))
         st.error(f"This model cannot train: {error}")
     else:
         n_images = run.data.train_limit or 50_000  # the paper's training split of the full dataset
-        n_val = 10_000 if train_config.validation_images is None else train_config.validation_images
-        estimate = estimate_job_seconds(rate, epochs=train_config.epochs, train_images=n_images,
-                                        validation_images=n_val)
-        st.session_state["train_estimate"] = estimate
-        st.caption(f"Estimated time: **{format_duration(estimate)}** for {train_config.epochs} epochs of "
-                   f"{n_images:,} images at {rate:,.0f} images/s (measured on this device just now), with each "
-                   f"epoch's validation on {n_val:,} images and the worker's start.")
-start = st.button("Start training" + (f" ({format_duration(estimate)})" if estimate else ""), key="train_start",
+        estimate = training_estimate(rate, train_config, train_images=n_images)
+        st.session_state["train_estimate"] = estimate.seconds
+        estimates.show(estimate, f"for {train_config.epochs} epochs of {n_images:,} images, with their validation "
+                                 "and the worker's start")
+start = st.button(estimates.start_label("Start training", estimate), key="train_start",
                   type="primary",
                   disabled=running or own_run or bool(problems) or not has_data,
                   help="One training at a time per browser session." if running else None)

@@ -4,7 +4,8 @@ a job's wall time from Start to its saved model."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -51,7 +52,7 @@ WORKER_STARTUP_SECONDS = 4.0
 
 
 def estimate_job_seconds(images_per_second: float, *, epochs: int, train_images: int,
-                         validation_images: int = 0) -> float:
+                         validation_images: float = 0) -> float:
     """Wall time of a training job from Start to its saved model, for the estimate on a Start button.
 
     The measured training rate, plus the worker's start, plus each epoch's validation pass: a forward pass
@@ -61,6 +62,97 @@ def estimate_job_seconds(images_per_second: float, *, epochs: int, train_images:
     """
     per_epoch = (train_images + validation_images / 3) / max(images_per_second, 1e-9)
     return WORKER_STARTUP_SECONDS + epochs * per_epoch
+
+
+# A measured rate older than this is measured again before an estimate uses it: what else the machine is doing
+# changes, and with it the rate.
+MEASUREMENT_MAX_AGE = 600.0
+
+CAVEAT = ("An estimate: the run takes longer while other work (another training, another user of this app) keeps "
+          "the machine busy.")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Training images per second measured on this machine (`measure_throughput`), and when (time.time())."""
+
+    images_per_second: float
+    measured_at: float
+
+
+def lockstep(*rates: Rate) -> Rate:
+    """The rate of models trained in lockstep on the same batches (a duel): each image costs each model its time."""
+    return Rate(1 / sum(1 / max(r.images_per_second, 1e-9) for r in rates), min(r.measured_at for r in rates))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A job's wall time from Start to its saved model, as every page shows it; `images_per_second` is the rate it
+    rests on (None for several jobs at different rates)."""
+
+    seconds: float
+    measured_at: float
+    images_per_second: float | None = None
+
+    @property
+    def duration(self) -> str:
+        return format_duration(self.seconds)
+
+
+def validation_images_per_epoch(config: TrainConfig, validation_split: int = 10_000) -> float:
+    """The validation images a training job reads per epoch, on average, as the engine schedules them: each epoch's
+    subset (all when None) and, where the subset is smaller, the whole split every `full_validation_every` epochs
+    and after the last."""
+    epochs, every = max(config.epochs, 1), config.full_validation_every
+    per_epoch = validation_split if config.validation_images is None else min(config.validation_images,
+                                                                               validation_split)
+    full_passes = 0
+    if per_epoch < validation_split and (per_epoch > 0 or every):
+        full_passes = (epochs // every if every else 0) + (0 if every and epochs % every == 0 else 1)
+    return per_epoch + full_passes * validation_split / epochs
+
+
+def job_estimate(rate: Rate, *, epochs: int, train_images: int, validation_images: float = 0) -> Estimate:
+    """`estimate_job_seconds` at a measured `rate`, as an Estimate that remembers the measurement."""
+    seconds = estimate_job_seconds(rate.images_per_second, epochs=epochs, train_images=train_images,
+                                   validation_images=validation_images)
+    return Estimate(seconds, rate.measured_at, rate.images_per_second)
+
+
+def training_estimate(rate: Rate, config: TrainConfig, *, train_images: int,
+                      validation_split: int = 10_000) -> Estimate:
+    """A training job's Estimate: `config.epochs` epochs of `train_images` at `rate`, its validation as `config`
+    schedules it, and the worker's start."""
+    return job_estimate(rate, epochs=config.epochs, train_images=train_images,
+                        validation_images=validation_images_per_epoch(config, validation_split))
+
+
+def total(estimates: Iterable[Estimate], *, at_once: int = 1) -> Estimate:
+    """Several jobs started together: side by side when `at_once` workers may train at once (the longest one
+    counts), else one after another in the queue (their times add up)."""
+    estimates = list(estimates)
+    if len(estimates) == 1:
+        return estimates[0]
+    seconds = [e.seconds for e in estimates]
+    return Estimate(max(seconds) if at_once >= len(seconds) else sum(seconds), min(e.measured_at for e in estimates))
+
+
+def measured_ago(measured_at: float, now: float | None = None) -> str:
+    """"just now", "20 min ago", "2.5 h ago": the age of a measurement, for people."""
+    age = max(0.0, (time.time() if now is None else now) - measured_at)
+    if age < 60:
+        return "just now"
+    if age < 90 * 60:
+        return f"{age / 60:.0f} min ago"
+    return f"{age / 3600:.1f} h ago"
+
+
+def describe_estimate(estimate: Estimate, what: str, *, now: float | None = None) -> str:
+    """The sentence beside a Start button: the estimate (in bold, as the button says it), `what` it covers, the
+    measurement it rests on and its age, and that it depends on the machine's load."""
+    rate = "" if estimate.images_per_second is None else f"{estimate.images_per_second:,.0f} images/s, "
+    return (f"Estimated time: **{estimate.duration}** {what}, from this machine's speed ({rate}measured "
+            f"{measured_ago(estimate.measured_at, now)}). {CAVEAT}")
 
 
 def format_duration(seconds: float) -> str:

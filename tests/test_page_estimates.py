@@ -1,0 +1,86 @@
+"""The time estimate on every page that starts a training (Train, GAN vs AAE, Draw a prior): the text and the Start
+button say one and the same estimate, say how old the measurement behind it is, and that the machine's load
+changes it; and the arithmetic and wording behind it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from page_runner import run_page
+
+from aae.app.estimates import (
+    Estimate,
+    Rate,
+    describe_estimate,
+    job_estimate,
+    lockstep,
+    total,
+    training_estimate,
+    validation_images_per_epoch,
+)
+from aae.core.training import TrainConfig
+
+DURATION = re.compile(r"about \d+(?:\.\d+)? (?:s|min|h)\b")
+
+
+def page_texts(at) -> list[str]:
+    return [e.value for kind in ("markdown", "caption", "info", "warning") for e in at.get(kind)]
+
+
+@pytest.mark.parametrize(("page", "button"), [("train", "train_start"), ("gan_vs_aae", "duel_start"),
+                                              ("draw_prior", "draw_start")])
+def test_the_text_and_the_start_button_say_the_same_estimate_and_how_it_was_made(tiny_models, data_dir, page,
+                                                                                 button):
+    at = run_page(page)
+    label = at.button(key=button).label
+    said = DURATION.findall(label)
+    assert len(said) == 1, label  # the button says the estimate
+    captions = [t for t in page_texts(at) if "Estimated time" in t]
+    assert len(captions) == 1, page_texts(at)
+    assert f"**{said[0]}**" in captions[0]
+    # Nowhere else on the page does a different duration stand for the same run.
+    others = {d for text in page_texts(at) for d in DURATION.findall(text)} - set(said)
+    assert not others, others
+    assert "measured just now" in captions[0]  # the page measured it for this visit
+    assert "busy" in captions[0]  # and it says the machine's load changes it
+
+
+def test_an_old_measurement_says_its_age_not_just_now():
+    now = 1_000_000.0
+    old = Estimate(seconds=100, measured_at=now - 20 * 60, images_per_second=500)
+    text = describe_estimate(old, "for 1 epoch", now=now)
+    assert "measured 20 min ago" in text and "just now" not in text
+    fresh = Estimate(seconds=100, measured_at=now - 5, images_per_second=500)
+    assert "measured just now" in describe_estimate(fresh, "for 1 epoch", now=now)
+
+
+def test_runs_in_the_queue_add_up_and_runs_side_by_side_take_the_longest():
+    a, b = Estimate(60, measured_at=10), Estimate(100, measured_at=5)
+    assert total([a, b], at_once=1).seconds == 160
+    assert total([a, b], at_once=2).seconds == 100
+    assert total([a, b]).measured_at == 5  # the older measurement's age is the one to say
+
+
+def test_models_in_lockstep_share_each_batch_time():
+    pair = lockstep(Rate(300, 10), Rate(600, 20))
+    assert pair.images_per_second == pytest.approx(200)  # 1/300 + 1/600 seconds per image
+    one = job_estimate(Rate(300, 10), epochs=2, train_images=6000)
+    both = job_estimate(pair, epochs=2, train_images=6000)
+    assert both.seconds > one.seconds and both.measured_at == 10
+
+
+def test_a_training_estimate_counts_the_validation_its_config_schedules():
+    rate = Rate(1000, 0)
+    subset = TrainConfig(epochs=4, validation_images=2000)
+    # 2,000 images after each epoch, and the whole 10,000-image split once after the last.
+    assert validation_images_per_epoch(subset, 10_000) == pytest.approx(2000 + 10_000 / 4)
+    everything = TrainConfig(epochs=4, validation_images=None)
+    assert validation_images_per_epoch(everything, 10_000) == pytest.approx(10_000)
+    every_other = TrainConfig(epochs=4, validation_images=2000, full_validation_every=2)
+    assert validation_images_per_epoch(every_other, 10_000) == pytest.approx(2000 + 2 * 10_000 / 4)
+    none = TrainConfig(epochs=4, validation_images=0)
+    assert validation_images_per_epoch(none, 10_000) == 0
+    assert (training_estimate(rate, none, train_images=10_000).seconds
+            < training_estimate(rate, subset, train_images=10_000).seconds
+            < training_estimate(rate, everything, train_images=10_000).seconds)

@@ -1,0 +1,35 @@
+"""The time estimate beside every Start button (Train, GAN vs AAE, Draw a prior): one measured rate per model and
+settings, kept for a while and then measured again, and one wording, so a page's text and its button say the same."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from aae.app.estimates import MEASUREMENT_MAX_AGE, Estimate, Rate, describe_estimate, measure_throughput
+from aae.core.training import TrainConfig
+
+
+def measured_rate(kind: str, model_config: Any, train_config: TrainConfig) -> Rate:
+    """This model's training rate on this machine with these settings (the number of epochs aside), measured at
+    most MEASUREMENT_MAX_AGE seconds ago."""
+    return _measured(kind, model_config, replace(train_config, epochs=1))
+
+
+@st.cache_data(show_spinner="Measuring this machine's speed for the estimate…", max_entries=64,
+               ttl=MEASUREMENT_MAX_AGE)
+def _measured(kind: str, model_config: Any, train_config: TrainConfig) -> Rate:
+    return Rate(measure_throughput(kind, model_config, train_config), time.time())
+
+
+def show(estimate: Estimate, what: str) -> None:
+    """The estimate under the settings: what it covers, the measurement's age, the machine's load."""
+    st.caption(describe_estimate(estimate, what))
+
+
+def start_label(label: str, estimate: Estimate | None) -> str:
+    """A Start button's label with the same estimate as the caption above it."""
+    return label if estimate is None else f"{label} ({estimate.duration})"
