@@ -51,7 +51,7 @@ def main() -> None:
     splits = load_dataset("mnist", data_dir=str(resolve_data_dir(args.data_dir)), device=device,
                           train_limit=args.train_limit)
     config = catalog.build_config(args.kind, {"latent_dim": args.latent_dim, "hidden": args.hidden})
-    base = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=catalog.entry(args.kind).lr,
+    base = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=catalog.training_defaults(args.kind)["lr"],
                        device=device.type, sample_every=0, validation_images=0, progress_images=0,
                        log_every=10**9)
     print(f"{describe_device(device)}, torch {torch.__version__}: {args.kind} {args.latent_dim}-D, 2 × {args.hidden}, "

@@ -44,7 +44,7 @@ def engine_rate(data_dir: str, train_limit: int, steps: int) -> float:
     device = pick_device("auto")
     splits = load_dataset("mnist", data_dir=data_dir, device=device, train_limit=train_limit)
     trainer = Trainer(create_model("aae", None, seed=0), splits,
-                      TrainConfig(batch_size=100, lr=catalog.entry("aae").lr, device=device.type))
+                      TrainConfig(batch_size=100, lr=catalog.training_defaults("aae")["lr"], device=device.type))
     return ours(trainer, steps, 100, "fp32")
 
 

@@ -57,7 +57,7 @@ def main() -> None:
                         gan=np.stack([to_uint8(f.gan_samples) for f in frames]),
                         aae=np.stack([to_uint8(f.aae_samples) for f in frames]))
     gan_text = (f"gan, the default (dense 256-512-1024, feature matching {gan_config.feature_matching:g}, "
-                f"D {gan_config.disc_channels} channels, rate {catalog.entry('gan').lr:g})")
+                f"D {gan_config.disc_channels} channels, rate {catalog.training_defaults('gan')['lr']:g})")
     meta = {
         "settings": {"gan": gan_text, "aae": "8-D, 2 × 256",
                      "train_images": args.train_limit, "epochs": args.epochs, "batch_size": 100, "seed": 0,

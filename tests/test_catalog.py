@@ -19,7 +19,7 @@ def test_every_kind_is_declared_once_with_what_the_rest_reads():
     assert list(CATALOG)[:3] == ["aae", "vae", "gan"]  # the declared order
     for kind, entry in CATALOG.items():
         assert entry.kind == kind and entry.model.kind == kind
-        assert entry.label and entry.summary and entry.lr > 0
+        assert entry.label and entry.summary
         assert set(entry.capabilities) >= {"encoder", "conditional", "categorical", "generator_only"}
 
 
@@ -139,7 +139,32 @@ def test_train_config_uses_the_kinds_rate_and_the_label_regularised_adversary():
     labelled = catalog.build_config("aae", {"prior": "mog10", "label_regularized": True})
     config = catalog.train_config("aae", labelled, lr=1e-3)
     assert (config.adversarial_weight, config.adversarial_lr) == (10.0, 1e-3)
+    assert catalog.train_config("aae", labelled, lr=3e-4).adversarial_lr == 3e-4  # its adversary follows the rate
     assert catalog.train_config("aae", labelled, adversarial_weight=2.0).adversarial_weight == 2.0
+    assert catalog.train_config("aae", catalog.build_config("aae")).adversarial_lr is None  # the model's own scale
+
+
+@pytest.mark.parametrize("kind", list(CATALOG))
+def test_each_kinds_training_defaults_come_from_its_config_and_options_set_win(kind):
+    config = CATALOG[kind].config()
+    defaults = config.training_defaults()
+    trained = catalog.train_config(kind, config)
+    assert {name: getattr(trained, name) for name in defaults} == defaults
+    assert catalog.training_defaults(kind) == defaults
+    assert {o.name: o.default for o in catalog.training_options(kind) if o.name in defaults} == defaults
+    chosen = catalog.train_config(kind, config, lr=0.0123, batch_size=7, regularization="phases")
+    assert (chosen.lr, chosen.batch_size, chosen.regularization) == (0.0123, 7, "phases")
+    # a default regularisation the model can run: shared only where its discriminator can share the pass
+    assert defaults["regularization"] != "shared" or CATALOG[kind].model.shares_regularization_pass
+    with pytest.raises(ValueError, match="takes a"):
+        catalog.train_config(kind, object())
+
+
+def test_dependent_defaults_fill_only_what_is_left_unset():
+    for kind in ("aae", "vae"):  # a corruption without a level gets one; a level set stays
+        assert catalog.build_config(kind, {"corruption": "gaussian"}).corruption_level == 0.3
+        assert catalog.build_config(kind, {"corruption": "gaussian", "corruption_level": 0.1}).corruption_level == 0.1
+        assert catalog.build_config(kind).corruption_level == 0.0
 
 
 def test_no_list_of_model_kinds_outside_the_catalogue():

@@ -30,7 +30,7 @@ def test_one_epoch_on_a_2000_image_slice_writes_a_sample_grid(kind, data_dir, tm
                  "--data-dir", str(data_dir), "--out", str(out), "--quiet"]) == 0
     checkpoint = load_checkpoint(out)
     assert checkpoint.card["kind"] == kind and checkpoint.card["training"]["steps"] == 20
-    assert checkpoint.card["training"]["lr"] == catalog.entry(kind).lr  # the kind's own default rate
+    assert checkpoint.card["training"]["lr"] == catalog.training_defaults(kind)["lr"]  # the kind's own rate
     png = tmp_path / f"{kind}.png"
     assert main(["sample", str(out), "--out", str(png)]) == 0
     grid = Image.open(io.BytesIO(png.read_bytes()))
@@ -99,7 +99,7 @@ def test_a_duel_accepts_any_generator_of_the_catalogue(data_dir):
     job = DuelJob(gan_config=TINY_WGAN, aae_config=AAEConfig(latent_dim=2, hidden=16),
                   train_config=TrainConfig(epochs=1, batch_size=100, device="cpu"), frame_every=1,
                   data_dir=data_dir, train_limit=200)
-    assert job.gan_kind == "wgan-gp" and job.gan_lr == catalog.entry("wgan-gp").lr
+    assert job.gan_kind == "wgan-gp" and job.gan_lr == catalog.training_defaults("wgan-gp")["lr"]
     job.start()
     job.join(60)
     snap = job.snapshot()

@@ -50,9 +50,14 @@ def test_a_recipe_trains_one_epoch_on_a_slice_and_its_card_names_it(tmp_path, da
     assert card["dataset"]["train_images"] == 2000 and card["dataset"]["val_images"] == 10_000
 
 
-def test_every_former_preset_is_a_recipe_of_its_kind():
+def test_a_kinds_named_variants_are_recipes_of_that_kind():
     from aae.lab.recipes import recipes_for
 
     assert {r.name for r in recipes_for("gan")} >= {"gan", "gan-small", "gan-plain", "dcgan"}
     assert {r.name for r in recipes_for("wgan-gp")} >= {"wgan-gp-small", "wgan-gp-dcgan"}
+    assert {r.name for r in recipes_for("stylegan")} >= {"stylegan-small", "stylegan-wide"}
+    assert "cyclegan-fashion" in {r.name for r in recipes_for("cyclegan")}
     assert all(r.kind == "semi" for r in recipes_for("semi")) and len(recipes_for("semi")) >= 3
+    small = spec.resolve(get_recipe("stylegan-small").run).model
+    assert small.channels == tuple(get_recipe("stylegan-small").run["channels"])  # its networks, not the default's
+    assert small.channels != spec.resolve({}, kind="stylegan").model.channels

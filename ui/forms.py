@@ -1,7 +1,7 @@
 """Forms generated from config dataclasses: one widget per field, help from the field's comment.
 
 Every widget starts at "default" (None): only the values a user sets are passed on, so a model's own
-defaults and the catalogue's dependent defaults (aae.core.catalog.build_config) decide the rest, and the
+defaults, including those that depend on other options (its config's methods), decide the rest, and the
 page shows the config that results. A new field or a new model kind needs no edit here.
 """
 

@@ -287,7 +287,8 @@ except ValueError as error:
     st.error(str(error))
 if settings is not None and not too_big:
     # Both models take every batch: the pair's rate is the harmonic sum of each one's, measured on this device.
-    rate = lockstep(estimates.measured_rate(gan_kind, gan_config, replace(train_config, lr=catalog.entry(gan_kind).lr)),
+    gan_train = replace(train_config, lr=gan_config.training_defaults()["lr"])  # the GAN trains at its own rate
+    rate = lockstep(estimates.measured_rate(gan_kind, gan_config, gan_train),
                     estimates.measured_rate("aae", aae_config, train_config))
     n_images = int(train_limit) if train_limit else 50_000
     estimate = job_estimate(rate, epochs=int(epochs), train_images=n_images)  # no validation: a duel shows frames

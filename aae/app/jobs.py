@@ -436,7 +436,8 @@ class DuelJob(_Job):
         if not entry(gan_kind).capabilities["generator_only"]:
             raise ValueError(f"the duel's first model must be a generator without an encoder, not a {gan_kind}")
         return DuelInfo(gan_kind=gan_kind, gan_config=gan_config, aae_config=aae_config, train_config=train_config,
-                        gan_lr=gan_lr if gan_lr is not None else entry(gan_kind).lr, frame_every=frame_every,
+                        gan_lr=gan_lr if gan_lr is not None else gan_config.training_defaults()["lr"],
+                        frame_every=frame_every,
                         dataset=dataset, data_dir=data_dir, train_limit=train_limit, classifier=classifier,
                         coverage_samples=coverage_samples)
 

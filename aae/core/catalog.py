@@ -234,9 +234,8 @@ def build_config(kind: str, options: Mapping[str, Any] | None = None) -> Any:
             name = prior_name or base.name
             std = prior_std if prior_std is not None else (base.std if name == base.name else 1.0)
             values["prior"] = PriorConfig(name=name, std=float(std))
-    if e.dependent_defaults is not None:
-        for key, value in e.dependent_defaults(values).items():
-            values.setdefault(key, value)
+    for key, value in e.config.dependent_defaults(values).items():
+        values.setdefault(key, value)
     prior = values.get("prior")
     two_d = (*TWO_D_PRIORS, IMAGE_PRIOR)
     if "latent_dim" in fields and "latent_dim" not in values and prior is not None and prior.name in two_d:
@@ -282,11 +281,9 @@ def validate_config(kind: str, config: Any) -> None:
 # -- training -------------------------------------------------------------------------------------
 
 def training_defaults(kind: str) -> dict[str, Any]:
-    """The training options whose default depends on the kind: its rate, its batch, and its regularisation
-    (shared where the model shares its pass, else joint)."""
-    e = entry(kind)
-    return {"lr": e.lr, "batch_size": e.batch_size,
-            "regularization": "shared" if e.model.shares_regularization_pass else "joint"}
+    """The training options whose default depends on the kind (its rate, its batch, its regularisation, its
+    adversary), for its default config: what its config's `training_defaults` says."""
+    return entry(kind).config().training_defaults()
 
 
 def training_options(kind: str) -> tuple[ConfigOption, ...]:
@@ -298,16 +295,13 @@ def training_options(kind: str) -> tuple[ConfigOption, ...]:
 
 
 def train_config(kind: str, model_config: Any, **options: Any):
-    """The TrainConfig for a `kind` model: the kind's default rate and batch, shared regularisation where the
-    model shares its pass (the AAE: its discriminator learns from the reconstruction pass's codes, 19 % fewer
-    multiply-adds per step; else joint), and under joint or shared regularisation the adversary that works for
-    this config (aae.core.training.adversarial_defaults). Options set (not None) win."""
-    from aae.core.training import TrainConfig, adversarial_defaults
+    """The TrainConfig for a `kind` model of `model_config`: the options set (not None), and for the rest the
+    defaults its config gives (`training_defaults`: the kind's rate, batch and regularisation, and the adversary
+    that works for this config, e.g. a label-regularised AAE's)."""
+    from aae.core.training import TrainConfig
 
-    given = {**training_defaults(kind), **{k: v for k, v in options.items() if v is not None}}
-    lr = given["lr"]
-    weight, adversarial_lr = adversarial_defaults(model_config, lr)
-    given.setdefault("adversarial_weight", weight)
-    if adversarial_lr is not None:
-        given.setdefault("adversarial_lr", adversarial_lr)
-    return TrainConfig(**given)
+    e = entry(kind)
+    if not isinstance(model_config, e.config):
+        raise ValueError(f"a {kind} model takes a {e.config.__name__}, not a {type(model_config).__name__}")
+    given = {k: v for k, v in options.items() if v is not None}
+    return TrainConfig(**{**model_config.training_defaults(given), **given})

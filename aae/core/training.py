@@ -485,26 +485,6 @@ def every_phase(phases: list[Phase]) -> list[Phase]:
     return [q for p in phases for q in (p, *p.partners)]
 
 
-def adversarial_defaults(model_config: Any, lr: float) -> tuple[float, float | None]:
-    """(adversarial_weight, adversarial_lr) that work for a model of `model_config` under joint regularisation.
-
-    A label-regularised AAE must put each digit's codes on that digit's part of the prior, so it needs a
-    stronger adversary than the Gaussian AAE. Measured, 3 epochs on 20,000 images, 2 × 400 units, 2-D mog10:
-    with weight 1 and D at a tenth of the rate its samples covered 6 classes at confidence 0.68; with D at the
-    full rate, weight 5: 7 and 8 classes at 0.85 and 0.76 (seeds 0, 1; the 4s, 7s and 9s were written as other
-    digits), weight 10: 10, 9 and 10 classes at 0.88, 0.83, 0.87 (seeds 0, 1, 2; 2026-12-01, one thread).
-    A drawn prior (an image) is as hard to fill: codes of 500 test digits against a drawn ring, 6 epochs on
-    600 images, MMD² from 3.73 to 2.03 with the Gaussian AAE's settings, to 1.44 with weight 5 and D at the
-    full rate. Everything else: weight 1 and each model's own adversarial scale (None).
-    """
-    prior = getattr(model_config, "prior", None)
-    if getattr(model_config, "label_regularized", False):
-        return 10.0, lr
-    if getattr(prior, "name", None) == "image":
-        return 5.0, lr
-    return 1.0, None
-
-
 def joined_phases(phases: list[Phase], config: TrainConfig, model: LatentModel | None = None) -> list[Phase]:
     """The model's phases as the engine runs them: under `joint` regularisation an adversarial "generator"
     phase whose parameters all belong to the reconstruction phase is folded into it (same step, one optimiser).

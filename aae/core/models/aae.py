@@ -8,8 +8,9 @@ is matched to a prior p(z) by a discriminator on z, trained per mini-batch in tw
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -17,7 +18,7 @@ from torch.nn import functional as F
 
 from aae.core.corruption import Corruption, check_corruption, corrupt
 from aae.core.models.adversary import plain_mlp_layers, shared_adversary
-from aae.core.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, adversarial_phases, setting
+from aae.core.models.base import CatalogEntry, LatentModel, ModelConfig, Phase, PhaseOutput, adversarial_phases, setting
 from aae.core.models.blocks import (
     Decoder,
     Discriminator,
@@ -28,13 +29,13 @@ from aae.core.models.blocks import (
     generator_loss,
     reconstruction_loss,
 )
-from aae.core.priors import PriorConfig, make_prior
+from aae.core.priors import IMAGE_PRIOR, PriorConfig, make_prior
 
 EncoderKind = Literal["deterministic", "gaussian", "universal"]
 
 
 @dataclass(frozen=True)
-class AAEConfig:
+class AAEConfig(ModelConfig):
     latent_dim: int = setting(8, "size of the code z (the paper's likelihood experiment: 8)")
     hidden: int = setting(1000, "width of the two hidden layers of the encoder, decoder and discriminator "
                                 "(the paper: 1000)")
@@ -58,6 +59,32 @@ class AAEConfig:
                                              "masking, salt_pepper) and the decoder rebuilds them clean")
     corruption_level: float = setting(0.0, "corruption strength in [0, 1]: the Gaussian noise's σ, or the share of "
                                            "pixels hit (0.3 when a corruption is chosen without a level)")
+
+    @classmethod
+    def dependent_defaults(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """A corruption asked for without a level gets 0.3 (the Gaussian noise's σ, or the share of pixels hit)."""
+        return {"corruption_level": 0.3 if options.get("corruption", "none") != "none" else 0.0}
+
+    def training_defaults(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Shared regularisation: the discriminator learns from the reconstruction pass's codes (19 % fewer
+        multiply-adds per step than joint). And an adversary that works for this config:
+
+        A label-regularised AAE must put each digit's codes on that digit's part of the prior, so it needs a
+        stronger adversary than the Gaussian AAE. Measured, 3 epochs on 20,000 images, 2 × 400 units, 2-D mog10:
+        with weight 1 and D at a tenth of the rate its samples covered 6 classes at confidence 0.68; with D at the
+        full rate, weight 5: 7 and 8 classes at 0.85 and 0.76 (seeds 0, 1; the 4s, 7s and 9s were written as other
+        digits), weight 10: 10, 9 and 10 classes at 0.88, 0.83, 0.87 (seeds 0, 1, 2; 2026-12-01, one thread).
+        A drawn prior (an image) is as hard to fill: codes of 500 test digits against a drawn ring, 6 epochs on
+        600 images, MMD² from 3.73 to 2.03 with the Gaussian AAE's settings, to 1.44 with weight 5 and D at the
+        full rate. Everything else: weight 1 and the model's own adversarial scale.
+        """
+        defaults = {**super().training_defaults(given), "regularization": "shared"}
+        lr = (given or {}).get("lr", defaults["lr"])
+        if self.label_regularized:
+            defaults.update(adversarial_weight=10.0, adversarial_lr=lr)
+        elif self.prior.name == IMAGE_PRIOR:
+            defaults.update(adversarial_weight=5.0, adversarial_lr=lr)
+        return defaults
 
 
 class AdversarialAutoencoder(LatentModel):
@@ -201,7 +228,5 @@ CATALOG_ENTRIES = (
     CatalogEntry(
         kind="aae", model=AdversarialAutoencoder, config=AAEConfig, label="AAE (adversarial autoencoder)",
         summary="an autoencoder whose codes a discriminator pushes onto a prior of your choice", order=0,
-        # A denoising AAE asked for without a level gets 0.3 (Gaussian σ, or the share of pixels hit).
-        dependent_defaults=lambda o: {"corruption_level": 0.3 if o.get("corruption", "none") != "none" else 0.0},
     ),
 )

@@ -8,7 +8,7 @@ Training one mini-batch is a list of *phases*: each phase names the parameters i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -29,6 +29,25 @@ def setting(default: Any, help: str, *, flag: str | None = None) -> Any:
         metadata["flag"] = flag
     return field(default=default, metadata=metadata)
 
+
+
+class ModelConfig:
+    """Base of every model's config dataclass: besides its fields, the defaults that depend on the kind or on other
+    options, so each kind declares all of its defaults in one place, its config. `aae train`, the Train page, jobs
+    and recipes all resolve through them (aae.core.catalog.build_config and train_config)."""
+
+    @classmethod
+    def dependent_defaults(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Fields whose default depends on the other options set (`options`: field name → value; a prior as its
+        PriorConfig). What this returns fills only the fields left unset: options set always win."""
+        return {}
+
+    def training_defaults(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The training options (TrainConfig fields) a model of this config trains with unless `given` sets them:
+        its rate, its batch, its regularisation and its adversary. A default may follow an option given (an
+        adversary's rate may follow the rate given). These are the kinds' that do not say otherwise: the paper's
+        batch of 100, a rate of 1e-3, joint regularisation, the adversary at weight 1 and the model's own scale."""
+        return {"lr": 1e-3, "batch_size": 100, "regularization": "joint", "adversarial_weight": 1.0}
 
 
 def writes_digits(model: LatentModel | type[LatentModel]) -> bool:
@@ -207,17 +226,14 @@ class CatalogEntry:
 
     kind: str  # the name in checkpoint cards and on the command line
     model: type[LatentModel]
-    config: type  # its frozen config dataclass; every field is an option of `aae train` and the Train page
+    # Its frozen config dataclass (a ModelConfig): every field is an option of `aae train` and the Train page, and
+    # its methods give the kind's defaults (rate, batch, the defaults that depend on other options).
+    config: type[ModelConfig]
     label: str  # for people: "AAE (adversarial autoencoder)"
     summary: str  # one line: what it is and what it shows
     order: int = 100  # position in lists (lower first)
-    lr: float = 1e-3  # the default rate of the main phase
-    batch_size: int = 100  # the default batch (the paper's 100; `aae train --batch-size` and the Train page win)
     priors: tuple[str, ...] | None = None  # the priors its code accepts; None: every prior
     trainable: bool = True  # offered by the Train page (the CLI trains every kind)
-    # Defaults that depend on other options (e.g. the GAN's feature matching on its generator): given the
-    # options a user set, return the ones to add. Options the user set always win.
-    dependent_defaults: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
     @property
     def capabilities(self) -> dict[str, bool]:

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aae.core.models.base import CatalogEntry, Phase, PhaseOutput, adversarial_phases, setting
+from aae.core.models.base import CatalogEntry, ModelConfig, Phase, PhaseOutput, adversarial_phases, setting
 from aae.core.models.blocks import (
     Decoder,
     Discriminator,
@@ -38,7 +38,7 @@ from aae.core.priors import PriorConfig
 
 
 @dataclass(frozen=True)
-class SemiSupervisedAAEConfig:
+class SemiSupervisedAAEConfig(ModelConfig):
     latent_dim: int = setting(4, "size of the style code z: small, so the digit's identity must go through y")
     n_categories: int = setting(10, "K, the values y can take: the classes here, the clusters in the clustering AAE",
                                 flag="clusters")

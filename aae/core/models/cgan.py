@@ -13,21 +13,22 @@ noise as every digit — but it has no encoder, so it cannot read a digit's styl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aae.core.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, setting
+from aae.core.models.base import CatalogEntry, LatentModel, ModelConfig, Phase, PhaseOutput, setting
 from aae.core.models.blocks import add_feature_matching, discriminator_loss, frozen, generator_loss
 from aae.core.models.gan import Generator
 from aae.core.priors import PriorConfig, make_prior
 
 
 @dataclass(frozen=True)
-class ConditionalGANConfig:
+class ConditionalGANConfig(ModelConfig):
     latent_dim: int = setting(100, "size of the noise z fed to the generator")
     n_classes: int = setting(10, "number of labels the generator writes and the discriminator checks")
     generator_hidden: tuple[int, ...] = setting((256, 512, 1024), "widths of the dense generator's hidden layers")
@@ -40,6 +41,9 @@ class ConditionalGANConfig:
                                            "images (Salimans et al., 2016); 0: off")
     auxiliary_classifier: float = setting(1.0, "weight of the auxiliary classifier's cross-entropy (AC-GAN), for the "
                                                "discriminator and the generator; 0: off")
+
+    def training_defaults(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {**super().training_defaults(given), "lr": 2e-4}  # DCGAN's Adam rate
 
 
 class LabelledDiscriminator(nn.Module):
@@ -168,6 +172,5 @@ CATALOG_ENTRIES = (
     CatalogEntry(
         kind="cgan", model=ConditionalGAN, config=ConditionalGANConfig, label="conditional GAN",
         summary="a GAN told which digit to draw: the label goes to the generator and the discriminator", order=3,
-        lr=2e-4,
     ),
 )

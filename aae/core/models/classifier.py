@@ -9,13 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aae.core.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, setting
+from aae.core.models.base import CatalogEntry, LatentModel, ModelConfig, Phase, PhaseOutput, setting
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # pixel statistics of the MNIST training set, for inputs in [0, 1]
 
 
 @dataclass(frozen=True)
-class ClassifierConfig:
+class ClassifierConfig(ModelConfig):
     """Sizes of the classifier."""
 
     # Enough for MNIST, and fast on a CPU.

@@ -14,22 +14,23 @@ only has to learn the difference between the domains.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from aae.core.domains import PAIR_NAMES, check_direction, load_domain, pair
-from aae.core.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, setting
+from aae.core.models.base import CatalogEntry, LatentModel, ModelConfig, Phase, PhaseOutput, setting
 from aae.core.models.blocks import frozen
 
 EPS = 1e-3  # inputs are clamped to [EPS, 1 − EPS] before their logits are taken (residual output)
 
 
 @dataclass(frozen=True)
-class CycleGANConfig:
+class CycleGANConfig(ModelConfig):
     pair: Literal["mnist-digits8", "mnist-fashion"] = setting(
         "mnist-digits8", "the two domains: mnist-digits8 (MNIST and 8×8 digits) or mnist-fashion; train on the "
                          "first one's dataset")
@@ -45,6 +46,9 @@ class CycleGANConfig:
                                           "unchanged (L1); 0: off")
     residual_output: bool = setting(True, "each generator changes its input (added to its logits) rather than "
                                           "drawing from scratch, so an untrained one is the identity")
+
+    def training_defaults(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {**super().training_defaults(given), "lr": 2e-4, "batch_size": 50}  # CycleGAN's Adam rate
 
 
 class ResidualBlock(nn.Module):
@@ -274,7 +278,6 @@ CATALOG_ENTRIES = (
         kind="cyclegan", model=CycleGAN, config=CycleGANConfig, label="CycleGAN (domain translation)",
         summary="two generators translate images between two domains (MNIST and 8×8 digits, or MNIST and "
                 "Fashion-MNIST) without pairs; no prior to sample", order=80,
-        lr=2e-4, batch_size=50,  # CycleGAN's Adam rate
         trainable=False,  # the Train page previews prior samples; `aae train --model cyclegan` trains it
     ),
 )

@@ -6,13 +6,14 @@ Where the AAE puts its adversary on the code z, the GAN puts it on the image x, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
-from aae.core.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, setting
+from aae.core.models.base import CatalogEntry, LatentModel, ModelConfig, Phase, PhaseOutput, setting
 from aae.core.models.blocks import (
     IMAGE_DIM,
     IMAGE_SHAPE,
@@ -25,7 +26,7 @@ from aae.core.priors import PriorConfig, make_prior
 
 
 @dataclass(frozen=True)
-class GANConfig:
+class GANConfig(ModelConfig):
     latent_dim: int = setting(100, "size of the noise z fed to the generator")
     generator: Literal["dense", "conv"] = setting("dense", "dense: the classic GAN's fully connected generator; "
                                                            "conv: a DCGAN-style convolutional one")
@@ -45,6 +46,22 @@ class GANConfig:
                                         "keeps a conv discriminator from winning early")
     feature_matching: float = setting(0.0, "weight of the generator's feature-matching term (Salimans et al., 2016); "
                                            "0: off (1 with the dense generator unless set)")
+
+    @classmethod
+    def dependent_defaults(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults that work (measured, README): the dense generator collapsed onto 5 classes without feature
+        matching and drew 9 with it and a plain D; the conv generator drew 10 classes as it is (with spectral norm).
+        The dense generator's D has 64 channels: with 32, 5 epochs on 20,000 images drew 6–8 classes (seeds 0, 1, 1
+        thread), with 64 (and the rate 1e-3) 8 in each of 7 runs (seeds 0–3 on 1 thread, 0–2 on 2; 2026-12-01)."""
+        dense = options.get("generator", "dense") == "dense"
+        wider = {"disc_channels": 64} if dense else {}
+        return {"feature_matching": 1.0 if dense else 0.0, "spectral_norm": not dense, **wider}
+
+    def training_defaults(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Adam's rate for G and D. 2e-4 (DCGAN's) left the dense GAN's 5-epoch samples on 5-7 classes (4 in 10 read
+        as 3s); 5e-4 drew 6-9 (seeds 0, 1, on two machines); 1e-3 with D at 64 channels drew 8 in 7 of 7 runs
+        (20,000 images, 2026-12-01, README). The shipped recipes pin 2e-4 and their D's 32 channels."""
+        return {**super().training_defaults(given), "lr": 1e-3}
 
 
 class Generator(nn.Module):
@@ -190,23 +207,9 @@ class GAN(LatentModel):
         return [self.generator]
 
 
-def gan_dependent_defaults(options) -> dict:
-    """Defaults that work (measured, README): the dense generator collapsed onto 5 classes without feature
-    matching and drew 9 with it and a plain D; the conv generator drew 10 classes as it is (with spectral norm).
-    The dense generator's D has 64 channels: with 32, 5 epochs on 20,000 images drew 6–8 classes (seeds 0, 1, 1
-    thread), with 64 (and the rate 1e-3) 8 in each of 7 runs (seeds 0–3 on 1 thread, 0–2 on 2; 2026-12-01)."""
-    dense = options.get("generator", "dense") == "dense"
-    wider = {"disc_channels": 64} if dense else {}
-    return {"feature_matching": 1.0 if dense else 0.0, "spectral_norm": not dense, **wider}
-
-
 CATALOG_ENTRIES = (
     CatalogEntry(
         kind="gan", model=GAN, config=GANConfig, label="GAN",
         summary="a generator and an image discriminator, no encoder: the adversary on the images", order=2,
-        # Adam's rate for G and D. 2e-4 (DCGAN's) left the dense GAN's 5-epoch samples on 5-7 classes (4 in 10
-        # read as 3s); 5e-4 drew 6-9 (seeds 0, 1, on two machines); 1e-3 with D at 64 channels drew 8 in 7 of 7 runs
-        # (20,000 images, 2026-12-01, README). The shipped recipes pin 2e-4 and their D's 32 channels.
-        lr=1e-3, dependent_defaults=gan_dependent_defaults,
     ),
 )

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aae.core.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, adversarial_phases, setting
+from aae.core.models.base import CatalogEntry, LatentModel, ModelConfig, Phase, PhaseOutput, adversarial_phases, setting
 from aae.core.models.blocks import (
     Decoder,
     Discriminator,
@@ -163,7 +163,7 @@ class StyleContentAAE(LatentModel):
 
 
 @dataclass(frozen=True)
-class SupervisedAAEConfig:
+class SupervisedAAEConfig(ModelConfig):
     # Small on purpose: a 5- or 10-D code had room for the class too and the decoder learnt to ignore the label
     # (measured: 10 epochs, kNN accuracy of z 0.67 at 5-D vs 0.27 at 2-D).
     latent_dim: int = setting(2, "size of the style code z: small, so the digit's identity comes from the label")

@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aae.core.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, setting
+from aae.core.models.base import CatalogEntry, LatentModel, ModelConfig, Phase, PhaseOutput, setting
 from aae.core.models.blocks import discriminator_accuracy, frozen
 from aae.core.priors import PriorConfig, make_prior
 
@@ -38,7 +40,7 @@ NoiseSpec = None | str | list[torch.Tensor] | torch.Generator
 
 
 @dataclass(frozen=True)
-class StyleGANConfig:
+class StyleGANConfig(ModelConfig):
     latent_dim: int = setting(64, "size of the noise z that the mapping network turns into a style code w")
     w_dim: int = setting(128, "size of the style code w (the intermediate latent space)")
     mapping_layers: int = setting(4, "dense layers of the mapping network z → w")
@@ -51,6 +53,9 @@ class StyleGANConfig:
     w_avg_beta: float = setting(0.995, "decay per step of the running mean of w that truncation pulls towards")
     ema_images: int = setting(10_000, "half-life, in images, of the generator's weight average (0 = no average)")
     mapping_lr_scale: float = setting(0.01, "learning rate of the mapping network as a share of the generator's")
+
+    def training_defaults(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {**super().training_defaults(given), "lr": 2e-3, "batch_size": 32}
 
 
 # -- layers with equalised learning rate ----------------------------------------------------------------
@@ -394,6 +399,6 @@ CATALOG_ENTRIES = (
     CatalogEntry(
         kind="stylegan", model=StyleGAN, config=StyleGANConfig, label="StyleGAN",
         summary="a GAN whose noise becomes a style code w that modulates every layer, with per-layer noise",
-        order=5, lr=2e-3, batch_size=32, priors=("gaussian",),
+        order=5, priors=("gaussian",),
     ),
 )

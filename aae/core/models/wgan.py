@@ -8,20 +8,21 @@ between real and generated images. The critic takes `critic_steps` optimiser ste
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
-from aae.core.models.base import CatalogEntry, LatentModel, Phase, PhaseOutput, setting
+from aae.core.models.base import CatalogEntry, LatentModel, ModelConfig, Phase, PhaseOutput, setting
 from aae.core.models.blocks import frozen
 from aae.core.models.gan import ConvGenerator, Generator, ImageDiscriminator
 from aae.core.priors import PriorConfig, make_prior
 
 
 @dataclass(frozen=True)
-class WGANGPConfig:
+class WGANGPConfig(ModelConfig):
     latent_dim: int = setting(100, "size of the noise z fed to the generator")
     generator: Literal["dense", "conv"] = setting("dense", "dense: the classic GAN's fully connected generator; "
                                                            "conv: a DCGAN-style convolutional one")
@@ -32,6 +33,9 @@ class WGANGPConfig:
     gradient_penalty: float = setting(10.0, "λ, the weight of the penalty on the critic's gradient norm "
                                             "(the paper: 10)")
     critic_steps: int = setting(5, "critic updates per generator update (the paper: 5)")
+
+    def training_defaults(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {**super().training_defaults(given), "lr": 2e-4}
 
 
 class WGANGP(LatentModel):
@@ -102,6 +106,6 @@ CATALOG_ENTRIES = (
     CatalogEntry(
         kind="wgan-gp", model=WGANGP, config=WGANGPConfig, label="WGAN-GP",
         summary="a GAN whose critic estimates the Wasserstein distance, kept smooth by a gradient penalty",
-        order=4, lr=2e-4,
+        order=4,
     ),
 )
