@@ -225,7 +225,7 @@ common.page_header(
         "blobs and become rough digits over the whole run (the estimate by the Start button says how long it takes "
         "on this machine): its generator learns only through the discriminator. Coverage is shown only once samples "
         "are near real digits by the Fréchet distance of the classifier's features, because the classifier also "
-        "gives blobs classes with confidence (the small preset, five times cheaper, never drew digits in the run)."
+        "gives blobs classes with confidence (the gan-small recipe, five times cheaper, never drew digits in the run)."
     ),
 )
 current = job.snapshot() if job is not None else None
