@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_kind_is_declared_once_with_what_the_rest_reads():
-    assert list(CATALOG)[:3] == ["aae", "vae", "gan"]  # the declared order
+    orders = [(entry.order, kind) for kind, entry in CATALOG.items()]
+    assert orders == sorted(orders)  # the declared order, kinds of one order by name
     for kind, entry in CATALOG.items():
         assert entry.kind == kind and entry.model.kind == kind
         assert entry.label and entry.summary
