@@ -54,6 +54,21 @@ def test_a_killed_worker_is_a_failed_job_with_a_message(tmp_path):
     assert not (tmp_path / "w2").exists()
 
 
+def test_a_worker_told_to_close_mid_training_stops_its_job_and_exits_cleanly(tmp_path):
+    """Leaving while the job's thread was inside torch aborted the process at shutdown ("terminate called without
+    an active exception", exit code -6); the worker now stops its job, waits for the thread, then exits 0."""
+    job = workers.start_job("training", **training(tmp_path, "w-close", epochs=50, limit=2000))
+    deadline = time.monotonic() + 60
+    while job.snapshot().step == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.snapshot().step > 0
+    job.close()
+    job.join(60)
+    snap = job.snapshot()
+    assert snap.finished and "exit code 0" in (snap.error or ""), snap.error
+    assert not (tmp_path / "w-close").exists()  # stopped before the end: nothing saved
+
+
 def test_the_queue_runs_at_most_n_jobs_at_once(tmp_path, monkeypatch):
     monkeypatch.setenv("AAE_MAX_JOBS", "1")
     first = workers.start_job("training", **training(tmp_path, "q1", epochs=2, limit=600))

@@ -232,7 +232,16 @@ class _Job(BaseJob):
 
     def _begin(self) -> None:
         self._update(status="running")
-        threading.Thread(target=self._guarded_run, daemon=True, name=type(self).__name__).start()
+        self._thread = threading.Thread(target=self._guarded_run, daemon=True, name=type(self).__name__)
+        self._thread.start()
+
+    def wait_for_thread(self, timeout: float | None = None) -> bool:
+        """Wait until the job's thread has ended, not only its status (after "done" it still frees its model and
+        data for a few milliseconds); True once it has, or if it never started."""
+        thread = getattr(self, "_thread", None)
+        if thread is not None:
+            thread.join(timeout)
+        return thread is None or not thread.is_alive()
 
     def cancel(self) -> None:
         self._cancel.set()

@@ -18,6 +18,7 @@ the server is gone: the kernel kills it when the server dies (Linux), and an end
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import pickle
 import signal
@@ -97,17 +98,24 @@ def run(commands: Connection, updates: Connection) -> None:
     if not obey(job, commands, updates):
         return
     job.start()
-    sent: dict[str, Any] = {"losses": 0, "history": 0, "frames": 0, "samples": None}
-    finished_at = None
-    while obey(job, commands, updates):
-        snap = job.snapshot()
-        send(updates, "snapshot", delta(snap, sent), job.coverage_error)
-        if snap.finished:
-            finished_at = finished_at or time.monotonic()
-            # A finished training job has nothing left to do; a duel can still be saved for a while.
-            if job_type == "training" or time.monotonic() - finished_at > LINGER:
-                return
-        time.sleep(0.25 if not snap.finished else 0.5)
+    try:
+        sent: dict[str, Any] = {"losses": 0, "history": 0, "frames": 0, "samples": None}
+        finished_at = None
+        while obey(job, commands, updates):
+            snap = job.snapshot()
+            send(updates, "snapshot", delta(snap, sent), job.coverage_error)
+            if snap.finished:
+                finished_at = finished_at or time.monotonic()
+                # A finished training job has nothing left to do; a duel can still be saved for a while.
+                if job_type == "training" or time.monotonic() - finished_at > LINGER:
+                    return
+            time.sleep(0.25 if not snap.finished else 0.5)
+    finally:
+        # Never leave while the job's thread is inside torch: the interpreter's shutdown would kill it mid-call,
+        # and the process would abort ("terminate called without an active exception").
+        if not job.snapshot().finished:
+            job.cancel()
+        job.wait_for_thread(timeout=30)
 
 
 def main(argv: list[str]) -> None:
@@ -123,6 +131,12 @@ def main(argv: list[str]) -> None:
     finally:
         updates.close()
         commands.close()
+        # Leave without the interpreter's teardown: a torch thread still alive then (a job that did not end within
+        # the wait above) aborts the process; everything of ours is written and closed by now.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":
