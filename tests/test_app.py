@@ -198,3 +198,24 @@ def test_no_page_compares_against_a_model_kind():
                 named = [s for operand in (node.left, *node.comparators) for s in literals(operand) if s in CATALOG]
                 offenders += [f"{path.name}:{node.lineno}: {ast.unparse(node)}" for _ in named[:1]]
     assert not offenders, offenders
+
+
+def test_no_text_the_app_shows_names_a_source_file_or_the_history_of_its_making():
+    """Every string in the pages and their helpers (not docstrings): no source file, no issue or session number.
+    The registry's page scripts and the command that starts the app are not shown as such."""
+    import ast
+    import re
+
+    bad = re.compile(r"[\w/]+\.py\b|\bissue \d+|\bsession \d+|\bwork period")
+    allowed = re.compile(r"^views/\w+\.py$|streamlit run app\.py")
+    found = []
+    for path in sorted([*ROOT.glob("views/*.py"), *ROOT.glob("ui/*.py"), ROOT / "app.py"]):
+        tree = ast.parse(path.read_text())
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                      and node.body and isinstance(node.body[0], ast.Expr)
+                      and isinstance(node.body[0].value, ast.Constant)}
+        found += [f"{path.name}:{node.lineno}: {node.value[:80]}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+                  and bad.search(node.value) and not allowed.search(node.value)]
+    assert not found, found

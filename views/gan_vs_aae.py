@@ -327,7 +327,7 @@ def show_recorded() -> None:
     """A full duel recorded ahead of time (scripts/record_duel.py): scrub its history at once, no training."""
     frames, meta = recorded_duel((RECORDED / "duel.npz").stat().st_mtime)
     settings = meta["settings"]
-    st.caption(f"Recorded with `python scripts/record_duel.py`: {settings['gan']} against an AAE of "
+    st.caption(f"Recorded ahead of time with the same engine: {settings['gan']} against an AAE of "
                f"{settings['aae']}, {settings['train_images']:,} images, {settings['epochs']} epochs, batch "
                f"{settings['batch_size']}, seed {settings['seed']} — {meta['seconds']:.0f} s on {meta['device']}.")
     n = len(frames["step"])
