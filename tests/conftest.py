@@ -1,4 +1,5 @@
-"""Shared fixtures: the real MNIST files in ../shared/data (or $AAE_DATA_DIR) and small slices of them."""
+"""Shared fixtures: the real MNIST files in ../shared/data (or $AAE_DATA_DIR), and the slice of them kept in
+tests/data for tests that need real digits but not the whole dataset."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("AAE_DATA_DIR") or ROOT.parent / "shared" / "data")
+SLICE_DIR = ROOT / "tests" / "data"  # rebuilt from the full files by tests/data/make_slice.py
 # The app compiles UMAP in a background thread at start; in tests that only competes for the 2 CI cores
 # (test_projections checks warm_up itself).
 os.environ.setdefault("AAE_WARM_UMAP", "0")
@@ -27,19 +29,28 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_splits(data_dir):
-    """600 training, 200 validation and 500 test images of real MNIST (the test images for evaluation tests;
-    the trainer drops them)."""
-    from aae.core.data import load_dataset
-
-    return load_dataset("mnist", data_dir=data_dir, val_size=200, train_limit=600, test=True, test_limit=500)
+def mnist_slice_dir() -> Path:
+    """A data root holding a slice of real MNIST in torchvision's layout, kept with the tests: 1,000 training
+    images (100 of each digit) and 500 test images (50 of each), each split in a seeded random order."""
+    return SLICE_DIR
 
 
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory, data_dir):
-    """Small real models trained for one epoch on 600 MNIST images, saved as checkpoints in a runs folder.
+def small_splits(mnist_slice_dir):
+    """600 training, 200 validation and 500 test images of real MNIST, from the slice (the test images for
+    evaluation tests; the trainer drops them)."""
+    from aae.core.data import load_dataset
 
-    Sets AAE_RUNS_DIR (so the app lists them as the user's models) and AAE_DATA_DIR for the app.
+    return load_dataset("mnist", data_dir=mnist_slice_dir, val_size=200, train_limit=600, test=True, test_limit=500)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, mnist_slice_dir):
+    """Small real models trained for one epoch on 600 MNIST images of the slice, saved as checkpoints in a runs
+    folder.
+
+    Sets AAE_RUNS_DIR (so the app lists them as the user's models) and AAE_DATA_DIR to where `data_dir` looks
+    for the full MNIST: the pages show the whole test set, so a test of a page asks for `data_dir` too.
     Returns {name: path}.
     """
     from aae.core.checkpoints import save_checkpoint
@@ -58,8 +69,8 @@ def tiny_models(tmp_path_factory, data_dir):
 
     runs = tmp_path_factory.mktemp("runs")
     os.environ["AAE_RUNS_DIR"] = str(runs)
-    os.environ["AAE_DATA_DIR"] = str(data_dir)
-    splits = load_dataset("mnist", data_dir=data_dir, val_size=100, train_limit=600, test_limit=200)
+    os.environ["AAE_DATA_DIR"] = str(DATA_DIR)
+    splits = load_dataset("mnist", data_dir=mnist_slice_dir, val_size=100, train_limit=600)
     specs = {
         "tiny-aae-2d-mog10": ("aae", AAEConfig(latent_dim=2, hidden=64, prior=PriorConfig("mog10"),
                                                label_regularized=True)),

@@ -14,7 +14,7 @@ def _text(at) -> str:
     return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
 
 
-def test_home_shows_device_data_models_and_links(tiny_models):
+def test_home_shows_device_data_models_and_links(tiny_models, data_dir):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert at.title[0].value == "Latent Lab"
@@ -55,7 +55,9 @@ def test_every_page_file_is_registered_under_the_url_path_links_use():
 
 @pytest.mark.parametrize("page", ["prior_samples", "traversal", "encode", "aae_vs_vae", "gan_vs_aae", "train",
                                   "style_content", "clusters", "denoise", "draw_prior", "style_space", "translate"])
-def test_navigation_reaches_every_page(tiny_models, page):
+def test_navigation_reaches_every_page(tiny_models, page, request):
+    if page == "aae_vs_vae":
+        request.getfixturevalue("data_dir")  # its notice is about the test digits' codes: it needs the test set
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
     at.switch_page(f"views/{page}.py").run()
     assert not at.exception

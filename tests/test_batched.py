@@ -65,7 +65,7 @@ def test_a_short_run_trains_every_seed_into_a_different_model(small_splits):
     history = batch.fit()
     assert [row["epoch"] for row in history] == [1, 2, 3]
     first, last = history[0]["recon"], history[-1]["recon"]
-    assert len(first) == 3 and all(b < 0.8 * a for a, b in zip(first, last))  # every seed learnt
+    assert len(first) == 3 and all(b < 0.85 * a for a, b in zip(first, last))  # every seed learnt
     models = batch.models()
     codes = [m.encode(small_splits.test_x[:100]) for m in models]
     assert all(c.shape == (100, 2) and torch.isfinite(c).all() for c in codes)

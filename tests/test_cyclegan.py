@@ -225,18 +225,18 @@ def test_aae_eval_reports_class_preservation_both_ways(trained, capsys):
     assert sum(map(sum, row["translation_confusion_ab"])) == row["data"]["test_images"] == 10_000
 
 
-def test_class_preservation_reads_the_translations():
+def test_class_preservation_reads_the_translations(data_dir):
     """Identity translation keeps exactly what the untranslated images score; a translator to blank images keeps
     about one class in ten."""
     from aae.core.metrics.translation import direction_report, naive_margin
 
     model = CycleGAN(CycleGANConfig(**TINY))
     model.g_ba = nn.Identity()
-    same = direction_report(model, "ba", split="val")
+    same = direction_report(model, "ba", split="val", data_dir=data_dir)
     assert same.preservation == same.preservation_untranslated > 0.5 and same.images == 300
     assert naive_margin({"class_preservation_ba": 0.9, "class_preservation_untranslated_ba": 0.8}) == \
         pytest.approx(0.1)
     model.g_ba = Blank()
-    worst = direction_report(model, "ba", split="val")
+    worst = direction_report(model, "ba", split="val", data_dir=data_dir)
     assert worst.preservation < 0.25 and worst.preservation_matched < 0.25
     assert worst.confusion.sum() == 300 and (worst.confusion.sum(dim=0) > 0).sum() == 1  # one class for all

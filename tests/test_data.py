@@ -102,6 +102,34 @@ def test_the_test_split_is_withheld_unless_asked_for(data_dir):
     assert not full.without_test().has_test
 
 
+def test_the_slice_kept_with_the_tests_loads_with_every_digit_and_refuses_a_hold_out_it_cannot_give(
+        mnist_slice_dir):
+    """The slice is a data folder like any other, of gzipped IDX files only: found, loaded with a hold-out that
+    fits it, and refused the paper's 10,000-image hold-out with the count it has."""
+    assert is_available("mnist", mnist_slice_dir)
+    n = len(load_split("mnist", train=True, data_dir=mnist_slice_dir)[1])
+    splits = load_dataset("mnist", data_dir=mnist_slice_dir, val_size=200, test=True)
+    assert (len(splits.train_y), len(splits.val_y)) == (n - 200, 200) and splits.test_images == len(splits.test_y)
+    for labels in (torch.cat([splits.train_y, splits.val_y]), splits.test_y):
+        assert torch.bincount(labels, minlength=10).min() >= 50
+    assert torch.bincount(splits.test_y[:100], minlength=10).min() > 0  # its first test images hold every digit
+    for val_size in (10_000, n, -1):
+        with pytest.raises(ValueError, match=f"cannot hold out {val_size:,} validation images: MNIST in .* has "
+                                             f"{n:,} training images"):
+            load_dataset("mnist", data_dir=mnist_slice_dir, val_size=val_size)
+
+
+def test_the_slice_is_real_mnist_drawn_again_by_its_script(data_dir, mnist_slice_dir, tmp_path):
+    """The script beside the slice draws the same images and labels again from the full files."""
+    subprocess.run([sys.executable, str(mnist_slice_dir / "make_slice.py"), "--source", str(data_dir), "--out",
+                    str(tmp_path)], check=True, capture_output=True)
+    kept = sorted((mnist_slice_dir / "MNIST" / "raw").glob("*.gz"))
+    assert len(kept) == 4
+    for path in kept:
+        drawn = tmp_path / "MNIST" / "raw" / path.name
+        assert gzip.decompress(drawn.read_bytes()) == gzip.decompress(path.read_bytes()), path.name
+
+
 def _write_idx(path, array: np.ndarray) -> None:
     header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
     opener = gzip.open if str(path).endswith(".gz") else open
@@ -168,9 +196,9 @@ def test_loading_from_the_cache_never_imports_torchvision(data_dir, tmp_path):
     assert len(list((tmp_path / "latent-lab" / "data").glob("*.npy"))) == 2  # the training split's two files
 
 
-def test_splits_keep_bytes_and_make_floats_only_when_read(data_dir):
+def test_splits_keep_bytes_and_make_floats_only_when_read(mnist_slice_dir):
     """The images stay uint8 (a quarter of the memory); a batch converts only its rows; train_x is made once."""
-    splits = load_dataset("mnist", data_dir=data_dir, val_size=100, train_limit=300)
+    splits = load_dataset("mnist", data_dir=mnist_slice_dir, val_size=100, train_limit=300)
     stored = splits.images("train")
     assert stored.dtype == torch.uint8 and stored.shape == (300, 28, 28)
     rows = torch.tensor([5, 0, 299])

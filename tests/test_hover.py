@@ -31,7 +31,8 @@ def test_the_sprite_holds_every_digit_at_its_index(data_dir):
     assert not sheet[2 * 28:, 50 * 28:].any()  # no digit past the last
 
 
-def test_the_maps_mark_their_test_digits_and_the_page_writes_the_sprite(tiny_models, tmp_path, monkeypatch):
+def test_the_maps_mark_their_test_digits_and_the_page_writes_the_sprite(tiny_models, data_dir, tmp_path,
+                                                                        monkeypatch):
     from ui import hover
 
     monkeypatch.setattr(hover, "STATIC_DIR", tmp_path / "static")

@@ -63,7 +63,7 @@ def assert_two_plots_and_finite_numbers(at: AppTest, names: list[str], n_points:
     return plots
 
 
-def test_two_dimensional_pair_shows_raw_codes_side_by_side(tiny_models):
+def test_two_dimensional_pair_shows_raw_codes_side_by_side(tiny_models, data_dir):
     aae, vae = tiny_models["tiny-aae-2d-gaussian"], tiny_models["tiny-vae-2d"]
     at = open_pair(aae, vae)
     assert_two_plots_and_finite_numbers(at, ["tiny-aae-2d-gaussian", "tiny-vae-2d"], 10_000)
@@ -80,7 +80,7 @@ def test_two_dimensional_pair_shows_raw_codes_side_by_side(tiny_models):
     assert metrics["tiny-aae-2d-gaussian"] != metrics["tiny-vae-2d"]
 
 
-def test_eight_dimensional_pair_with_pca_then_tsne_on_a_subsample(tiny_models):
+def test_eight_dimensional_pair_with_pca_then_tsne_on_a_subsample(tiny_models, data_dir):
     names = ["tiny-aae-8d", "tiny-vae-8d"]
     at = open_pair(tiny_models[names[0]], tiny_models[names[1]])
     assert at.selectbox(key="_compare_projection_widget").value == "PCA"
@@ -104,7 +104,7 @@ def test_eight_dimensional_pair_with_pca_then_tsne_on_a_subsample(tiny_models):
     assert at.session_state["compare_metrics"] == pca_metrics
 
 
-def test_default_pair_matches_and_a_mismatch_is_warned(tiny_models):
+def test_default_pair_matches_and_a_mismatch_is_warned(tiny_models, data_dir):
     at = open_pair(None, None)
     by_path = {}
     for path in (at.session_state["compare_aae_path"], at.session_state["compare_vae_path"]):
@@ -164,7 +164,7 @@ def test_a_fashion_pair_is_shown_on_fashion_mnist_with_the_numbers_aae_eval_prin
     assert {f"{i} {name}" for i, name in enumerate(CLASS_NAMES["fashion-mnist"])} <= legend  # "1 Trouser", ...
 
 
-def test_what_to_notice_says_which_model_the_shown_numbers_favour(tiny_models):
+def test_what_to_notice_says_which_model_the_shown_numbers_favour(tiny_models, data_dir):
     from aae.core.metrics.evaluate import LATENT_METRICS, METRICS, metric_label
 
     names = ["tiny-aae-8d", "tiny-vae-8d"]

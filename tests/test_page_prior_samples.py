@@ -32,7 +32,7 @@ def q_z_traces(at: AppTest) -> list[dict]:
     return [trace for trace in scatter(at)["data"] if trace.get("legendgroup") == "q"]
 
 
-def test_2d_aae_samples_scatter_and_manifold(tiny_models):
+def test_2d_aae_samples_scatter_and_manifold(tiny_models, data_dir):
     at = open_page(tiny_models["tiny-aae-2d-mog10"])
     grid = at.session_state["samples_grid"]
     # 100 samples, 10 per row, 28 px + 2 px padding, upscaled 3×
@@ -73,7 +73,7 @@ def test_2d_aae_samples_scatter_and_manifold(tiny_models):
     assert at.session_state["manifold_grid"].shape == (2 * (10 * 30 + 2),) * 2
 
 
-def test_8d_vae_has_no_manifold_and_no_2d_only_priors(tiny_models):
+def test_8d_vae_has_no_manifold_and_no_2d_only_priors(tiny_models, data_dir):
     at = open_page(tiny_models["tiny-vae-8d"])
     assert at.session_state["manifold_grid"] is None
     assert any("needs a 2-D latent space" in c.value for c in at.caption)

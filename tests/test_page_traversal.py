@@ -122,7 +122,7 @@ def test_a_shared_link_sets_the_live_sliders_and_a_move_writes_the_link(tiny_mod
     assert payload["map"]["classes"] == [str(k) for k in range(10)]
 
 
-def test_8d_vae_linear_and_spherical_interpolation_differ(tiny_models):
+def test_8d_vae_linear_and_spherical_interpolation_differ(tiny_models, data_dir):
     at = open_page(tiny_models["tiny-vae-8d"])
     assert live_payload(at)["shown"] == 8 and slider_keys(at) == []
     at.slider(key="interp_steps").set_value(7).run()

@@ -176,7 +176,7 @@ def test_denoise_page_starts_at_the_models_corruption_and_measures_it(tiny_model
     assert not np.array_equal(at.session_state["denoise_grid"], grid)
 
 
-def test_denoise_page_compares_two_models(tiny_models):
+def test_denoise_page_compares_two_models(tiny_models, data_dir):
     at = open_page("denoise", tiny_models["tiny-denoise"], denoise_model_path=str(tiny_models["tiny-denoise"]))
     other = str(tiny_models["tiny-aae-8d"])
     at.selectbox(key="denoise_compare").set_value(other).run()
@@ -205,7 +205,7 @@ def test_cluster_page_draws_the_2d_map_of_a_dimred_model(tiny_models, data_dir):
 
 @pytest.mark.parametrize(("page", "recipe", "metric"), [("clusters", "cluster-16", "cluster_error"),
                                                          ("style_content", "semi-100", "test_error")])
-def test_shipped_models_stand_beside_the_paper_like_for_like(page, recipe, metric, tiny_models):
+def test_shipped_models_stand_beside_the_paper_like_for_like(page, recipe, metric, tiny_models, data_dir):
     """Where a shipped model meets the paper's figure: the paper's mean ± std, ours over the recipe's seeds, the
     shipped seed's own (chosen on validation) and what the recipe adds, all from the seed figures and cards."""
     import json
@@ -226,7 +226,7 @@ def test_shipped_models_stand_beside_the_paper_like_for_like(page, recipe, metri
 
 
 def test_denoise_compares_only_models_of_the_same_data_and_keeps_its_settings_across_models(
-        tiny_models, tmp_path, monkeypatch):
+        tiny_models, data_dir, tmp_path, monkeypatch):
     import shutil
 
     from aae.core.checkpoints import save_checkpoint

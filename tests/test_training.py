@@ -358,7 +358,7 @@ def test_shared_regularization_trains_a_2d_aae_as_well_as_joint(data_dir):
 
 
 @pytest.mark.parametrize("kind", ["aae", "semi"])
-def test_training_never_reads_the_test_split(kind, data_dir, small_splits, monkeypatch):
+def test_training_never_reads_the_test_split(kind, mnist_slice_dir, small_splits, monkeypatch):
     """The protocol: a real run (steps, per-epoch validation, latent progress, the final full validation, the
     model's own preparation) completes on splits loaded without test images, whose test_x raises; and given
     splits that hold them (the evaluation fixture's), the engine drops them and never reads them either."""
@@ -366,7 +366,7 @@ def test_training_never_reads_the_test_split(kind, data_dir, small_splits, monke
     from aae.core.data import Splits, TestSplitWithheld, load_dataset
 
     config = catalog.build_config(kind, {"latent_dim": 2, "hidden": 32})
-    withheld = load_dataset("mnist", data_dir=data_dir, val_size=300, train_limit=400)
+    withheld = load_dataset("mnist", data_dir=mnist_slice_dir, val_size=300, train_limit=400)
     with pytest.raises(TestSplitWithheld):
         withheld.test_x  # noqa: B018 (the access is the point)
     run = TrainConfig(epochs=2, batch_size=50, sample_every=0, validation_images=100, progress_images=200)

@@ -76,9 +76,10 @@ def cache_dir() -> Path:
 
 
 def is_available(name: DatasetName = "mnist", data_dir: str | os.PathLike | None = None) -> bool:
-    """True when the dataset's four raw files are already on disk (no download needed)."""
+    """True when the dataset's four raw files (plain or .gz, as the loader reads them) are already on disk (no
+    download needed)."""
     raw = resolve_data_dir(data_dir) / DATASET_FOLDERS[name] / "raw"
-    return all((raw / f).exists() for f in _RAW_FILES)
+    return all(_source(raw, f) is not None for f in _RAW_FILES)
 
 
 def _torchvision_split(name: DatasetName, root: Path, train: bool):
@@ -359,8 +360,10 @@ def load_dataset(
     _check_name(name)
     root = resolve_data_dir(data_dir)
     train_images, train_labels = _split_arrays(name, root, train=True)
-    if not 0 <= val_size < len(train_images):
-        raise ValueError(f"val_size must be in [0, {len(train_images)}), got {val_size}")
+    if not 0 <= val_size < len(train_images):  # the images' count, not MNIST's 60,000: a folder may hold fewer
+        raise ValueError(f"cannot hold out {val_size:,} validation images: {DATASET_TITLES[name]} in "
+                         f"{(root / DATASET_FOLDERS[name] / 'raw').resolve()} has {len(train_images):,} training "
+                         "images")
     order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(seed)).numpy()
     val_idx, train_idx = order[:val_size], order[val_size:]
     if train_limit is not None:
