@@ -180,7 +180,7 @@ def test_what_to_notice_says_which_model_the_shown_numbers_favour(tiny_models, d
     assert at.query_params["projection"] == "PCA"
 
 
-def test_the_8d_pair_like_for_like_is_shown_from_the_sweep_records(tiny_models):
+def test_the_8d_pair_like_for_like_is_shown_from_the_sweep_records(tiny_models, data_dir):
     """Both plain and both with the same input noise: the page's table is the sweep records' arms, as the results
     document gives them (an arm without trials says so rather than leaving the row out)."""
     from aae.lab.paper import EIGHT_D_PAIR
