@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +11,6 @@ import torch
 from aae.core.metrics import class_coverage, classifier_frechet_distance
 from aae.core.models.base import LatentModel, Phase
 from aae.core.models.classifier import ClassifierConfig, MnistClassifier
-
-
-def _data_dir() -> Path:
-    env = os.environ.get("AAE_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def _read_idx(path: Path, header: int, count: int) -> np.ndarray:
@@ -29,9 +23,9 @@ def _read_idx(path: Path, header: int, count: int) -> np.ndarray:
         return np.frombuffer(f.read(count * record), dtype=np.uint8)
 
 
-def _load_mnist(split: str, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _load_mnist(root: Path, split: str, count: int) -> tuple[torch.Tensor, torch.Tensor]:
     """First `count` images (count, 1, 28, 28) float32 in [0, 1] and labels (count,) of "train" or "t10k"."""
-    raw = _data_dir() / "MNIST" / "raw"
+    raw = root / "MNIST" / "raw"
     images, labels = raw / f"{split}-images-idx3-ubyte", raw / f"{split}-labels-idx1-ubyte"
     if not (images.exists() and labels.exists()):
         pytest.skip(f"MNIST IDX files not found under {raw}")
@@ -100,10 +94,10 @@ def test_one_adam_step_lowers_loss() -> None:
     assert float(model.phase_loss("classify", x, y).loss.detach()) < out.logs["loss"]
 
 
-def test_short_training_on_real_mnist() -> None:
+def test_short_training_on_real_mnist(data_dir) -> None:
     torch.manual_seed(0)
-    x_train, y_train = _load_mnist("train", 2_000)
-    x_test, y_test = _load_mnist("t10k", 1_000)
+    x_train, y_train = _load_mnist(data_dir, "train", 2_000)
+    x_test, y_test = _load_mnist(data_dir, "t10k", 1_000)
     model = MnistClassifier()
     _train_epoch(model, x_train, y_train, lr=3e-3, batch=64)  # 32 steps: a brisk lr
     pred = model.predict(x_test)

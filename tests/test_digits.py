@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import io
-import os
 import struct
 import time
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,22 +20,13 @@ STAGES = ["grey", "white on black", "cropped", "fitted into 20×20", "centred by
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-def _idx_path() -> Path:
-    root = os.environ.get("AAE_DATA_DIR")
-    data = Path(root) if root else Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    return data / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
-
-
 @pytest.fixture(scope="module")
-def mnist() -> np.ndarray:
-    """The first 20 MNIST test digits as uint8 (n, 28, 28), white on black."""
-    path = _idx_path()
-    if not path.exists():
-        pytest.skip(f"MNIST test images not found at {path}")
-    raw = path.read_bytes()
-    magic, _count, rows, cols = struct.unpack(">IIII", raw[:16])
-    assert (magic, rows, cols) == (2051, 28, 28)
-    return np.frombuffer(raw, dtype=np.uint8, count=20 * 28 * 28, offset=16).reshape(20, 28, 28)
+def mnist(mnist_slice_dir) -> np.ndarray:
+    """20 real MNIST test digits as uint8 (n, 28, 28), white on black (the slice kept with the tests)."""
+    from aae.core.data import load_split
+
+    images, _ = load_split("mnist", train=False, data_dir=mnist_slice_dir)
+    return images[:20].numpy()
 
 
 def encode(img: Image.Image, fmt: str, **kwargs: object) -> bytes:

@@ -117,7 +117,7 @@ def test_eight_dimensional_model_places_the_star_on_the_pca_map(tiny_models, mni
 
 
 @pytest.mark.parametrize(("payload", "message"), [(b"not an image", "not an image"), (blank_png(), "blank")])
-def test_bad_file_shows_an_error_and_the_page_stays_usable(tiny_models, payload, message):
+def test_bad_file_shows_an_error_and_the_page_stays_usable(tiny_models, data_dir, payload, message):
     at = open_page(tiny_models["tiny-vae-2d"], upload_bytes=payload)
     assert len(at.error) == 1 and message in at.error[0].value
     assert at.session_state["encoded_code"] is None and not at.get("plotly_chart")
@@ -152,7 +152,7 @@ def test_without_data_encoding_still_works(tiny_models, mnist_digit, monkeypatch
     assert any("need the MNIST test set" in i.value for i in at.info)
 
 
-def test_the_map_box_shows_the_map_drawn_and_keeps_the_choice_across_a_2d_model(tiny_models):
+def test_the_map_box_shows_the_map_drawn_and_keeps_the_choice_across_a_2d_model(tiny_models, data_dir):
     at = open_page(tiny_models["tiny-aae-8d"], encode_tab="Test digit")
     at.selectbox(key="_encode_map_widget").set_value("dimensions 1 and 2").run()
     assert at.query_params["map"] == "dimensions 1 and 2"
