@@ -30,6 +30,28 @@ SHIPPED_DIR = ROOT / "checkpoints"
 MAP_SEED = 0  # the seed of every map's subset and projection (as `aae eval`'s default)
 
 
+def return_freed_memory_promptly() -> bool:
+    """glibc's malloc, told to hand freed memory back to the system: blocks of 1 MB and more get a mapping of their
+    own, unmapped when freed, and the heap's free top is trimmed past 1 MB. By default glibc raises the first
+    threshold after each large free (up to 32 MB), so the transient arrays of a page's computations (encoding the
+    test set, a projection, a speed measurement) stayed in the server's heap, free but resident: on a walk through
+    every page the server kept about 130 MB more. True when the setting took; False where malloc is not glibc's."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    # (1 MB, not less: a training step's activations, a few hundred kB each, stay in the heap, or the speed
+    # measured for an estimate would pay a mapping for each.)
+    return bool(mallopt(m_mmap_threshold, 2**20)) and bool(mallopt(m_trim_threshold, 2**20))
+
+
+MALLOC_TUNED = return_freed_memory_promptly()  # process-wide, once, when the pages' helpers are first imported
+
+
 def runs_dir() -> Path:
     """Where models trained in the app are saved: $AAE_RUNS_DIR, else ./runs beside the app."""
     return Path(os.environ.get("AAE_RUNS_DIR") or ROOT / "runs")
@@ -47,7 +69,12 @@ def card_mtime(path: str | Path) -> float:
     return card.stat().st_mtime if card.exists() else 0.0
 
 
-@st.cache_resource(show_spinner="Loading model…", max_entries=16)
+# The models most recently used by any session (a page shows at most three at once; 2 to 16 MB each as float32;
+# loading one again takes a fraction of a second).
+MODELS_KEPT = 8
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=MODELS_KEPT)
 def _load(path: str, mtime: float):
     return load_checkpoint(path, device="cpu")
 
@@ -80,23 +107,31 @@ def test_set(dataset: str | None = None) -> tuple[torch.Tensor, torch.Tensor] | 
     return None if data is None else (data.test_x, data.test_y)
 
 
-@st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
+# One entry per dataset the app knows (a dataset whose files changed replaces its entry): about 80 MB each for MNIST
+# and Fashion-MNIST (uint8 images, and the test images as float32, which every page shows).
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=len(DATASET_FOLDERS))
 def _splits(name: str, root: str, mtime: float):
     return load_dataset(name, data_dir=root, test=True)  # pages show test digits (display: allowed)
 
 
 def splits(dataset: str | None = None):
-    """`dataset` (default: the picked model's) with its validation hold-out, or None (after saying why) when absent."""
+    """`dataset` (default: the picked model's) with its validation hold-out, or None (after saying why) when absent.
+
+    A view of the process-wide copy: the float32 copies of the training and validation images that reading
+    `train_x` / `val_x` makes (150 and 30 MB for MNIST) belong to the view and go when the caller drops it, instead
+    of staying in the shared cache for the life of the server; the uint8 images and the float32 test images are
+    shared, not copied."""
     name = dataset or page_dataset()
     root = data_dir()
     if not is_available(name, root):
         st.info(data_missing_message(root, name))
         return None
     try:
-        return _splits(name, str(root), (root / DATASET_FOLDERS[name] / "raw").stat().st_mtime)
-    except DataNotFoundError as error:
+        shared = _splits(name, str(root), (root / DATASET_FOLDERS[name] / "raw").stat().st_mtime)
+    except (DataNotFoundError, ValueError) as error:  # absent, or too few images to hold out the validation set
         st.info(str(error))
         return None
+    return shared.with_test(shared.test_x, shared.test_y)
 
 
 def download_button(root: Path) -> None:

@@ -317,7 +317,7 @@ if start and not busy and has_data and not too_big and settings is not None:
 RECORDED = common.ROOT / "docs" / "recorded"
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=1)  # 3 MB shared by every session, not a copy for each rerun
 def recorded_duel(mtime: float) -> tuple[dict, dict]:
     arrays = np.load(RECORDED / "duel.npz")
     return {k: arrays[k] for k in arrays.files}, json.loads((RECORDED / "duel.json").read_text())
