@@ -249,3 +249,13 @@ def test_denoise_compares_only_models_of_the_same_data_and_keeps_its_settings_ac
     assert at.selectbox(key="denoise_kind").value == "masking"
     assert at.slider(key="denoise_level").value == pytest.approx(0.3)
     assert (at.query_params["corruption"], at.query_params["level"]) == ("masking", "0.3")
+
+
+def test_a_data_folder_too_small_to_hold_out_the_validation_set_is_a_message(tiny_models, mnist_slice_dir,
+                                                                              monkeypatch):
+    """A folder with fewer training images than the 10,000 held out (the tests' own slice): the page says so and
+    stops, with no traceback."""
+    monkeypatch.setenv("AAE_DATA_DIR", str(mnist_slice_dir))
+    at = open_page("clusters", tiny_models["tiny-cluster"])
+    text = " ".join(element.value for element in at.info)
+    assert "cannot hold out 10,000 validation images" in text and "1,000 training images" in text
