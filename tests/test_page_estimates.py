@@ -42,7 +42,8 @@ def test_the_text_and_the_start_button_say_the_same_estimate_and_how_it_was_made
     # Nowhere else on the page does a different duration stand for the same run.
     others = {d for text in page_texts(at) for d in DURATION.findall(text)} - set(said)
     assert not others, others
-    assert "measured just now" in captions[0]  # the page measured it for this visit
+    # the measurement's age: just now on a first visit; the rate is cached for 10 min, so an earlier test's counts
+    assert re.search(r"measured (just now|\d+ min ago)", captions[0]), captions[0]
     assert "busy" in captions[0]  # and it says the machine's load changes it
 
 
