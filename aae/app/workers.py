@@ -119,9 +119,13 @@ class ProcessJob(BaseJob):
         self._send("cancel")
 
     def pause(self) -> None:
+        self._resuming = False
         self._send("pause")
 
     def resume(self) -> None:
+        # Updates sent before the worker read "resume" still say "paused": until one says otherwise, they must
+        # not undo the "running" shown at once.
+        self._resuming = True
         self._say_resumed()
         self._send("resume")
 
@@ -197,6 +201,11 @@ class ProcessJob(BaseJob):
     def _apply(self, delta: JobSnapshot, coverage_error: str | None) -> None:
         """Take in a delta from the worker: the lists grow by its items; a preview it left out is unchanged."""
         with self._lock:
+            if getattr(self, "_resuming", False):
+                if delta.status == "paused":
+                    delta.status, delta.message = "running", "running"
+                else:
+                    self._resuming = False
             state = self._state
             for name in ("losses", "history", "frames"):
                 items = getattr(state, name)
