@@ -38,15 +38,7 @@ def start_server(data_dir: str, port: int, **extra_env: str) -> subprocess.Popen
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status == 200:
-                return server
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit("streamlit did not start")
+    return wait_until_healthy(server, port)
 
 
 def stop_server(server: subprocess.Popen) -> None:
@@ -136,3 +128,16 @@ def server_path(page) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def wait_until_healthy(server: subprocess.Popen, port: int, timeout: float = 90) -> subprocess.Popen:
+    """`server` once its health endpoint answers; killed, and the script stopped, if it never does."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status == 200:
+                return server
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit("streamlit did not start")

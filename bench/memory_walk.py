@@ -25,13 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from live_fps import free_port, start_server, stop_server  # noqa: E402
+from live_fps import free_port, start_server, stop_server, wait_until_healthy  # noqa: E402
 from load_test import Memory, StreamlitSession, control_to_move  # noqa: E402
 
 
@@ -184,15 +183,7 @@ def start_inspected_server(data_dir: str, port: int, report: Path, **extra_env: 
         [sys.executable, str(Path(__file__).resolve()), "--as-server", "run", str(ROOT / "app.py"),
          "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status == 200:
-                return server
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit("streamlit did not start")
+    return wait_until_healthy(server, port)
 
 
 def ask_report(pid: int, path: Path, timeout: float = 120.0) -> dict | None:
