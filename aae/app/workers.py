@@ -102,6 +102,7 @@ class ProcessJob(BaseJob):
         self.job_type, self.arguments = job_type, arguments
         self.pid: int | None = None  # the worker's process id, once it has started
         self._process: subprocess.Popen | None = None
+        self._resuming = False  # resumed, and no update since has said anything but "paused"
         self._commands: Connection | None = None  # the server's end of the command pipe, while the worker runs
         self._send_lock = threading.Lock()
         self._save_lock = threading.Lock()
@@ -201,7 +202,7 @@ class ProcessJob(BaseJob):
     def _apply(self, delta: JobSnapshot, coverage_error: str | None) -> None:
         """Take in a delta from the worker: the lists grow by its items; a preview it left out is unchanged."""
         with self._lock:
-            if getattr(self, "_resuming", False):
+            if self._resuming:
                 if delta.status == "paused":
                     delta.status, delta.message = "running", "running"
                 else:
