@@ -50,7 +50,7 @@ def test_validate_model_config_names_the_problem():
 def test_a_job_is_described_by_its_checked_arguments_before_it_runs(tmp_path):
     config = TrainConfig(epochs=2)
     job = TrainingJob(kind="aae", model_config=TINY_AAE, train_config=config, out=tmp_path / "run-7")
-    assert isinstance(job, Job) and job.name == "run-7" and job.model_config == TINY_AAE
+    assert isinstance(job, Job) and job.name == "run-7" and job.info.model_config == TINY_AAE
     assert job.info == TrainingJob.describe(kind="aae", model_config=TINY_AAE, train_config=config,
                                             out=str(tmp_path / "run-7"))
     assert job.snapshot().epochs == 2 and job.snapshot().status == "pending"  # how long, before it starts

@@ -32,7 +32,7 @@ def data_env(data_dir, monkeypatch):
 
 def test_a_worker_trains_to_done_in_its_own_process(tmp_path):
     job = workers.start_job("training", **training(tmp_path, "w1", latent_frames=1))
-    assert isinstance(job, Job) and job.name == "w1" and job.model_config == TINY_AAE and job.dataset == "mnist"
+    assert isinstance(job, Job) and job.name == "w1" and job.info.model_config == TINY_AAE and job.dataset == "mnist"
     job.join(120)
     snap = job.snapshot()
     assert snap.status == "done", snap.error

@@ -222,7 +222,7 @@ def run_downloads(job, frames, *, key: str, what: str = "the run") -> dict[str, 
     made = (job.name, len(frames))
     held = st.session_state.get(key)
     if held is None or held["of"] != made:
-        _, _, density = make_prior(job.model_config.prior, 2).density_grid(extent=frames[0].extent, resolution=100)
+        _, _, density = make_prior(job.info.model_config.prior, 2).density_grid(extent=frames[0].extent, resolution=100)
         held = {"of": made, "gif": frames_gif(frames, density), "mp4": None, "problem": None}
         try:
             held["mp4"] = frames_mp4(frames, density)

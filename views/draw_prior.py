@@ -2,7 +2,7 @@
 the background and watch its codes q(z) meet it, frame by frame, with a VAE beside it that can only pull its
 codes toward N(0, I). The paper's central claim made visible: an AAE imposes any prior it can sample.
 
-Pages never build networks or loops: `aae.app.jobs.TrainingJob` trains, `aae.app.explore` makes the frames and the GIF.
+Pages never build networks or loops: a training job (`aae.app.jobs.Job`) trains, `aae.app.explore` makes the frames and the GIF.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import streamlit as st
 from aae.app import workers
 from aae.app.estimates import Estimate, total, training_estimate
 from aae.app.explore import manifold_image
-from aae.app.jobs import JobSnapshot, TrainingJob
+from aae.app.jobs import Job, JobSnapshot
 from aae.core import catalog
 from aae.core.data import is_available
 from aae.core.prior_images import DIGIT_COLOURS, EXAMPLE_SHAPES, example_drawing, image_prior_config
@@ -121,8 +121,8 @@ def start_runs(prior: PriorConfig, *, epochs: int, images: int, hidden: int, wit
         jobs.pop(SLOTS["vae"], None)  # an earlier VAE run is not this drawing's
 
 
-def show_run(kind: str, job: TrainingJob, snap: JobSnapshot, *, live: bool) -> None:
-    prior = make_prior(job.model_config.prior, 2)
+def show_run(kind: str, job: Job, snap: JobSnapshot, *, live: bool) -> None:
+    prior = make_prior(job.info.model_config.prior, 2)
     title = {"aae": "AAE: q(z) pushed onto your prior", "vae": "VAE: q(z) pulled toward N(0, I)"}[kind]
     if not snap.frames:
         st.caption(f"{title}: {snap.message or 'starting'} …")

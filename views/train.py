@@ -16,7 +16,7 @@ import streamlit as st
 from aae.app import workers
 from aae.app.estimates import training_estimate
 from aae.app.explore import manifold_image
-from aae.app.jobs import JobSnapshot, TrainingJob
+from aae.app.jobs import Job, JobSnapshot
 from aae.core import catalog, spec
 from aae.core.data import DATASET_FOLDERS, DATASET_NAMES, is_available
 from aae.core.priors import PRIOR_NAMES, PriorConfig, make_prior
@@ -40,7 +40,7 @@ MAIN_FIELDS = ("prior", "latent_dim", "hidden")  # drawn at the top; every other
 SCHEDULE = {"device": "auto", "log_every": 0, "sample_every": -1}
 RECIPES = tuple(r.name for r in all_recipes() if r.kind in catalog.kinds(trainable=True))  # what this page trains
 jobs = common.session_jobs()
-job: TrainingJob | None = jobs.get("train")
+job: Job | None = jobs.get("train")
 
 # A job that finished since the last full run: select its model everywhere and free the name field
 # (before the widgets exist, since a widget's value cannot change once it is drawn).
@@ -159,7 +159,7 @@ def cached_figure(key: str, version: Any, build) -> go.Figure:
     return held[1]
 
 
-def loss_version(job: TrainingJob, snap: JobSnapshot) -> tuple:
+def loss_version(job: Job, snap: JobSnapshot) -> tuple:
     """What the loss chart shows: redrawn with new rows at most every LOSS_REDRAW_SECONDS, and at the end."""
     if snap.finished:
         return (job.name, len(snap.losses), "final")
@@ -171,7 +171,7 @@ def loss_version(job: TrainingJob, snap: JobSnapshot) -> tuple:
     return (job.name, len(snap.losses), time.monotonic())
 
 
-def show_progress(job: TrainingJob, snap: JobSnapshot) -> None:
+def show_progress(job: Job, snap: JobSnapshot) -> None:
     st.session_state["train_status"] = snap.status
     epoch = min(snap.epoch + 1, snap.epochs) if not snap.finished else snap.epoch
     if not snap.finished:
@@ -199,7 +199,7 @@ def show_progress(job: TrainingJob, snap: JobSnapshot) -> None:
         common.enable_hover(job.dataset)
         figure = cached_figure(  # a new frame comes a few times an epoch: the same figure until then
             "train_latent_figure", (job.name, len(snap.frames), index),
-            lambda: common.latent_frame_figure(make_prior(job.model_config.prior, 2), frame, disc=True,
+            lambda: common.latent_frame_figure(make_prior(job.info.model_config.prior, 2), frame, disc=True,
                                                dataset=job.dataset, title=f"q(z) over p(z) at epoch "
                                                f"{frame.epoch:.2f} · MMD² {frame.distance:.3f}"))
         st.plotly_chart(figure, key="train_latent")
@@ -216,7 +216,7 @@ def show_progress(job: TrainingJob, snap: JobSnapshot) -> None:
             st.caption("Preview samples appear a few times per epoch.")
 
 
-def show_result(job: TrainingJob, snap: JobSnapshot) -> None:
+def show_result(job: Job, snap: JobSnapshot) -> None:
     if snap.status == "done":
         st.session_state["train_checkpoint"] = snap.checkpoint
         st.success(f"Trained **{job.name}** ({snap.epoch} epochs, {snap.elapsed:.0f} s) and saved it to "
@@ -234,7 +234,7 @@ def show_result(job: TrainingJob, snap: JobSnapshot) -> None:
 
 
 @st.fragment(run_every=2.0)
-def live_progress(job: TrainingJob) -> None:
+def live_progress(job: Job) -> None:
     """Redraw the progress every 2 s while the worker trains (each redraw costs the job CPU: bench/live_job.py); a
     full rerun once it has finished."""
     snap = job.snapshot()

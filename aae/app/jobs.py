@@ -173,16 +173,6 @@ class BaseJob:
     def dataset(self) -> str:
         return self.info.dataset
 
-    @property
-    def model_config(self) -> Any:
-        """A training job's model configuration."""
-        return self.info.model_config
-
-    @property
-    def frame_every(self) -> int:
-        """A duel's steps between frames."""
-        return self.info.frame_every
-
     def start(self) -> None:
         with self._lock:
             if self._started:
