@@ -44,6 +44,29 @@ def test_a_tiny_sweep_runs_every_trial_in_two_processes_and_picks_by_validation(
     assert "4 trials, 0 to run" in capsys.readouterr().out
 
 
+def test_a_sweep_stopped_before_its_queued_trials_ran_resumes_them(tmp_path, data_dir, monkeypatch, capsys):
+    """A sweep stopped early leaves trials queued (waiting) and one cut off while running; running the same command
+    again runs each of them once rather than finding nothing to do."""
+    import optuna
+
+    from aae.lab.sweep import _storage
+
+    monkeypatch.setenv("AAE_DATA_DIR", str(data_dir))
+    out = tmp_path / "stopped"
+    out.mkdir()
+    study = optuna.create_study(study_name="aae-2d-gaussian-sweep", storage=_storage(str(out / "study.journal")),
+                                direction="maximize")
+    for seed in (0, 1):
+        study.enqueue_trial({"seed": seed}, user_attrs={"queued": True})
+    study.ask()  # seed 0 starts, and its process is stopped
+    study.enqueue_trial({"seed": 0}, user_attrs={"queued": True})
+    plan = SweepPlan("aae-2d-gaussian", {}, {"hidden": 16, "epochs": 1, "train_limit": 2000, "precision": "fp32"},
+                     seeds=[0, 1], samples=300)
+    record = sweep(plan, out)
+    assert "2 trials, 2 to run" in capsys.readouterr().out
+    assert sorted(t["params"]["seed"] for t in record["trials"]) == [0, 1]
+
+
 def test_training_and_sweeps_never_read_the_test_split(tmp_path, data_dir, monkeypatch):
     """The protocol: the test split is read by `aae eval` of a finished model only. Here every way to reach it
     fails; a sweep trial (training, per-epoch validation, the validation figures) still completes."""

@@ -195,17 +195,21 @@ def sweep(plan: SweepPlan, out: str | Path, *, workers: int = 1, storage: str | 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(study_name=study_name, storage=_storage(storage_url), load_if_exists=True,
                                 direction=direction_of(plan.metric or DEFAULT_METRICS[0]))
-    # A rerun resumes: trials finished, or still queued from a run that was stopped, are not queued again.
-    queued = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.WAITING)
-    done = {json.dumps(t.params or t.system_attrs.get("fixed_params", {}), sort_keys=True) for t in study.trials
-            if t.state in queued}
-    waiting = [p for p in trials if json.dumps(p, sort_keys=True) not in done]  # a rerun resumes the sweep
-    for params in waiting:
-        study.enqueue_trial(params, user_attrs={"queued": True})
+    # A rerun resumes: finished trials are not run again; trials still queued from a run that was stopped are run
+    # from the queue as they are; a trial cut off while running is queued again.
+    def key(t: Any) -> str:
+        return json.dumps(t.params or t.system_attrs.get("fixed_params", {}), sort_keys=True)
+
+    finished = {key(t) for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE}
+    queued = {key(t) for t in study.trials if t.state == optuna.trial.TrialState.WAITING}
+    to_run = [p for p in trials if json.dumps(p, sort_keys=True) not in finished]
+    for params in to_run:
+        if json.dumps(params, sort_keys=True) not in queued:
+            study.enqueue_trial(params, user_attrs={"queued": True})
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
-    print(f"sweep of {plan.recipe} ({spec.kind}): {len(trials)} trials, {len(waiting)} to run, {workers} "
+    print(f"sweep of {plan.recipe} ({spec.kind}): {len(trials)} trials, {len(to_run)} to run, {workers} "
           f"process(es), picking by {metric_guess}", flush=True)
-    if waiting:
+    if to_run:
         if workers == 1:
             _worker(plan, storage_url, study_name, threads)
         else:
