@@ -50,3 +50,35 @@ def test_the_8d_pair_is_read_arm_by_arm_from_the_sweep_records():
     se = (4.0 / 3 + 8.0 / 2) ** 0.5
     assert line.startswith("plain inputs: the AAE is ahead on validation Parzen by 10.0 nats")
     assert f"{10.0 / se:.1f} standard errors" in line
+
+
+def test_each_recipe_choice_links_its_sweep_and_says_whether_the_recipe_follows_it():
+    from aae.lab.recipes import Choice, Recipe
+
+    recipe = Recipe("r", "a recipe", run={"model": "aae", "corruption_level": 0.5, "hidden": 64, "lr": 0.01},
+                    chosen={"corruption_level": Choice("r"), "hidden": Choice("r-size", before=32),
+                            "lr": Choice("r-lr")})
+    sweeps = {"r": {"recipe": "r", "pick": {"params": {"corruption_level": 0.5}}},
+              "r-size": {"recipe": "r", "pick": {"params": {"hidden": 64}}},
+              "r-compare": {"recipe": "r", "pick": {"params": {"corruption": "none"}}}}
+    follows, changed, missing, measured = report.choice_lines(recipe, sweeps)
+    assert follows.startswith("corruption_level = 0.5, chosen on validation ([sweep r](sweeps/r/sweep.json)")
+    assert "**changed** from 32" in changed and "sweeps/r-size/sweep.json" in changed
+    assert missing.startswith("lr = 0.01: its validation sweep (r-lr) has not finished")
+    assert measured.startswith("Measured on validation, not a choice of this recipe: [sweep r-compare]")
+    sweeps["r"]["pick"]["params"]["corruption_level"] = 0.3
+    assert "but its validation sweep picked 0.3" in report.choice_lines(recipe, sweeps)[0]
+
+
+def test_every_shipped_recipe_follows_the_sweeps_that_chose_its_values():
+    """A recipe's value named in its [chosen] table is the pick of that sweep's record, once the record exists."""
+    from aae.lab.recipes import all_recipes
+
+    sweeps = report.sweep_records()
+    checked = 0
+    for recipe in all_recipes():
+        for name, choice in recipe.chosen.items():
+            if choice.sweep in sweeps:
+                assert sweeps[choice.sweep]["pick"]["params"][name] == recipe.run[name], (recipe.name, name)
+                checked += 1
+    assert checked >= 3  # aae-8d's input noise, semi-100's consistency and read-back weights

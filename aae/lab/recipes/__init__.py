@@ -2,8 +2,10 @@
 
 A recipe file holds a one-line `summary`, the figure of the paper it is set beside (`paper`), whether its
 model is in `checkpoints/` (`shipped`, and `ship`: how its weights are stored there), a pointer to its entry
-in the results document (`results`), and under `[run]` the run specification's fields it sets, by name,
-as `aae train` takes them. `aae recipes` lists them and `aae train --recipe NAME` runs one; any flag given
+in the results document (`results`), under `[run]` the run specification's fields it sets, by name,
+as `aae train` takes them, and under `[chosen]` which of those values a validation sweep chose: the field's name
+and the sweep's folder in docs/sweeps (`corruption_level = "aae-8d"`), or a table that also names the value the
+recipe held before the sweep changed it (`consistency_weight = { sweep = "cluster-16", before = 30.0 }`). `aae recipes` lists them and `aae train --recipe NAME` runs one; any flag given
 after it wins. A checkpoint trained from a recipe records the recipe's name and values in its card.
 """
 
@@ -19,6 +21,14 @@ FOLDER = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
+class Choice:
+    """A value of a recipe chosen by a validation sweep (docs/sweeps/`sweep`), and its value before, if it changed."""
+
+    sweep: str
+    before: Any = None
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str  # also the shipped checkpoint's folder in checkpoints/
     summary: str  # one line for people
@@ -28,6 +38,7 @@ class Recipe:
     shipped: bool = True  # False: a recipe for comparison, not in checkpoints/
     results: str = ""  # where the results document discusses it
     additions: tuple[str, ...] = ()  # what it adds to the paper's recipe, for people (named beside its figures)
+    chosen: dict[str, Choice] = field(default_factory=dict)  # {field of run: the validation sweep that chose it}
 
     @property
     def args(self) -> tuple[str, ...]:
@@ -57,11 +68,17 @@ def _load(path: Path) -> Recipe:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"recipe {path.stem}: {error}") from None
-    known = {"summary", "run", "ship", "paper", "shipped", "results", "additions"}
+    known = {"summary", "run", "ship", "paper", "shipped", "results", "additions", "chosen"}
     unknown = set(data) - known
     if unknown or "summary" not in data:
         raise ValueError(f"recipe {path.stem}: needs a summary; unknown keys: {', '.join(sorted(unknown)) or 'none'}")
     data["additions"] = tuple(data.get("additions", ()))
+    chosen = {}
+    for name, choice in data.get("chosen", {}).items():
+        if name not in data.get("run", {}):
+            raise ValueError(f"recipe {path.stem}: [chosen] names {name!r}, which its [run] does not set")
+        chosen[name] = Choice(choice) if isinstance(choice, str) else Choice(**choice)
+    data["chosen"] = chosen
     return Recipe(name=path.stem, **data)
 
 
