@@ -5,6 +5,7 @@ changes it; and the arithmetic and wording behind it."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from page_runner import run_page
@@ -85,3 +86,19 @@ def test_a_training_estimate_counts_the_validation_its_config_schedules():
     assert (training_estimate(rate, none, train_images=10_000).seconds
             < training_estimate(rate, subset, train_images=10_000).seconds
             < training_estimate(rate, everything, train_images=10_000).seconds)
+
+
+def test_the_rate_is_measured_in_a_process_of_its_own_and_its_refusals_come_back_as_messages():
+    """The server keeps none of a measurement's memory: the steps run in a child process, whose rate comes back; a
+    setting the child refuses comes back as a ValueError with the child's message."""
+    import torch
+
+    from aae.app.estimates import measure_in_child
+    from aae.core import catalog
+
+    config = catalog.build_config("aae", {"latent_dim": 2, "hidden": 16})
+    train = catalog.train_config("aae", config, epochs=1, device="cpu", batch_size=50)
+    assert measure_in_child("aae", config, train) > 0
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA"):
+            measure_in_child("aae", config, replace(train, device="cuda"))

@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from aae.app.estimates import MEASUREMENT_MAX_AGE, Estimate, Rate, describe_estimate, measure_throughput
+from aae.app.estimates import MEASUREMENT_MAX_AGE, Estimate, Rate, describe_estimate, measure_in_child
 from aae.core.training import TrainConfig
 
 
@@ -22,7 +22,7 @@ def measured_rate(kind: str, model_config: Any, train_config: TrainConfig) -> Ra
 @st.cache_data(show_spinner="Measuring this machine's speed for the estimate…", max_entries=64,
                ttl=MEASUREMENT_MAX_AGE)
 def _measured(kind: str, model_config: Any, train_config: TrainConfig) -> Rate:
-    return Rate(measure_throughput(kind, model_config, train_config), time.time())
+    return Rate(measure_in_child(kind, model_config, train_config), time.time())
 
 
 def show(estimate: Estimate, what: str) -> None:

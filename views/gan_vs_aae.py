@@ -161,7 +161,7 @@ def show_duel(job: DuelJob) -> None:
         st.error(f"The run failed: {snap.error}")
     if not frames:
         if snap.status in LIVE or snap.status == "paused":
-            st.info(f"The first frame comes after {job.frame_every} steps ({snap.message or 'starting'}).")
+            st.info(f"The first frame comes after {job.info.frame_every} steps ({snap.message or 'starting'}).")
         return
     frame = pick_frame(frames)
     st.caption(f"Frame {frames.index(frame) + 1} of {len(frames)}: step {frame.step} "
@@ -288,13 +288,17 @@ except ValueError as error:
 if settings is not None and not too_big:
     # Both models take every batch: the pair's rate is the harmonic sum of each one's, measured on this device.
     gan_train = replace(train_config, lr=gan_config.training_defaults()["lr"])  # the GAN trains at its own rate
-    rate = lockstep(estimates.measured_rate(gan_kind, gan_config, gan_train),
-                    estimates.measured_rate("aae", aae_config, train_config))
-    n_images = int(train_limit) if train_limit else 50_000
-    estimate = job_estimate(rate, epochs=int(epochs), train_images=n_images)  # no validation: a duel shows frames
-    st.session_state["duel_estimate"] = estimate.seconds
-    estimates.show(estimate, f"for {int(epochs)} epochs of {n_images:,} images for the pair, with the worker's start "
-                             "(drawing the frames adds a little)")
+    try:
+        rate = lockstep(estimates.measured_rate(gan_kind, gan_config, gan_train),
+                        estimates.measured_rate("aae", aae_config, train_config))
+    except (ValueError, RuntimeError) as error:
+        st.warning(f"No time estimate: {error}")
+    else:
+        n_images = int(train_limit) if train_limit else 50_000
+        estimate = job_estimate(rate, epochs=int(epochs), train_images=n_images)  # no validation: a duel shows frames
+        st.session_state["duel_estimate"] = estimate.seconds
+        estimates.show(estimate, f"for {int(epochs)} epochs of {n_images:,} images for the pair, with the worker's "
+                                 "start (drawing the frames adds a little)")
 start = st.button(estimates.start_label("Start", estimate), key="duel_start",
                   type="primary", disabled=busy or not has_data or too_big or settings is None,
                   help="Pause or stop the current run first." if busy else "A new run replaces the last one.")

@@ -3,8 +3,13 @@ a job's wall time from Start to its saved model."""
 
 from __future__ import annotations
 
+import os
+import pickle
+import subprocess
+import sys
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -44,6 +49,27 @@ def measure_throughput(kind: str, model_config: Any, config: TrainConfig, *, ste
                 torch.cuda.synchronize()
         best = max(best, done * config.batch_size / max(time.perf_counter() - started, 1e-9))
     return best
+
+
+def measure_in_child(kind: str, model_config: Any, config: TrainConfig, *, timeout: float = 300.0) -> float:
+    """`measure_throughput` in a short-lived process (`python -m aae.app.estimates`), for the app's server: the model,
+    its optimisers and the steps' buffers (about 200 MB) go when the process ends, rather than staying in the
+    server. It costs the child's start (about 2 s). Raises RuntimeError with the child's last error line."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
+    try:
+        done = subprocess.run([sys.executable, "-P", "-m", "aae.app.estimates"],
+                              input=pickle.dumps((kind, model_config, config)), capture_output=True, env=env,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as error:
+        raise RuntimeError(f"measuring this machine's speed took more than {timeout:.0f} s") from error
+    lines = done.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {done.returncode}"]
+    if done.returncode == 2:  # the settings or the device were refused: the message says which
+        raise ValueError(lines[-1])
+    if done.returncode != 0:
+        raise RuntimeError(f"measuring this machine's speed failed: {lines[-1]}")
+    return float(done.stdout.decode().split()[-1])
 
 
 # A worker process's start before its first step (spawn, imports, loading MNIST), on this 2-core CPU:
@@ -162,3 +188,12 @@ def format_duration(seconds: float) -> str:
     if seconds < 90 * 60:
         return f"about {seconds / 60:.0f} min"
     return f"about {seconds / 3600:.1f} h"
+
+
+if __name__ == "__main__":  # measure_in_child's process: the arguments arrive pickled on stdin, the rate leaves on stdout
+    kind_, model_config_, config_ = pickle.loads(sys.stdin.buffer.read())
+    try:
+        print(measure_throughput(kind_, model_config_, config_))
+    except (ValueError, RuntimeError) as refused:  # bad settings, or a device this machine lacks
+        print(refused, file=sys.stderr)
+        sys.exit(2)
