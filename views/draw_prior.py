@@ -2,7 +2,8 @@
 the background and watch its codes q(z) meet it, frame by frame, with a VAE beside it that can only pull its
 codes toward N(0, I). The paper's central claim made visible: an AAE imposes any prior it can sample.
 
-Pages never build networks or loops: a training job (`aae.app.jobs.Job`) trains, `aae.app.explore` makes the frames and the GIF.
+Pages never build networks or loops: a training job (`aae.app.jobs.Job`) trains, `aae.app.explore` makes the
+frames and the GIF.
 """
 
 from __future__ import annotations
@@ -95,11 +96,13 @@ def run_estimate(*, epochs: int, images: int, hidden: int, with_vae: bool) -> Es
     """Both runs' time (as on Train: the training at the measured rate, its validation, the worker's start), from
     rates measured on a model of the same size with the default prior: the drawing barely changes a step's cost,
     and a measurement at every stroke would hold up the drawing."""
-    parts = []
+    runs = []
     for kind in ["aae", "vae"] if with_vae else ["aae"]:
         config = catalog.build_config(kind, {"latent_dim": 2, "hidden": hidden})
-        train = catalog.train_config(kind, config, epochs=epochs, device="auto", log_every=0, sample_every=-1)
-        parts.append(training_estimate(estimates.measured_rate(kind, config, train), train, train_images=images))
+        runs.append((kind, config, catalog.train_config(kind, config, epochs=epochs, device="auto", log_every=0,
+                                                        sample_every=-1)))
+    parts = [training_estimate(rate, train, train_images=images)
+             for rate, (_, _, train) in zip(estimates.measured_rates(*runs), runs, strict=True)]
     return total(parts, at_once=workers.max_running())
 
 
@@ -208,7 +211,7 @@ with_vae = settings[3].checkbox("Train a VAE beside it", True, key="draw_with_va
                                 help="Same size and data: watch it ignore your drawing.")
 # The frames shown are the AAE run's, else the next run's: is its prior in digits' colours (label-regularised)?
 shown_aae = jobs.get(SLOTS["aae"])
-coloured = (bool(shown_aae.model_config.label_regularized) if shown_aae is not None
+coloured = (bool(shown_aae.info.model_config.label_regularized) if shown_aae is not None
             else prior_config is not None and prior_config.regions is not None)
 st.checkbox("Show the discriminator's D(z) over the plane (AAE)", False, key="draw_show_disc", disabled=coloured,
             help="Not for a prior in digits' colours: there the discriminator judges each code together with its "
