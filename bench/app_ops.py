@@ -22,10 +22,11 @@ import torch
 from PIL import Image
 
 from aae.app.digits import to_mnist
-from aae.app.explore import encode_all, image_grid
+from aae.app.explore import image_grid
 from aae.core.checkpoints import load_checkpoint
 from aae.core.data import load_dataset
 from aae.core.device import describe_device
+from aae.core.inference import encode_all
 
 ROOT = Path(__file__).resolve().parents[1]
 

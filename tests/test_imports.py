@@ -17,3 +17,19 @@ def test_no_core_source_mentions_streamlit():
     offenders = [p for p in (ROOT / "aae").rglob("*.py") if "import streamlit" in p.read_text()
                  or "from streamlit" in p.read_text()]
     assert offenders == []
+
+
+def test_each_layer_imports_only_the_layers_below_it():
+    """aae/core imports nothing of lab, app or cli; lab nothing of app or cli; app nothing of cli (by the import
+    statements of every module, lazy ones inside functions included)."""
+    import ast
+
+    forbidden = {"core": ("aae.lab", "aae.app", "aae.cli"), "lab": ("aae.app", "aae.cli"), "app": ("aae.cli",)}
+    offenders = []
+    for layer, banned in forbidden.items():
+        for path in (ROOT / "aae" / layer).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith(banned)]
+    assert offenders == []

@@ -13,9 +13,9 @@ import numpy as np
 from page_runner import page_app
 from streamlit.testing.v1 import AppTest
 
-from aae.app.explore import encode_all
 from aae.core.checkpoints import load_checkpoint
 from aae.core.data import load_dataset
+from aae.core.inference import encode_all
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = {"knn_accuracy", "silhouette", "mmd", "recon_bce", "recon_mse"}

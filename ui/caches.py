@@ -15,7 +15,6 @@ import numpy as np
 import streamlit as st
 import torch
 
-from aae.app.explore import encode_all
 from aae.app.projections import ProjectionStore, shown_subset
 from aae.core.checkpoints import (
     classifier_path,
@@ -24,6 +23,7 @@ from aae.core.checkpoints import (
 )
 from aae.core.data import CLASS_NAMES, DATASET_FOLDERS, DataNotFoundError, is_available, load_dataset, resolve_data_dir
 from aae.core.device import describe_device, pick_device
+from aae.core.inference import encode_all
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = ROOT / "checkpoints"

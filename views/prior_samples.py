@@ -7,8 +7,9 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from aae.app.explore import cycled_labels, decode_all, manifold, plane_density, to_png
+from aae.app.explore import cycled_labels, manifold, plane_density, to_png
 from aae.core import catalog
+from aae.core.inference import decode_all
 from aae.core.priors import Prior, PriorConfig, describe_prior, make_prior
 from ui import common
 

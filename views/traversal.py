@@ -6,8 +6,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from aae.app.explore import decode_all, dense_layers, interpolate, latent_range, traversal_codes
+from aae.app.explore import dense_layers, interpolate, latent_range, traversal_codes
 from aae.core import catalog
+from aae.core.inference import decode_all
 from ui import common, live
 
 # -- session state -----------------------------------------------------------------------------------

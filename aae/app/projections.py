@@ -172,10 +172,10 @@ def warm_up_store(store: ProjectionStore, checkpoints_dir: str | os.PathLike, da
     every checkpoint under `checkpoints_dir` whose codes need projecting on the *AAE vs VAE* page (an encoder of
     plain codes of more than 2 dimensions), each of `methods` at its default size. Runs at the lowest priority;
     skips what is stored already, and models whose dataset is absent. Returns the files it found or made."""
-    from aae.app.explore import encode_all
     from aae.core import catalog
     from aae.core.checkpoints import CheckpointError, dataset_of, find_checkpoints, load_checkpoint, read_card
     from aae.core.data import DataNotFoundError, load_dataset
+    from aae.core.inference import encode_all
 
     lower_this_threads_priority()
     if "umap" in methods:

@@ -205,9 +205,9 @@ def sample(options) -> int:
 def encode(options) -> int:
     import numpy as np
 
-    from aae.app.explore import encode_all
     from aae.core.checkpoints import dataset_of, load_checkpoint
     from aae.core.data import load_dataset
+    from aae.core.inference import encode_all
 
     checkpoint = load_checkpoint(options.checkpoint)
     if not checkpoint.model.has_encoder:

@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from aae.app.explore import category_probs_all, decode_all, encode_all, reconstruct_all
 from aae.core.data import Splits, load_test_split
+from aae.core.inference import category_probs_all, decode_all, encode_all, reconstruct_all
 from aae.core.models import LatentModel
 from aae.core.models.base import writes_digits
 
