@@ -98,7 +98,10 @@ def test_the_rate_is_measured_in_a_process_of_its_own_and_its_refusals_come_back
 
     config = catalog.build_config("aae", {"latent_dim": 2, "hidden": 16})
     train = catalog.train_config("aae", config, epochs=1, device="cpu", batch_size=50)
-    assert measure_in_child("aae", config, train) > 0
+    vae = catalog.build_config("vae", {"latent_dim": 2, "hidden": 16})
+    rates = measure_in_child(("aae", config, train), ("vae", vae, catalog.train_config("vae", vae, epochs=1,
+                                                                                          device="cpu")))
+    assert len(rates) == 2 and all(rate > 0 for rate in rates)
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA"):
-            measure_in_child("aae", config, replace(train, device="cuda"))
+            measure_in_child(("aae", config, replace(train, device="cuda")))

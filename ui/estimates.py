@@ -16,13 +16,20 @@ from aae.core.training import TrainConfig
 def measured_rate(kind: str, model_config: Any, train_config: TrainConfig) -> Rate:
     """This model's training rate on this machine with these settings (the number of epochs aside), measured at
     most MEASUREMENT_MAX_AGE seconds ago."""
-    return _measured(kind, model_config, replace(train_config, epochs=1))
+    (rate,) = measured_rates((kind, model_config, train_config))
+    return rate
+
+
+def measured_rates(*runs: tuple[str, Any, TrainConfig]) -> tuple[Rate, ...]:
+    """`measured_rate` of each (kind, model config, training config), measured together in one process."""
+    return _measured(tuple((kind, model, replace(train, epochs=1)) for kind, model, train in runs))
 
 
 @st.cache_data(show_spinner="Measuring this machine's speed for the estimate…", max_entries=64,
                ttl=MEASUREMENT_MAX_AGE)
-def _measured(kind: str, model_config: Any, train_config: TrainConfig) -> Rate:
-    return Rate(measure_in_child(kind, model_config, train_config), time.time())
+def _measured(runs: tuple[tuple[str, Any, TrainConfig], ...]) -> tuple[Rate, ...]:
+    now = time.time()
+    return tuple(Rate(rate, now) for rate in measure_in_child(*runs))
 
 
 def show(estimate: Estimate, what: str) -> None:

@@ -289,8 +289,8 @@ if settings is not None and not too_big:
     # Both models take every batch: the pair's rate is the harmonic sum of each one's, measured on this device.
     gan_train = replace(train_config, lr=gan_config.training_defaults()["lr"])  # the GAN trains at its own rate
     try:
-        rate = lockstep(estimates.measured_rate(gan_kind, gan_config, gan_train),
-                        estimates.measured_rate("aae", aae_config, train_config))
+        rate = lockstep(*estimates.measured_rates((gan_kind, gan_config, gan_train), ("aae", aae_config,
+                                                                                        train_config)))
     except (ValueError, RuntimeError) as error:
         st.warning(f"No time estimate: {error}")
     else:

@@ -9,8 +9,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
-from pathlib import Path
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -51,17 +51,18 @@ def measure_throughput(kind: str, model_config: Any, config: TrainConfig, *, ste
     return best
 
 
-def measure_in_child(kind: str, model_config: Any, config: TrainConfig, *, timeout: float = 300.0) -> float:
-    """`measure_throughput` in a short-lived process (`python -m aae.app.estimates`), for the app's server: the model,
-    its optimisers and the steps' buffers (about 200 MB) go when the process ends, rather than staying in the
-    server. It costs the child's start (about 2 s). Raises RuntimeError with the child's last error line."""
+def measure_in_child(*runs: tuple[str, Any, TrainConfig], timeout: float = 300.0) -> list[float]:
+    """`measure_throughput` of each (kind, model config, training config) in one short-lived process
+    (`python -m aae.app.estimates`), for the app's server: the models, their optimisers and the steps' buffers
+    (about 200 MB) go when the process ends, rather than staying in the server. It costs the child's start
+    (about 2 s), once for all `runs`. A refused setting raises ValueError with the child's message; any other
+    failure RuntimeError."""
     root = str(Path(__file__).resolve().parents[2])
     path = os.environ.get("PYTHONPATH")
     env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
     try:
-        done = subprocess.run([sys.executable, "-P", "-m", "aae.app.estimates"],
-                              input=pickle.dumps((kind, model_config, config)), capture_output=True, env=env,
-                              timeout=timeout, check=False)
+        done = subprocess.run([sys.executable, "-P", "-m", "aae.app.estimates"], input=pickle.dumps(runs),
+                              capture_output=True, env=env, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as error:
         raise RuntimeError(f"measuring this machine's speed took more than {timeout:.0f} s") from error
     lines = done.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {done.returncode}"]
@@ -69,7 +70,7 @@ def measure_in_child(kind: str, model_config: Any, config: TrainConfig, *, timeo
         raise ValueError(lines[-1])
     if done.returncode != 0:
         raise RuntimeError(f"measuring this machine's speed failed: {lines[-1]}")
-    return float(done.stdout.decode().split()[-1])
+    return [float(rate) for rate in done.stdout.decode().split()[-len(runs):]]
 
 
 # A worker process's start before its first step (spawn, imports, loading MNIST), on this 2-core CPU:
@@ -190,10 +191,11 @@ def format_duration(seconds: float) -> str:
     return f"about {seconds / 3600:.1f} h"
 
 
-if __name__ == "__main__":  # measure_in_child's process: the arguments arrive pickled on stdin, the rate leaves on stdout
-    kind_, model_config_, config_ = pickle.loads(sys.stdin.buffer.read())
+# measure_in_child's process: the arguments arrive pickled on stdin, the rate leaves on stdout.
+if __name__ == "__main__":
     try:
-        print(measure_throughput(kind_, model_config_, config_))
+        for run in pickle.loads(sys.stdin.buffer.read()):
+            print(measure_throughput(*run), flush=True)
     except (ValueError, RuntimeError) as refused:  # bad settings, or a device this machine lacks
         print(refused, file=sys.stderr)
         sys.exit(2)
