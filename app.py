@@ -170,6 +170,7 @@ def model_card(entry: common.ModelEntry) -> None:
 FAVICON = Path(__file__).with_name("static") / "favicon.png"
 st.set_page_config(page_title="Latent Lab", page_icon=str(FAVICON), layout="wide")
 common.warm_up_projections()  # UMAP's JIT compile in the background, before anyone asks for a UMAP
+common.release_when_idle()  # the shared caches go when no browser has been connected for a minute
 
 
 @st.cache_resource(show_spinner=False)

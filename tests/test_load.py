@@ -29,6 +29,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from load_test import StreamlitSession, control_to_move  # noqa: E402
 
 PAGES = [("Latent traversal", "traversal"), ("Prior & samples", "prior_samples")]
+IDLE_RELEASE_S = 4  # the server empties its shared caches after this long with no browser connected
+SERVER: dict = {}  # the running server's process and log, for the tests that read them
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +39,15 @@ def server(data_dir, tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     folder = tmp_path_factory.mktemp("load")
-    env = {**os.environ, "AAE_DATA_DIR": str(data_dir), "AAE_RUNS_DIR": str(folder / "runs"), "AAE_WARM_UMAP": "0"}
+    env = {**os.environ, "AAE_DATA_DIR": str(data_dir), "AAE_RUNS_DIR": str(folder / "runs"), "AAE_WARM_UMAP": "0",
+           "AAE_IDLE_RELEASE_S": str(IDLE_RELEASE_S)}
     log = open(folder / "server.log", "wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+    SERVER.update(process=process, log=folder / "server.log")
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -121,3 +125,33 @@ def test_the_checks_can_fail(server):
     missing, broken = asyncio.run(asyncio.wait_for(probe(), timeout=90))
     assert missing.error and "not found" in missing.error
     assert broken.exceptions, f"no exception element for a wrong widget value (status {broken.status})"
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def _releases() -> int:
+    return SERVER["log"].read_text(errors="replace").count("released the shared caches")
+
+
+def test_the_shared_caches_go_once_no_browser_is_connected(server):
+    """A visit fills the shared caches (MNIST, a model, its maps). Once no browser has been connected for
+    AAE_IDLE_RELEASE_S the server empties them, says so in its log and hands the memory back; a later visit still
+    gets its pages."""
+    before = _releases()
+    runs = asyncio.run(asyncio.wait_for(student(server, 1), timeout=120))
+    assert all(run.status == "FINISHED_SUCCESSFULLY" for _, run, _ in runs)
+    filled = _rss_mb(SERVER["process"].pid)
+    deadline = time.monotonic() + 60
+    while _releases() == before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _releases() > before, "no release in the server's log within 60 s of the last session closing"
+    time.sleep(1)
+    emptied = _rss_mb(SERVER["process"].pid)
+    assert emptied < filled - 30, f"resident {filled:.0f} MB with the caches full, {emptied:.0f} MB after the release"
+    for title, run, failed_images in asyncio.run(asyncio.wait_for(student(server, 0), timeout=120)):
+        assert run.status == "FINISHED_SUCCESSFULLY" and not run.exceptions and run.images and not failed_images, title

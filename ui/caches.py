@@ -6,10 +6,14 @@ process-wide caches every page reads. Nothing here draws a widget.
 
 from __future__ import annotations
 
+import gc
+import logging
 import os
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import streamlit as st
@@ -52,6 +56,67 @@ def return_freed_memory_promptly() -> bool:
 MALLOC_TUNED = return_freed_memory_promptly()  # process-wide, once, when the pages' helpers are first imported
 
 
+# -- shared caches that go when nobody is connected ------------------------------------------------------------------
+# Every st.cache_data cache, and the st.cache_resource caches marked `releasable` (models, datasets, a page's shared
+# results), are emptied once no browser has been connected for this many seconds (AAE_IDLE_RELEASE_S): a server
+# between classes holds its libraries, not the last class's data. The job registry and the warm-ups are kept.
+IDLE_RELEASE_SECONDS = float(os.environ.get("AAE_IDLE_RELEASE_S", "60"))
+_RELEASABLE: dict[str, Any] = {}
+_log = logging.getLogger("latent_lab")
+Cached = TypeVar("Cached")
+
+
+def releasable(cached: Cached) -> Cached:
+    """Mark a st.cache_resource function as a shared cache that is emptied when no session is connected."""
+    _RELEASABLE[f"{cached.__module__}.{cached.__qualname__}"] = cached
+    return cached
+
+
+def release_shared_caches() -> int:
+    """Empty every st.cache_data cache and every `releasable` resource cache, collect, and hand the freed heap back
+    to the system (glibc's malloc_trim); returns the number of resource caches emptied."""
+    st.cache_data.clear()
+    for cached in _RELEASABLE.values():
+        cached.clear()
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    return len(_RELEASABLE)
+
+
+def _watch_for_idle(seconds: float, release: Callable[[], int]) -> None:
+    from streamlit.runtime import Runtime, RuntimeState
+
+    idle_since, released = None, False
+    while True:
+        time.sleep(max(0.5, min(5.0, seconds / 4)))
+        connected = Runtime.exists() and Runtime.instance().state != RuntimeState.NO_SESSIONS_CONNECTED
+        if connected:
+            idle_since, released = None, False
+        elif idle_since is None:
+            idle_since = time.monotonic()
+        elif not released and time.monotonic() - idle_since >= seconds:
+            count = release()
+            released = True
+            _log.warning("no session for %.0f s: released the shared caches (%d resource caches and the data "
+                         "caches)", seconds, count)
+
+
+@st.cache_resource(show_spinner=False)
+def release_when_idle() -> bool:
+    """Start, once per server, the thread that empties the shared caches after IDLE_RELEASE_SECONDS with no
+    browser connected (0 or less: never)."""
+    if IDLE_RELEASE_SECONDS <= 0:
+        return False
+    threading.Thread(target=_watch_for_idle, args=(IDLE_RELEASE_SECONDS, release_shared_caches), daemon=True,
+                     name="aae-idle-release").start()
+    return True
+
+
 def runs_dir() -> Path:
     """Where models trained in the app are saved: $AAE_RUNS_DIR, else ./runs beside the app."""
     return Path(os.environ.get("AAE_RUNS_DIR") or ROOT / "runs")
@@ -74,6 +139,7 @@ def card_mtime(path: str | Path) -> float:
 MODELS_KEPT = 8
 
 
+@releasable
 @st.cache_resource(show_spinner="Loading model…", max_entries=MODELS_KEPT)
 def _load(path: str, mtime: float):
     return load_checkpoint(path, device="cpu")
@@ -109,6 +175,7 @@ def test_set(dataset: str | None = None) -> tuple[torch.Tensor, torch.Tensor] | 
 
 # One entry per dataset the app knows (a dataset whose files changed replaces its entry): about 80 MB each for MNIST
 # and Fashion-MNIST (uint8 images, and the test images as float32, which every page shows).
+@releasable
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=len(DATASET_FOLDERS))
 def _splits(name: str, root: str, mtime: float):
     return load_dataset(name, data_dir=root, test=True)  # pages show test digits (display: allowed)

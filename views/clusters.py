@@ -29,6 +29,7 @@ st.session_state["cluster_error_shown"] = None
 st.session_state["cluster_rows"] = None
 
 
+@common.releasable
 @st.cache_resource(show_spinner="Assigning the test set to clusters…", max_entries=8)
 def report_for(path: str, mtime: float) -> ClusterReport:
     return cluster_report(common.load(path).model, common.splits())

@@ -321,6 +321,7 @@ if start and not busy and has_data and not too_big and settings is not None:
 RECORDED = common.ROOT / "docs" / "recorded"
 
 
+@common.releasable
 @st.cache_resource(show_spinner=False, max_entries=1)  # 3 MB shared by every session, not a copy for each rerun
 def recorded_duel(mtime: float) -> tuple[dict, dict]:
     arrays = np.load(RECORDED / "duel.npz")

@@ -45,6 +45,7 @@ def _on_upload() -> None:
     st.session_state["translate_upload_bytes"] = uploaded.getvalue() if uploaded is not None else None
 
 
+@common.releasable
 @st.cache_resource(show_spinner=False, max_entries=4)  # the domains of a pair or two, shared by every session
 def _test_images(domain: str, root: str) -> tuple[torch.Tensor, torch.Tensor]:
     """A domain's test images as stored (uint8 for MNIST: a quarter of float32's 30 MB) and labels."""

@@ -59,6 +59,7 @@ def another_sample() -> None:
     st.session_state["trav_seed"] = (int(st.session_state.get("trav_seed", 0)) + 1) % MAX_SEED
 
 
+@common.releasable
 @st.cache_resource(show_spinner=False, max_entries=8)
 def browser_layers(path: str, mtime: float) -> list[dict] | None:
     """The decoder as dense layers the browser can run, already int8 and base64 (once per model, not per rerun);
