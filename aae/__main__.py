@@ -15,7 +15,10 @@ code = main()
 others = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive() and not t.daemon]
 if (code is None or isinstance(code, int)) and not others:
     atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:  # the reader went away
+            pass
     os._exit(code or 0)
 sys.exit(code)

@@ -204,3 +204,16 @@ def test_the_aae_trains_shared_by_default_and_a_resumed_joint_run_stays_joint(tm
     err = capsys.readouterr().err
     assert "shared regularisation is the AAE's" in err and "Traceback" not in err
     assert not (tmp_path / "vae").exists()
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`aae recipes | head -1`: the command stops quietly when its reader goes away."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "aae", "recipes"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the command writes its first line
+    _, err = process.communicate(timeout=120)
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()[-2000:]
+    assert process.returncode == 141  # as a shell reports a command stopped by a closed pipe

@@ -4,6 +4,7 @@ field's name, type, default and help are declared once, in its dataclass (aae.co
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -182,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`aae recipes | head`): stop quietly, as other commands do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return 141
     except (ValueError, RuntimeError, FileNotFoundError) as error:  # our errors carry messages for people
         print(f"aae {name}: error: {error}", file=sys.stderr)
         return 2
