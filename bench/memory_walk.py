@@ -7,8 +7,8 @@ box, one notch: a second run of the page). The server's RSS (psutil) is read bef
 a few seconds after the session closes, and `--linger` seconds later (a closed session is kept for reconnection
 for 2 minutes by Streamlit); its peak is sampled twice a second throughout.
 
-    python bench/memory_walk.py [--linger 120] [--visitors 2] [--only encode,aae_vs_vae] [--no-moves] [--inspect]
-                                [--env MALLOC_ARENA_MAX=2]
+    python bench/memory_walk.py [--linger 120] [--visitors 2] [--revisit] [--only encode,aae_vs_vae] [--no-moves]
+                                [--inspect] [--env MALLOC_ARENA_MAX=2]
 
 Prints one row per reading: what was done, RSS, the change from the previous reading and from the start, and the
 heap (the anonymous part of the RSS: what is not pages of mapped libraries and files).
@@ -230,6 +230,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--linger", type=float, default=120.0, help="seconds to watch after the session closes")
     parser.add_argument("--only", default="", help="URL paths of the pages to visit, comma-separated (default: all)")
+    parser.add_argument("--revisit", action="store_true",
+                        help="after the linger, a new visitor opens Home and leaves; read again after another linger")
     parser.add_argument("--visitors", type=int, default=1, help="walks one after the other, each a new session")
     parser.add_argument("--no-moves", action="store_true", help="only open the pages, move no control")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds one page may take")
@@ -270,6 +272,11 @@ def main(argv: list[str] | None = None) -> dict:
             if args.linger > 0:
                 time.sleep(args.linger)
                 readings.append(reading(f"+{args.linger:.0f} s more", server.pid))
+            if args.revisit:  # a later visitor's connection lets Streamlit drop the sessions past their reconnect time
+                asyncio.run(walk(f"http://127.0.0.1:{port}", server.pid, [], False, args.timeout, readings, problems,
+                                 reports, report_path, "a later visitor: "))
+                time.sleep(max(args.linger, 5))
+                readings.append(reading(f"a later visitor's Home, closed, +{max(args.linger, 5):.0f} s", server.pid))
             if reports is not None:
                 reports["end"] = ask_report(server.pid, report_path)
         finally:
