@@ -307,3 +307,28 @@ def test_coverage_is_trusted_for_real_digits_and_not_for_a_blob_the_classifier_i
     # Confidence alone would not have caught it.
     assert coverage_trust({"confidence": 0.8})[0]
     assert not coverage_trust({"confidence": 0.8, "frechet": fake["frechet"]})[0]
+
+
+def test_the_latent_figures_a_card_records_are_what_measuring_gives(data_dir):
+    """A shipped card's latent figures, written by `aae eval`, are exactly what measuring the model again gives (the
+    AAE vs VAE page shows them without encoding the test set on a first visit); a card measured otherwise (another
+    seed, fewer samples, another dataset, a figure missing) is not taken."""
+    from pathlib import Path
+
+    from aae.core.checkpoints import load_checkpoint
+    from aae.core.data import load_dataset
+    from aae.core.metrics.evaluate import eval_generator, latent_metrics, recorded_latent_metrics
+
+    checkpoint = load_checkpoint(Path(__file__).resolve().parents[1] / "checkpoints" / "vae-2d")
+    splits = load_dataset("mnist", data_dir=data_dir, test=True)
+    recorded = recorded_latent_metrics(checkpoint.card, "mnist", test_images=len(splits.test_y))
+    measured = latent_metrics(checkpoint.model, splits, generator=eval_generator(checkpoint.model, seed=0))
+    assert recorded is not None and recorded.keys() == measured.keys()
+    assert all(recorded[k] == pytest.approx(measured[k], rel=1e-5) for k in measured)
+    card = checkpoint.card
+    data = card["metrics"]["data"]
+    for changed in ({"seed": 1}, {"samples": 2000}, {"dataset": "fashion-mnist"}, {"test_images": 500}):
+        assert recorded_latent_metrics({"metrics": {**card["metrics"], "data": {**data, **changed}}}, "mnist",
+                                       test_images=len(splits.test_y)) is None, changed
+    without = {k: v for k, v in card["metrics"].items() if k != "silhouette"}
+    assert recorded_latent_metrics({"metrics": without}, "mnist", test_images=len(splits.test_y)) is None

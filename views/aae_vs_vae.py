@@ -14,7 +14,14 @@ import streamlit as st
 from aae.app.projections import DEFAULT_POINTS, project, shown_subset
 from aae.core import catalog
 from aae.core.checkpoints import CheckpointError
-from aae.core.metrics.evaluate import LATENT_METRICS, METRICS, eval_generator, latent_metrics, metric_label
+from aae.core.metrics.evaluate import (
+    LATENT_METRICS,
+    METRICS,
+    eval_generator,
+    latent_metrics,
+    metric_label,
+    recorded_latent_metrics,
+)
 from aae.core.priors import PriorConfig, describe_prior
 from aae.lab.report import PAIR, pair_differences, pair_note, pair_rows, sweep_records
 from ui import common
@@ -62,8 +69,11 @@ def default_pair(entries: list[common.ModelEntry]) -> tuple[common.ModelEntry | 
 def model_metrics(path: str, mtime: float, dataset: str) -> dict[str, float]:
     """The numbers beside a model's plot: exactly what `aae eval` prints for it (the same function, data and
     random stream), so the page, the Home cards and the command line agree."""
-    model = common.load(path).model
-    return latent_metrics(model, common.splits(dataset), generator=eval_generator(model, seed=SEED))
+    checkpoint, splits = common.load(path), common.splits(dataset)
+    recorded = recorded_latent_metrics(checkpoint.card, dataset, test_images=len(splits.test_y), seed=SEED)
+    if recorded is not None:  # aae eval wrote exactly these numbers into the card
+        return recorded
+    return latent_metrics(checkpoint.model, splits, generator=eval_generator(checkpoint.model, seed=SEED))
 
 
 def scatter(points: np.ndarray, labels: np.ndarray, indices: np.ndarray, axis_names: tuple[str, str],

@@ -130,7 +130,7 @@ def evaluate(
     test_x, test_y = splits.test_x.cpu(), splits.test_y.cpu()
     results: dict[str, Any] = {
         "data": {"dataset": splits.name, "test_images": len(test_x), "validation_images": len(splits.val_x),
-                 "samples": n_samples},
+                 "samples": n_samples, "seed": seed},
     }
     if model.kind == "classifier":
         predicted = model.predict(test_x.to(model.device)).cpu()
@@ -212,6 +212,24 @@ def latent_metrics(model: LatentModel, splits: Splits, *, generator: torch.Gener
         "recon_bce": recon["bce"],
         "recon_mse": recon["mse"],
     }
+
+
+
+
+def recorded_latent_metrics(card: dict[str, Any], dataset: str, *, test_images: int, seed: int = 0,
+                            n_samples: int = 10_000) -> dict[str, float] | None:
+    """`latent_metrics` as `aae eval` wrote them into a checkpoint's card (`--write`), where they were measured as
+    `latent_metrics(model, splits, generator=eval_generator(model, n_samples=n_samples, seed=seed))` would measure
+    them now: on all `test_images` test images of `dataset`, with this seed (cards from before the seed was
+    recorded used the default, 0) and `n_samples` samples. None where the card lacks them: then measure. The same
+    numbers, without encoding the test set again."""
+    metrics = card.get("metrics") or {}
+    data = metrics.get("data") or {}
+    if (data.get("dataset") != dataset or data.get("test_images") != test_images or data.get("seed", 0) != seed
+            or data.get("samples") != n_samples
+            or any(not isinstance(metrics.get(k), int | float) for k in LATENT_METRICS)):
+        return None
+    return {k: float(metrics[k]) for k in LATENT_METRICS}
 
 
 @dataclass
