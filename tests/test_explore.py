@@ -8,8 +8,6 @@ from PIL import Image
 
 from aae.app.explore import (
     cycled_labels,
-    decode_all,
-    encode_all,
     image_grid,
     interpolate,
     latent_range,
@@ -20,6 +18,7 @@ from aae.app.explore import (
     to_png,
     traversal_codes,
 )
+from aae.core.inference import decode_all, encode_all
 from aae.core.models import AAEConfig, build_model
 from aae.core.priors import PriorConfig, make_prior
 

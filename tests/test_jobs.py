@@ -57,7 +57,7 @@ def test_a_job_is_described_by_its_checked_arguments_before_it_runs(tmp_path):
     with pytest.raises(ValueError, match="frame_images"):
         TrainingJob.describe(kind="aae", model_config=TINY_AAE, train_config=config, out=tmp_path, frame_images=5)
     match = DuelJob(gan_config=TINY_GAN, aae_config=TINY_AAE, train_config=config, frame_every=7)
-    assert isinstance(match, Job) and match.frame_every == 7 and match.info.gan_kind == "gan"
+    assert isinstance(match, Job) and match.info.frame_every == 7 and match.info.gan_kind == "gan"
     with pytest.raises(ValueError, match="coverage_samples"):
         DuelJob.describe(gan_config=TINY_GAN, aae_config=TINY_AAE, train_config=config, coverage_samples=0)
 
