@@ -11,7 +11,7 @@ from aae.core.data import is_available
 from aae.core.metrics.evaluate import METRICS, metric_label
 from aae.lab.paper import seed_figures
 from aae.lab.report import headline
-from ui import common
+from ui import common, estimates
 
 # The pages in the order users meet them: (file in views/, title, icon, URL path). The URL paths are those of
 # links people have already shared (/prior_samples?model=…), so a page keeps its path when its file moves.
@@ -171,6 +171,7 @@ FAVICON = Path(__file__).with_name("static") / "favicon.png"
 st.set_page_config(page_title="Latent Lab", page_icon=str(FAVICON), layout="wide")
 common.warm_up_projections()  # UMAP's JIT compile in the background, before anyone asks for a UMAP
 common.release_when_idle()  # the shared caches go when no browser has been connected for a minute
+estimates.warm()  # the process that measures this machine's speed for time estimates, started ahead of need
 
 
 @st.cache_resource(show_spinner=False)

@@ -88,20 +88,32 @@ def test_a_training_estimate_counts_the_validation_its_config_schedules():
             < training_estimate(rate, everything, train_images=10_000).seconds)
 
 
-def test_the_rate_is_measured_in_a_process_of_its_own_and_its_refusals_come_back_as_messages():
-    """The server keeps none of a measurement's memory: the steps run in a child process, whose rate comes back; a
-    setting the child refuses comes back as a ValueError with the child's message."""
+def test_rates_are_measured_in_a_process_of_its_own_that_lingers_then_ends():
+    """The server keeps none of a measurement's memory: the steps run in a process of its own, which answers
+    several requests, ends by itself after `linger` seconds without one, and is started again by the next; a
+    setting it refuses comes back as a ValueError with its message, and it goes on answering."""
+    import os
+    import time
+
     import torch
 
-    from aae.app.estimates import measure_in_child
+    from aae.app.estimates import Measurer
     from aae.core import catalog
 
     config = catalog.build_config("aae", {"latent_dim": 2, "hidden": 16})
     train = catalog.train_config("aae", config, epochs=1, device="cpu", batch_size=50)
     vae = catalog.build_config("vae", {"latent_dim": 2, "hidden": 16})
-    rates = measure_in_child(("aae", config, train), ("vae", vae, catalog.train_config("vae", vae, epochs=1,
-                                                                                          device="cpu")))
-    assert len(rates) == 2 and all(rate > 0 for rate in rates)
+    measurer = Measurer(linger=3.0)
+    rates = measurer.measure(("aae", config, train), ("vae", vae, catalog.train_config("vae", vae, epochs=1,
+                                                                                       device="cpu")))
+    first = measurer.pid
+    assert len(rates) == 2 and all(rate > 0 for rate in rates) and first not in (None, os.getpid())
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA"):
-            measure_in_child(("aae", config, replace(train, device="cuda")))
+            measurer.measure(("aae", config, replace(train, device="cuda")))
+    assert measurer.measure(("aae", config, train))[0] > 0 and measurer.pid == first  # the same process answered
+    deadline = time.monotonic() + 60
+    while measurer.pid is not None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert measurer.pid is None  # it ended by itself
+    assert measurer.measure(("aae", config, train))[0] > 0 and measurer.pid not in (None, first)

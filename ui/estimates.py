@@ -9,8 +9,14 @@ from typing import Any
 
 import streamlit as st
 
-from aae.app.estimates import MEASUREMENT_MAX_AGE, Estimate, Rate, describe_estimate, measure_in_child
+from aae.app.estimates import MEASUREMENT_MAX_AGE, MEASURER, Estimate, Rate, describe_estimate, measure_in_child
 from aae.core.training import TrainConfig
+
+
+def warm() -> None:
+    """Start the process that measures rates ahead of need, unless it runs (it ends by itself after a minute
+    without a request): a page's first estimate then waits for no process start."""
+    MEASURER.warm()
 
 
 def measured_rate(kind: str, model_config: Any, train_config: TrainConfig) -> Rate:

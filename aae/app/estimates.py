@@ -7,6 +7,7 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -51,26 +52,122 @@ def measure_throughput(kind: str, model_config: Any, config: TrainConfig, *, ste
     return best
 
 
+class Measurer:
+    """`measure_throughput` for the app's server, in a process of its own (`python -m aae.app.estimates`): the
+    models, their optimisers and the steps' buffers (about 200 MB) live there, not in the server. The process is
+    started ahead of need (`warm`: it imports torch while people read another page), answers any number of
+    requests, and ends by itself after `linger` seconds without one, giving its memory back; the next request
+    starts another. Requests from several sessions take turns."""
+
+    def __init__(self, linger: float = 60.0) -> None:
+        self.linger = linger
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The measuring process's id while it runs, else None."""
+        return self._process.pid if self._alive() else None
+
+    def _alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def _start(self) -> None:
+        root = str(Path(__file__).resolve().parents[2])
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
+        self._process = subprocess.Popen([sys.executable, "-P", "-m", "aae.app.estimates", str(self.linger)],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         env=env)
+
+    def warm(self) -> None:
+        """Start the process now unless it is running: the first estimate then waits for no start. Never waits:
+        while a measurement holds the process, it is running."""
+        if self._lock.acquire(blocking=False):
+            try:
+                if not self._alive():
+                    self._start()
+            finally:
+                self._lock.release()
+
+    def measure(self, *runs: tuple[str, Any, TrainConfig], timeout: float = 300.0) -> list[float]:
+        """Images per second of each (kind, model config, training config). A refused setting raises ValueError
+        with the process's message; any other failure RuntimeError."""
+        with self._lock:
+            for attempt in range(2):  # a process that lingered out just as the request came is started again
+                if not self._alive():
+                    self._start()
+                try:
+                    _send(self._process.stdin, runs)
+                    status, answer = _receive(self._process.stdout, timeout)
+                    break
+                except (BrokenPipeError, EOFError) as error:
+                    self._process.kill()
+                    self._process.wait()
+                    if attempt:
+                        raise RuntimeError("measuring this machine's speed failed: the measuring process ended") \
+                            from error
+                except TimeoutError as error:
+                    self._process.kill()
+                    self._process.wait()
+                    raise RuntimeError(f"measuring this machine's speed took more than {timeout:.0f} s") from error
+        if status == "refused":  # the settings or the device were refused: the message says which
+            raise ValueError(answer)
+        if status != "ok":
+            raise RuntimeError(f"measuring this machine's speed failed: {answer}")
+        return answer
+
+
+def _send(stream: Any, message: Any) -> None:
+    data = pickle.dumps(message)
+    stream.write(len(data).to_bytes(8, "little") + data)
+    stream.flush()
+
+
+def _receive(stream: Any, timeout: float | None = None) -> Any:
+    """One message from `stream`; EOFError at its end, TimeoutError when nothing came within `timeout` seconds."""
+    import select
+
+    if timeout is not None and not select.select([stream], [], [], timeout)[0]:
+        raise TimeoutError
+    header = stream.read(8)
+    if len(header) < 8:
+        raise EOFError
+    return pickle.loads(stream.read(int.from_bytes(header, "little")))
+
+
+def _serve(linger: float) -> None:
+    """The measuring process: answer each request of `Measurer.measure` until the server closes the pipe or
+    `linger` seconds pass without one."""
+    import select
+
+    # Ahead of the first request: the first optimiser imports PyTorch's compiler stack (about 1 s), and the first
+    # steps of a process are slower than the rest (kernels chosen, memory first touched).
+    from aae.core import catalog
+
+    config = catalog.build_config("aae", {"latent_dim": 2, "hidden": 64})
+    measure_throughput("aae", config, catalog.train_config("aae", config, epochs=1, batch_size=50), steps=2,
+                       seconds=0.05)
+    while select.select([sys.stdin.buffer], [], [], linger)[0]:
+        try:
+            runs = _receive(sys.stdin.buffer)
+        except EOFError:
+            return
+        try:
+            answer = ("ok", [measure_throughput(*run) for run in runs])
+        except (ValueError, RuntimeError) as refused:  # bad settings, or a device this machine lacks
+            answer = ("refused", str(refused))
+        except Exception as error:  # noqa: BLE001 - any other failure is reported, and the process goes on
+            answer = ("failed", f"{type(error).__name__}: {error}")
+        _send(sys.stdout.buffer, answer)
+
+
+MEASURER = Measurer()  # the server's one measuring process
+
+
 def measure_in_child(*runs: tuple[str, Any, TrainConfig], timeout: float = 300.0) -> list[float]:
-    """`measure_throughput` of each (kind, model config, training config) in one short-lived process
-    (`python -m aae.app.estimates`), for the app's server: the models, their optimisers and the steps' buffers
-    (about 200 MB) go when the process ends, rather than staying in the server. It costs the child's start
-    (about 2 s), once for all `runs`. A refused setting raises ValueError with the child's message; any other
-    failure RuntimeError."""
-    root = str(Path(__file__).resolve().parents[2])
-    path = os.environ.get("PYTHONPATH")
-    env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
-    try:
-        done = subprocess.run([sys.executable, "-P", "-m", "aae.app.estimates"], input=pickle.dumps(runs),
-                              capture_output=True, env=env, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as error:
-        raise RuntimeError(f"measuring this machine's speed took more than {timeout:.0f} s") from error
-    lines = done.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {done.returncode}"]
-    if done.returncode == 2:  # the settings or the device were refused: the message says which
-        raise ValueError(lines[-1])
-    if done.returncode != 0:
-        raise RuntimeError(f"measuring this machine's speed failed: {lines[-1]}")
-    return [float(rate) for rate in done.stdout.decode().split()[-len(runs):]]
+    """`MEASURER.measure(*runs)`: the rates measured outside the server's process."""
+    return MEASURER.measure(*runs, timeout=timeout)
 
 
 # A worker process's start before its first step (spawn, imports, loading MNIST), on this 2-core CPU:
@@ -191,11 +288,6 @@ def format_duration(seconds: float) -> str:
     return f"about {seconds / 3600:.1f} h"
 
 
-# measure_in_child's process: the arguments arrive pickled on stdin, the rate leaves on stdout.
+# The measuring process of Measurer: requests arrive on stdin, answers leave on stdout.
 if __name__ == "__main__":
-    try:
-        for run in pickle.loads(sys.stdin.buffer.read()):
-            print(measure_throughput(*run), flush=True)
-    except (ValueError, RuntimeError) as refused:  # bad settings, or a device this machine lacks
-        print(refused, file=sys.stderr)
-        sys.exit(2)
+    _serve(float(sys.argv[1]) if len(sys.argv) > 1 else 60.0)
