@@ -256,9 +256,10 @@ def main(argv: list[str] | None = None) -> dict:
             server = start_inspected_server(args.data_dir, port, report_path, AAE_RUNS_DIR=runs, **extra)
         else:
             server = start_server(args.data_dir, port, AAE_RUNS_DIR=runs, **extra)
-        memory = Memory([server.pid])
-        memory.start()
+        memory = None
         try:
+            memory = Memory([server.pid])
+            memory.start()
             time.sleep(2)
             readings.append(reading("server started", server.pid))
             started = time.perf_counter()
@@ -280,7 +281,8 @@ def main(argv: list[str] | None = None) -> dict:
             if reports is not None:
                 reports["end"] = ask_report(server.pid, report_path)
         finally:
-            memory.done.set()
+            if memory is not None:
+                memory.done.set()
             stop_server(server)
 
     print(f"{'after':<48} {'RSS MB':>8} {'Δ MB':>8} {'Δ start':>8} {'heap MB':>8} {'page s':>7}")

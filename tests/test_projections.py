@@ -192,3 +192,51 @@ def test_warm_up_fills_the_store_for_models_whose_codes_need_a_map(tiny_models, 
     before = made[0].stat().st_mtime_ns
     assert warm_up_store(store, models, data_dir, methods=("pca",)) == made
     assert made[0].stat().st_mtime_ns == before  # stored already: not made again
+
+
+def test_the_warm_up_process_ends_with_the_server_that_started_it(tmp_path, data_dir):
+    """A server stopped (or killed) while its projection warm-up runs leaves no process computing maps behind: a
+    restarted server had left one taking a core for minutes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    store = tmp_path / "store"
+    server = subprocess.Popen([sys.executable, "-c", (
+        "import threading, time\n"
+        "from aae.app.projections import warm_up_in_a_process\n"
+        f"threading.Thread(target=warm_up_in_a_process, args=({str(store)!r}, {str(root / 'checkpoints')!r}, "
+        f"{str(data_dir)!r})).start()\n"
+        "time.sleep(600)\n")], cwd=root)
+
+    def warming() -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"aae.app.projections" in command and str(store).encode() in command:
+                found.append(int(entry.name))
+        return found
+
+    try:
+        deadline = time.monotonic() + 60
+        while not warming() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert warming(), "the warm-up process did not start"
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait()
+        deadline = time.monotonic() + 30
+        while warming() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not warming(), "the warm-up process outlived its server"
+    finally:
+        for pid in warming():
+            os.kill(pid, signal.SIGKILL)
+        if server.poll() is None:
+            server.kill()
