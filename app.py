@@ -171,7 +171,6 @@ FAVICON = Path(__file__).with_name("static") / "favicon.png"
 st.set_page_config(page_title="Latent Lab", page_icon=str(FAVICON), layout="wide")
 common.warm_up_projections()  # UMAP's JIT compile in the background, before anyone asks for a UMAP
 common.release_when_idle()  # the shared caches go when no browser has been connected for a minute
-estimates.warm()  # the process that measures this machine's speed for time estimates, started ahead of need
 
 
 @st.cache_resource(show_spinner=False)
@@ -198,3 +197,4 @@ navigation = st.navigation(
     expanded=True,  # every page in the sidebar, not the first ten and a "View more"
 )
 navigation.run()
+estimates.warm()  # once the page is drawn: the process that measures this machine's speed for time estimates

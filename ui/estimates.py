@@ -3,6 +3,7 @@ settings, kept for a while and then measured again, and one wording, so a page's
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 from typing import Any
@@ -12,11 +13,26 @@ import streamlit as st
 from aae.app.estimates import MEASUREMENT_MAX_AGE, MEASURER, Estimate, Rate, describe_estimate, measure_in_child
 from aae.core.training import TrainConfig
 
+WARM_DELAY = 20.0  # seconds after a page run before the measuring process starts: not during the first pages
+_warming = threading.Lock()  # held while a start is scheduled
 
-def warm() -> None:
-    """Start the process that measures rates ahead of need, unless it runs (it ends by itself after a minute
-    without a request): a page's first estimate then waits for no process start."""
-    MEASURER.warm()
+
+def warm(delay: float = WARM_DELAY) -> None:
+    """Start the process that measures rates `delay` seconds from now, unless it runs or a start is scheduled (it
+    ends by itself after a minute without a request): a later page's estimate then waits for no process start,
+    and the process's own start does not slow the pages being drawn now."""
+    if MEASURER.pid is not None or not _warming.acquire(blocking=False):
+        return
+
+    def start() -> None:
+        try:
+            MEASURER.warm()
+        finally:
+            _warming.release()
+
+    timer = threading.Timer(delay, start)
+    timer.daemon = True
+    timer.start()
 
 
 def measured_rate(kind: str, model_config: Any, train_config: TrainConfig) -> Rate:
