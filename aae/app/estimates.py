@@ -141,9 +141,6 @@ def _serve(linger: float) -> None:
     `linger` seconds pass without one."""
     import select
 
-    # Below the server's priority: its start and warm-up overlap the pages people are opening; on an idle machine
-    # a measurement is as fast as before, on a busy one slower, as the job it estimates would be.
-    os.nice(10)
     # Ahead of the first request: the first optimiser imports PyTorch's compiler stack (about 1 s), and the first
     # steps of a process are slower than the rest (kernels chosen, memory first touched).
     from aae.core import catalog
