@@ -67,6 +67,18 @@ def test_a_sweep_stopped_before_its_queued_trials_ran_resumes_them(tmp_path, dat
     assert sorted(t["params"]["seed"] for t in record["trials"]) == [0, 1]
 
 
+def test_a_sweep_run_again_with_more_seeds_runs_only_the_new_trials(tmp_path, data_dir, monkeypatch, capsys):
+    """Seeds (or values) added to a finished sweep are new trials of the same study: the rerun trains only them
+    (before, Optuna refused the changed list of seeds and the rerun failed)."""
+    monkeypatch.setenv("AAE_DATA_DIR", str(data_dir))
+    fixed = {"hidden": 16, "epochs": 1, "train_limit": 2000, "precision": "fp32"}
+    out = tmp_path / "more"
+    sweep(SweepPlan("aae-2d-gaussian", {}, fixed, seeds=[0], samples=300), out)
+    record = sweep(SweepPlan("aae-2d-gaussian", {}, fixed, seeds=[0, 1], samples=300), out)
+    assert "2 trials, 1 to run" in capsys.readouterr().out
+    assert sorted(t["params"]["seed"] for t in record["trials"]) == [0, 1]
+
+
 def test_training_and_sweeps_never_read_the_test_split(tmp_path, data_dir, monkeypatch):
     """The protocol: the test split is read by `aae eval` of a finished model only. Here every way to reach it
     fails; a sweep trial (training, per-epoch validation, the validation figures) still completes."""

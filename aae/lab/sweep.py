@@ -153,11 +153,14 @@ def _worker(plan: SweepPlan, storage_url: str, study_name: str, threads: int) ->
     study = optuna.load_study(study_name=study_name, storage=_storage(storage_url))
 
     def objective(trial: optuna.Trial) -> float:
-        if not trial.user_attrs.get("queued"):  # the queue is empty: every trial of the grid is taken
+        # A trial's values are the ones it was queued with, read as they are rather than suggested: a suggestion
+        # ties each field to one list of values for the whole study, so a rerun with more seeds (or values) failed.
+        params = trial.user_attrs.get("params")
+        if params is None and trial.user_attrs.get("queued"):  # queued by an earlier version of this command
+            params = trial_params(study.trials[trial.number])
+        if not params:  # the queue is empty: every trial of the grid is taken
             study.stop()
             raise optuna.TrialPruned()
-        params = {name: trial.suggest_categorical(name, values) for name, values in
-                  {**plan.grid, "seed": plan.seeds}.items()}
         record = run_trial(plan, params)
         for key, value in record["figures"].items():
             trial.set_user_attr(key, value)
@@ -168,6 +171,11 @@ def _worker(plan: SweepPlan, storage_url: str, study_name: str, threads: int) ->
         return record["figures"][_metric(plan, record["figures"])]
 
     study.optimize(objective)
+
+
+def trial_params(trial: Any) -> dict[str, Any]:
+    """A finished or queued trial's values (its queued values; suggested ones in records of earlier versions)."""
+    return dict(trial.user_attrs.get("params") or trial.params or trial.system_attrs.get("fixed_params", {}))
 
 
 def _storage(url: str):
@@ -198,14 +206,14 @@ def sweep(plan: SweepPlan, out: str | Path, *, workers: int = 1, storage: str | 
     # A rerun resumes: finished trials are not run again; trials still queued from a run that was stopped are run
     # from the queue as they are; a trial cut off while running is queued again.
     def key(t: Any) -> str:
-        return json.dumps(t.params or t.system_attrs.get("fixed_params", {}), sort_keys=True)
+        return json.dumps(trial_params(t), sort_keys=True)
 
     finished = {key(t) for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE}
     queued = {key(t) for t in study.trials if t.state == optuna.trial.TrialState.WAITING}
     to_run = [p for p in trials if json.dumps(p, sort_keys=True) not in finished]
     for params in to_run:
         if json.dumps(params, sort_keys=True) not in queued:
-            study.enqueue_trial(params, user_attrs={"queued": True})
+            study.enqueue_trial(params, user_attrs={"queued": True, "params": params})
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     print(f"sweep of {plan.recipe} ({spec.kind}): {len(trials)} trials, {len(to_run)} to run, {workers} "
           f"process(es), picking by {metric_guess}", flush=True)
@@ -229,13 +237,13 @@ def write_record(plan: SweepPlan, study: Any, out: Path) -> dict[str, Any]:
 
     finished, seen = [], set()
     for t in study.trials:  # one trial per value combination and seed (the first finished)
-        key = json.dumps(t.params, sort_keys=True)
+        key = json.dumps(trial_params(t), sort_keys=True)
         if t.state == TrialState.COMPLETE and key not in seen:
             seen.add(key)
             finished.append(t)
     if not finished:
         raise RuntimeError(f"no trial of the sweep finished; see {out}")
-    rows = [{"number": t.number, "params": dict(t.params), "figures": {k: v for k, v in t.user_attrs.items()
+    rows = [{"number": t.number, "params": trial_params(t), "figures": {k: v for k, v in t.user_attrs.items()
                                                                        if k.startswith("val_")},
              "seconds": t.user_attrs.get("seconds"), "precision": t.user_attrs.get("precision"),
              "train_images": t.user_attrs.get("train_images"), "epochs": t.user_attrs.get("epochs")}
