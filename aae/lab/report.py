@@ -198,7 +198,7 @@ def choice_lines(recipe: Any, sweeps: dict[str, Any]) -> list[str]:
         picked = record["pick"]["params"].get(name)
         if picked != value:
             lines.append(f"{name} = {value}, but its validation sweep picked {picked} ({link}): the recipe does "
-                         "not yet follow it")
+                         f"not yet follow it" + (f" ({choice.pending})" if choice.pending else ""))
         elif choice.before is not None and choice.before != value:
             lines.append(f"{name} = {value}, chosen on validation ({link}); **changed** from {choice.before}, "
                          "which the validation figures did not support")

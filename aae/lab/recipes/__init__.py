@@ -5,7 +5,8 @@ model is in `checkpoints/` (`shipped`, and `ship`: how its weights are stored th
 in the results document (`results`), under `[run]` the run specification's fields it sets, by name,
 as `aae train` takes them, and under `[chosen]` which of those values a validation sweep chose: the field's name
 and the sweep's folder in docs/sweeps (`corruption_level = "aae-8d"`), or a table that also names the value the
-recipe held before the sweep changed it (`consistency_weight = { sweep = "cluster-16", before = 30.0 }`).
+recipe held before the sweep changed it (`consistency_weight = { sweep = "cluster-16", before = 30.0 }`), or why the
+recipe does not follow its sweep yet (`pending = "..."`).
 `aae recipes` lists them and `aae train --recipe NAME` runs one; any flag given after it wins. A checkpoint
 trained from a recipe records the recipe's name and values in its card.
 """
@@ -27,6 +28,7 @@ class Choice:
 
     sweep: str
     before: Any = None
+    pending: str | None = None  # why the recipe does not follow its sweep's pick yet (e.g. a model to retrain)
 
 
 @dataclass(frozen=True)
