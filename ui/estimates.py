@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from aae.app.estimates import MEASUREMENT_MAX_AGE, MEASURER, Estimate, Rate, describe_estimate, measure_in_child
+from aae.app.estimates import MEASUREMENT_MAX_AGE, MEASURER, Estimate, Rate, describe_estimate
 from aae.core.training import TrainConfig
 
 WARM_DELAY = 20.0  # seconds after a page run before the measuring process starts: not during the first pages
@@ -51,7 +51,7 @@ def measured_rates(*runs: tuple[str, Any, TrainConfig]) -> tuple[Rate, ...]:
                ttl=MEASUREMENT_MAX_AGE)
 def _measured(runs: tuple[tuple[str, Any, TrainConfig], ...]) -> tuple[Rate, ...]:
     now = time.time()
-    return tuple(Rate(rate, now) for rate in measure_in_child(*runs))
+    return tuple(Rate(rate, now) for rate in MEASURER.measure(*runs))
 
 
 def show(estimate: Estimate, what: str) -> None:

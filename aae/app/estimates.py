@@ -165,11 +165,6 @@ def _serve(linger: float) -> None:
 MEASURER = Measurer()  # the server's one measuring process
 
 
-def measure_in_child(*runs: tuple[str, Any, TrainConfig], timeout: float = 300.0) -> list[float]:
-    """`MEASURER.measure(*runs)`: the rates measured outside the server's process."""
-    return MEASURER.measure(*runs, timeout=timeout)
-
-
 # A worker process's start before its first step (spawn, imports, loading MNIST), on this 2-core CPU:
 # 3.6–3.9 s measured (2026-11-30, aae.app.workers.start_job, then the first step).
 WORKER_STARTUP_SECONDS = 4.0
