@@ -52,6 +52,30 @@ def test_the_8d_pair_is_read_arm_by_arm_from_the_sweep_records():
     assert f"{10.0 / se:.1f} standard errors" in line
 
 
+def test_each_target_is_met_or_says_by_how_much():
+    """A test error is met only at or below the paper's mean over >= 3 seeds; the plain 8-D AAE only when ahead of
+    the plain VAE by more than two standard errors; every verdict gives the gap."""
+    figures = {"recipes": {"semi-100": {"test_error": {"0": 0.017, "1": 0.018, "2": 0.019}},  # 1.80 % < 1.90 %
+                           "semi-1000": {"test_error": {"0": 0.015}},  # below, but one seed
+                           "cluster-16": {"cluster_error": {"0": 0.10, "1": 0.11, "2": 0.12}}}}  # 11 % > 9.55 %
+    def trial(seed, parzen, **params):
+        return {"params": {**params, "seed": seed}, "figures": {"val_parzen_ll": parzen}}
+
+    sweeps = {"aae-8d-plain": {"trials": [trial(0, 210.0), trial(1, 212.0), trial(2, 214.0)]},
+              "vae-8d": {"trials": [trial(0, 209.0, corruption="none"), trial(1, 211.0, corruption="none")]}}
+    rows = {row["target"].split("(")[-1].rstrip(")"): row["met?"] for row in report.targets(figures, sweeps)
+            if "(" in row["target"]}
+    assert rows["semi-100"] == "yes: 0.10 points below the paper's mean"
+    assert rows["semi-1000"].startswith("not shown: 0.10 points below") and "1 seed(s) of the 3" in rows["semi-1000"]
+    assert rows["cluster-16"] == "no: 1.45 points above the paper's mean"
+    assert rows["semi-all"] == "not measured"
+    (pair,) = [row["met?"] for row in report.targets(figures, sweeps) if "8-D" in row["target"]]
+    assert pair.startswith("no: the AAE is ahead by 2.0 nats, 1.3 standard errors")  # ahead, but within noise
+    sweeps["vae-8d"]["trials"] = [trial(0, 200.0, corruption="none"), trial(1, 202.0, corruption="none")]
+    (pair,) = [row["met?"] for row in report.targets(figures, sweeps) if "8-D" in row["target"]]
+    assert pair.startswith("yes: the AAE is ahead by 11.0 nats")
+
+
 def test_each_recipe_choice_links_its_sweep_and_says_whether_the_recipe_follows_it():
     from aae.lab.recipes import Choice, Recipe
 
