@@ -25,6 +25,7 @@ from aae.core.graphed import GraphedStep, set_capturable
 from aae.core.graphed import supported as graph_supported
 from aae.core.models import LatentModel, build_model
 from aae.core.models.base import Phase, setting
+from aae.core.optim import FusedAdam
 
 Precision = Literal["auto", "fp32", "bf16"]
 OptimizerKind = Literal["adam", "sgd"]
@@ -510,12 +511,15 @@ def joined_phases(phases: list[Phase], config: TrainConfig, model: LatentModel |
     return [merged if p is recon else p for p in phases if p is not gen and not any(p is q for q in merged.partners)]
 
 
-def make_optimizer(phase: Phase, config: TrainConfig) -> torch.optim.Optimizer:
-    """The optimiser of one phase: Adam with the phase's betas, or SGD with its role's momentum."""
+def make_optimizer(phase: Phase, config: TrainConfig) -> torch.optim.Optimizer | FusedAdam:
+    """The optimiser of one phase: Adam with the phase's betas, or SGD with its role's momentum. Adam on the CPU is
+    `FusedAdam` (the same kernel, without torch.optim's start-up cost); on a GPU, torch's (CUDA graphs take it)."""
     lr = config.phase_lr(phase)
     if config.optimizer == "sgd":
         momentum = config.adversarial_momentum if phase.role == "adversarial" else config.momentum
         return torch.optim.SGD(phase.parameters, lr=lr, momentum=momentum)
+    if all(p.device.type == "cpu" for p in phase.parameters) and hasattr(torch, "_fused_adam_"):
+        return FusedAdam(phase.parameters, lr=lr, betas=phase.betas)
     try:  # the fused kernel (one pass over all parameters) where this torch has it
         return torch.optim.Adam(phase.parameters, lr=lr, betas=phase.betas, fused=True)
     except (RuntimeError, TypeError):
