@@ -43,6 +43,23 @@ def registered_pages() -> dict[str, tuple]:
     return ast.literal_eval(node.value)
 
 
+def test_without_a_server_nothing_empties_the_caches_behind_a_page(tiny_models):
+    """The idle release watches a server's connections; in the test runtime there is no server, so it must not
+    start (it used to, then emptied every cache a minute later, while pages were still being run)."""
+    import threading
+
+    from ui import caches
+
+    def watchers() -> int:
+        return sum(thread.name == "aae-idle-release" for thread in threading.enumerate())
+
+    caches.release_when_idle.clear()
+    before = watchers()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception and at.title[0].value == "Latent Lab"
+    assert watchers() == before
+
+
 def test_every_page_file_is_registered_under_the_url_path_links_use():
     pages = [page for section in registered_pages().values() for page in section]
     assert sorted(Path(path).name for path, *_ in pages) == sorted(p.name for p in (ROOT / "views").glob("*.py"))

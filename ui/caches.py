@@ -94,7 +94,9 @@ def _watch_for_idle(seconds: float, release: Callable[[], int]) -> None:
     idle_since, released = None, False
     while True:
         time.sleep(max(0.5, min(5.0, seconds / 4)))
-        connected = Runtime.exists() and Runtime.instance().state != RuntimeState.NO_SESSIONS_CONNECTED
+        if not Runtime.exists():
+            return  # the server has stopped
+        connected = Runtime.instance().state != RuntimeState.NO_SESSIONS_CONNECTED
         if connected:
             idle_since, released = None, False
         elif idle_since is None:
@@ -109,9 +111,12 @@ def _watch_for_idle(seconds: float, release: Callable[[], int]) -> None:
 @st.cache_resource(show_spinner=False)
 def release_when_idle() -> bool:
     """Start, once per server, the thread that empties the shared caches after IDLE_RELEASE_SECONDS with no
-    browser connected (0 or less: never)."""
-    if IDLE_RELEASE_SECONDS <= 0:
-        return False
+    browser connected (0 or less: never). Without a server (Streamlit's test runtime, a bare script) there are no
+    connections to watch, and nothing starts: an empty cache there would be a slower page, never a smaller server."""
+    from streamlit.runtime import Runtime
+
+    if IDLE_RELEASE_SECONDS <= 0 or not Runtime.exists() or type(Runtime.instance()) is not Runtime:
+        return False  # the test runtime stands a mock (of Runtime's spec) in for the server's
     threading.Thread(target=_watch_for_idle, args=(IDLE_RELEASE_SECONDS, release_shared_caches), daemon=True,
                      name="aae-idle-release").start()
     return True
