@@ -240,3 +240,21 @@ def test_the_warm_up_process_ends_with_the_server_that_started_it(tmp_path, data
             os.kill(pid, signal.SIGKILL)
         if server.poll() is None:
             server.kill()
+
+
+def test_the_guard_ends_an_orphan_before_its_module_runs():
+    """The warm-up process checks for its server before importing anything heavy: started for a server that is not
+    its parent, it ends at once (0, the module never ran); for its real parent it runs the module as a script
+    (which, given no arguments, stops on them)."""
+    import os
+    import subprocess
+    import sys
+
+    def guarded(server_pid: int) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "aae.app.guard", str(server_pid), "aae.app.projections"],
+                              capture_output=True, text=True, timeout=120)
+
+    orphan = guarded(1)
+    assert orphan.returncode == 0 and orphan.stderr == ""
+    run = guarded(os.getpid())
+    assert run.returncode == 1 and "ValueError" in run.stderr  # the module's own argument unpacking

@@ -279,8 +279,9 @@ def warm_up_in_a_process(store_root: str | os.PathLike, checkpoints_dir: str | o
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "aae.app.projections", str(store_root), str(checkpoints_dir), str(data_dir),
-               str(seed), ",".join(methods), str(os.getpid())]  # the child ends when this process does
+    command = [sys.executable, "-m", "aae.app.guard", str(os.getpid()),  # the child ends when this process does
+               "aae.app.projections", str(store_root), str(checkpoints_dir), str(data_dir), str(seed),
+               ",".join(methods)]
     try:
         return subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               timeout=timeout).returncode
@@ -288,12 +289,8 @@ def warm_up_in_a_process(store_root: str | os.PathLike, checkpoints_dir: str | o
         return -1
 
 
-if __name__ == "__main__":  # python -m aae.app.projections STORE CHECKPOINTS DATA SEED METHODS [SERVER_PID]
+if __name__ == "__main__":  # python -m aae.app.projections STORE CHECKPOINTS DATA SEED METHODS
     import sys
 
     store_root, checkpoints, data, seed, methods = sys.argv[1:6]
-    if len(sys.argv) > 6:  # started by warm_up_in_a_process: end with the server (a restart left it computing)
-        from aae.app.worker import die_with
-
-        die_with(int(sys.argv[6]))
     warm_up_store(ProjectionStore(store_root), checkpoints, data, seed=int(seed), methods=tuple(methods.split(",")))

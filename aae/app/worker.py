@@ -27,20 +27,9 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+from aae.app.guard import die_with
+
 LINGER = 600.0  # seconds a finished duel's worker waits for "save" before it exits
-
-
-def die_with(server_pid: int) -> None:
-    """Linux: the kernel sends this process SIGTERM when the server's thread that started it ends. A server that
-    died before that was set up has left this process to another parent: then end now."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != server_pid:
-        sys.exit(0)
 
 
 def delta(snap: Any, sent: dict[str, Any]) -> Any:
