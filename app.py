@@ -10,7 +10,7 @@ from aae.core import catalog
 from aae.core.data import is_available
 from aae.core.metrics.evaluate import METRICS, metric_label
 from aae.lab.paper import seed_figures
-from aae.lab.report import headline
+from aae.lab.report import SMOOTHNESS_NOTE, headline, smoothness
 from ui import common, estimates
 
 # The pages in the order users meet them: (file in views/, title, icon, URL path). The URL paths are those of
@@ -80,6 +80,11 @@ def home() -> None:
                    "each recipe adds to the paper's (↑ higher is better, ↓ lower). The paper trained for "
                    "thousands of epochs, ours for tens.")
         st.table(rows, hide_index=True)  # every column's text in full, wrapped (a data grid cut them to its width)
+    smooth = smoothness({entry.name: entry.card for entry in entries if entry.shipped})
+    if smooth:
+        st.subheader("How smooth is each latent space")
+        st.caption(SMOOTHNESS_NOTE)
+        st.table(smooth, hide_index=True)
 
     st.subheader("Models")
     if not entries:

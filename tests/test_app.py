@@ -143,6 +143,27 @@ def test_home_puts_the_papers_figures_beside_ours_over_seeds(tiny_models):
     assert rows["semi-1000"]["ours: the shipped seed, chosen by validation"] == "not shipped"
 
 
+def test_home_sets_the_shipped_latent_spaces_side_by_side_by_path_length(tiny_models):
+    """Every shipped MNIST generator whose card holds a path length, smoothest first, StyleGAN in Z and in W, each
+    figure its card's."""
+    import json
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "How smooth is each latent space" in [h.value for h in at.subheader]
+    (table,) = [t for t in at.table if "PPL in z ↓" in t.value.columns]
+    rows = table.value.to_dict("records")
+    cards = {p.parent.name: json.loads(p.read_text()) for p in (ROOT / "checkpoints").glob("*/card.json")}
+    expected = {name for name, card in cards.items()
+                if "ppl" in card.get("metrics", {}) and card["dataset"]["name"] == "mnist"}
+    assert {row["model"] for row in rows} == expected and "stylegan-mnist" in expected
+    assert [float(row["PPL in z ↓"]) for row in rows] == sorted(float(row["PPL in z ↓"]) for row in rows)
+    style = next(row for row in rows if row["model"] == "stylegan-mnist")
+    metrics = cards["stylegan-mnist"]["metrics"]
+    assert (style["PPL in z ↓"], style["PPL in W ↓"]) == (f"{metrics['ppl']:.2f}", f"{metrics['ppl_w']:.2f}")
+    assert "classifier" in " ".join(c.value for c in at.caption)  # says whose features measure the distance
+
+
 def test_cards_with_a_history_show_its_learning_curve(tiny_models):
     from aae.core.checkpoints import read_card
 

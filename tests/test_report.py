@@ -108,3 +108,17 @@ def test_every_recipe_follows_the_sweeps_that_chose_its_values_or_says_why_not_y
                 assert follows != bool(choice.pending), (recipe.name, name, choice.pending)
                 checked += 1
     assert checked >= 5  # aae-8d's input noise, semi-100's weights and augmentation, cluster-16's
+
+
+def test_the_smoothness_table_sets_mnist_latent_spaces_side_by_side_smoothest_first():
+    def card(kind, ppl=None, ppl_w=None, dataset="mnist", **config):
+        metrics = {k: v for k, v in (("ppl", ppl), ("ppl_w", ppl_w)) if v is not None}
+        return {"kind": kind, "dataset": {"name": dataset}, "metrics": metrics,
+                "config": {"latent_dim": 8, "prior": {"name": "gaussian"}, **config}}
+
+    cards = {"gan": card("gan", 9.6), "style": card("stylegan", 17.3, 5.5, w_dim=128), "vae": card("vae", 11.2),
+             "fashion": card("aae", 1.0, dataset="fashion-mnist"),  # another classifier's features: not comparable
+             "old": card("aae")}  # measured before path lengths: no row
+    rows = report.smoothness(cards)
+    assert [row["model"] for row in rows] == ["gan", "vae", "style"]
+    assert rows[0]["PPL in W ↓"] == "—" and rows[2]["PPL in W ↓"] == "5.50" and rows[2]["code"].endswith("W 128-D")

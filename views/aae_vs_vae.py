@@ -272,6 +272,12 @@ for numbers, entry, other in zip(number_columns, pair, pair[::-1]):
                  "10,000 test images.",
         )
 
+paths = [(entry.name, common.load(entry.path).card.get("metrics", {}).get("ppl")) for entry in pair]
+if left.name != right.name and all(isinstance(ppl, int | float) for _, ppl in paths):
+    st.caption("How smooth each decoder is over its prior, as `aae eval` wrote it into the card (perceptual path "
+               "length in the project's classifier features, lower is smoother; one seed): "
+               + "; ".join(f"**{name}** {ppl:.2f}" for name, ppl in paths) + ".")
+
 # --- the 8-D pair, like for like (from the sweep records) ----------------------------------------------
 pair_table = pair_rows(sweep_records())
 if any(row[PAIR[2]] != "not measured yet" for row in pair_table):

@@ -186,6 +186,33 @@ def pair_differences(sweeps: dict[str, Any], arms=EIGHT_D_PAIR) -> list[str]:
     return lines
 
 
+SMOOTHNESS = ["model", "kind", "code", "PPL in z ↓", "PPL in W ↓"]
+SMOOTHNESS_NOTE = ("Perceptual path length (Karras et al., 2019): how far the image moves per small step between "
+                   "two prior codes, lower is smoother. The distance is in the features of the project's own MNIST "
+                   "classifier, not the paper's VGG (no pretrained weights can be downloaded here), so the figures "
+                   "compare these models with one another, not with the StyleGAN paper's. `aae eval` of each shipped "
+                   "MNIST model (one seed each), 500 pairs of prior codes.")
+
+
+def smoothness(cards: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per shipped model whose card has a path length ({SMOOTHNESS column: text}), smoothest first: the
+    latent spaces of the AAEs, VAEs, GANs and StyleGAN side by side (StyleGAN in Z and in W)."""
+    rows = []
+    for name, card in cards.items():
+        metrics = card.get("metrics", {})
+        if not isinstance(metrics.get("ppl"), int | float) or card.get("dataset", {}).get("name") != "mnist":
+            continue  # path lengths compare only within one dataset (one classifier's features)
+        config = card.get("config", {})
+        prior = config.get("prior") or {}
+        code = f"{config.get('latent_dim', '?')}-D {prior.get('name', '')}".rstrip()
+        if config.get("w_dim"):
+            code += f"; W {config['w_dim']}-D"
+        rows.append((metrics["ppl"], dict(zip(SMOOTHNESS, [
+            name, card.get("kind", "?"), code, f"{metrics['ppl']:.2f}",
+            f"{metrics['ppl_w']:.2f}" if isinstance(metrics.get("ppl_w"), int | float) else "—"], strict=True))))
+    return [row for _, row in sorted(rows, key=lambda pair: pair[0])]
+
+
 TARGET = ["target", "the paper (mean ± std)", "ours (mean ± std over seeds)", "met?"]
 
 
@@ -281,6 +308,10 @@ def results_document(cards: dict[str, Any], figures: dict[str, Any], sweeps: dic
               "the plain VAE. Test errors are `aae eval` on the official test images; the 8-D pair is measured on "
               "the validation images, from the sweep records.", "",
               *_table(TARGET, [[row[c] for c in TARGET] for row in targets(figures, sweeps)]), ""]
+    smooth = smoothness(cards)
+    if smooth:
+        lines += ["## How smooth is each latent space", "", SMOOTHNESS_NOTE, "",
+                  *_table(SMOOTHNESS, [[row[c] for c in SMOOTHNESS] for row in smooth]), ""]
     lines += ["## Shipped models", "", *_table(
         ["model", "kind", "training images", "seed", "epochs", "precision", "device", "figures (official test set)"],
         [[name, card["kind"], f"{card['dataset']['train_images']:,}", str(card["training"].get("seed")),
