@@ -147,6 +147,15 @@ def test_the_page_shows_the_numbers_aae_eval_prints_for_the_shipped_pair(tiny_mo
         assert all(page[name][key] == card[key] for key in METRICS), name
 
 
+def test_the_shipped_pair_names_both_decoders_path_lengths_from_their_cards(tiny_models, data_dir):
+    aae, vae = ROOT / "checkpoints" / "aae-2d-gaussian", ROOT / "checkpoints" / "vae-2d"
+    at = open_pair(aae, vae)
+    (caption,) = [c.value for c in at.caption if "path length" in c.value]
+    for path in (aae, vae):
+        ppl = load_checkpoint(path).card["metrics"]["ppl"]
+        assert f"**{path.name}** {ppl:.2f}" in caption
+
+
 def test_a_fashion_pair_is_shown_on_fashion_mnist_with_the_numbers_aae_eval_prints(tiny_models, data_dir, capsys):
     """The shipped Fashion-MNIST AAE and VAE: the page encodes the Fashion-MNIST test set (its own dataset, not
     MNIST digits), names Fashion's classes, and its numbers are `aae eval`'s, which reads that test set too."""

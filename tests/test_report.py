@@ -118,7 +118,8 @@ def test_the_smoothness_table_sets_mnist_latent_spaces_side_by_side_smoothest_fi
 
     cards = {"gan": card("gan", 9.6), "style": card("stylegan", 17.3, 5.5, w_dim=128), "vae": card("vae", 11.2),
              "fashion": card("aae", 1.0, dataset="fashion-mnist"),  # another classifier's features: not comparable
-             "old": card("aae")}  # measured before path lengths: no row
+             "old": card("aae"),  # measured before path lengths: no row
+             "semi": card("semi", 2.0)}  # its paths keep one class: another measure
     rows = report.smoothness(cards)
     assert [row["model"] for row in rows] == ["gan", "vae", "style"]
     assert rows[0]["PPL in W ↓"] == "—" and rows[2]["PPL in W ↓"] == "5.50" and rows[2]["code"].endswith("W 128-D")

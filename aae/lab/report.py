@@ -10,6 +10,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from aae.core import catalog
 from aae.core.metrics.evaluate import METRICS
 from aae.lab.paper import EIGHT_D_PAIR, PAPER_FIGURES, seed_figures
 from aae.lab.recipes import all_recipes
@@ -186,12 +187,15 @@ def pair_differences(sweeps: dict[str, Any], arms=EIGHT_D_PAIR) -> list[str]:
     return lines
 
 
+# Models whose samples come from their whole prior, so a path between two prior codes may cross between digits.
+WHOLE_PRIOR_KINDS = catalog.kinds(conditional=False, categorical=False, generates=True, translates=False)
 SMOOTHNESS = ["model", "kind", "code", "PPL in z ↓", "PPL in W ↓"]
 SMOOTHNESS_NOTE = ("Perceptual path length (Karras et al., 2019): how far the image moves per small step between "
                    "two prior codes, lower is smoother. The distance is in the features of the project's own MNIST "
                    "classifier, not the paper's VGG (no pretrained weights can be downloaded here), so the figures "
                    "compare these models with one another, not with the StyleGAN paper's. `aae eval` of each shipped "
-                   "MNIST model (one seed each), 500 pairs of prior codes.")
+                   "MNIST model that draws from its whole prior (one seed each; conditional and clustering models, "
+                   "whose paths keep one class, are left out), 500 pairs of prior codes.")
 
 
 def smoothness(cards: dict[str, Any]) -> list[dict[str, str]]:
@@ -202,6 +206,8 @@ def smoothness(cards: dict[str, Any]) -> list[dict[str, str]]:
         metrics = card.get("metrics", {})
         if not isinstance(metrics.get("ppl"), int | float) or card.get("dataset", {}).get("name") != "mnist":
             continue  # path lengths compare only within one dataset (one classifier's features)
+        if card.get("kind") not in WHOLE_PRIOR_KINDS:
+            continue  # a conditional or categorical model's paths keep its class: not the same measure
         config = card.get("config", {})
         prior = config.get("prior") or {}
         code = f"{config.get('latent_dim', '?')}-D {prior.get('name', '')}".rstrip()
