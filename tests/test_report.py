@@ -84,7 +84,8 @@ def test_each_recipe_choice_links_its_sweep_and_says_whether_the_recipe_follows_
                             "lr": Choice("r-lr")})
     sweeps = {"r": {"recipe": "r", "pick": {"params": {"corruption_level": 0.5}}},
               "r-size": {"recipe": "r", "pick": {"params": {"hidden": 64}}},
-              "r-compare": {"recipe": "r", "pick": {"params": {"corruption": "none"}}}}
+              "r-compare": {"recipe": "r", "grid": {"corruption": ["none"]}, "fixed": {},
+                            "pick": {"params": {"corruption": "none"}}}}
     follows, changed, missing, measured = report.choice_lines(recipe, sweeps)
     assert follows.startswith("corruption_level = 0.5, chosen on validation ([sweep r](sweeps/r/sweep.json)")
     assert "**changed** from 32" in changed and "sweeps/r-size/sweep.json" in changed
@@ -123,3 +124,18 @@ def test_the_smoothness_table_sets_mnist_latent_spaces_side_by_side_smoothest_fi
     rows = report.smoothness(cards)
     assert [row["model"] for row in rows] == ["gan", "vae", "style"]
     assert rows[0]["PPL in W ↓"] == "—" and rows[2]["PPL in W ↓"] == "5.50" and rows[2]["code"].endswith("W 128-D")
+
+
+def test_a_seeds_record_shows_each_seed_and_says_it_chose_the_shipped_one():
+    def trial(seed, err):
+        return {"params": {"seed": seed}, "figures": {"val_cluster_error": err}, "train_images": 50_000}
+
+    seeds = {"recipe": "cluster-16", "grid": {}, "fixed": {}, "seeds": [0, 1, 2], "metric": "val_cluster_error",
+             "direction": "minimize", "split": "validation", "trials": [trial(0, 0.15), trial(1, 0.06), trial(2, 0.1)],
+             "means": [{"params": {}, "mean": 0.103, "seeds": 3}], "pick": {"params": {}, "mean": 0.103}}
+    comparison = {**seeds, "recipe": "vae-8d", "fixed": {"epochs": 12}}  # a shorter budget: a measurement only
+    text = report.results_document({}, {}, {"c16-seeds": seeds, "vae-short": comparison})
+    assert "Its seeds (`aae seeds`), measured on validation, which chose the shipped seed: [sweep c16-seeds]" in text
+    assert "Measured on validation, not a choice of this recipe: [sweep vae-short]" in text
+    section = text.split("### c16-seeds", 1)[1].split("###", 1)[0]
+    assert "| 1 | 0.06 |" in section and "Best on validation: seed 1." in section

@@ -127,3 +127,7 @@ def test_seed_figures_come_from_one_command(tmp_path, data_dir, monkeypatch):
     assert set(vae["parzen_ll"]) == {"0", "1"} and vae["parzen_ll"]["0"] != vae["parzen_ll"]["1"]
     how = written["measured_by"]["vae-2d"]
     assert "300 samples" in how["evaluation"] and how["train_images"] == 2000 and how["epochs"] == 1
+    # each kept model's card says how it was made: a model chosen among the seeds ships with its recipe named
+    card = json.loads((tmp_path / "s" / "models" / "seed-1" / "card.json").read_text())
+    assert card["recipe"]["name"] == "vae-2d" and card["recipe"]["run"]["seed"] == 1
+    assert card["recipe"]["command"].startswith("aae train --recipe vae-2d") and "--seed 1" in card["recipe"]["command"]

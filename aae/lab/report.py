@@ -263,6 +263,16 @@ def readme_table(cards: dict[str, Any], figures: dict[str, Any]) -> str:
     return "\n".join([START, "", *_table(HEADLINE, headline_rows(cards, figures)), "", note, "", END])
 
 
+def _is_seeds(record: dict[str, Any]) -> bool:
+    """A record of `aae seeds`: the recipe as it is, only its seed varied."""
+    return not record["grid"] and not record["fixed"]
+
+
+def _best_seed(record: dict[str, Any]) -> int:
+    pick = min if record["direction"] == "minimize" else max
+    return pick(record["trials"], key=lambda t: t["figures"][record["metric"]])["params"]["seed"]
+
+
 def choice_lines(recipe: Any, sweeps: dict[str, Any]) -> list[str]:
     """What the recipe section says of its values chosen on validation: each value, the sweep that chose it (linked),
     and, where the sweep changed it, the value before; the recipe's other sweeps are named as measurements."""
@@ -287,8 +297,9 @@ def choice_lines(recipe: Any, sweeps: dict[str, Any]) -> list[str]:
     used = {choice.sweep for choice in recipe.chosen.values()}
     for name, record in sweeps.items():
         if record["recipe"] == recipe.name and name not in used:
-            lines.append(f"Measured on validation, not a choice of this recipe: [sweep {name}](sweeps/{name}/"
-                         f"sweep.json), [summary](#sweep-{name})")
+            what = ("Its seeds (`aae seeds`), measured on validation, which chose the shipped seed"
+                    if _is_seeds(record) else "Measured on validation, not a choice of this recipe")
+            lines.append(f"{what}: [sweep {name}](sweeps/{name}/sweep.json), [summary](#sweep-{name})")
     return lines
 
 
@@ -352,6 +363,16 @@ def results_document(cards: dict[str, Any], figures: dict[str, Any], sweeps: dic
         lines += ["No sweep has been recorded yet.", ""]
     for name, record in sweeps.items():
         budget = record["trials"][0]
+        if _is_seeds(record):
+            metric = record["metric"]
+            per_seed = sorted(record["trials"], key=lambda t: t["params"]["seed"])
+            lines += [f'<a id="sweep-{name}"></a>', f"### {name}", "",
+                      f"Recipe `{record['recipe']}` as it is ({budget.get('train_images', '?'):,} training images), "
+                      f"one run per seed, {metric} on {record['split']}:", "",
+                      *_table(["seed", metric], [[str(t["params"]["seed"]), f"{t['figures'][metric]:.4g}"]
+                                                  for t in per_seed]), "",
+                      f"Best on validation: seed {_best_seed(record)}.", ""]
+            continue
         lines += [f'<a id="sweep-{name}"></a>', f"### {name}", "",
                   f"Recipe `{record['recipe']}` with {', '.join(f'{k} = {v}' for k, v in record['fixed'].items())}"
                   f" ({budget.get('train_images', '?'):,} training images); swept "

@@ -106,6 +106,18 @@ def trial_spec(plan: SweepPlan, params: dict[str, Any], overrides: dict[str, Any
     return resolve({**get_recipe(plan.recipe).run, **plan.fixed, **(overrides or {}), **params})
 
 
+def trial_recipe(plan: SweepPlan, params: dict[str, Any]) -> dict[str, Any]:
+    """What a trial's card says of how it was made: its recipe, the values it ran with, and the command that trains
+    it alone."""
+    from aae.lab.recipes import get_recipe
+
+    values = {**plan.fixed, **params}
+    flags = "".join(f" --{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list | tuple) else v}"
+                    for k, v in values.items())
+    return {"name": plan.recipe, "run": {**get_recipe(plan.recipe).run, **values},
+            "command": f"aae train --recipe {plan.recipe}{flags}", "sweep": values}
+
+
 def run_trial(plan: SweepPlan, params: dict[str, Any], *, report=None) -> dict[str, Any]:
     """Train one trial and measure it on validation. `report(epoch, history_row)` is called after each epoch
     (Optuna's pruning hook)."""
@@ -119,7 +131,7 @@ def run_trial(plan: SweepPlan, params: dict[str, Any], *, report=None) -> dict[s
         if report is not None and event.kind == "epoch":
             report(event.epoch, event.losses)
 
-    run = Run(spec, callback=on_event)
+    run = Run(spec, callback=on_event, extra_card={"recipe": trial_recipe(plan, params)})
     result = run.fit()
     path = classifier_path(spec.data.dataset)
     classifier = load_checkpoint(path).model if path.exists() and spec.kind != "classifier" else None
