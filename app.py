@@ -80,7 +80,7 @@ def home() -> None:
                    "each recipe adds to the paper's (↑ higher is better, ↓ lower). The paper trained for "
                    "thousands of epochs, ours for tens.")
         st.table(rows, hide_index=True)  # every column's text in full, wrapped (a data grid cut them to its width)
-    smooth = smoothness({entry.name: entry.card for entry in entries if entry.shipped})
+    smooth = smoothness({entry.name: entry.card for entry in entries if entry.shipped}, figures)
     if smooth:
         st.subheader("How smooth is each latent space")
         st.caption(SMOOTHNESS_NOTE)

@@ -189,18 +189,20 @@ def pair_differences(sweeps: dict[str, Any], arms=EIGHT_D_PAIR) -> list[str]:
 
 # Models whose samples come from their whole prior, so a path between two prior codes may cross between digits.
 WHOLE_PRIOR_KINDS = catalog.kinds(conditional=False, categorical=False, generates=True, translates=False)
-SMOOTHNESS = ["model", "kind", "code", "PPL in z ↓", "PPL in W ↓"]
+SMOOTHNESS = ["model", "kind", "code", "PPL in z ↓", "PPL in W ↓", "PPL in z over the recipe's seeds"]
 SMOOTHNESS_NOTE = ("Perceptual path length (Karras et al., 2019): how far the image moves per small step between "
                    "two prior codes, lower is smoother. The distance is in the features of the project's own MNIST "
                    "classifier, not the paper's VGG (no pretrained weights can be downloaded here), so the figures "
                    "compare these models with one another, not with the StyleGAN paper's. `aae eval` of each shipped "
-                   "MNIST model that draws from its whole prior (one seed each; conditional and clustering models, "
-                   "whose paths keep one class, are left out), 500 pairs of prior codes.")
+                   "MNIST model that draws from its whole prior (conditional and clustering models, whose paths keep "
+                   "one class, are left out), 500 pairs of prior codes: the shipped seed, and the recipe's seeds "
+                   "where `aae seeds` has measured them.")
 
 
-def smoothness(cards: dict[str, Any]) -> list[dict[str, str]]:
+def smoothness(cards: dict[str, Any], figures: dict[str, Any] | None = None) -> list[dict[str, str]]:
     """One row per shipped model whose card has a path length ({SMOOTHNESS column: text}), smoothest first: the
-    latent spaces of the AAEs, VAEs, GANs and StyleGAN side by side (StyleGAN in Z and in W)."""
+    latent spaces of the AAEs, VAEs, GANs and StyleGAN side by side (StyleGAN in Z and in W), with the mean ± std
+    over the recipe's seeds where `aae seeds` measured them (the seed figures)."""
     rows = []
     for name, card in cards.items():
         metrics = card.get("metrics", {})
@@ -215,7 +217,9 @@ def smoothness(cards: dict[str, Any]) -> list[dict[str, str]]:
             code += f"; W {config['w_dim']}-D"
         rows.append((metrics["ppl"], dict(zip(SMOOTHNESS, [
             name, card.get("kind", "?"), code, f"{metrics['ppl']:.2f}",
-            f"{metrics['ppl_w']:.2f}" if isinstance(metrics.get("ppl_w"), int | float) else "—"], strict=True))))
+            f"{metrics['ppl_w']:.2f}" if isinstance(metrics.get("ppl_w"), int | float) else "—",
+            spread("ppl", seeds) if (seeds := _seed_values(figures or {}, name, "ppl")) else "not measured yet"],
+            strict=True))))
     return [row for _, row in sorted(rows, key=lambda pair: pair[0])]
 
 
@@ -325,7 +329,7 @@ def results_document(cards: dict[str, Any], figures: dict[str, Any], sweeps: dic
               "the plain VAE. Test errors are `aae eval` on the official test images; the 8-D pair is measured on "
               "the validation images, from the sweep records.", "",
               *_table(TARGET, [[row[c] for c in TARGET] for row in targets(figures, sweeps)]), ""]
-    smooth = smoothness(cards)
+    smooth = smoothness(cards, figures)
     if smooth:
         lines += ["## How smooth is each latent space", "", SMOOTHNESS_NOTE, "",
                   *_table(SMOOTHNESS, [[row[c] for c in SMOOTHNESS] for row in smooth]), ""]
