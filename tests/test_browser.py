@@ -436,8 +436,10 @@ def test_uploading_a_digit_encodes_it(page, app_url, data_dir, tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_bytes(b"this is not an image")
     page.locator('input[type="file"]').first.set_input_files(str(bad))
+    # the upload's rerun may not have begun when the page first reads as settled: wait for its answer
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    _wait_until(page, lambda: errors.count() >= 1, "no error shown for a file that is not an image", timeout=60)
     _settle(page)
-    assert page.locator('[data-testid="stAlertContentError"]').count() >= 1
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
