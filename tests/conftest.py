@@ -1,5 +1,5 @@
-"""Shared fixtures: the real MNIST files in ../shared/data (or $AAE_DATA_DIR), and the slice of them kept in
-tests/data for tests that need real digits but not the whole dataset."""
+"""Shared fixtures: the real MNIST files in ../shared/data (or $AAE_DATA_DIR), and a slice drawn from them at the
+start of the run for tests that need real digits but not the whole dataset."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("AAE_DATA_DIR") or ROOT.parent / "shared" / "data")
-SLICE_DIR = ROOT / "tests" / "data"  # rebuilt from the full files by tests/data/make_slice.py
 # The app compiles UMAP in a background thread at start; in tests that only competes for the 2 CI cores
 # (test_projections checks warm_up itself).
 os.environ.setdefault("AAE_WARM_UMAP", "0")
@@ -29,10 +28,13 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def mnist_slice_dir() -> Path:
-    """A data root holding a slice of real MNIST in torchvision's layout, kept with the tests: 1,000 training
-    images (100 of each digit) and 500 test images (50 of each), each split in a seeded random order."""
-    return SLICE_DIR
+def mnist_slice_dir(data_dir, tmp_path_factory) -> Path:
+    """A data root holding a slice of real MNIST in torchvision's layout, drawn from the full files for this run
+    (tests/mnist_slice.py): 1,000 training images (100 of each digit) and 500 test images (50 of each), each split
+    in a seeded random order."""
+    from mnist_slice import write_slice
+
+    return write_slice(data_dir, tmp_path_factory.mktemp("mnist-slice"))
 
 
 @pytest.fixture(scope="session")

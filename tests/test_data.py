@@ -119,15 +119,19 @@ def test_the_slice_kept_with_the_tests_loads_with_every_digit_and_refuses_a_hold
             load_dataset("mnist", data_dir=mnist_slice_dir, val_size=val_size)
 
 
-def test_the_slice_is_real_mnist_drawn_again_by_its_script(data_dir, mnist_slice_dir, tmp_path):
-    """The script beside the slice draws the same images and labels again from the full files."""
-    subprocess.run([sys.executable, str(mnist_slice_dir / "make_slice.py"), "--source", str(data_dir), "--out",
-                    str(tmp_path)], check=True, capture_output=True)
-    kept = sorted((mnist_slice_dir / "MNIST" / "raw").glob("*.gz"))
-    assert len(kept) == 4
-    for path in kept:
-        drawn = tmp_path / "MNIST" / "raw" / path.name
-        assert gzip.decompress(drawn.read_bytes()) == gzip.decompress(path.read_bytes()), path.name
+def test_the_slice_is_real_mnist_drawn_the_same_way_every_time(data_dir, mnist_slice_dir, tmp_path):
+    """Every image of the slice is an image of the full files with its own label, and drawing it again gives the
+    same bytes."""
+    from mnist_slice import write_slice
+
+    for train in (True, False):
+        full_x, full_y = load_split("mnist", train=train, data_dir=data_dir)
+        part_x, part_y = load_split("mnist", train=train, data_dir=mnist_slice_dir)
+        label_of = {image.tobytes(): int(label) for image, label in zip(np.asarray(full_x), np.asarray(full_y))}
+        assert [label_of.get(image.tobytes()) for image in np.asarray(part_x)] == np.asarray(part_y).tolist()
+    again = write_slice(data_dir, tmp_path) / "MNIST" / "raw"
+    for path in sorted((mnist_slice_dir / "MNIST" / "raw").glob("*.gz")):
+        assert (again / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def _write_idx(path, array: np.ndarray) -> None:

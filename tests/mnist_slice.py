@@ -1,29 +1,23 @@
-"""Rebuild tests/data/MNIST/raw: a slice of the real MNIST dataset for the tests.
+"""A slice of the real MNIST dataset for the tests, drawn from the full files at the start of a test run (it is
+never committed: datasets stay in ../shared/data or $AAE_DATA_DIR).
 
 It reads the four official IDX files of MNIST (in torchvision's layout, <source>/MNIST/raw/, plain or .gz) and
-writes, in the same layout under tests/data, gzipped IDX files of
+writes, in the same layout under <out>/MNIST/raw, gzipped IDX files of
   - 1,000 training images and labels: 100 of each digit, drawn at random (seed 0) from the 60,000 training images;
   - 500 test images and labels: 50 of each digit, drawn at random (seed 0) from the 10,000 test images;
 each in a seeded random order, so that the first few hundred already hold every digit. The images are copied
-byte for byte; the gzip headers carry no time stamp, so running it again writes the same bytes.
-
-    .venv/bin/python tests/data/make_slice.py [--source ../shared/data]
-
-The source defaults to $AAE_DATA_DIR, else ../shared/data beside the project.
+byte for byte; the gzip headers carry no time stamp, so the same source gives the same bytes.
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
-import os
 from pathlib import Path
 
 import numpy as np
 
 from aae.core.data import read_idx
 
-HERE = Path(__file__).resolve().parent
 PER_CLASS = {"train": 100, "t10k": 50}
 SEED = 0
 
@@ -39,7 +33,7 @@ def source_file(raw: Path, stem: str) -> Path:
     for path in (raw / stem, raw / f"{stem}.gz"):
         if path.is_file():
             return path
-    raise SystemExit(f"{stem} is not in {raw}: point --source at a folder holding MNIST/raw")
+    raise FileNotFoundError(f"{stem} is not in {raw}")
 
 
 def pick(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
@@ -49,23 +43,15 @@ def pick(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.nda
     return rng.permutation(chosen)
 
 
-def main() -> None:
-    default = os.environ.get("AAE_DATA_DIR") or HERE.parents[2] / "shared" / "data"
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=Path(default), help="the folder holding MNIST/raw")
-    parser.add_argument("--out", type=Path, default=HERE, help="where MNIST/raw is written (default: tests/data)")
-    args = parser.parse_args()
-    raw, out = args.source / "MNIST" / "raw", args.out / "MNIST" / "raw"
-    out.mkdir(parents=True, exist_ok=True)
+def write_slice(source: Path, out: Path) -> Path:
+    """Draw the slice from the data root `source` into the data root `out`; returns `out`."""
+    raw, target = source / "MNIST" / "raw", out / "MNIST" / "raw"
+    target.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(SEED)
     for prefix, per_class in PER_CLASS.items():
         images = read_idx(source_file(raw, f"{prefix}-images-idx3-ubyte"))
         labels = read_idx(source_file(raw, f"{prefix}-labels-idx1-ubyte"))
         rows = pick(labels, per_class, rng)
-        write_idx(out / f"{prefix}-images-idx3-ubyte.gz", images[rows])
-        write_idx(out / f"{prefix}-labels-idx1-ubyte.gz", labels[rows])
-        print(f"{prefix}: {len(rows)} of {len(labels)} images -> {out}")
-
-
-if __name__ == "__main__":
-    main()
+        write_idx(target / f"{prefix}-images-idx3-ubyte.gz", images[rows])
+        write_idx(target / f"{prefix}-labels-idx1-ubyte.gz", labels[rows])
+    return out
