@@ -24,15 +24,14 @@ def main(recipe_name: str, run_dir: Path, figures_path: Path) -> None:
     from aae.core.checkpoints import update_card
     from aae.lab.paper import SEED_FIGURES
     from aae.lab.recipes import get_recipe
+    from aae.lab.report import best_seed, is_seeds_record
     from aae.lab.sweep import trial_name
 
     recipe = get_recipe(recipe_name)
     record = json.loads((run_dir / "sweep.json").read_text())
-    if record["recipe"] != recipe_name or record["grid"] or record["fixed"]:
+    if record["recipe"] != recipe_name or not is_seeds_record(record):
         raise SystemExit(f"{run_dir} is not an `aae seeds {recipe_name}` run of the recipe as it is")
-    metric, pick = record["metric"], min if record["direction"] == "minimize" else max
-    best = pick(record["trials"], key=lambda t: t["figures"][metric])
-    seed = best["params"]["seed"]
+    metric, seed = record["metric"], best_seed(record)
     for trial in sorted(record["trials"], key=lambda t: t["params"]["seed"]):
         print(f"seed {trial['params']['seed']}: {metric} {trial['figures'][metric]:.4g}")
     print(f"shipping seed {seed}, the best on validation")
@@ -41,7 +40,7 @@ def main(recipe_name: str, run_dir: Path, figures_path: Path) -> None:
     out = ROOT / "checkpoints" / recipe_name
     if out.exists():
         shutil.rmtree(out)
-    subprocess.run([*aae, "export", str(run_dir / "models" / trial_name(best["params"])), f"--{recipe.ship}",
+    subprocess.run([*aae, "export", str(run_dir / "models" / trial_name({"seed": seed})), f"--{recipe.ship}",
                     "--out", str(out)], check=True, cwd=ROOT)
     update_card(out, {"recipe": {"name": recipe_name, "run": {**recipe.run, "seed": seed},
                                  "command": f"aae train --recipe {recipe_name} --seed {seed}",

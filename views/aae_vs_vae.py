@@ -272,7 +272,7 @@ for numbers, entry, other in zip(number_columns, pair, pair[::-1]):
                  "10,000 test images.",
         )
 
-paths = [(entry.name, common.load(entry.path).card.get("metrics", {}).get("ppl")) for entry in pair]
+paths = [(entry.name, entry.card.get("metrics", {}).get("ppl")) for entry in pair]
 if left.name != right.name and all(isinstance(ppl, int | float) for _, ppl in paths):
     st.caption("How smooth each decoder is over its prior, as `aae eval` wrote it into the card (perceptual path "
                "length in the project's classifier features, lower is smoother; one seed): "

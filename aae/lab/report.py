@@ -267,12 +267,13 @@ def readme_table(cards: dict[str, Any], figures: dict[str, Any]) -> str:
     return "\n".join([START, "", *_table(HEADLINE, headline_rows(cards, figures)), "", note, "", END])
 
 
-def _is_seeds(record: dict[str, Any]) -> bool:
+def is_seeds_record(record: dict[str, Any]) -> bool:
     """A record of `aae seeds`: the recipe as it is, only its seed varied."""
     return not record["grid"] and not record["fixed"]
 
 
-def _best_seed(record: dict[str, Any]) -> int:
+def best_seed(record: dict[str, Any]) -> int:
+    """The seed of a seeds record whose validation figure is best."""
     pick = min if record["direction"] == "minimize" else max
     return pick(record["trials"], key=lambda t: t["figures"][record["metric"]])["params"]["seed"]
 
@@ -302,7 +303,7 @@ def choice_lines(recipe: Any, sweeps: dict[str, Any]) -> list[str]:
     for name, record in sweeps.items():
         if record["recipe"] == recipe.name and name not in used:
             what = ("Its seeds (`aae seeds`), measured on validation, which chose the shipped seed"
-                    if _is_seeds(record) else "Measured on validation, not a choice of this recipe")
+                    if is_seeds_record(record) else "Measured on validation, not a choice of this recipe")
             lines.append(f"{what}: [sweep {name}](sweeps/{name}/sweep.json), [summary](#sweep-{name})")
     return lines
 
@@ -367,7 +368,7 @@ def results_document(cards: dict[str, Any], figures: dict[str, Any], sweeps: dic
         lines += ["No sweep has been recorded yet.", ""]
     for name, record in sweeps.items():
         budget = record["trials"][0]
-        if _is_seeds(record):
+        if is_seeds_record(record):
             metric = record["metric"]
             per_seed = sorted(record["trials"], key=lambda t: t["params"]["seed"])
             lines += [f'<a id="sweep-{name}"></a>', f"### {name}", "",
@@ -375,7 +376,7 @@ def results_document(cards: dict[str, Any], figures: dict[str, Any], sweeps: dic
                       f"one run per seed, {metric} on {record['split']}:", "",
                       *_table(["seed", metric], [[str(t["params"]["seed"]), f"{t['figures'][metric]:.4g}"]
                                                   for t in per_seed]), "",
-                      f"Best on validation: seed {_best_seed(record)}.", ""]
+                      f"Best on validation: seed {best_seed(record)}.", ""]
             continue
         lines += [f'<a id="sweep-{name}"></a>', f"### {name}", "",
                   f"Recipe `{record['recipe']}` with {', '.join(f'{k} = {v}' for k, v in record['fixed'].items())}"
