@@ -141,9 +141,12 @@ def _serve(linger: float) -> None:
     `linger` seconds pass without one."""
     import select
 
-    # Ahead of the first request: the first optimiser imports PyTorch's compiler stack (about 1 s), and the first
-    # steps of a process are slower than the rest (kernels chosen, memory first touched).
+    # Ahead of the first request: the first steps of a process are slower than the rest (kernels chosen, memory
+    # first touched). Memory is kept as the training workers keep it, so the rates measured are theirs.
     from aae.core import catalog
+    from aae.core.device import keep_freed_memory
+
+    keep_freed_memory()
 
     config = catalog.build_config("aae", {"latent_dim": 2, "hidden": 64})
     measure_throughput("aae", config, catalog.train_config("aae", config, epochs=1, batch_size=50), steps=2,

@@ -76,7 +76,9 @@ def run(commands: Connection, updates: Connection) -> None:
     import torch
 
     from aae.app.jobs import JOB_TYPES
+    from aae.core.device import keep_freed_memory
 
+    keep_freed_memory()  # this process trains and ends; the server's own malloc setting is the opposite
     torch.set_num_threads(threads)
     try:
         job = JOB_TYPES[job_type](**arguments)

@@ -57,9 +57,10 @@ def _dtype(half: bool, int8: bool, default: str = "float32") -> str:
 def train(spec, options, *, recipe=None, argv=()) -> int:
     """Train `spec` to `options.out`: a resumable checkpoint every `save_every` epochs, the final one at the end."""
     from aae.core import distributed
-    from aae.core.device import pick_device
+    from aae.core.device import keep_freed_memory, pick_device
     from aae.core.runner import Run, periodic_saver
 
+    keep_freed_memory()  # this process trains and ends
     dtype = _dtype(options.half, options.int8)  # a bad combination is refused before training, not after
     world = distributed.setup(pick_device(spec.train.device))  # under torchrun: this process's rank
     printer = ProgressPrinter(options.quiet or not world.main)  # rank 0 alone reports

@@ -33,6 +33,25 @@ def cpu_has_native_bf16() -> bool:
     return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
 
 
+
+def keep_freed_memory() -> bool:
+    """glibc's malloc, told to keep freed memory for reuse in a training process: blocks up to 32 MB come from the
+    heap and its free top is not handed back below 1 GB. A training step frees and allocates the same large
+    tensors every step (a 1000 × 1000 layer's gradient is 4 MB); with glibc's defaults some went back to the
+    system when freed and came back page by page on the next step, zero-filled by the kernel: 18–21 ms a step
+    of the 8-D AAE against 15 ms with this setting (bf16, batch 100, 2-core Xeon, 2026-12-03). The peak is
+    unchanged; what a process frees stays resident until it ends, so this is for processes that train and end
+    (`aae train`, sweep trials, the app's training workers and speed measurements), never for the app's server.
+    True when the setting took; False where malloc is not glibc's."""
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    return bool(mallopt(m_mmap_threshold, 32 * 2**20)) and bool(mallopt(m_trim_threshold, 2**30))
+
 _PRECISION_CHOICES: dict[str, str] = {}
 
 

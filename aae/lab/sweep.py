@@ -160,6 +160,9 @@ def _metric(plan: SweepPlan, figures: dict[str, float]) -> str:
 def _worker(plan: SweepPlan, storage_url: str, study_name: str, threads: int) -> None:
     import optuna
 
+    from aae.core.device import keep_freed_memory
+
+    keep_freed_memory()  # a trial's process trains and ends
     torch.set_num_threads(threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=study_name, storage=_storage(storage_url))
