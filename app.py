@@ -202,4 +202,5 @@ navigation = st.navigation(
     expanded=True,  # every page in the sidebar, not the first ten and a "View more"
 )
 navigation.run()
+common.preload("mnist")  # once the page is drawn: the digits the next page shows, read in the background
 estimates.warm()  # once the page is drawn: the process that measures this machine's speed for time estimates

@@ -262,3 +262,26 @@ def test_no_text_the_app_shows_names_a_source_file_or_the_history_of_its_making(
                   if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
                   and bad.search(node.value) and not allowed.search(node.value)]
     assert not found, found
+
+
+def test_a_drawn_page_preloads_the_digits_for_the_next_one(data_dir, monkeypatch):
+    """Once a page is drawn, MNIST is read into the shared cache in the background (once until the caches are next
+    emptied), so the next page that shows digits finds it there instead of reading it on its first visit."""
+    from ui import caches
+
+    monkeypatch.setenv("AAE_DATA_DIR", str(data_dir))
+    caches.release_shared_caches()
+    loads = []
+    real = caches.load_dataset
+    monkeypatch.setattr(caches, "load_dataset", lambda *a, **k: loads.append(a) or real(*a, **k))
+    thread = caches.preload("mnist")
+    assert thread is not None
+    thread.join(timeout=120)
+    assert caches.preload("mnist") is None  # started once
+    assert caches.splits("mnist") is not None and len(loads) == 1  # the page's call found it read
+    caches.release_shared_caches()
+    again = caches.preload("mnist")  # emptied: the next page drawn reads it again
+    assert again is not None
+    again.join(timeout=120)
+    assert len(loads) == 2
+    caches.release_shared_caches()

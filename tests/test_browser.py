@@ -308,6 +308,26 @@ def test_clicking_a_point_on_the_prior_map_decodes_it(page, app_url):
     _assert_no_errors(page, "prior map click")
 
 
+def test_the_sample_grid_and_the_manifold_download_as_the_images_shown(page, app_url, tmp_path):
+    """The PNGs are made when a download button is clicked (not on every run of the page: 0.7 s of its first
+    visit): each arrives whole, at the size of what the page shows."""
+    from PIL import Image
+
+    _open_home(page, app_url)
+    _goto(page, "Prior & samples")
+    for label in ("Download the grid (PNG)", "Download the manifold (PNG)"):
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name=label).click()
+        path = tmp_path / download.value.suggested_filename
+        download.value.save_as(path)
+        image = Image.open(path)
+        assert image.format == "PNG" and image.mode == "L", label
+        width, height = image.size
+        assert width == height and width >= 10 * 28, (label, image.size)  # a square of at least 10 × 10 digits
+        assert 0 < np.asarray(image).mean() < 255, f"{label}: a blank image"
+    _assert_no_errors(page, "downloads")
+
+
 def test_clicking_a_test_digit_on_the_aae_vs_vae_map_decodes_it(page, app_url):
     _open_home(page, app_url)
     _goto(page, "AAE vs VAE")

@@ -54,3 +54,23 @@ def test_the_maps_mark_their_test_digits_and_the_page_writes_the_sprite(tiny_mod
     sprites = list((tmp_path / "static" / "sprites").glob("mnist-test-*.png"))
     assert len(sprites) == 1 and url.endswith("/app/static/sprites/" + sprites[0].name)
     assert Image.open(sprites[0]).size == (100 * 28, 100 * 28)  # the whole 10,000-digit test set
+
+
+def test_a_later_start_finds_the_sprite_without_drawing_it_and_other_data_gets_another(data_dir, tmp_path,
+                                                                                       monkeypatch):
+    """The sprite is named by the data files it is drawn from: a restarted server serves the one it wrote before
+    without drawing it again (0.7 s of a first visit), and changed data files get a sprite of their own."""
+    from ui import hover
+
+    monkeypatch.setattr(hover, "STATIC_DIR", tmp_path / "static")
+    hover.sprite_name.clear()
+    data_id = hover.data_files_id(data_dir / "MNIST" / "raw")
+    assert "t10k-images" in data_id
+    first = hover.sprite_name("mnist", data_id)
+    assert (tmp_path / "static" / "sprites" / first).exists()
+    drawn = []
+    monkeypatch.setattr(hover, "sprite_png", lambda images: drawn.append(len(images)) or b"a sprite")
+    hover.sprite_name.clear()  # a restarted server
+    assert hover.sprite_name("mnist", data_id) == first and not drawn
+    other = hover.sprite_name("mnist", data_id + ";t10k-labels-idx1-ubyte:1:2")
+    assert other != first and drawn == [10_000] and (tmp_path / "static" / "sprites" / other).exists()

@@ -113,3 +113,21 @@ def test_denoising_errors_measure_the_reconstruction_of_corrupted_test_images(sm
     assert errors == denoising_errors(model, test_x, seed=3)  # repeatable for a seed
 
 
+
+
+def test_a_cluster_report_named_from_a_card_reads_only_the_test_images(small_splits):
+    """Names given (as `aae eval` wrote them into a card): the same report, with the validation and training images
+    never read; names that are not one digit per cluster are refused."""
+    from aae.core.data import Splits
+    from aae.core.metrics.evaluate import cluster_report
+
+    model = create_model("cluster", ClusteringAAEConfig(latent_dim=4, hidden=32, n_categories=12), seed=0).eval()
+    full = cluster_report(model, small_splits)
+    names = (full.digits.tolist(), full.digits_majority.tolist())
+    nothing, no_labels = small_splits.train_x[:0], small_splits.train_y[:0]
+    test_only = Splits("mnist", nothing, no_labels, nothing, no_labels, small_splits.test_x, small_splits.test_y)
+    named = cluster_report(model, test_only, names=names)
+    assert (named.error, named.error_majority) == (full.error, full.error_majority)
+    assert torch.equal(named.digits, full.digits) and torch.equal(named.confusion, full.confusion)
+    with pytest.raises(ValueError, match="one digit per cluster"):
+        cluster_report(model, small_splits, names=(names[0][:5], names[1]))

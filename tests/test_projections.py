@@ -162,6 +162,26 @@ def test_the_projection_store_computes_once_and_keys_on_the_weights(tmp_path, mo
     assert calls == ["pca"] * 5 and store.get("a" * 64, "mnist", "pca", 300, 0) is not None
 
 
+def test_the_store_keeps_each_models_codes_of_the_test_set(tmp_path):
+    """Encoded once per model's weights and dataset, then read: a first visit after a restart encodes nothing."""
+    store = ProjectionStore(tmp_path / "store")
+    codes = np.random.default_rng(0).normal(size=(500, 3)).astype(np.float32)
+    calls = []
+
+    def encode():
+        calls.append(1)
+        return codes
+
+    assert np.array_equal(store.codes("a" * 64, "mnist", 500, encode), codes)
+    assert np.array_equal(store.codes("a" * 64, "mnist", 500, encode), codes) and calls == [1]
+    store.codes("b" * 64, "mnist", 500, encode)  # other weights (a retrained model)
+    store.codes("a" * 64, "fashion-mnist", 500, encode)  # another dataset
+    assert len(calls) == 3
+    assert store.get_codes("a" * 64, "mnist", 400) is None  # not the test set asked for: encoded again
+    store.codes_path("a" * 64, "mnist").write_bytes(b"damaged")
+    assert np.array_equal(store.codes("a" * 64, "mnist", 500, encode), codes) and len(calls) == 4
+
+
 def test_the_warm_up_runs_in_a_child_process_that_fills_the_store(tiny_models, data_dir, tmp_path):
     """A child process, so its work never holds the server's interpreter lock (which froze pages): it fills the
     same store as the in-process warm-up would, and returns its exit code."""
@@ -186,12 +206,18 @@ def test_warm_up_fills_the_store_for_models_whose_codes_need_a_map(tiny_models, 
     store = ProjectionStore(tmp_path / "store")
     made = warm_up_store(store, models, data_dir, methods=("pca",))
     weights = read_card(models / "tiny-aae-8d")["files"]["model.safetensors"]
-    # Only the 8-D plain AAE needs one: 2-D codes are their own map, a semi-supervised model's codes are not plain.
-    assert made == [store.path(weights, "mnist", "pca", DEFAULT_POINTS["pca"], 0)]
-    assert made[0].exists() and np.load(made[0]).shape == (DEFAULT_POINTS["pca"], 2)
-    before = made[0].stat().st_mtime_ns
+    cards = {name: read_card(models / name) for name in ("tiny-aae-8d", "tiny-aae-2d-gaussian", "tiny-semi")}
+    codes = sorted(store.codes_path(card["files"]["model.safetensors"], "mnist") for card in cards.values())
+    # The test set's codes of every model with an encoder, then the maps: only the 8-D plain AAE needs one (2-D
+    # codes are their own map, a semi-supervised model's codes are not plain).
+    assert sorted(made[:3]) == codes and made[3:] == [store.path(weights, "mnist", "pca", DEFAULT_POINTS["pca"], 0)]
+    assert made[3].exists() and np.load(made[3]).shape == (DEFAULT_POINTS["pca"], 2)
+    for card in cards.values():
+        stored = np.load(store.codes_path(card["files"]["model.safetensors"], "mnist"))
+        assert stored.shape == (10_000, card["config"]["latent_dim"])
+    before = [path.stat().st_mtime_ns for path in made]
     assert warm_up_store(store, models, data_dir, methods=("pca",)) == made
-    assert made[0].stat().st_mtime_ns == before  # stored already: not made again
+    assert [path.stat().st_mtime_ns for path in made] == before  # stored already: not made again
 
 
 def test_the_warm_up_process_ends_with_the_server_that_started_it(tmp_path, data_dir):

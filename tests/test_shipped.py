@@ -148,3 +148,21 @@ def test_the_shipped_semi_supervised_and_clustering_errors_are_what_their_cards_
     measured = categorical_errors(checkpoint.model.eval(), splits)[metric]
     assert abs(measured - recorded) <= 5 / 10_000, f"{name}: {measured:.2%} measured, the card says {recorded:.2%}"
     assert measured < 0.15  # and it is a model that works, not chance (90 %)
+
+
+def test_the_cluster_names_on_the_shipped_card_are_the_ones_its_images_give(data_dir):
+    """The Clusters page names the shipped clusters from the card (reading only the test images) instead of reading
+    the validation and training images again: the card's names must be what those images give, both ways."""
+    from aae.core.data import load_dataset
+    from aae.core.metrics.evaluate import cluster_report
+
+    checkpoint = load_checkpoint(SHIPPED / "cluster-16")
+    metrics = checkpoint.card["metrics"]
+    splits = load_dataset("mnist", data_dir=data_dir, test=True)
+    measured = cluster_report(checkpoint.model.eval(), splits)
+    assert measured.digits.tolist() == metrics["cluster_digits"]
+    assert measured.digits_majority.tolist() == metrics["cluster_digits_majority"]
+    from_card = cluster_report(checkpoint.model, splits, names=(metrics["cluster_digits"],
+                                                               metrics["cluster_digits_majority"]))
+    assert (from_card.error, from_card.error_majority) == (measured.error, measured.error_majority)
+    assert torch.equal(from_card.confusion, measured.confusion)

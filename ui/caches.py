@@ -78,6 +78,8 @@ def release_shared_caches() -> int:
     st.cache_data.clear()
     for cached in _RELEASABLE.values():
         cached.clear()
+    with _preload_lock:
+        _preloaded.clear()  # the next page drawn preloads again
     gc.collect()
     try:
         import ctypes
@@ -186,6 +188,35 @@ def _splits(name: str, root: str, mtime: float):
     return load_dataset(name, data_dir=root, test=True)  # pages show test digits (display: allowed)
 
 
+def preload(dataset: str = "mnist") -> threading.Thread | None:
+    """Read `dataset` into the shared cache in a background thread (with its float32 test images, which every page
+    shows), unless it is there or absent: called once a page has been drawn, so the next page that shows digits does
+    not wait for it (0.5 s of Prior & samples' first visit). Returns the thread, or None when there was nothing to
+    do."""
+    root = data_dir()
+    if not is_available(dataset, root):
+        return None
+    mtime = (root / DATASET_FOLDERS[dataset] / "raw").stat().st_mtime
+    with _preload_lock:
+        if (dataset, str(root), mtime) in _preloaded:
+            return None
+        _preloaded.add((dataset, str(root), mtime))
+
+    def load() -> None:
+        try:
+            _splits(dataset, str(root), mtime).test_x  # noqa: B018 (made once, shared)
+        except Exception:  # the page that needs it says what went wrong
+            logging.getLogger(__name__).debug("preloading %s failed", dataset, exc_info=True)
+
+    thread = threading.Thread(target=load, name=f"preload-{dataset}", daemon=True)
+    thread.start()
+    return thread
+
+
+_preloaded: set[tuple[str, str, float]] = set()  # what `preload` started since the shared caches were last emptied
+_preload_lock = threading.Lock()
+
+
 def splits(dataset: str | None = None):
     """`dataset` (default: the picked model's) with its validation hold-out, or None (after saying why) when absent.
 
@@ -228,11 +259,13 @@ def data_missing_message(root: Path, dataset: str = "mnist") -> str:
 
 @st.cache_data(show_spinner="Encoding the test set…", max_entries=32)
 def test_codes(path: str, mtime: float, dataset: str = "mnist") -> np.ndarray:
-    """Codes (10000, D) of the model's own test set under the model at `path` (cached per model)."""
+    """Codes (10000, D) of the model's own test set under the model at `path` (cached per model, and on disk in the
+    projection store under the model's weights, where the start-up warm-up may have put them already)."""
     data = test_set(dataset)
     if data is None:
         return np.zeros((0, 0), dtype=np.float32)
-    return encode_all(load(path).model, data[0]).numpy()
+    return projection_store().codes(weights_id(read_card(path)), dataset, len(data[0]),
+                                    lambda: encode_all(load(path).model, data[0]).numpy())
 
 
 def codes_for(entry) -> np.ndarray | None:  # a ui.widgets.ModelEntry

@@ -32,7 +32,12 @@ st.session_state["cluster_rows"] = None
 @common.releasable
 @st.cache_resource(show_spinner="Assigning the test set to clusters…", max_entries=8)
 def report_for(path: str, mtime: float) -> ClusterReport:
-    return cluster_report(common.load(path).model, common.splits())
+    """The test set's clusters; named as `aae eval` named them for the card when it did (it read the validation
+    and training images for that), else named here."""
+    checkpoint = common.load(path)
+    named = [checkpoint.card.get("metrics", {}).get(key) for key in ("cluster_digits", "cluster_digits_majority")]
+    return cluster_report(checkpoint.model, common.splits(),
+                          names=tuple(named) if all(isinstance(n, list) for n in named) else None)
 
 
 common.page_header(

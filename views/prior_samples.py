@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -202,7 +204,7 @@ with grid_column:
                        "This model was not trained with labels on this prior, so the parts need not match "
                        "digit classes.")
     st.download_button(
-        "Download the grid (PNG)", data=to_png(grid.astype(np.float32) / 255),
+        "Download the grid (PNG)", data=partial(to_png, grid.astype(np.float32) / 255),  # made on a click
         file_name=f"{entry.name}-{config.name}-seed{seed}.png", mime="image/png", key="download_samples",
         on_click="ignore", icon=":material/download:",
     )
@@ -254,7 +256,7 @@ else:
             "manifold figure."
         )
         control_column.download_button(
-            "Download the manifold (PNG)", data=to_png(plane.astype(np.float32) / 255),
+            "Download the manifold (PNG)", data=partial(to_png, plane.astype(np.float32) / 255),
             file_name=f"{entry.name}-manifold-{n_grid}.png", mime="image/png", key="download_manifold",
             on_click="ignore", icon=":material/download:",
         )
