@@ -4,6 +4,7 @@ state preset: the page runs inside app.py's navigation, as it does for a user.""
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,3 +39,17 @@ def values(array) -> np.ndarray:
     if isinstance(array, dict):
         return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
     return np.asarray(array)
+
+
+def with_estimate(at: AppTest, timeout: float = 180) -> AppTest:
+    """Run `at` again until its time estimate has been measured: a page draws a line saying the speed is being
+    measured and reruns itself when it arrives (in a browser; AppTest runs no timers, so the test runs it again)."""
+    from ui.estimates import WAITING
+
+    deadline = time.monotonic() + timeout
+    while any(WAITING in c.value for c in at.caption):
+        assert time.monotonic() < deadline, "the time estimate never arrived"
+        time.sleep(0.3)
+        at.run()
+        assert not at.exception, at.exception
+    return at

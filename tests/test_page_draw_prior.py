@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from page_runner import run_page, values
+from page_runner import run_page, values, with_estimate
 
 from aae.core.checkpoints import load_checkpoint
 
@@ -65,7 +65,7 @@ def test_an_example_shape_trains_an_aae_and_a_vae_with_frames_and_saves_them(pag
     assert any(c.key == "draw_preview" for c in at.get("plotly_chart"))  # the prior is drawn before training
     at.number_input(key="draw_epochs").set_value(1)
     at.select_slider(key="draw_images").set_value(2_000)
-    at.select_slider(key="draw_hidden").set_value(64).run()
+    with_estimate(at.select_slider(key="draw_hidden").set_value(64).run())
     assert any("Estimated time" in c.value for c in at.caption)
     train_until_done(at)  # then the finished page: both runs, their frame sliders, the GIF
     saved = {s.value.split("**")[1] for s in at.success}

@@ -8,7 +8,7 @@ import re
 from dataclasses import replace
 
 import pytest
-from page_runner import run_page
+from page_runner import run_page, with_estimate
 
 from aae.app.estimates import (
     Estimate,
@@ -21,6 +21,7 @@ from aae.app.estimates import (
     validation_images_per_epoch,
 )
 from aae.core.training import TrainConfig
+from ui.estimates import WAITING
 
 DURATION = re.compile(r"about \d+(?:\.\d+)? (?:s|min|h)\b")
 
@@ -33,8 +34,17 @@ def page_texts(at) -> list[str]:
                                               ("draw_prior", "draw_start")])
 def test_the_text_and_the_start_button_say_the_same_estimate_and_how_it_was_made(tiny_models, data_dir, page,
                                                                                  button):
+    from ui import estimates
+
+    with estimates._lock:
+        estimates._MEASURED.clear()  # a first visit: nothing measured yet
     at = run_page(page)
-    label = at.button(key=button).label
+    # Drawn at once, saying the speed is being measured; the button without an estimate until it arrives.
+    assert any(WAITING in c.value for c in at.caption), page_texts(at)
+    assert not DURATION.findall(at.button(key=button).label) and not at.button(key=button).disabled
+    assert not [t for t in page_texts(at) if "Estimated time" in t]
+    label = with_estimate(at).button(key=button).label
+    assert not any(WAITING in c.value for c in at.caption)
     said = DURATION.findall(label)
     assert len(said) == 1, label  # the button says the estimate
     captions = [t for t in page_texts(at) if "Estimated time" in t]

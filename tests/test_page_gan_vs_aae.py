@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from page_runner import page_app
+from page_runner import page_app, with_estimate
 from streamlit.testing.v1 import AppTest
 
 from aae.core import catalog, spec
@@ -56,7 +56,7 @@ def test_a_tiny_duel_shows_both_grids_a_history_and_saves_both(tiny_models, data
     assert not at.exception
     assert not [b for b in at.button if b.key == "duel_save"]  # nothing to save before a run
     tiny_duel(at)
-    at.run()
+    with_estimate(at.run())
     # Start says how long the settings take, from throughput measured on this device
     assert at.session_state["duel_estimate"] > 0 and "(about" in at.button(key="duel_start").label
     at.button(key="duel_start").click().run()

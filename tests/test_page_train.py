@@ -6,12 +6,13 @@ import time
 from pathlib import Path
 
 import pytest
-from page_runner import page_app, run_page
+from page_runner import page_app, run_page, with_estimate
 from streamlit.testing.v1 import AppTest
 
 from aae.core import catalog, spec
 from aae.core.checkpoints import load_checkpoint
 from aae.lab.recipes import all_recipes, get_recipe
+from ui.estimates import WAITING
 
 
 @pytest.fixture
@@ -46,6 +47,8 @@ def test_a_small_training_runs_to_the_end_and_is_saved(page, tiny_models):
     assert any("Training runs on" in c.value and ("CPU" in c.value or "GPU" in c.value) for c in at.caption)
     configure_tiny(at, "page-run")
     at.run()
+    assert any(WAITING in c.value for c in at.caption) or "train_estimate" in at.session_state  # said, not blank
+    with_estimate(at)
     assert at.session_state["train_estimate"] > 0 and "(about" in at.button(key="train_start").label
     at.button(key="train_start").click().run()
     assert not at.exception
@@ -164,6 +167,7 @@ def test_the_regularisation_choice_names_the_kinds_default_and_reaches_the_confi
     at.selectbox(key="train_model").set_value("vae").run()
     assert "(default: joint)" in at.selectbox(key="train_engine_regularization").help
     at.selectbox(key="train_engine_regularization").set_value("shared").run()  # the VAE has no discriminator
+    with_estimate(at)  # the measurement's trainer finds it
     assert not at.exception
     assert any("shared regularisation is the AAE's" in e.value for e in at.error)
     assert at.button(key="train_start").disabled

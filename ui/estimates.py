@@ -35,23 +35,62 @@ def warm(delay: float = WARM_DELAY) -> None:
     timer.start()
 
 
-def measured_rate(kind: str, model_config: Any, train_config: TrainConfig) -> Rate:
-    """This model's training rate on this machine with these settings (the number of epochs aside), measured at
-    most MEASUREMENT_MAX_AGE seconds ago."""
-    (rate,) = measured_rates((kind, model_config, train_config))
-    return rate
+# Rates measured, shared by every session: key -> (when, the rates or the error the measurement raised).
+_MEASURED: dict[str, tuple[float, tuple[Rate, ...] | Exception]] = {}
+_MEASURING: set[str] = set()
+_KEEP = 64  # measurements kept (the oldest go first)
+_lock = threading.Lock()
+WAITING = "Measuring this machine's speed for the time estimate…"
 
 
-def measured_rates(*runs: tuple[str, Any, TrainConfig]) -> tuple[Rate, ...]:
-    """`measured_rate` of each (kind, model config, training config), measured together in one process."""
-    return _measured(tuple((kind, model, replace(train, epochs=1)) for kind, model, train in runs))
+def rate_when_ready(kind: str, model_config: Any, train_config: TrainConfig) -> Rate | None:
+    """`rates_when_ready` of one model."""
+    rates = rates_when_ready((kind, model_config, train_config))
+    return None if rates is None else rates[0]
 
 
-@st.cache_data(show_spinner="Measuring this machine's speed for the estimate…", max_entries=64,
-               ttl=MEASUREMENT_MAX_AGE)
-def _measured(runs: tuple[tuple[str, Any, TrainConfig], ...]) -> tuple[Rate, ...]:
-    now = time.time()
-    return tuple(Rate(rate, now) for rate in MEASURER.measure(*runs))
+def rates_when_ready(*runs: tuple[str, Any, TrainConfig]) -> tuple[Rate, ...] | None:
+    """The training rate of each (kind, model config, training config) on this machine (the number of epochs aside),
+    measured together in one process at most MEASUREMENT_MAX_AGE seconds ago; a measurement's error is raised
+    (ValueError or RuntimeError: these settings cannot train). When there is none yet, the measurement starts in the
+    background and this returns None, after drawing a line that says so and reruns the page once it has arrived:
+    a first visit is drawn without waiting for a process to start and measure (2–3 s)."""
+    runs = tuple((kind, model, replace(train, epochs=1)) for kind, model, train in runs)
+    key = repr(runs)  # every field of the configs (dataclasses)
+    with _lock:
+        measured = _MEASURED.get(key)
+        if measured is not None and time.time() - measured[0] <= MEASUREMENT_MAX_AGE:
+            if isinstance(measured[1], Exception):
+                raise measured[1]
+            return measured[1]
+        if key not in _MEASURING:
+            _MEASURING.add(key)
+            threading.Thread(target=_measure, args=(key, runs), name="measure-rates", daemon=True).start()
+    _waiting(key)
+    return None
+
+
+def _measure(key: str, runs: tuple[tuple[str, Any, TrainConfig], ...]) -> None:
+    try:
+        result: tuple[Rate, ...] | Exception = tuple(Rate(rate, time.time()) for rate in MEASURER.measure(*runs))
+    except (ValueError, RuntimeError) as error:
+        result = error
+    except Exception as error:  # anything else: the page says there is no estimate, and why
+        result = RuntimeError(f"the speed measurement failed ({type(error).__name__}: {error})")
+    with _lock:
+        _MEASURED[key] = (time.time(), result)
+        _MEASURING.discard(key)
+        for old in sorted(_MEASURED, key=lambda k: _MEASURED[k][0])[:max(0, len(_MEASURED) - _KEEP)]:
+            del _MEASURED[old]
+
+
+@st.fragment(run_every=0.5)
+def _waiting(key: str) -> None:
+    with _lock:
+        arrived = key in _MEASURED
+    if arrived:
+        st.rerun(scope="app")  # the page again, with the estimate
+    st.caption(WAITING)
 
 
 def show(estimate: Estimate, what: str) -> None:

@@ -92,17 +92,20 @@ def drawn_prior() -> tuple[PriorConfig | None, str | None]:
 
 # -- the runs ------------------------------------------------------------------------------------
 
-def run_estimate(*, epochs: int, images: int, hidden: int, with_vae: bool) -> Estimate:
+def run_estimate(*, epochs: int, images: int, hidden: int, with_vae: bool) -> Estimate | None:
     """Both runs' time (as on Train: the training at the measured rate, its validation, the worker's start), from
     rates measured on a model of the same size with the default prior: the drawing barely changes a step's cost,
-    and a measurement at every stroke would hold up the drawing."""
+    and a measurement at every stroke would hold up the drawing. None while the rates are being measured."""
     runs = []
     for kind in ["aae", "vae"] if with_vae else ["aae"]:
         config = catalog.build_config(kind, {"latent_dim": 2, "hidden": hidden})
         runs.append((kind, config, catalog.train_config(kind, config, epochs=epochs, device="auto", log_every=0,
                                                         sample_every=-1)))
+    rates = estimates.rates_when_ready(*runs)
+    if rates is None:
+        return None
     parts = [training_estimate(rate, train, train_images=images)
-             for rate, (_, _, train) in zip(estimates.measured_rates(*runs), runs, strict=True)]
+             for rate, (_, _, train) in zip(rates, runs, strict=True)]
     return total(parts, at_once=workers.max_running())
 
 
@@ -225,7 +228,7 @@ else:
         estimate = run_estimate(epochs=int(epochs), images=int(images), hidden=int(hidden), with_vae=with_vae)
     except (RuntimeError, ValueError):
         estimate = None
-    else:
+    if estimate is not None:
         st.session_state["draw_estimate"] = estimate.seconds
         estimates.show(estimate, f"for {'both runs' if with_vae else 'the run'} on {common.device_description()} "
                                  f"(each in a process of its own; at most {workers.max_running()} train at once here)")

@@ -289,13 +289,14 @@ if settings is not None and not too_big:
     # Both models take every batch: the pair's rate is the harmonic sum of each one's, measured on this device.
     gan_train = replace(train_config, lr=gan_config.training_defaults()["lr"])  # the GAN trains at its own rate
     try:
-        rate = lockstep(*estimates.measured_rates((gan_kind, gan_config, gan_train), ("aae", aae_config,
-                                                                                        train_config)))
+        rates = estimates.rates_when_ready((gan_kind, gan_config, gan_train), ("aae", aae_config, train_config))
     except (ValueError, RuntimeError) as error:
         st.warning(f"No time estimate: {error}")
-    else:
+        rates = None
+    if rates is not None:  # None: being measured, and the page is drawn again when it has been
         n_images = int(train_limit) if train_limit else 50_000
-        estimate = job_estimate(rate, epochs=int(epochs), train_images=n_images)  # no validation: a duel shows frames
+        # no validation: a duel shows frames
+        estimate = job_estimate(lockstep(*rates), epochs=int(epochs), train_images=n_images)
         st.session_state["duel_estimate"] = estimate.seconds
         estimates.show(estimate, f"for {int(epochs)} epochs of {n_images:,} images for the pair, with the worker's "
                                  "start (drawing the frames adds a little)")

@@ -337,11 +337,12 @@ if run is not None and not problems:
         st.caption("The whole run specification, every default resolved, as `aae train --dry-run` prints it.")
         st.code(run.describe(), language="toml")
     try:
-        rate = estimates.measured_rate(kind, model_config, train_config)
+        rate = estimates.rate_when_ready(kind, model_config, train_config)
     except (ValueError, RuntimeError) as error:
         problems.append(str(error))
         st.error(f"This model cannot train: {error}")
-    else:
+        rate = None
+    if rate is not None:  # None: being measured, and the page is drawn again when it has been
         n_images = run.data.train_limit or 50_000  # the paper's training split of the full dataset
         estimate = training_estimate(rate, train_config, train_images=n_images)
         st.session_state["train_estimate"] = estimate.seconds
