@@ -142,3 +142,25 @@ def test_a_seeds_record_shows_each_seed_and_says_it_chose_the_shipped_one():
     assert "Measured on validation, not a choice of this recipe: [sweep vae-short]" in text
     section = text.split("### c16-seeds", 1)[1].split("###", 1)[0]
     assert "| 1 | 0.06 |" in section and "Best on validation: seed 1." in section
+
+
+def test_the_2d_pair_names_a_leader_only_beyond_two_standard_errors_each_way_a_figure_is_better():
+    """Every figure either recipe's seeds have, both models' mean ± std, and which is ahead: the AAE on a higher-is-
+    better figure, the VAE on a lower-is-better one, neither within two standard errors, none with one seed."""
+    figures = {"recipes": {
+        "aae-2d-gaussian": {"knn_accuracy": {"0": 0.82, "1": 0.83, "2": 0.84},  # clearly higher: the AAE
+                            "frechet": {"0": 300.0, "1": 310.0, "2": 320.0},  # clearly higher: the VAE (lower)
+                            "mmd": {"0": 0.03, "1": 0.04, "2": 0.05},
+                            "parzen_ll": {"0": 220.0}},
+        "vae-2d": {"knn_accuracy": {"0": 0.79, "1": 0.80, "2": 0.81},
+                   "frechet": {"0": 250.0, "1": 255.0, "2": 260.0},
+                   "mmd": {"0": 0.035, "1": 0.04, "2": 0.045},
+                   "parzen_ll": {"0": 221.0, "1": 222.0, "2": 223.0}}}}
+    rows = {row["figure (official test set)"].split(" (")[0].split(" ↑")[0].split(" ↓")[0]: row
+            for row in report.two_d_rows(figures)}
+    assert rows["kNN accuracy of codes"]["which is ahead"].startswith("AAE, by 3.7 standard errors")
+    assert rows["kNN accuracy of codes"]["2-D AAE (mean ± std)"] == "0.83 ± 0.01 (3 seeds)"
+    assert rows["Fréchet distance"]["which is ahead"].startswith("VAE, by")
+    assert rows["MMD² codes vs prior"]["which is ahead"] == "neither: within two standard errors"
+    assert rows["Parzen log-likelihood"]["which is ahead"] == "not shown (fewer than 2 seeds of one)"
+    assert "silhouette of codes by class" not in rows  # measured for neither

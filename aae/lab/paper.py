@@ -90,6 +90,10 @@ EIGHT_D_PAIR = (
 )
 
 
+# The paper's Figure 2: the 2-D AAE with a Gaussian prior and the VAE of the same size (recipes), over their seeds.
+TWO_D_PAIR = ("aae-2d-gaussian", "vae-2d")
+
+
 # Table 2 (semi-supervised, MNIST) by labels per class (None: all labels); Table 3 (clustering) by clusters.
 SEMI_SUPERVISED_ERROR = {10: "1.90 ± 0.10 %", 100: "1.60 ± 0.08 %", None: "0.85 ± 0.02 %"}
 CLUSTERING_ERROR = {16: "9.55 ± 2.32 %", 30: "4.10 ± 1.13 %"}
