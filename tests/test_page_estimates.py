@@ -127,3 +127,21 @@ def test_rates_are_measured_in_a_process_of_its_own_that_lingers_then_ends():
         time.sleep(0.5)
     assert measurer.pid is None  # it ended by itself
     assert measurer.measure(("aae", config, train))[0] > 0 and measurer.pid not in (None, first)
+
+
+def test_a_measurement_too_old_is_measured_again_and_waited_for(tiny_models, data_dir):
+    """An estimate older than its limit is not shown: the page says it is measuring again, and shows the new one when
+    it arrives (not the old one, and without rerunning itself while it waits)."""
+    from aae.app.estimates import MEASUREMENT_MAX_AGE
+    from ui import estimates
+
+    at = with_estimate(run_page("train"))
+    with estimates._lock:
+        assert estimates._MEASURED
+        for key, (when, rates) in list(estimates._MEASURED.items()):
+            estimates._MEASURED[key] = (when - MEASUREMENT_MAX_AGE - 1, rates)  # measured long ago
+    at.run()
+    assert not at.exception and any(WAITING in c.value for c in at.caption)
+    assert not DURATION.findall(at.button(key="train_start").label)  # the old estimate is not shown
+    with_estimate(at)
+    assert re.search(r"measured just now", next(t for t in page_texts(at) if "Estimated time" in t))

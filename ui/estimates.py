@@ -63,6 +63,7 @@ def rates_when_ready(*runs: tuple[str, Any, TrainConfig]) -> tuple[Rate, ...] | 
             if isinstance(measured[1], Exception):
                 raise measured[1]
             return measured[1]
+        _MEASURED.pop(key, None)  # too old: measured again (and the line below waits for the new one)
         if key not in _MEASURING:
             _MEASURING.add(key)
             threading.Thread(target=_measure, args=(key, runs), name="measure-rates", daemon=True).start()
