@@ -5,8 +5,9 @@ Starts `streamlit run app.py` on a free local port (the projection warm-up on, a
 `--no-warm-up`), then in one Debian Chromium (Playwright) opens Home and every page of app.py's navigation in
 order, each by its URL (a new session, as a shared link or a click in a new tab is). A page counts as drawn when
 its script has finished (`stApp`'s `data-test-script-state` is `notRunning`) with its title shown and no spinner
-or skeleton left (a skeleton stands where a widget the browser is still loading will be). On each page that has a slider in the main area, one arrow-key press moves it, and the time until the rerun
-has finished is the control change's.
+or skeleton left (a skeleton stands where a widget the browser is still loading will be). On each page that has
+a slider in the main area, one arrow-key press moves it, and the time until the rerun has finished is the control
+change's.
 
     python bench/first_visits.py [--no-warm-up] [--only traversal,encode]
 

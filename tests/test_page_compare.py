@@ -212,11 +212,12 @@ def test_the_2d_pair_over_seeds_is_shown_from_the_seed_figures(tiny_models, data
     """The paper's Figure 2 pair over its recipes' seeds: the page's table is the results document's, with the
     committed seed figures (the 2-D VAE has three seeds)."""
     from aae.lab.paper import seed_figures
-    from aae.lab.report import two_d_rows
+    from aae.lab.report import two_d_rows, two_d_summary
 
     at = open_pair(tiny_models["tiny-aae-2d-gaussian"], tiny_models["tiny-vae-2d"])
     expected = two_d_rows(seed_figures())
     (table,) = [t.value for t in at.table if "which is ahead" in t.value.columns]
     assert table.to_dict("records") == expected
+    assert any(m.value == two_d_summary(expected) for m in at.markdown)
     knn = next(row for row in expected if row["figure (official test set)"].startswith("kNN accuracy"))
     assert knn["2-D VAE (mean ± std)"].endswith("(3 seeds)")

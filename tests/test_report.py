@@ -164,3 +164,7 @@ def test_the_2d_pair_names_a_leader_only_beyond_two_standard_errors_each_way_a_f
     assert rows["MMD² codes vs prior"]["which is ahead"] == "neither: within two standard errors"
     assert rows["Parzen log-likelihood"]["which is ahead"] == "not shown (fewer than 2 seeds of one)"
     assert "silhouette of codes by class" not in rows  # measured for neither
+    summary = report.two_d_summary(report.two_d_rows(figures))
+    assert "the VAE is ahead on Fréchet distance (classifier features)," in summary
+    assert "the AAE is ahead on kNN accuracy of codes (k=5);" in summary
+    assert "the other 1 of the 3 figures compared are within seed noise" in summary

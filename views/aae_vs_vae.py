@@ -24,7 +24,7 @@ from aae.core.metrics.evaluate import (
 )
 from aae.core.priors import PriorConfig, describe_prior
 from aae.lab.paper import seed_figures
-from aae.lab.report import PAIR, pair_differences, pair_note, pair_rows, sweep_records, two_d_rows
+from aae.lab.report import PAIR, pair_differences, pair_note, pair_rows, sweep_records, two_d_rows, two_d_summary
 from ui import common
 
 # --- session state ----------------------------------------------------------------------------------
@@ -287,6 +287,7 @@ if two_d:
                    "measured by `aae eval` on the official 10,000 test images (mean ± std over the seeds). A model "
                    "is named ahead only by more than two standard errors of the difference.")
         st.table(two_d, hide_index=True)
+        st.markdown(two_d_summary(two_d))
 
 # --- the 8-D pair, like for like (from the sweep records) ----------------------------------------------
 pair_table = pair_rows(sweep_records())

@@ -217,6 +217,20 @@ def two_d_rows(figures: dict[str, Any], pair: tuple[str, str] = TWO_D_PAIR) -> l
     return rows
 
 
+def two_d_summary(rows: list[dict[str, str]]) -> str:
+    """One sentence of `two_d_rows`: which figures each model leads beyond two standard errors."""
+    leads = {model: [row[TWO_D[0]].rsplit(" ", 1)[0] for row in rows
+                     if row[TWO_D[3]].split(",")[0].split(" ")[0] == model] for model in ("VAE", "AAE")}
+    compared = [row for row in rows if not row[TWO_D[3]].startswith("not shown")]
+    if not compared:
+        return "Not enough seeds of both models yet to say which is ahead."
+    parts = [f"the {model} is ahead on {'; '.join(keys)}" if keys else f"the {model} on no figure"
+             for model, keys in leads.items()]
+    rest = len(compared) - len(leads["VAE"]) - len(leads["AAE"])
+    return (f"Beyond two standard errors, {parts[0]}, and {parts[1]}; the other {rest} of the {len(compared)} "
+            "figures compared are within seed noise.")
+
+
 # Models whose samples come from their whole prior, so a path between two prior codes may cross between digits.
 WHOLE_PRIOR_KINDS = catalog.kinds(conditional=False, categorical=False, generates=True, translates=False)
 SMOOTHNESS = ["model", "kind", "code", "PPL in z ↓", "PPL in W ↓", "PPL in z over the recipe's seeds"]
@@ -361,7 +375,8 @@ def results_document(cards: dict[str, Any], figures: dict[str, Any], sweeps: dic
                   f"The paper's Figure 2 pair ({' and '.join(f'[{r}](#{r})' for r in TWO_D_PAIR)}): each recipe "
                   "trained with `aae seeds`, every figure `aae eval` measures on the official test images, as mean "
                   "± std over the seeds. A model is named ahead only by more than two standard errors of the "
-                  "difference.", "", *_table(TWO_D, [[row[c] for c in TWO_D] for row in two_d]), ""]
+                  "difference.", "", *_table(TWO_D, [[row[c] for c in TWO_D] for row in two_d]), "",
+                  two_d_summary(two_d), ""]
     lines += ["## Going past the paper", "",
               "Our targets: a mean over ≥ 3 seeds at or below the paper's mean error, and a plain 8-D AAE ahead of "
               "the plain VAE. Test errors are `aae eval` on the official test images; the 8-D pair is measured on "
