@@ -26,7 +26,7 @@ from aae.core.checkpoints import (
     read_card,
 )
 from aae.core.data import CLASS_NAMES, DATASET_FOLDERS, DataNotFoundError, is_available, load_dataset, resolve_data_dir
-from aae.core.device import describe_device, pick_device
+from aae.core.device import describe_device, pick_device, set_malloc_thresholds
 from aae.core.inference import encode_all
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,17 +40,8 @@ def return_freed_memory_promptly() -> bool:
     threshold after each large free (up to 32 MB), so the transient arrays of a page's computations (encoding the
     test set, a projection, a speed measurement) stayed in the server's heap, free but resident: on a walk through
     every page the server kept about 130 MB more. True when the setting took; False where malloc is not glibc's."""
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-    # (1 MB, not less: a training step's activations, a few hundred kB each, stay in the heap, or the speed
-    # measured for an estimate would pay a mapping for each.)
-    return bool(mallopt(m_mmap_threshold, 2**20)) and bool(mallopt(m_trim_threshold, 2**20))
+    # (1 MB, not less: a page's small arrays, a few hundred kB each, stay in the heap rather than a mapping each.)
+    return set_malloc_thresholds(mmap=2**20, trim=2**20)
 
 
 MALLOC_TUNED = return_freed_memory_promptly()  # process-wide, once, when the pages' helpers are first imported

@@ -43,6 +43,13 @@ def keep_freed_memory() -> bool:
     unchanged; what a process frees stays resident until it ends, so this is for processes that train and end
     (`aae train`, sweep trials, the app's training workers and speed measurements), never for the app's server.
     True when the setting took; False where malloc is not glibc's."""
+    return set_malloc_thresholds(mmap=32 * 2**20, trim=2**30)
+
+
+def set_malloc_thresholds(*, mmap: int, trim: int) -> bool:
+    """glibc's malloc for this process: blocks of `mmap` bytes and more get a mapping of their own (unmapped when
+    freed), and the heap's free top is handed back past `trim` bytes. True when both took; False where malloc is
+    not glibc's."""
     import ctypes
 
     try:
@@ -50,7 +57,8 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-    return bool(mallopt(m_mmap_threshold, 32 * 2**20)) and bool(mallopt(m_trim_threshold, 2**30))
+    return bool(mallopt(m_mmap_threshold, mmap)) and bool(mallopt(m_trim_threshold, trim))
+
 
 _PRECISION_CHOICES: dict[str, str] = {}
 
