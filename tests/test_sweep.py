@@ -131,3 +131,42 @@ def test_seed_figures_come_from_one_command(tmp_path, data_dir, monkeypatch):
     card = json.loads((tmp_path / "s" / "models" / "seed-1" / "card.json").read_text())
     assert card["recipe"]["name"] == "vae-2d" and card["recipe"]["run"]["seed"] == 1
     assert card["recipe"]["command"].startswith("aae train --recipe vae-2d") and "--seed 1" in card["recipe"]["command"]
+
+
+def test_a_trial_stopped_mid_way_goes_on_from_its_last_epoch_and_ends_where_an_unbroken_one_does(tmp_path, data_dir,
+                                                                                               monkeypatch):
+    """Seeds of the full recipes take hours a trial here, longer than a working session: a trial whose process is
+    stopped must not start again from nothing. It keeps a resumable checkpoint after each epoch, the rerun goes on
+    from it, and (each epoch seeding its own draws) ends with exactly the model of a trial that was never stopped."""
+    from safetensors.torch import load_file
+
+    from aae.lab.sweep import run_trial
+
+    monkeypatch.setenv("AAE_DATA_DIR", str(data_dir))
+    fixed = {"hidden": 16, "epochs": 3, "train_limit": 2000, "precision": "fp32"}
+    params = {"seed": 0}
+    unbroken = run_trial(SweepPlan("aae-2d-gaussian", {}, fixed, [0], samples=300, keep=str(tmp_path / "a")), params)
+
+    class Stopped(Exception):
+        pass
+
+    def stop_after_two(epoch, row):
+        if epoch == 2:
+            raise Stopped
+
+    plan = SweepPlan("aae-2d-gaussian", {}, fixed, [0], samples=300, keep=str(tmp_path / "b"),
+                     unfinished=str(tmp_path / "unfinished"))
+    with pytest.raises(Stopped):
+        run_trial(plan, params, report=stop_after_two)
+    partial = tmp_path / "unfinished" / "seed-0"
+    card = json.loads((partial / "card.json").read_text())
+    assert card["training"]["epochs"] == 2 and (partial / "optimizer.safetensors").exists()
+
+    resumed = run_trial(plan, params)
+    assert resumed["resumed_at_epoch"] == 2 and resumed["epochs"] == 3
+    assert not partial.exists()  # gone once the trial finished
+    assert resumed["figures"] == unbroken["figures"]
+    a, b = (load_file(str(tmp_path / side / "seed-0" / "model.safetensors")) for side in ("a", "b"))
+    assert a.keys() == b.keys() and all(a[k].equal(b[k]) for k in a)
+    history = json.loads((tmp_path / "b" / "seed-0" / "card.json").read_text())["training"]["history"]
+    assert [row["epoch"] for row in history] == [1, 2, 3]

@@ -8,6 +8,9 @@ several runs per GPU) by giving them one storage: a journal file on a shared dis
 the validation images (`validation_figures`: never the test split, which only `aae eval` of a finished model
 reads) and records its figures. The pick is the value combination with the best mean of the stated metric
 over its seeds; `sweep.json` in the folder holds every trial and the pick.
+
+Running the same command again resumes: finished trials are kept, and a trial whose process was stopped goes on
+from the resumable checkpoint it wrote after its last finished epoch (in the folder's `unfinished/`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 import multiprocessing
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +73,7 @@ class SweepPlan:
     metric: str | None = None  # None: the kind's default (DEFAULT_METRICS)
     samples: int = 2000  # samples per model for the validation Parzen estimate and Fréchet distance
     keep: str | None = None  # a folder to keep each trial's trained model in (`aae seeds` measures them after)
+    unfinished: str | None = None  # a folder for each running trial's resumable checkpoint (see run_trial)
 
     def trials(self) -> list[dict[str, Any]]:
         names = list(self.grid)
@@ -120,18 +124,34 @@ def trial_recipe(plan: SweepPlan, params: dict[str, Any]) -> dict[str, Any]:
 
 def run_trial(plan: SweepPlan, params: dict[str, Any], *, report=None) -> dict[str, Any]:
     """Train one trial and measure it on validation. `report(epoch, history_row)` is called after each epoch
-    (Optuna's pruning hook)."""
+    (Optuna's pruning hook).
+
+    With `plan.unfinished` set, the trial writes a resumable checkpoint (weights and optimiser state) there after
+    every epoch but its last, and a trial that finds one (its process was stopped) goes on from it rather than
+    from the start. Each epoch seeds its own random draws, so the resumed trial ends with the model the
+    uninterrupted one would have. The checkpoint is deleted when the trial finishes."""
+    import shutil
+
     from aae.core.checkpoints import classifier_path, load_checkpoint
     from aae.core.runner import Run
 
     spec = trial_spec(plan, params)
     started = time.time()
+    partial = Path(plan.unfinished) / trial_name(params) if plan.unfinished else None
+    resume = partial if partial is not None and (partial / "card.json").exists() else None
+    ref: list[Run] = []
 
     def on_event(event) -> None:
-        if report is not None and event.kind == "epoch":
+        if event.kind != "epoch":
+            return
+        if partial is not None and event.epoch < event.epochs:
+            ref[0].save(partial, epochs=event.epoch, steps=event.step)
+        if report is not None:
             report(event.epoch, event.losses)
 
-    run = Run(spec, callback=on_event, extra_card={"recipe": trial_recipe(plan, params)})
+    run = Run(spec, callback=on_event, resume=resume, extra_card={"recipe": trial_recipe(plan, params)})
+    ref.append(run)
+    resumed_at = run.trainer.start_epoch if resume is not None else 0
     result = run.fit()
     path = classifier_path(spec.data.dataset)
     classifier = load_checkpoint(path).model if path.exists() and spec.kind != "classifier" else None
@@ -139,9 +159,14 @@ def run_trial(plan: SweepPlan, params: dict[str, Any], *, report=None) -> dict[s
                                  seed=spec.train.seed)
     if plan.keep:
         run.save_result(Path(plan.keep) / trial_name(params), result)
-    return {"params": params, "figures": figures, "epochs": result.epochs_done,
-            "seconds": round(time.time() - started, 1), "precision": result.precision,
-            "train_images": len(run.splits.train_x)}
+    if partial is not None:
+        shutil.rmtree(partial, ignore_errors=True)
+    record = {"params": params, "figures": figures, "epochs": result.epochs_done,
+              "seconds": round(time.time() - started, 1), "precision": result.precision,
+              "train_images": len(run.splits.train_x)}
+    if resumed_at:
+        record["resumed_at_epoch"] = resumed_at  # `seconds` then counts only the part after the stop
+    return record
 
 
 def trial_name(params: dict[str, Any]) -> str:
@@ -179,8 +204,9 @@ def _worker(plan: SweepPlan, storage_url: str, study_name: str, threads: int) ->
         record = run_trial(plan, params)
         for key, value in record["figures"].items():
             trial.set_user_attr(key, value)
-        for key in ("seconds", "precision", "train_images", "epochs"):
-            trial.set_user_attr(key, record[key])
+        for key in ("seconds", "precision", "train_images", "epochs", "resumed_at_epoch"):
+            if key in record:
+                trial.set_user_attr(key, record[key])
         print(f"trial {trial.number}: {params} -> {_metric(plan, record['figures'])} "
               f"{record['figures'][_metric(plan, record['figures'])]:.4g} ({record['seconds']} s)", flush=True)
         return record["figures"][_metric(plan, record["figures"])]
@@ -208,6 +234,8 @@ def sweep(plan: SweepPlan, out: str | Path, *, workers: int = 1, storage: str | 
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if plan.unfinished is None:  # a stopped trial goes on from its last epoch when the command is run again
+        plan = replace(plan, unfinished=str(out / "unfinished"))
     storage_url = storage or str(out / "study.journal")
     trials = plan.trials()
     spec = trial_spec(plan, trials[0])  # a bad field or value is refused before anything trains
@@ -261,7 +289,8 @@ def write_record(plan: SweepPlan, study: Any, out: Path) -> dict[str, Any]:
     rows = [{"number": t.number, "params": trial_params(t), "figures": {k: v for k, v in t.user_attrs.items()
                                                                        if k.startswith("val_")},
              "seconds": t.user_attrs.get("seconds"), "precision": t.user_attrs.get("precision"),
-             "train_images": t.user_attrs.get("train_images"), "epochs": t.user_attrs.get("epochs")}
+             "train_images": t.user_attrs.get("train_images"), "epochs": t.user_attrs.get("epochs"),
+             **({"resumed_at_epoch": t.user_attrs["resumed_at_epoch"]} if "resumed_at_epoch" in t.user_attrs else {})}
             for t in finished]
     metric = _metric(plan, rows[0]["figures"])
     direction = direction_of(metric)
