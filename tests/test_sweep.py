@@ -170,3 +170,41 @@ def test_a_trial_stopped_mid_way_goes_on_from_its_last_epoch_and_ends_where_an_u
     assert a.keys() == b.keys() and all(a[k].equal(b[k]) for k in a)
     history = json.loads((tmp_path / "b" / "seed-0" / "card.json").read_text())["training"]["history"]
     assert [row["epoch"] for row in history] == [1, 2, 3]
+
+
+def test_stopping_a_sweep_stops_its_trial_processes_and_keeps_their_epochs(tmp_path, data_dir):
+    """`aae sweep` prints each trial's progress as it trains; a SIGTERM to the command alone (as a session's end
+    sends) stops its trial processes too, rather than leaving them training, and each keeps its last epoch."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    out = tmp_path / "stopped"
+    command = [sys.executable, "-m", "aae", "sweep", "aae-2d-gaussian", "--set", "hidden=16", "--set", "epochs=200",
+               "--set", "train_limit=2000", "--set", "precision=fp32", "--seeds", "0", "1", "--workers", "2",
+               "--samples", "300", "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "AAE_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"})
+    lines = []
+    try:
+        for line in process.stdout:  # wait until both trials have finished an epoch
+            lines.append(line)
+            if sum("epoch 2/200" in seen for seen in lines) >= 2:
+                break
+        children = psutil.Process(process.pid).children(recursive=True)
+        trainers = [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+        assert len(trainers) == 2
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        _, alive = psutil.wait_procs(trainers, timeout=10)
+        assert not alive, "trial processes kept training after the sweep was stopped"
+    finally:
+        process.kill()
+    progress = [line for line in lines if "epoch 2/200" in line]
+    assert any("seed-0" in line for line in progress) and all("min left" in line for line in progress)
+    kept = {p.name: json.loads((p / "card.json").read_text())["training"]["epochs"]
+            for p in (out / "unfinished").iterdir()}
+    assert set(kept) == {"seed-0", "seed-1"} and all(e >= 2 for e in kept.values())

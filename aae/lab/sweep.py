@@ -19,6 +19,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import signal
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -122,9 +123,9 @@ def trial_recipe(plan: SweepPlan, params: dict[str, Any]) -> dict[str, Any]:
             "command": f"aae train --recipe {plan.recipe}{flags}", "sweep": values}
 
 
-def run_trial(plan: SweepPlan, params: dict[str, Any], *, report=None) -> dict[str, Any]:
+def run_trial(plan: SweepPlan, params: dict[str, Any], *, report=None, log=None) -> dict[str, Any]:
     """Train one trial and measure it on validation. `report(epoch, history_row)` is called after each epoch
-    (Optuna's pruning hook).
+    (Optuna's pruning hook); `log(line)` gets a line of progress after each epoch (where it is, the time left).
 
     With `plan.unfinished` set, the trial writes a resumable checkpoint (weights and optimiser state) there after
     every epoch but its last, and a trial that finds one (its process was stopped) goes on from it rather than
@@ -146,6 +147,11 @@ def run_trial(plan: SweepPlan, params: dict[str, Any], *, report=None) -> dict[s
             return
         if partial is not None and event.epoch < event.epochs:
             ref[0].save(partial, epochs=event.epoch, steps=event.step)
+        if log is not None:
+            done_here = event.epoch - ref[0].trainer.start_epoch
+            left = event.elapsed / max(done_here, 1) * (event.epochs - event.epoch)
+            log(f"{trial_name(params)}: epoch {event.epoch}/{event.epochs}, {event.elapsed / 60:.1f} min"
+                + (f", about {left / 60:.0f} min left" if event.epoch < event.epochs else ", measuring it"))
         if report is not None:
             report(event.epoch, event.losses)
 
@@ -201,7 +207,7 @@ def _worker(plan: SweepPlan, storage_url: str, study_name: str, threads: int) ->
         if not params:  # the queue is empty: every trial of the grid is taken
             study.stop()
             raise optuna.TrialPruned()
-        record = run_trial(plan, params)
+        record = run_trial(plan, params, log=lambda line: print(f"trial {trial.number}, {line}", flush=True))
         for key, value in record["figures"].items():
             trial.set_user_attr(key, value)
         for key in ("seconds", "precision", "train_images", "epochs", "resumed_at_epoch"):
@@ -212,6 +218,10 @@ def _worker(plan: SweepPlan, storage_url: str, study_name: str, threads: int) ->
         return record["figures"][_metric(plan, record["figures"])]
 
     study.optimize(objective)
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def trial_params(trial: Any) -> dict[str, Any]:
@@ -267,10 +277,20 @@ def sweep(plan: SweepPlan, out: str | Path, *, workers: int = 1, storage: str | 
             context = multiprocessing.get_context("spawn")
             processes = [context.Process(target=_worker, args=(plan, storage_url, study_name, threads))
                          for _ in range(workers)]
-            for process in processes:
-                process.start()
-            for process in processes:
-                process.join()
+            # Stopping the command (Ctrl-C, or a SIGTERM to it alone) stops its trial processes too, rather than
+            # leaving them training without it; each keeps its last epoch's checkpoint for the next run.
+            previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+            try:
+                for process in processes:
+                    process.start()
+                for process in processes:
+                    process.join()
+            finally:
+                signal.signal(signal.SIGTERM, previous)
+                for process in processes:
+                    if process.is_alive():
+                        process.terminate()
+                        process.join()
     return write_record(plan, optuna.load_study(study_name=study_name, storage=_storage(storage_url)), out)
 
 
