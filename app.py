@@ -11,7 +11,7 @@ from aae.core.data import is_available
 from aae.core.metrics.evaluate import METRICS, metric_label
 from aae.lab.paper import seed_figures
 from aae.lab.report import SMOOTHNESS_NOTE, headline, smoothness
-from ui import common, estimates
+from ui import common, estimates, preload
 
 # The pages in the order users meet them: (file in views/, title, icon, URL path). The URL paths are those of
 # links people have already shared (/prior_samples?model=…), so a page keeps its path when its file moves.
@@ -178,23 +178,7 @@ common.warm_up_projections()  # UMAP's JIT compile in the background, before any
 common.release_when_idle()  # the shared caches go when no browser has been connected for a minute
 
 
-@st.cache_resource(show_spinner=False)
-def import_shared_modules() -> bool:
-    """The modules every view shares, imported once, by one session, before any view runs: two first visits at
-    the same moment importing them at once broke both (pandas half-initialised inside plotly; the live
-    decoder's component registered twice)."""
-    import pandas  # noqa: F401
-    import plotly.express  # noqa: F401
-    import plotly.graph_objects  # noqa: F401
-
-    import ui.hover  # noqa: F401
-    import ui.live  # noqa: F401
-    import ui.plots  # noqa: F401
-
-    return True
-
-
-import_shared_modules()
+preload.import_shared_modules()  # done as the server started, under `streamlit run serve.py`
 navigation = st.navigation(
     {"Latent Lab": [st.Page(home, title="Home", icon=":material/home:", default=True)]}
     | {section: [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in pages]

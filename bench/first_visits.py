@@ -1,7 +1,7 @@
 """First visits in Chromium on a freshly started server: how long each page takes to be drawn, and a control change
 to settle.
 
-Starts `streamlit run app.py` on a free local port (the projection warm-up on, as users run it, unless
+Starts `streamlit run serve.py` on a free local port (the projection warm-up on, as users run it, unless
 `--no-warm-up`), then in one Debian Chromium (Playwright) opens Home and every page of app.py's navigation in
 order, each by its URL (a new session, as a shared link or a click in a new tab is). A page counts as drawn when
 its script has finished (`stApp`'s `data-test-script-state` is `notRunning`) with its title shown and no spinner

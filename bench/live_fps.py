@@ -1,6 +1,6 @@
 """Frames per second of live decoding on the Latent traversal page, in Chromium, while a slider is dragged.
 
-Starts `streamlit run app.py` on a free local port, opens the traversal page on a model in Debian's Chromium
+Starts `streamlit run serve.py` on a free local port, opens the traversal page on a model in Debian's Chromium
 (Playwright), drags the first live latent slider back and forth for a few seconds with the mouse and counts
 the frames the page decoded and drew (window.latentLab.frames, one per redraw of the digit). For comparison it
 then moves the server-side Streamlit slider a few times and times how long each new image takes to appear.
@@ -35,7 +35,7 @@ def free_port() -> int:
 def start_server(data_dir: str, port: int, **extra_env: str) -> subprocess.Popen:
     env = {**os.environ, "AAE_DATA_DIR": data_dir, "AAE_WARM_UMAP": "0", **extra_env}
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return wait_until_healthy(server, port)

@@ -2,7 +2,7 @@
 
 1. The engine's figure, as `bench/throughput.py` measures it ("ours fp32"): the Train page's default model
    (the AAE at its catalogue sizes, 2 × 1000 ReLU, 8-D, batch 100) stepped from a plain script.
-2. The same model trained from the app: `streamlit run app.py` on a free local port, Debian's Chromium (Playwright)
+2. The same model trained from the app: `streamlit run serve.py` on a free local port, Debian's Chromium (Playwright)
    opens the Train page, sets the training images, epochs and a name, presses Start and watches the live
    progress (the page redraws it every second) until the run ends; the job's images/s is read off the page.
 3. Meanwhile a second tab uses the *Prior & samples* page: each press of "New samples" reruns that page on the

@@ -16,7 +16,7 @@ and of all their children (the training workers) is sampled twice a second with 
     python bench/load_test.py [--sessions 30] [--trainers 2] [--train-limit 2000] [--duration 900]
     python bench/load_test.py --url http://127.0.0.1:8080 --servers 8501,8502   # through scripts/serve.sh's proxy
 
-Without --url it starts `streamlit run app.py` itself on a free port of 127.0.0.1 (runs in a temporary folder).
+Without --url it starts `streamlit run serve.py` itself on a free port of 127.0.0.1 (runs in a temporary folder).
 --servers names the ports of the servers behind --url, whose processes are found by the port they listen on.
 Every request goes to 127.0.0.1 only. Prints p50/p95/max page time, every error (a page that did not finish, an
 exception element in its deltas, an image that did not load, a job that did not finish), and the peak memory.

@@ -1,6 +1,6 @@
 """The server's resident memory while one visitor walks through every page, and after the visitor leaves.
 
-Starts `streamlit run app.py` on a free port of 127.0.0.1 (AAE_WARM_UMAP=0, runs in a temporary folder), then one
+Starts `streamlit run serve.py` on a free port of 127.0.0.1 (AAE_WARM_UMAP=0, runs in a temporary folder), then one
 headless client (bench/load_test.py's, which speaks Streamlit's websocket protocol) opens Home and every page of
 app.py's navigation in order, and on each page that has one moves a control (a main-area slider, else a select
 box, one notch: a second run of the page). The server's RSS (psutil) is read before the walk, after each page,
@@ -176,11 +176,11 @@ def serve_inspected(streamlit_args: list[str]) -> None:
 
 
 def start_inspected_server(data_dir: str, port: int, report: Path, **extra_env: str) -> subprocess.Popen:
-    """`streamlit run app.py` as live_fps.start_server starts it, but under `serve_inspected`."""
+    """`streamlit run serve.py` as live_fps.start_server starts it, but under `serve_inspected`."""
     env = {**os.environ, "AAE_DATA_DIR": data_dir, "AAE_WARM_UMAP": "0", "MEMORY_WALK_REPORT": str(report),
            **extra_env}
     server = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--as-server", "run", str(ROOT / "app.py"),
+        [sys.executable, str(Path(__file__).resolve()), "--as-server", "run", str(ROOT / "serve.py"),
          "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return wait_until_healthy(server, port)

@@ -60,7 +60,7 @@ UPSTREAMS=""
 for i in $(seq 0 $((N - 1))); do
     P=$((BASE + i))
     if (exec 3<>"/dev/tcp/127.0.0.1/$P") 2>/dev/null; then echo "port $P is taken" >&2; exit 1; fi
-    (cd "$ROOT" && exec setsid "$STREAMLIT" run app.py --server.port "$P" --server.headless true \
+    (cd "$ROOT" && exec setsid "$STREAMLIT" run serve.py --server.port "$P" --server.headless true \
         --server.address 127.0.0.1 --browser.gatherUsageStats false) >"$PREFIX/server-$P.log" 2>&1 &
     PIDS+=($!)
     UPSTREAMS+="        server 127.0.0.1:$P max_fails=0;"$'\n'

@@ -1,4 +1,4 @@
-"""End to end: `streamlit run app.py` on a local port, driven by Debian's Chromium through Playwright.
+"""End to end: `streamlit run serve.py` on a local port, driven by Debian's Chromium through Playwright.
 
 Opens the home page and every page (no error box, no traceback), moves a traversal slider and
 checks the decoded image changes, uploads a digit file and checks it is encoded. Screenshots go to
@@ -40,7 +40,7 @@ def _free_port() -> int:
 
 @contextmanager
 def _server(data_dir, runs_dir):
-    """`streamlit run app.py` on a free port, as a user starts it; yields its URL, stops it after."""
+    """`streamlit run serve.py` on a free port, as a user starts it; yields its URL, stops it after."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run should have installed Debian's chromium")
@@ -50,7 +50,7 @@ def _server(data_dir, runs_dir):
     SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
     log = SERVER_LOG.open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )

@@ -1,4 +1,4 @@
-"""bench/load_test.py's protocol client against one real server: `streamlit run app.py` in a process of its own.
+"""bench/load_test.py's protocol client against one real server: `streamlit run serve.py` in a process of its own.
 
 AppTest runs a page in the test's process; this is the server a classroom talks to, over its websocket, with the
 BackMsgs a browser sends. Two sessions at once each open two pages and move a control on one; every run must end
@@ -43,7 +43,7 @@ def server(data_dir, tmp_path_factory):
            "AAE_IDLE_RELEASE_S": str(IDLE_RELEASE_S)}
     log = open(folder / "server.log", "wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

@@ -244,7 +244,7 @@ def data_missing_message(root: Path, dataset: str = "mnist") -> str:
     folder = DATASET_FOLDERS[dataset]
     return (f"{folder} is not in `{root.resolve()}/{folder}/raw`. Parts of this page that need data are off. "
             f"Set `AAE_DATA_DIR` to a folder holding {folder} in torchvision's layout (for example "
-            "`AAE_DATA_DIR=../shared/data streamlit run app.py`)"
+            "`AAE_DATA_DIR=../shared/data streamlit run serve.py`)"
             + (", or, online, use **Download MNIST** on the Home page." if dataset == "mnist" else "."))
 
 

@@ -115,7 +115,7 @@ def missing_data_message(dataset: str) -> str:
     root = common.data_dir()
     return (f"{dataset} is not in `{(root / DATASET_FOLDERS[dataset] / 'raw').resolve()}`, so training is off. "
             f"Put its four IDX files there, or start the app with `AAE_DATA_DIR` pointing at a folder that holds "
-            f"`{DATASET_FOLDERS[dataset]}/raw` (for example `AAE_DATA_DIR=../shared/data streamlit run app.py`), "
+            f"`{DATASET_FOLDERS[dataset]}/raw` (for example `AAE_DATA_DIR=../shared/data streamlit run serve.py`), "
             "or run `aae train --dataset ...` once online so torchvision downloads it.")
 
 
