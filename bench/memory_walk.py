@@ -69,8 +69,9 @@ def reading(label: str, pid: int, seconds: float | None = None) -> tuple[str, fl
 # bytes of every live torch tensor and numpy array (each storage counted once), the largest of them, and glibc's
 # own count of the heap in use and free, before and after malloc_trim(0) (which hands free pages back to the OS).
 
-def _holders(obj, ignore: set[int], depth: int = 4) -> str:
-    """Who holds `obj`: a chain of referrers (type names, and the key of a dict), nearest first."""
+def _holders(obj, ignore: set[int], depth: int = int(os.environ.get("MEMORY_WALK_DEPTH", "4"))) -> str:
+    """Who holds `obj`: a chain of referrers (type names, and the key of a dict), nearest first; $MEMORY_WALK_DEPTH
+    links (4 by default)."""
     import gc
     import types
 
@@ -138,6 +139,7 @@ def _inspect_report() -> dict:
     sessions = [obj for obj in everything if type(obj).__name__ == "SessionState"
                 and type(obj).__module__.startswith("streamlit.")]
     held = [_session_bytes(state) for state in sessions]
+    held_by = [_holders(state, ignore) for state in sessions]
     del everything, found, largest, sessions
 
     class Mallinfo2(ctypes.Structure):
@@ -154,8 +156,9 @@ def _inspect_report() -> dict:
             "malloc_in_use_mb": (before.uordblks + before.hblkhd) / 2**20, "malloc_free_mb": before.fordblks / 2**20,
             "rss_mb": rss, "rss_trimmed_mb": rss_mb(os.getpid()), "largest": described,
             "modules": [m for m in HEAVY_MODULES if m in sys.modules],
-            "sessions": [{"mb": sum(sizes.values()) / 2**20,
-                          "largest": sorted(sizes.items(), key=lambda kv: -kv[1])[:3]} for sizes in held]}
+            "sessions": [{"mb": sum(sizes.values()) / 2**20, "held_by": by,
+                          "largest": sorted(sizes.items(), key=lambda kv: -kv[1])[:3]}
+                         for sizes, by in zip(held, held_by, strict=True)]}
 
 
 def serve_inspected(streamlit_args: list[str]) -> None:
@@ -304,7 +307,8 @@ def main(argv: list[str] | None = None) -> dict:
             print("    " + line)
         for session in found["sessions"]:
             print(f"    a session's st.session_state: {session['mb']:.2f} MB, largest "
-                  + ", ".join(f"{key} {size / 2**10:.0f} kB" for key, size in session["largest"]))
+                  + ", ".join(f"{key} {size / 2**10:.0f} kB" for key, size in session["largest"])
+                  + f"; held by {session.get('held_by', '?')}")
     for line in problems:
         print("problem: " + line)
     return {"readings": readings, "peak": memory.servers_peak, "problems": problems}

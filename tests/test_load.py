@@ -30,6 +30,7 @@ from load_test import StreamlitSession, control_to_move  # noqa: E402
 
 PAGES = [("Latent traversal", "traversal"), ("Prior & samples", "prior_samples")]
 IDLE_RELEASE_S = 4  # the server empties its shared caches after this long with no browser connected
+RECONNECT_S = 8  # and keeps a closed session this long for a reconnect (Streamlit's default: 120 s)
 SERVER: dict = {}  # the running server's process and log, for the tests that read them
 
 
@@ -44,7 +45,8 @@ def server(data_dir, tmp_path_factory):
     log = open(folder / "server.log", "wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.disconnectedSessionTTL", str(RECONNECT_S)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     SERVER.update(process=process, log=folder / "server.log")
@@ -155,3 +157,19 @@ def test_the_shared_caches_go_once_no_browser_is_connected(server):
     assert emptied < filled - 30, f"resident {filled:.0f} MB with the caches full, {emptied:.0f} MB after the release"
     for title, run, failed_images in asyncio.run(asyncio.wait_for(student(server, 0), timeout=120)):
         assert run.status == "FINISHED_SUCCESSFULLY" and not run.exceptions and run.images and not failed_images, title
+
+
+def test_a_closed_session_is_dropped_once_its_time_for_a_reconnect_is_up(server):
+    """Streamlit drops a closed session past its reconnect time only when a later session disconnects, so the last
+    visitor's session (its state, the models and images its widgets refer to) stayed on an idle server for good.
+    The idle server drops it itself, and releases what it held."""
+    def dropped() -> int:
+        return SERVER["log"].read_text(errors="replace").count("closed sessions past their time")
+
+    before = dropped()
+    runs = asyncio.run(asyncio.wait_for(student(server, 1), timeout=120))
+    assert all(run.status == "FINISHED_SUCCESSFULLY" for _, run, _ in runs)
+    deadline = time.monotonic() + RECONNECT_S + 30
+    while dropped() == before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert dropped() > before, "the closed session was still kept after its time for a reconnect"

@@ -81,7 +81,34 @@ def release_shared_caches() -> int:
     return len(_RELEASABLE)
 
 
-def _watch_for_idle(seconds: float, release: Callable[[], int]) -> None:
+def drop_expired_sessions() -> int:
+    """Shut down the closed sessions whose time for a reconnect is up, and return how many.
+
+    Streamlit keeps a closed session for a reconnect (`server.disconnectedSessionTTL`, 2 minutes) and removes the
+    expired ones only when a later session disconnects: on a server nobody is connected to, the last visitor's
+    session (its state, and the models and images its widgets refer to) stayed for good. Reaches into Streamlit's
+    session manager; with a Streamlit that keeps its sessions elsewhere it does nothing.
+
+    A dropped session's state is also emptied: Streamlit's message loop keeps its last flushed session in a local
+    variable until another session is flushed, so the last visitor's session object outlives its shutdown."""
+    from streamlit.runtime import Runtime
+
+    try:
+        cache = Runtime.instance()._session_mgr._session_storage._cache
+        expired = cache.expire()
+    except (AttributeError, RuntimeError):
+        return 0
+    for _, info in expired:
+        info.session.shutdown()
+        try:
+            info.session._session_state.clear()
+            info.session._browser_queue.clear()
+        except AttributeError:
+            pass
+    return len(expired)
+
+
+def _watch_for_idle(seconds: float, release: Callable[[], int], drop: Callable[[], int]) -> None:
     from streamlit.runtime import Runtime, RuntimeState
 
     idle_since, released = None, False
@@ -99,6 +126,9 @@ def _watch_for_idle(seconds: float, release: Callable[[], int]) -> None:
             released = True
             _log.warning("no session for %.0f s: released the shared caches (%d resource caches and the data "
                          "caches)", seconds, count)
+        elif released and drop():
+            release()  # what the dropped sessions held
+            _log.warning("closed sessions past their time for a reconnect dropped, and their memory released")
 
 
 @st.cache_resource(show_spinner=False)
@@ -110,8 +140,8 @@ def release_when_idle() -> bool:
 
     if IDLE_RELEASE_SECONDS <= 0 or not Runtime.exists() or type(Runtime.instance()) is not Runtime:
         return False  # the test runtime stands a mock (of Runtime's spec) in for the server's
-    threading.Thread(target=_watch_for_idle, args=(IDLE_RELEASE_SECONDS, release_shared_caches), daemon=True,
-                     name="aae-idle-release").start()
+    threading.Thread(target=_watch_for_idle, args=(IDLE_RELEASE_SECONDS, release_shared_caches, drop_expired_sessions),
+                     daemon=True, name="aae-idle-release").start()
     return True
 
 
