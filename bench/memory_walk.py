@@ -165,10 +165,17 @@ def serve_inspected(streamlit_args: list[str]) -> None:
     import json
     import signal
 
+    seen: set[str] = set()
+
     def handler(signum, frame) -> None:
         target = Path(os.environ["MEMORY_WALK_REPORT"])
         temporary = target.with_suffix(".tmp")
-        temporary.write_text(json.dumps(_inspect_report()))
+        report = _inspect_report()
+        # the packages first imported since the previous report (the first: since the start)
+        new = sorted({".".join(m.split(".")[:2]) for m in sys.modules if m not in seen and not m.startswith("_")})
+        seen.update(sys.modules)
+        report["new_modules"] = new
+        temporary.write_text(json.dumps(report))
         os.replace(temporary, target)
 
     signal.signal(signal.SIGUSR1, handler)
@@ -305,6 +312,8 @@ def main(argv: list[str] | None = None) -> dict:
               f"-> {found['rss_trimmed_mb']:.0f} MB after malloc_trim; imported: {', '.join(found['modules'])}")
         for line in found["largest"]:
             print("    " + line)
+        if found.get("new_modules"):
+            print(f"    {len(found['new_modules'])} packages first imported: " + ", ".join(found["new_modules"][:60]))
         for session in found["sessions"]:
             print(f"    a session's st.session_state: {session['mb']:.2f} MB, largest "
                   + ", ".join(f"{key} {size / 2**10:.0f} kB" for key, size in session["largest"])

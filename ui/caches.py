@@ -103,6 +103,7 @@ def drop_expired_sessions() -> int:
         try:
             info.session._session_state.clear()
             info.session._browser_queue.clear()
+            info.session._fragment_storage.clear()  # a fragment's function holds the page's locals: its models
         except AttributeError:
             pass
     return len(expired)

@@ -14,8 +14,9 @@ import threading
 # What the pages import, found by opening every page and listing the packages that were new (a test repeats it).
 # LIBRARIES need no Streamlit session, and are imported as the server starts; COMPONENTS register Streamlit
 # components, which only a running app can do, and are imported by the first session.
-LIBRARIES = ("numpy", "torch", "safetensors.torch", "pandas", "pyarrow", "scipy.special", "matplotlib",
-             "plotly.express", "plotly.graph_objects", "PIL.Image",
+LIBRARIES = ("numpy", "torch", "safetensors.torch", "pandas", "pyarrow", "scipy.special", "scipy.linalg",
+             "scipy.optimize", "scipy.sparse", "scipy.spatial", "matplotlib", "plotly.express", "plotly.graph_objects",
+             "plotly.io", "plotly.offline", "plotly.tools", "PIL.Image", "PIL.ImageDraw", "PIL.ImageFont",
              "aae.app.explore", "aae.app.jobs", "aae.app.projections", "aae.app.estimates", "aae.app.digits",
              "aae.app.style_space")
 COMPONENTS = ("streamlit_drawable_canvas", "ui.common", "ui.canvas", "ui.forms", "ui.hover", "ui.live", "ui.plots")
