@@ -9,7 +9,7 @@ or skeleton left (a skeleton stands where a widget the browser is still loading 
 a slider in the main area, one arrow-key press moves it, and the time until the rerun has finished is the control
 change's.
 
-    python bench/first_visits.py [--no-warm-up] [--only traversal,encode]
+    python bench/first_visits.py [--no-warm-up] [--only traversal,encode] [--script app.py]
 
 Goals (issue of first visits): Home ≤ 3 s, every other page ≤ 2 s, a control change ≤ 0.5 s. Prints one row per
 page and the machine's load before and after.
@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--no-warm-up", action="store_true", help="start the server without the projection warm-up")
     parser.add_argument("--only", default="", help="comma-separated URL paths of the pages to visit after Home")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--script", default="serve.py",
+                        help="what `streamlit run` serves: serve.py (libraries imported at start) or app.py")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -62,7 +64,9 @@ def main() -> None:
     pages = [("Home", "")] + [(t, u) for t, u in app_pages() if not args.only or u in args.only.split(",")]
     port = free_port()
     print(f"load average before: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    server = start_server(args.data_dir, port, AAE_WARM_UMAP="0" if args.no_warm_up else "1")
+    started = time.perf_counter()
+    server = start_server(args.data_dir, port, args.script, AAE_WARM_UMAP="0" if args.no_warm_up else "1")
+    print(f"`streamlit run {args.script}` answered after {time.perf_counter() - started:.1f} s")
     rows = []
     try:
         with sync_playwright() as p:

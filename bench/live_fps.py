@@ -32,10 +32,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: str, port: int, **extra_env: str) -> subprocess.Popen:
+def start_server(data_dir: str, port: int, script: str = "serve.py", **extra_env: str) -> subprocess.Popen:
+    """`streamlit run serve.py` (or `script`) on `port`, once it answers its health check."""
     env = {**os.environ, "AAE_DATA_DIR": data_dir, "AAE_WARM_UMAP": "0", **extra_env}
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / script), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return wait_until_healthy(server, port)
