@@ -1,11 +1,13 @@
 """Ship a recipe's model from an `aae seeds` run: the seed best on the validation images, exported as the recipe says,
 measured by `aae eval --write`, with the run's seed figures and record.
 
-    python scripts/ship_seed.py RECIPE RUN_DIR FIGURES_JSON
+    python scripts/ship_seed.py RECIPE RUN_DIR FIGURES_JSON [--record-only]
 
 RUN_DIR and FIGURES_JSON are `aae seeds RECIPE --out RUN_DIR --figures FIGURES_JSON`'s. Afterwards the recipe's
 seed is the shipped one, `checkpoints/RECIPE` holds it, `aae/lab/seed_figures.json` holds the run's figures,
 `docs/sweeps/RECIPE-seeds/` the run's record, and `aae report` has been run. Review `git diff` and commit.
+`--record-only`: the same for a recipe that is not shipped (no checkpoint is written); its seed is still the one
+best on validation.
 """
 
 from __future__ import annotations
@@ -20,12 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def main(recipe_name: str, run_dir: Path, figures_path: Path) -> None:
-    from aae.core.checkpoints import update_card
-    from aae.lab.paper import SEED_FIGURES
+def main(recipe_name: str, run_dir: Path, figures_path: Path, *, ship: bool = True) -> None:
     from aae.lab.recipes import get_recipe
     from aae.lab.report import best_seed, is_seeds_record
-    from aae.lab.sweep import trial_name
 
     recipe = get_recipe(recipe_name)
     record = json.loads((run_dir / "sweep.json").read_text())
@@ -34,9 +33,23 @@ def main(recipe_name: str, run_dir: Path, figures_path: Path) -> None:
     metric, seed = record["metric"], best_seed(record)
     for trial in sorted(record["trials"], key=lambda t: t["params"]["seed"]):
         print(f"seed {trial['params']['seed']}: {metric} {trial['figures'][metric]:.4g}")
-    print(f"shipping seed {seed}, the best on validation")
+    print(f"{'shipping' if ship else 'recording'} seed {seed}, the best on validation")
 
     aae = [sys.executable, "-m", "aae"]
+    if ship:
+        export(recipe_name, recipe, record, run_dir, seed, metric, aae)
+    record_figures(recipe_name, figures_path, seed)
+    dest = ROOT / "docs" / "sweeps" / f"{recipe_name}-seeds"
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("sweep.json", "study.journal"):
+        shutil.copy(run_dir / name, dest / name)
+    subprocess.run([*aae, "report"], check=True, cwd=ROOT)
+
+
+def export(recipe_name, recipe, record, run_dir: Path, seed: int, metric: str, aae: list[str]) -> None:
+    from aae.core.checkpoints import update_card
+    from aae.lab.sweep import trial_name
+
     out = ROOT / "checkpoints" / recipe_name
     if out.exists():
         shutil.rmtree(out)
@@ -48,6 +61,10 @@ def main(recipe_name: str, run_dir: Path, figures_path: Path) -> None:
                                  "note": f"the seed best on the validation images ({metric}); docs/sweeps/"
                                          f"{recipe_name}-seeds holds every seed's"}})
     subprocess.run([*aae, "eval", str(out), "--write"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
+def record_figures(recipe_name: str, figures_path: Path, seed: int) -> None:
+    from aae.lab.paper import SEED_FIGURES
 
     new = json.loads(figures_path.read_text())
     figures = json.loads(SEED_FIGURES.read_text())
@@ -61,14 +78,9 @@ def main(recipe_name: str, run_dir: Path, figures_path: Path) -> None:
         raise SystemExit(f"{toml}: no single `seed = N` line to set to {seed}")
     toml.write_text(text)
 
-    dest = ROOT / "docs" / "sweeps" / f"{recipe_name}-seeds"
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("sweep.json", "study.journal"):
-        shutil.copy(run_dir / name, dest / name)
-    subprocess.run([*aae, "report"], check=True, cwd=ROOT)
-
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    args = [a for a in sys.argv[1:] if a != "--record-only"]
+    if len(args) != 3:
         raise SystemExit(__doc__)
-    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))
+    main(args[0], Path(args[1]), Path(args[2]), ship="--record-only" not in sys.argv)
