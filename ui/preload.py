@@ -46,5 +46,9 @@ def import_libraries() -> bool:
 
 
 def import_shared_modules() -> bool:
-    """LIBRARIES and COMPONENTS, once per process: what a session needs before any page runs."""
-    return _import_once((*LIBRARIES, *COMPONENTS))
+    """LIBRARIES and COMPONENTS, once per process: what a session needs before any page runs. COMPONENTS only where
+    Streamlit runs an app (a server, or its test runtime): app.py run as a plain script (as a process started with
+    multiprocessing's spawn runs its parent's main file) cannot register components."""
+    from streamlit import runtime
+
+    return _import_once((*LIBRARIES, *COMPONENTS) if runtime.exists() else LIBRARIES)
