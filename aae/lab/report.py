@@ -346,7 +346,8 @@ def choice_lines(recipe: Any, sweeps: dict[str, Any]) -> list[str]:
     used = {choice.sweep for choice in recipe.chosen.values()}
     for name, record in sweeps.items():
         if record["recipe"] == recipe.name and name not in used:
-            what = ("Its seeds (`aae seeds`), measured on validation, which chose the shipped seed"
+            chose = "the shipped seed" if recipe.shipped else "the recipe's seed"
+            what = (f"Its seeds (`aae seeds`), measured on validation, which chose {chose}"
                     if is_seeds_record(record) else "Measured on validation, not a choice of this recipe")
             lines.append(f"{what}: [sweep {name}](sweeps/{name}/sweep.json), [summary](#sweep-{name})")
     return lines
