@@ -157,7 +157,6 @@ def run_trial(plan: SweepPlan, params: dict[str, Any], *, report=None, log=None)
 
     run = Run(spec, callback=on_event, resume=resume, extra_card={"recipe": trial_recipe(plan, params)})
     ref.append(run)
-    resumed_at = run.trainer.start_epoch if resume is not None else 0
     result = run.fit()
     path = classifier_path(spec.data.dataset)
     classifier = load_checkpoint(path).model if path.exists() and spec.kind != "classifier" else None
@@ -170,8 +169,8 @@ def run_trial(plan: SweepPlan, params: dict[str, Any], *, report=None, log=None)
     record = {"params": params, "figures": figures, "epochs": result.epochs_done,
               "seconds": round(time.time() - started, 1), "precision": result.precision,
               "train_images": len(run.splits.train_x)}
-    if resumed_at:
-        record["resumed_at_epoch"] = resumed_at  # `seconds` then counts only the part after the stop
+    if run.trainer.start_epoch:  # resumed: `seconds` counts only the part after the stop
+        record["resumed_at_epoch"] = run.trainer.start_epoch
     return record
 
 
