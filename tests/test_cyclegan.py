@@ -240,3 +240,23 @@ def test_class_preservation_reads_the_translations(data_dir):
     worst = direction_report(model, "ba", split="val", data_dir=data_dir)
     assert worst.preservation < 0.25 and worst.preservation_matched < 0.25
     assert worst.confusion.sum() == 300 and (worst.confusion.sum(dim=0) > 0).sum() == 1  # one class for all
+
+
+def test_a_sweeps_figures_of_a_cyclegan_read_the_validation_images_of_both_domains(data_dir):
+    """A sweep chooses on validation: its figures for a CycleGAN are the validation images' reports, not the test
+    images' (which `aae eval` of a finished model reads)."""
+    from aae.core.data import load_dataset
+    from aae.core.metrics.translation import direction_report
+    from aae.lab.sweep import validation_figures
+
+    model = CycleGAN(CycleGANConfig(**TINY))
+    model.g_ab, model.g_ba = nn.Identity(), nn.Identity()
+    figures = validation_figures(model, load_dataset("mnist", data_dir=data_dir))
+    for direction in ("ab", "ba"):
+        val = direction_report(model, direction, split="val", data_dir=data_dir)
+        assert figures[f"val_class_preservation_{direction}"] == pytest.approx(val.preservation)
+        assert figures[f"val_class_preservation_untranslated_{direction}"] == pytest.approx(
+            val.preservation_untranslated)
+    # the 8×8 classifier reads MNIST's 10,000 test digits differently from its 10,000 validation digits
+    test = direction_report(model, "ab", split="test", data_dir=data_dir)
+    assert figures["val_class_preservation_ab"] != pytest.approx(test.preservation, abs=1e-4)

@@ -76,6 +76,23 @@ def test_each_target_is_met_or_says_by_how_much():
     assert pair.startswith("yes: the AAE is ahead by 11.0 nats")
 
 
+def test_the_stylegan_and_cyclegan_targets_are_judged_from_their_cards_with_the_gap():
+    """Each of the StyleGAN's and CycleGAN's targets is met or missed by a stated amount, from the cards' figures;
+    a figure no card has is "not measured", never a pass."""
+    cards = {report.STYLEGAN: {"metrics": {"modes_covered": 9, "sample_confidence": 0.85, "frechet": 30.0,
+                                           "ppl": 10.0, "ppl_w": 12.0}},
+             report.DENSE_GAN: {"metrics": {"frechet": 140.0}},
+             report.CYCLEGAN: {"metrics": {"class_preservation_ab": 0.62, "class_preservation_ba": 0.85,
+                                           "class_preservation_untranslated_ba": 0.82}}}
+    verdicts = [row["met?"] for row in report.model_targets(cards)]
+    assert verdicts == ["no: 1 missing", "yes: 0.050 above", "yes: 110.0 lower", "no: W is 1.2× rougher",
+                        "no: 28.0 points below", "yes: +3.0 points"]
+    del cards[report.DENSE_GAN], cards[report.STYLEGAN]["metrics"]["sample_confidence"]
+    cards[report.CYCLEGAN]["metrics"]["class_preservation_ba"] = 0.82  # no better than the naive upscale
+    verdicts = [row["met?"] for row in report.model_targets(cards)]
+    assert verdicts[1] == verdicts[2] == "not measured" and verdicts[5] == "no: +0.0 points"
+
+
 def test_each_recipe_choice_links_its_sweep_and_says_whether_the_recipe_follows_it():
     from aae.lab.recipes import Choice, Recipe
 

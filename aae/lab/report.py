@@ -12,7 +12,17 @@ from typing import Any
 
 from aae.core import catalog
 from aae.core.metrics.evaluate import METRICS
-from aae.lab.paper import EIGHT_D_PAIR, PAPER_FIGURES, TWO_D_PAIR, seed_figures
+from aae.lab.paper import (
+    CLASS_KEPT,
+    CYCLEGAN,
+    DENSE_GAN,
+    EIGHT_D_PAIR,
+    PAPER_FIGURES,
+    STYLEGAN,
+    STYLEGAN_CONFIDENCE,
+    TWO_D_PAIR,
+    seed_figures,
+)
 from aae.lab.recipes import all_recipes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -303,6 +313,53 @@ def targets(figures: dict[str, Any], sweeps: dict[str, Any]) -> list[dict[str, s
     return rows
 
 
+MODEL_TARGET = ["model", "target", "ours (the shipped seed, official test images)", "met?"]
+
+
+def _number(card: dict[str, Any] | None, key: str) -> float | None:
+    value = (card or {}).get("metrics", {}).get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def model_targets(cards: dict[str, Any]) -> list[dict[str, str]]:
+    """The StyleGAN's and the CycleGAN's targets ({MODEL_TARGET column: text}), each from the shipped models'
+    cards, with by how much it is met or missed; "not measured" where a card lacks a figure it needs."""
+    style, dense, cycle = cards.get(STYLEGAN), cards.get(DENSE_GAN), cards.get(CYCLEGAN)
+    rows = []
+
+    def target(model: str, what: str, values: list[float | None], judge) -> None:
+        """`judge(*values)` -> (what we measured, met?, by how much), called only when every value is known."""
+        if any(v is None for v in values):
+            rows.append([model, what, "not measured", "not measured"])
+            return
+        shown, met, by = judge(*values)
+        rows.append([model, what, shown, f"{'yes' if met else 'no'}: {by}"])
+
+    target(STYLEGAN, "its samples cover all 10 digits", [_number(style, "modes_covered")],
+           lambda n: (f"{n:.0f} of 10", n == 10, "every digit" if n == 10 else f"{10 - n:.0f} missing"))
+    target(STYLEGAN, f"the classifier's mean confidence on its samples ≥ {STYLEGAN_CONFIDENCE}",
+           [_number(style, "sample_confidence")],
+           lambda c: (f"{c:.3f}", c >= STYLEGAN_CONFIDENCE,
+                      f"{abs(c - STYLEGAN_CONFIDENCE):.3f} {'above' if c >= STYLEGAN_CONFIDENCE else 'below'}"))
+    target(STYLEGAN, f"Fréchet distance below the shipped dense GAN's ({DENSE_GAN})",
+           [_number(style, "frechet"), _number(dense, "frechet")],
+           lambda ours, gan: (f"{ours:.1f} against {gan:.1f}", ours < gan,
+                              f"{abs(gan - ours):.1f} {'lower' if ours < gan else 'higher'}"))
+    target(STYLEGAN, "its path length in W below its path length in z (the StyleGAN paper's claim)",
+           [_number(style, "ppl_w"), _number(style, "ppl")],
+           lambda w, z: (f"W {w:.2f}, z {z:.2f}", w < z,
+                         f"W is {z / w:.1f}× smoother" if w < z else f"W is {w / z:.1f}× rougher"))
+    target(CYCLEGAN, f"MNIST test digits translated into the 8×8 digits' style keep their class (read by the 8×8 "
+                     f"digits' classifier) ≥ {CLASS_KEPT:.0%}", [_number(cycle, "class_preservation_ab")],
+           lambda kept: (f"{kept:.1%}", kept >= CLASS_KEPT,
+                         f"{100 * abs(kept - CLASS_KEPT):.1f} points {'above' if kept >= CLASS_KEPT else 'below'}"))
+    target(CYCLEGAN, "the MNIST classifier reads the 8×8 test digits translated into MNIST's style better than "
+                     "naively upscaled",
+           [_number(cycle, "class_preservation_ba"), _number(cycle, "class_preservation_untranslated_ba")],
+           lambda kept, naive: (f"{kept:.1%} against {naive:.1%}", kept > naive, f"{100 * (kept - naive):+.1f} points"))
+    return [dict(zip(MODEL_TARGET, r, strict=True)) for r in rows]
+
+
 def readme_table(cards: dict[str, Any], figures: dict[str, Any]) -> str:
     note = (f"MNIST: {figures.get('dataset', {}).get('train_images', 50_000):,} training and 10,000 validation "
             "images (drawn from the official training set), scored on the official 10,000 test images by "
@@ -383,6 +440,13 @@ def results_document(cards: dict[str, Any], figures: dict[str, Any], sweeps: dic
               "the plain VAE. Test errors are `aae eval` on the official test images; the 8-D pair is measured on "
               "the validation images, from the sweep records.", "",
               *_table(TARGET, [[row[c] for c in TARGET] for row in targets(figures, sweeps)]), ""]
+    style_rows = model_targets(cards)
+    if any(r["met?"] != "not measured" for r in style_rows):
+        lines += ["## The StyleGAN and the CycleGAN against their targets", "",
+                  "The shipped MNIST StyleGAN (one seed) and the shipped MNIST ↔ 8×8 digits CycleGAN (one seed), "
+                  "from `aae eval` on the official test images (MNIST's 10,000 and the 8×8 digits' 300 held-out "
+                  "images); samples judged by the project's MNIST classifier, translations by each domain's "
+                  "classifier.", "", *_table(MODEL_TARGET, [[r[c] for c in MODEL_TARGET] for r in style_rows]), ""]
     smooth = smoothness(cards, figures)
     if smooth:
         lines += ["## How smooth is each latent space", "", SMOOTHNESS_NOTE, "",

@@ -57,7 +57,7 @@ def validation_figures(model: Any, splits: Splits, *, classifier: Any = None, sa
     from aae.core.metrics.evaluate import evaluate
 
     figures = evaluate(model, validation_splits(splits.without_test()), classifier=classifier, n_samples=samples,
-                       seed=seed, extras=False)
+                       seed=seed, extras=False, translation_split="val")
     out = {}
     for key, value in figures.items():
         if isinstance(value, int | float) and not isinstance(value, bool):

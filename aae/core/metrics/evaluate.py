@@ -48,6 +48,9 @@ METRICS: dict[str, Metric] = {
     "modes_covered": Metric("classes covered by samples (of 10)", "classes (of 10)", "higher",
                             "classes that get at least half their fair share of the samples"),
     "coverage_entropy": Metric("class entropy of samples (1 = even)", "class entropy", "higher"),
+    "sample_confidence": Metric("classifier's confidence on samples", "confidence", "higher",
+                                "the classifier's mean largest class probability on the samples: how clearly they "
+                                "read as one digit"),
     "ppl": Metric("perceptual path length in z (classifier features)", "PPL (z)", "lower",
                   "how far the image moves, in the classifier's features, per small step between two prior codes"),
     "ppl_w": Metric("perceptual path length in w (classifier features)", "PPL (w)", "lower",
@@ -113,6 +116,7 @@ def evaluate(
     seed: int = 0,
     parzen: bool = True,
     extras: bool = True,
+    translation_split: str = "test",
 ) -> dict[str, Any]:
     """The metrics that apply to `model`, measured on `splits` (validation picks the Parzen σ; test is scored).
 
@@ -120,7 +124,8 @@ def evaluate(
     papers' protocol), and with a classifier the Fréchet distance of samples to the test set and their
     class coverage. Models with an encoder: codes of the test set against the prior (MMD) and by class
     (kNN accuracy, silhouette), and reconstruction error. The classifier: test accuracy. `extras=False` leaves
-    out the path length and the latent metrics (a sweep's trials need the headline figures only).
+    out the path length and the latent metrics (a sweep's trials need the headline figures only). A translating
+    model reads its domains' own splits (`translation_split`: "test", or "val" for a sweep's trials).
     """
     from aae.core.metrics import class_coverage, classifier_frechet_distance, parzen_evaluate
     from aae.core.metrics.ppl import perceptual_path_length
@@ -139,7 +144,8 @@ def evaluate(
     if model.translates:  # a CycleGAN: both domains' test images, translated each way
         from aae.core.metrics.translation import translation_metrics
 
-        results.update(translation_metrics(model, classifier=classifier, data_dir=getattr(splits, "data_dir", None)))
+        results.update(translation_metrics(model, classifier=classifier, split=translation_split,
+                                           data_dir=getattr(splits, "data_dir", None)))
         return results
 
     generator = torch.Generator().manual_seed(seed)
@@ -150,9 +156,10 @@ def evaluate(
     if classifier is not None:
         classifier.eval()
         results["frechet"] = classifier_frechet_distance(classifier, samples, test_x)
-        coverage = class_coverage(classifier.predict(samples.to(classifier.device)).cpu())
+        probs = classifier.predict_proba(samples.to(classifier.device)).cpu()
+        coverage = class_coverage(probs.argmax(dim=1))
         results.update(modes_covered=coverage.modes_covered, coverage_entropy=coverage.normalized_entropy,
-                       class_shares=coverage.shares)
+                       sample_confidence=float(probs.max(dim=1).values.mean()), class_shares=coverage.shares)
         if writes_digits(model):
             results["style_grid_accuracy"] = style_grid_accuracy(model, classifier, seed=seed)
         if extras:

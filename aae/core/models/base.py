@@ -253,7 +253,8 @@ class CatalogEntry:
                 "translation_confidence", "translation_frechet", "cycle_error"))
         if not m.generates:
             return ("test_accuracy",)
-        keys = ["parzen_ll", "parzen_se", "parzen_sigma", "frechet", "modes_covered", "coverage_entropy"]
+        keys = ["parzen_ll", "parzen_se", "parzen_sigma", "frechet", "modes_covered", "coverage_entropy",
+                "sample_confidence"]
         keys += ["ppl", "ppl_w"] if m.has_style_space else ["ppl"]  # perceptual path length, with a classifier
         if m.categorical:
             keys += ["test_error"] if m.uses_labels else ["cluster_error", "cluster_error_majority"]
