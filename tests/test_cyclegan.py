@@ -160,6 +160,45 @@ def test_each_phase_moves_only_its_own_networks_and_d_learns_from_the_generator_
     assert draws == [6]  # D saw the same B batch and translations as the generator step
 
 
+def test_the_semantic_term_asks_the_first_domains_classifier_to_read_each_translation_as_its_label(data_dir):
+    """CyCADA's semantic consistency: with a weight, domain A's shipped classifier reads A's translations into B
+    and their cross-entropy against A's labels joins the generators' loss; it is not part of the saved model."""
+    from aae.core.data import load_dataset
+
+    splits = load_dataset("mnist", data_dir=data_dir, train_limit=200)
+    a, labels = splits.train_x[:50].reshape(-1, 1, 28, 28), splits.train_y[:50]
+    model = CycleGAN(CycleGANConfig(**TINY, semantic_weight=2.0))
+    with pytest.raises(RuntimeError, match="prepare_training"):
+        model.phase_loss("generator", a, labels)
+    model.prepare_training(splits, seed=0)
+    torch.manual_seed(0)
+    right = model.phase_loss("generator", a, labels)
+    torch.manual_seed(0)
+    wrong = model.phase_loss("generator", a, (labels + 1) % 10)
+    # an untrained generator is the identity: the classifier reads MNIST's digits as their labels, not the next
+    assert right.logs["semantic"] < 0.2 < 2.0 < wrong.logs["semantic"]
+    assert float((wrong.loss - right.loss).detach()) == pytest.approx(
+        2.0 * float(wrong.logs["semantic"] - right.logs["semantic"]), rel=1e-4)
+    assert "semantic" not in model_with(nn.Identity(), nn.Identity()).phase_loss("generator", a, labels).logs
+    assert not [k for k in model.state_dict() if "judge" in k]  # the classifier is not saved with the model
+    wrong.loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.g_ab.parameters())
+    with pytest.raises(ValueError, match="semantic_weight"):
+        CycleGAN(CycleGANConfig(**TINY, semantic_weight=-1.0))
+
+
+def test_resize_upsampling_grows_the_image_without_transposed_convolutions():
+    x = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(3))
+    for downsamplings in (1, 2):
+        model = CycleGAN(CycleGANConfig(**TINY, upsampling="resize", downsamplings=downsamplings))
+        assert not [m for m in model.modules() if isinstance(m, nn.ConvTranspose2d)]
+        assert (model.translate(x, "ab") - x).abs().max() <= EPS + 1e-6  # still starts as the identity
+        model.g_ab.net[-1].weight.data.normal_()
+        assert model.translate(x, "ab").shape == x.shape
+    with pytest.raises(ValueError, match="upsampling"):
+        CycleGAN(CycleGANConfig(**TINY, upsampling="bilinear"))
+
+
 def test_training_refuses_the_wrong_dataset_and_validation_draws_fixed_images():
     from aae.core.data import Splits
 

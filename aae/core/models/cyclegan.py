@@ -46,6 +46,11 @@ class CycleGANConfig(ModelConfig):
                                           "unchanged (L1); 0: off")
     residual_output: bool = setting(True, "each generator changes its input (added to its logits) rather than "
                                           "drawing from scratch, so an untrained one is the identity")
+    semantic_weight: float = setting(0.0, "weight of semantic consistency (CyCADA): the first domain's shipped "
+                                          "classifier must read each translated training image as its label; 0: off")
+    upsampling: Literal["transposed", "resize"] = setting(
+        "transposed", "how the generators grow the image back: transposed convolutions, or nearest-neighbour "
+                      "resizing and a convolution (no checkerboard)")
 
     def training_defaults(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {**super().training_defaults(given), "lr": 2e-4, "batch_size": 50}  # CycleGAN's Adam rate
@@ -68,16 +73,24 @@ class TranslationGenerator(nn.Module):
     """Image (B, 1, 28, 28) in [0, 1] -> image in [0, 1]: encoder (strided convs down to 14×14, or 7×7), residual
     blocks, decoder (transposed convs back up)."""
 
-    def __init__(self, *, channels: int, blocks: int, residual_output: bool = True, downsamplings: int = 1) -> None:
+    def __init__(self, *, channels: int, blocks: int, residual_output: bool = True, downsamplings: int = 1,
+                 upsampling: str = "transposed") -> None:
         super().__init__()
         if downsamplings not in (1, 2):
             raise ValueError(f"downsamplings is 1 (to 14×14) or 2 (to 7×7), not {downsamplings}")
+        if upsampling not in ("transposed", "resize"):
+            raise ValueError(f"upsampling is transposed or resize, not {upsampling!r}")
+
+        def grow(n_in: int, n_out: int) -> list[nn.Module]:
+            if upsampling == "transposed":
+                return [nn.ConvTranspose2d(n_in, n_out, 4, stride=2, padding=1)]
+            return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(n_in, n_out, 3, padding=1)]
+
         widths = [channels * 2 ** i for i in range(downsamplings + 1)]  # c at 28×28, 2c at 14×14 (, 4c at 7×7)
         down = [layer for n_in, n_out in zip(widths, widths[1:])
                 for layer in (nn.Conv2d(n_in, n_out, 4, stride=2, padding=1), nn.InstanceNorm2d(n_out), nn.ReLU())]
         up = [layer for n_in, n_out in zip(widths[:0:-1], widths[-2::-1])
-              for layer in (nn.ConvTranspose2d(n_in, n_out, 4, stride=2, padding=1), nn.InstanceNorm2d(n_out),
-                            nn.ReLU())]
+              for layer in (*grow(n_in, n_out), nn.InstanceNorm2d(n_out), nn.ReLU())]
         self.residual_output = residual_output
         self.net = nn.Sequential(
             nn.Conv2d(1, channels, 3, padding=1), nn.InstanceNorm2d(channels), nn.ReLU(),
@@ -140,7 +153,7 @@ class CycleGAN(LatentModel):
     def __init__(self, config: CycleGANConfig | None = None) -> None:
         config = config or CycleGANConfig()
         pair(config.pair)  # an unknown pair is refused here
-        for name in ("cycle_weight", "identity_weight"):
+        for name in ("cycle_weight", "identity_weight", "semantic_weight"):
             if getattr(config, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, not {getattr(config, name)}")
         if config.gan_loss not in ("lsgan", "nonsaturating"):
@@ -149,7 +162,8 @@ class CycleGAN(LatentModel):
 
         def generator() -> TranslationGenerator:
             return TranslationGenerator(channels=config.channels, blocks=config.residual_blocks,
-                                        residual_output=config.residual_output, downsamplings=config.downsamplings)
+                                        residual_output=config.residual_output, downsamplings=config.downsamplings,
+                                        upsampling=config.upsampling)
 
         self.g_ab, self.g_ba = generator(), generator()
         self.d_a = PatchDiscriminator(channels=config.disc_channels)
@@ -158,6 +172,7 @@ class CycleGAN(LatentModel):
         self.b_train: torch.Tensor | None = None
         self.b_val: torch.Tensor | None = None
         self._step: dict[str, torch.Tensor] | None = None  # the latest generator pass, for the D step after it
+        self._judge: dict[str, nn.Module] = {}  # domain A's classifier while training (semantic term; not saved)
 
     @property
     def pair(self):
@@ -200,6 +215,16 @@ class CycleGAN(LatentModel):
                              f"{splits.name}: use --dataset {p.a}")
         b = load_domain(p.b, device=splits.train_x.device)
         self.b_train, self.b_val = b.train_x, b.val_x
+        if self.config.semantic_weight > 0:
+            from aae.core.checkpoints import classifier_path, load_checkpoint
+
+            path = classifier_path(p.a)
+            if not path.exists():
+                raise ValueError(f"the semantic term reads translations with {p.a}'s classifier, and there is none at "
+                                 f"{path}: train one, or set semantic_weight to 0")
+            judge = load_checkpoint(path).model.eval().to(splits.train_x.device)
+            judge.requires_grad_(False)
+            self._judge = {"a": judge}
         return {"domain_b": p.b, "domain_b_train_images": len(b.train_x)}
 
     def domain_b_batch(self, n: int, device: torch.device) -> torch.Tensor:
@@ -220,8 +245,10 @@ class CycleGAN(LatentModel):
             Phase("discriminator", discriminators, lr, betas=(0.5, 0.999), role="adversarial"),
         ]
 
-    def generator_losses(self, a: torch.Tensor, b: torch.Tensor) -> PhaseOutput:
-        """Both generators' loss on a batch of each domain: adversarial + cycle (× weight) + identity (× weight)."""
+    def generator_losses(self, a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor | None = None) -> PhaseOutput:
+        """Both generators' loss on a batch of each domain: adversarial + cycle (× weight) + identity (× weight),
+        and with `labels` of A's images and a semantic weight, domain A's classifier's cross-entropy on their
+        translations into B (× weight; CyCADA's semantic consistency, from the labels of the data trained on)."""
         cfg = self.config
         fake_b, fake_a = self.g_ab(a), self.g_ba(b)
         with frozen(self.d_a), frozen(self.d_b):
@@ -234,6 +261,12 @@ class CycleGAN(LatentModel):
             identity = cycle_loss(b, self.g_ab(b)) + cycle_loss(a, self.g_ba(a))
             loss = loss + cfg.identity_weight * identity
             logs["identity"] = identity.detach()
+        if cfg.semantic_weight > 0 and labels is not None:
+            if "a" not in self._judge:
+                raise RuntimeError("the semantic term needs domain A's classifier: call prepare_training first")
+            semantic = F.cross_entropy(self._judge["a"](fake_b).float(), labels)
+            loss = loss + cfg.semantic_weight * semantic
+            logs["semantic"] = semantic.detach()
         self._step = {"a": a, "b": b, "fake_a": fake_a.detach(), "fake_b": fake_b.detach()}
         return PhaseOutput(loss, logs)
 
@@ -250,7 +283,7 @@ class CycleGAN(LatentModel):
 
     def phase_loss(self, phase: str, x: torch.Tensor, labels: torch.Tensor) -> PhaseOutput:
         if phase == "generator":
-            return self.generator_losses(x, self.domain_b_batch(len(x), x.device))
+            return self.generator_losses(x, self.domain_b_batch(len(x), x.device), labels)
         if phase == "discriminator":
             step = self._step
             if step is not None and step["a"] is x:  # the translations of this batch's generator pass
