@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from streamlit import runtime
 
 from aae.core import catalog
 from aae.core.data import is_available
@@ -186,5 +187,6 @@ navigation = st.navigation(
     expanded=True,  # every page in the sidebar, not the first ten and a "View more"
 )
 navigation.run()
-common.preload("mnist")  # once the page is drawn: the digits the next page shows, read in the background
-estimates.warm()  # once the page is drawn: the process that measures this machine's speed for time estimates
+if runtime.exists():  # not where app.py runs as a plain script (a spawned process's main file): nobody visits there
+    common.preload("mnist")  # once the page is drawn: the digits the next page shows, read in the background
+    estimates.warm()  # once the page is drawn: the process that measures this machine's speed for time estimates
