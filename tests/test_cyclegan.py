@@ -286,7 +286,7 @@ def test_a_sweeps_figures_of_a_cyclegan_read_the_validation_images_of_both_domai
     images' (which `aae eval` of a finished model reads)."""
     from aae.core.data import load_dataset
     from aae.core.metrics.translation import direction_report
-    from aae.lab.sweep import validation_figures
+    from aae.lab.sweep import SweepPlan, _metric, validation_figures
 
     model = CycleGAN(CycleGANConfig(**TINY))
     model.g_ab, model.g_ba = nn.Identity(), nn.Identity()
@@ -299,3 +299,8 @@ def test_a_sweeps_figures_of_a_cyclegan_read_the_validation_images_of_both_domai
     # the 8×8 classifier reads MNIST's 10,000 test digits differently from its 10,000 validation digits
     test = direction_report(model, "ab", split="test", data_dir=data_dir)
     assert figures["val_class_preservation_ab"] != pytest.approx(test.preservation, abs=1e-4)
+    # without --metric, a sweep or `aae seeds` of a CycleGAN picks by the 8×8 digits read by MNIST's classifier
+    plan = SweepPlan("cyclegan-mnist-digits8", {}, {}, [0])
+    assert _metric(plan, figures) == "val_class_preservation_ba"
+    with pytest.raises(ValueError, match="--metric"):
+        _metric(plan, {"val_cycle_error_ab": 0.1})

@@ -29,8 +29,11 @@ import torch
 
 from aae.core.data import Splits
 
-# The validation metric a sweep picks by, for each kind of model, first match wins: its own error first.
-DEFAULT_METRICS = ("val_error", "val_cluster_error", "val_denoise_mse", "val_parzen_ll", "val_accuracy")
+# The validation metric a sweep picks by, for each kind of model, first match wins: its own error first; a
+# translating model by the share of B's images whose class survives the way into A (MNIST ↔ 8×8 digits: the 8×8
+# digits read by MNIST's classifier, the figure that says whether translating helps).
+DEFAULT_METRICS = ("val_error", "val_cluster_error", "val_denoise_mse", "val_parzen_ll", "val_accuracy",
+                   "val_class_preservation_ba")
 LOWER_IS_BETTER = ("error", "mse", "frechet", "mmd", "bce", "ppl", "loss")
 
 
@@ -184,7 +187,10 @@ def _metric(plan: SweepPlan, figures: dict[str, float]) -> str:
         if plan.metric not in figures:
             raise ValueError(f"the trials have no validation figure {plan.metric!r}; they have {', '.join(figures)}")
         return plan.metric
-    return next(m for m in DEFAULT_METRICS if m in figures)
+    for metric in DEFAULT_METRICS:
+        if metric in figures:
+            return metric
+    raise ValueError(f"no default validation figure among the trials' ({', '.join(figures)}): pass --metric")
 
 
 def _worker(plan: SweepPlan, storage_url: str, study_name: str, threads: int) -> None:
