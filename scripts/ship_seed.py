@@ -53,7 +53,8 @@ def export(recipe_name, recipe, record, run_dir: Path, seed: int, metric: str, a
     out = ROOT / "checkpoints" / recipe_name
     if out.exists():
         shutil.rmtree(out)
-    subprocess.run([*aae, "export", str(run_dir / "models" / trial_name({"seed": seed})), f"--{recipe.ship}",
+    flag = {"float16": "--half", "int8": "--int8"}[recipe.ship]  # the recipe's word for it, as `aae export` takes it
+    subprocess.run([*aae, "export", str(run_dir / "models" / trial_name({"seed": seed})), flag,
                     "--out", str(out)], check=True, cwd=ROOT)
     update_card(out, {"recipe": {"name": recipe_name, "run": {**recipe.run, "seed": seed},
                                  "command": f"aae train --recipe {recipe_name} --seed {seed}",

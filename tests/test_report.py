@@ -96,7 +96,7 @@ def test_the_stylegan_and_cyclegan_targets_are_judged_from_their_cards_with_the_
                                              "class_preservation_untranslated_ba": {"0": 0.82, "1": 0.82, "2": 0.82}},
                            report.STYLEGAN: {"ppl": {"0": 10.0, "1": 12.0}, "ppl_w": {"0": 4.0, "1": 6.0}}}}
     seeds = [row["over the recipe's seeds (mean ± std)"] for row in report.model_targets(cards, figures)]
-    assert seeds[5] == "88.00 ± 2.00 % (3 seeds); lift 6 ± 2.0 (3 seeds) points"
+    assert seeds[5] == "88.00 ± 2.00 % (3 seeds); lift +6.0 ± 2.0 points (3 seeds)"
     assert seeds[3] == "W 5 ± 1.4 (2 seeds); z 11.0 ± 1.4 (2 seeds)" and seeds[0] == "not measured yet"
 
 

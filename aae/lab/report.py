@@ -374,7 +374,8 @@ def model_targets(cards: dict[str, Any], figures: dict[str, Any] | None = None) 
                      "naively upscaled",
            [_number(cycle, "class_preservation_ba"), _number(cycle, "class_preservation_untranslated_ba")],
            lambda kept, naive: (f"{kept:.1%} against {naive:.1%}", kept > naive, f"{100 * (kept - naive):+.1f} points"),
-           f"{over_seeds(CYCLEGAN, ['class_preservation_ba'])}; lift {spread('lift', lifts)} points" if lifts
+           f"{over_seeds(CYCLEGAN, ['class_preservation_ba'])}; lift {statistics.fmean(lifts):+.1f} ± "
+           f"{statistics.stdev(lifts):.1f} points ({len(lifts)} seeds)" if len(lifts) > 1
            else "not measured yet")
     return [dict(zip(MODEL_TARGET, r, strict=True)) for r in rows]
 
