@@ -32,7 +32,8 @@ def tiny_cyclegan(data_dir, one_torch_thread):
     config = CycleGANConfig(channels=4, residual_blocks=1, disc_channels=4)
     result = train(create_model("cyclegan", config, seed=0), splits, TrainConfig(epochs=1, batch_size=50,
                                                                                   sample_every=0))
-    path = save_checkpoint(runs / "tiny-cyclegan", result.model, card={"dataset": {"name": "mnist"}})
+    path = save_checkpoint(runs / "tiny-cyclegan", result.model, card={"dataset": {"name": "mnist"},
+                                                                       "training": {"seed": 0}})
     update_card(path, {"metrics": translation_metrics(result.model, data_dir=data_dir, limit=300)})
     return path
 
@@ -61,6 +62,9 @@ def test_translate_page_shows_the_grid_the_figures_and_where_translation_fails(t
     for row in fails.itertuples():  # each mistake shown is its cell of the confusion table
         assert confusion.loc[row.source, row[2]] == row.images
     assert "8×8 digits → MNIST" in [s.value for s in at.subheader]
+    margin = 100 * (card["class_preservation_ba"] - card["class_preservation_untranslated_ba"])
+    (caption,) = [c.value for c in at.caption if c.value.startswith("Translating adds")]
+    assert f"**{margin:+.1f} points**" in caption and "(300 images; this model, trained with seed 0)" in caption
 
 
 def test_an_uploaded_digit_is_brought_into_the_source_domain_and_translated(tiny_cyclegan):

@@ -166,9 +166,12 @@ with right:
         margin = naive_margin(metrics, direction)
         data = metrics.get("translation_data", {})
         if margin is not None:
+            images = data.get("images", {}).get("a" if direction == "ab" else "b")
+            seed = entry.card.get("training", {}).get("seed")
             st.caption(f"Translating adds **{margin * 100:+.1f} points** to what the {DOMAIN_TITLES[target]} "
                        f"classifier reads in the untranslated {DOMAIN_TITLES[source]} test images "
-                       f"({data.get('images', {}).get('a' if direction == 'ab' else 'b', '?')} images).")
+                       f"({f'{images:,}' if isinstance(images, int) else '?'} images"
+                       + (f"; this model, trained with seed {seed})." if seed is not None else ")."))
         table = metrics.get(f"translation_confusion_{direction}")
         if table:
             st.markdown("**Where translation fails** (test images of a class, read as another)")
