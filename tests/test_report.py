@@ -145,11 +145,13 @@ def test_the_smoothness_table_sets_mnist_latent_spaces_side_by_side_smoothest_fi
              "fashion": card("aae", 1.0, dataset="fashion-mnist"),  # another classifier's features: not comparable
              "old": card("aae"),  # measured before path lengths: no row
              "semi": card("semi", 2.0)}  # its paths keep one class: another measure
-    figures = {"recipes": {"vae": {"ppl": {"0": 11.0, "1": 12.0, "2": 13.0}}}}
+    figures = {"recipes": {"vae": {"ppl": {"0": 11.0, "1": 12.0, "2": 13.0}},
+                           "style": {"ppl": {"0": 17.0, "1": 19.0}, "ppl_w": {"0": 5.0, "1": 6.0}}}}
     rows = report.smoothness(cards, figures)
     assert [row["model"] for row in rows] == ["gan", "vae", "style"]
-    over_seeds = "PPL in z over the recipe's seeds"
+    over_seeds = "PPL over the recipe's seeds"
     assert rows[1][over_seeds] == "12.0 ± 1.0 (3 seeds)" and rows[0][over_seeds] == "not measured yet"
+    assert rows[2][over_seeds] == "18.0 ± 1.4 (2 seeds); in W 5.5 ± 0.71 (2 seeds)"
     assert rows[0]["PPL in W ↓"] == "—" and rows[2]["PPL in W ↓"] == "5.50" and rows[2]["code"].endswith("W 128-D")
 
 

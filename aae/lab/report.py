@@ -245,7 +245,7 @@ def two_d_summary(rows: list[dict[str, str]]) -> str:
 
 # Models whose samples come from their whole prior, so a path between two prior codes may cross between digits.
 WHOLE_PRIOR_KINDS = catalog.kinds(conditional=False, categorical=False, generates=True, translates=False)
-SMOOTHNESS = ["model", "kind", "code", "PPL in z ↓", "PPL in W ↓", "PPL in z over the recipe's seeds"]
+SMOOTHNESS = ["model", "kind", "code", "PPL in z ↓", "PPL in W ↓", "PPL over the recipe's seeds"]
 SMOOTHNESS_NOTE = ("Perceptual path length (Karras et al., 2019): how far the image moves per small step between "
                    "two prior codes, lower is smoother. The distance is in the features of the project's own MNIST "
                    "classifier, not the paper's VGG (no pretrained weights can be downloaded here), so the figures "
@@ -274,7 +274,9 @@ def smoothness(cards: dict[str, Any], figures: dict[str, Any] | None = None) -> 
         rows.append((metrics["ppl"], dict(zip(SMOOTHNESS, [
             name, card.get("kind", "?"), code, f"{metrics['ppl']:.2f}",
             f"{metrics['ppl_w']:.2f}" if isinstance(metrics.get("ppl_w"), int | float) else "—",
-            spread("ppl", seeds) if (seeds := _seed_values(figures or {}, name, "ppl")) else "not measured yet"],
+            (spread("ppl", seeds) + (f"; in W {spread('ppl_w', in_w)}"
+                                     if (in_w := _seed_values(figures or {}, name, "ppl_w")) else ""))
+            if (seeds := _seed_values(figures or {}, name, "ppl")) else "not measured yet"],
             strict=True))))
     return [row for _, row in sorted(rows, key=lambda pair: pair[0])]
 
