@@ -69,3 +69,14 @@ def test_redrawing_the_noise_changes_the_draws(page, one_torch_thread):
     assert not at.exception
     after = at.session_state["style_noise"].redraws
     assert at.session_state["style_noise_seed"] == 1 and not torch.equal(before, after)
+
+
+def test_the_seed_boxes_name_what_the_model_draws(page, stylegan_path, one_torch_thread):
+    """Digits for an MNIST StyleGAN; images for one trained on Fashion-MNIST's clothes."""
+    from aae.core.checkpoints import load_checkpoint
+
+    assert [n.label for n in page().number_input][:2] == ["Seed of digit A", "Seed of digit B"]
+    fashion = save_checkpoint(stylegan_path.parent / "tiny-fashion-stylegan", load_checkpoint(stylegan_path).model,
+                              card={"name": "tiny-fashion-stylegan", "dataset": {"name": "fashion-mnist"}})
+    at = open_page("style_space", fashion)
+    assert not at.exception and [n.label for n in at.number_input][:2] == ["Seed of image A", "Seed of image B"]

@@ -45,10 +45,11 @@ common.page_header(
 entry, model = common.picked_model(kinds=catalog.kinds(style_space=True))
 URL = {"a": ("style_seed_a", int), "b": ("style_seed_b", int), "psi": ("style_psi", float)}
 common.url_state(URL)
+noun = "digit" if entry.dataset == "mnist" else "image"  # a Fashion-MNIST StyleGAN draws clothes
 
 top = st.columns([1, 1, 2], vertical_alignment="bottom")
-seed_a = int(top[0].number_input("Seed of digit A", min_value=0, max_value=MAX_SEED, step=1, key="style_seed_a"))
-seed_b = int(top[1].number_input("Seed of digit B", min_value=0, max_value=MAX_SEED, step=1, key="style_seed_b"))
+seed_a = int(top[0].number_input(f"Seed of {noun} A", min_value=0, max_value=MAX_SEED, step=1, key="style_seed_a"))
+seed_b = int(top[1].number_input(f"Seed of {noun} B", min_value=0, max_value=MAX_SEED, step=1, key="style_seed_b"))
 psi = float(top[2].slider("Truncation ψ", min_value=0.0, max_value=1.0, step=0.05, key="style_psi",
                           help="every w is pulled towards the average w: w̄ + ψ·(w − w̄); 1 = no truncation"))
 common.write_url_state(URL)
@@ -101,7 +102,7 @@ noise_columns[1].button("Re-draw the noise", key="style_redraw", on_click=redraw
 drawn = noise_redraws(model, z_a, 6, seed=int(st.session_state["style_noise_seed"]), psi=psi)
 st.session_state["style_noise"] = drawn
 noise_columns[0].image(common.grid_image(drawn.redraws, nrow=6), width="stretch",
-                       caption="digit A with six fresh draws of every layer's noise")
+                       caption=f"{noun} A with six fresh draws of every layer's noise")
 spread_columns = st.columns(4)
 spread_columns[0].image(common.digit_image(drawn.stored[0], scale=4), caption="with the stored noise")
 spread_columns[1].image(common.digit_image(drawn.spread[0], scale=4),
