@@ -31,10 +31,10 @@ def classifiers():
 def test_every_kind_of_model_is_shipped():
     kinds = {load_checkpoint(p).model.kind for p in GENERATIVE}
     assert {"aae", "vae", "gan", "supervised", "semi", "cluster", "dimred"} <= kinds
-    # the second dataset: a classifier and a 2-D AAE and VAE, so every page works on Fashion-MNIST too
+    # the second dataset: a classifier, a 2-D AAE and VAE and a StyleGAN, so every page works on Fashion-MNIST too
     fashion = {load_checkpoint(p).model.kind for p in find_checkpoints(SHIPPED)
                if dataset_of(load_checkpoint(p).card) == "fashion-mnist"}
-    assert {"classifier", "aae", "vae"} <= fashion
+    assert {"classifier", "aae", "vae", "stylegan"} <= fashion
 
 
 @pytest.mark.parametrize("path", GENERATIVE, ids=lambda p: p.name)
