@@ -74,6 +74,14 @@ def _seed_values(figures: dict[str, Any], recipe: str, metric: str) -> list[floa
     return [float(v) for v in figures.get("recipes", {}).get(recipe, {}).get(metric, {}).values()]
 
 
+def over_seeds(figures: dict[str, Any] | None, recipe: str, metrics: list[str],
+               label: Any = lambda metric: "") -> str:
+    """Each of `metrics` as mean ± std over `recipe`'s seeds, labelled and joined by "; " ("not measured yet"
+    where the seed figures have none of them)."""
+    texts = [label(m) + spread(m, values) for m in metrics if (values := _seed_values(figures or {}, recipe, m))]
+    return "; ".join(texts) or "not measured yet"
+
+
 HEADLINE = ["figure", "the paper", "ours: mean ± std over seeds", "ours: the shipped seed, chosen by validation",
             "recipe", "our additions to the paper's recipe"]
 SHIPPED, ADDITIONS = HEADLINE[3], HEADLINE[-1]
@@ -274,9 +282,7 @@ def smoothness(cards: dict[str, Any], figures: dict[str, Any] | None = None) -> 
         rows.append((metrics["ppl"], dict(zip(SMOOTHNESS, [
             name, card.get("kind", "?"), code, f"{metrics['ppl']:.2f}",
             f"{metrics['ppl_w']:.2f}" if isinstance(metrics.get("ppl_w"), int | float) else "—",
-            (spread("ppl", seeds) + (f"; in W {spread('ppl_w', in_w)}"
-                                     if (in_w := _seed_values(figures or {}, name, "ppl_w")) else ""))
-            if (seeds := _seed_values(figures or {}, name, "ppl")) else "not measured yet"],
+            over_seeds(figures, name, ["ppl", "ppl_w"], lambda metric: "in W " if metric == "ppl_w" else "")],
             strict=True))))
     return [row for _, row in sorted(rows, key=lambda pair: pair[0])]
 
@@ -334,10 +340,6 @@ def model_targets(cards: dict[str, Any], figures: dict[str, Any] | None = None) 
     per_recipe = (figures or {}).get("recipes", {})
     rows = []
 
-    def over_seeds(recipe: str, metrics: list[str], label=lambda metric: "") -> str:
-        texts = [label(m) + spread(m, values) for m in metrics if (values := _seed_values(figures or {}, recipe, m))]
-        return "; ".join(texts) or "not measured yet"
-
     def target(model: str, what: str, values: list[float | None], judge, seeds: str) -> None:
         """`judge(*values)` -> (what we measured, met?, by how much), called only when every value is known."""
         if any(v is None for v in values):
@@ -348,27 +350,27 @@ def model_targets(cards: dict[str, Any], figures: dict[str, Any] | None = None) 
 
     target(STYLEGAN, "its samples cover all 10 digits", [_number(style, "modes_covered")],
            lambda n: (f"{n:.0f} of 10", n == 10, "every digit" if n == 10 else f"{10 - n:.0f} missing"),
-           over_seeds(STYLEGAN, ["modes_covered"]))
+           over_seeds(figures, STYLEGAN, ["modes_covered"]))
     target(STYLEGAN, f"the classifier's mean confidence on its samples ≥ {STYLEGAN_CONFIDENCE}",
            [_number(style, "sample_confidence")],
            lambda c: (f"{c:.3f}", c >= STYLEGAN_CONFIDENCE,
                       f"{abs(c - STYLEGAN_CONFIDENCE):.3f} {'above' if c >= STYLEGAN_CONFIDENCE else 'below'}"),
-           over_seeds(STYLEGAN, ["sample_confidence"]))
+           over_seeds(figures, STYLEGAN, ["sample_confidence"]))
     target(STYLEGAN, f"Fréchet distance below the shipped dense GAN's ({DENSE_GAN})",
            [_number(style, "frechet"), _number(dense, "frechet")],
            lambda ours, gan: (f"{ours:.1f} against {gan:.1f}", ours < gan,
                               f"{abs(gan - ours):.1f} {'lower' if ours < gan else 'higher'}"),
-           over_seeds(STYLEGAN, ["frechet"]))
+           over_seeds(figures, STYLEGAN, ["frechet"]))
     target(STYLEGAN, "its path length in W below its path length in z (the StyleGAN paper's claim)",
            [_number(style, "ppl_w"), _number(style, "ppl")],
            lambda w, z: (f"W {w:.2f}, z {z:.2f}", w < z,
                          f"W is {z / w:.1f}× smoother" if w < z else f"W is {w / z:.1f}× rougher"),
-           over_seeds(STYLEGAN, ["ppl_w", "ppl"], lambda m: "W " if m == "ppl_w" else "z "))
+           over_seeds(figures, STYLEGAN, ["ppl_w", "ppl"], lambda m: "W " if m == "ppl_w" else "z "))
     target(CYCLEGAN, f"MNIST test digits translated into the 8×8 digits' style keep their class (read by the 8×8 "
                      f"digits' classifier) ≥ {CLASS_KEPT:.0%}", [_number(cycle, "class_preservation_ab")],
            lambda kept: (f"{kept:.1%}", kept >= CLASS_KEPT,
                          f"{100 * abs(kept - CLASS_KEPT):.1f} points {'above' if kept >= CLASS_KEPT else 'below'}"),
-           over_seeds(CYCLEGAN, ["class_preservation_ab"]))
+           over_seeds(figures, CYCLEGAN, ["class_preservation_ab"]))
     seeds = per_recipe.get(CYCLEGAN, {})
     kept, naive = seeds.get("class_preservation_ba", {}), seeds.get("class_preservation_untranslated_ba", {})
     lifts = [100 * (kept[s] - naive[s]) for s in kept if s in naive]
@@ -376,7 +378,7 @@ def model_targets(cards: dict[str, Any], figures: dict[str, Any] | None = None) 
                      "naively upscaled",
            [_number(cycle, "class_preservation_ba"), _number(cycle, "class_preservation_untranslated_ba")],
            lambda kept, naive: (f"{kept:.1%} against {naive:.1%}", kept > naive, f"{100 * (kept - naive):+.1f} points"),
-           f"{over_seeds(CYCLEGAN, ['class_preservation_ba'])}; lift {statistics.fmean(lifts):+.1f} ± "
+           f"{over_seeds(figures, CYCLEGAN, ['class_preservation_ba'])}; lift {statistics.fmean(lifts):+.1f} ± "
            f"{statistics.stdev(lifts):.1f} points ({len(lifts)} seeds)" if len(lifts) > 1
            else "not measured yet")
     return [dict(zip(MODEL_TARGET, r, strict=True)) for r in rows]
