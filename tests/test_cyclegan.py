@@ -187,6 +187,37 @@ def test_the_semantic_term_asks_the_first_domains_classifier_to_read_each_transl
         CycleGAN(CycleGANConfig(**TINY, semantic_weight=-1.0))
 
 
+def test_the_target_class_term_reads_translations_with_a_second_domain_classifier_not_the_evaluations(data_dir):
+    """With a target class weight, a classifier of domain B (the 8×8 digits), trained with another seed than the one
+    `aae eval` reads with, reads A's translations into B against A's labels; pairs without shared classes refuse."""
+    import aae.core.metrics.translation as translation
+    from aae.core.data import load_dataset
+
+    splits = load_dataset("mnist", data_dir=data_dir, train_limit=200)
+    a, labels = splits.train_x[:50].reshape(-1, 1, 28, 28), splits.train_y[:50]
+    model = CycleGAN(CycleGANConfig(**TINY, target_class_weight=3.0))
+    with pytest.raises(RuntimeError, match="prepare_training"):
+        model.phase_loss("generator", a, labels)
+    model.prepare_training(splits, seed=0)
+    judge = model._judge["b"]
+    assert translation.JUDGE_SEED != 0 and judge is not translation.digits8_classifier(0)
+    assert not any(p.requires_grad for p in judge.parameters())
+    torch.manual_seed(0)
+    right = model.phase_loss("generator", a, labels)
+    torch.manual_seed(0)
+    wrong = model.phase_loss("generator", a, (labels + 1) % 10)
+    assert right.logs["target_class"] < wrong.logs["target_class"]
+    assert float((wrong.loss - right.loss).detach()) == pytest.approx(
+        3.0 * float(wrong.logs["target_class"] - right.logs["target_class"]), rel=1e-4)
+    assert "semantic" not in right.logs and not [k for k in model.state_dict() if "judge" in k]
+    wrong.loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.g_ab.parameters())
+    with pytest.raises(ValueError, match="same classes"):
+        CycleGAN(CycleGANConfig(**TINY, pair="mnist-fashion", target_class_weight=1.0))
+    with pytest.raises(ValueError, match="target_class_weight"):
+        CycleGAN(CycleGANConfig(**TINY, target_class_weight=-1.0))
+
+
 def test_resize_upsampling_grows_the_image_without_transposed_convolutions():
     x = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(3))
     for downsamplings in (1, 2):

@@ -150,6 +150,18 @@ def digits8_classifier(seed: int = 0):
     return train_digits8_classifier(seed)[0]
 
 
+JUDGE_SEED = 1  # the 8×8 digits' classifier a training may read with; evaluation reads with seed 0's
+
+
+def training_judge(domain: str):
+    """A classifier of `domain` for a training to read its translations with (a CycleGAN's target class term),
+    other than the one `aae eval` reads with, so that a translation is never trained on the judge of its figures:
+    for the 8×8 digits, the classifier trained on their training split with seed JUDGE_SEED."""
+    if domain != "digits8":
+        raise ValueError(f"no classifier of {domain} is kept apart from the one evaluation reads with")
+    return train_digits8_classifier(JUDGE_SEED)[0]
+
+
 def domain_classifier(domain: str, *, classifier=None):
     """The classifier of `domain`: `classifier` where given (the caller's MNIST one), else the shipped one
     (MNIST, Fashion-MNIST), or for the 8×8 digits the one trained on the fly."""

@@ -48,6 +48,10 @@ class CycleGANConfig(ModelConfig):
                                           "drawing from scratch, so an untrained one is the identity")
     semantic_weight: float = setting(0.0, "weight of semantic consistency (CyCADA): the first domain's shipped "
                                           "classifier must read each translated training image as its label; 0: off")
+    target_class_weight: float = setting(
+        0.0, "weight of a class term in the second domain: a classifier trained on its training images and labels "
+             "(a seed the evaluation does not read with) must read each translated training image as its label; uses "
+             "the second domain's labels, and only pairs with the same classes; 0: off")
     upsampling: Literal["transposed", "resize"] = setting(
         "transposed", "how the generators grow the image back: transposed convolutions, or nearest-neighbour "
                       "resizing and a convolution (no checkerboard)")
@@ -153,11 +157,13 @@ class CycleGAN(LatentModel):
     def __init__(self, config: CycleGANConfig | None = None) -> None:
         config = config or CycleGANConfig()
         pair(config.pair)  # an unknown pair is refused here
-        for name in ("cycle_weight", "identity_weight", "semantic_weight"):
+        for name in ("cycle_weight", "identity_weight", "semantic_weight", "target_class_weight"):
             if getattr(config, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, not {getattr(config, name)}")
         if config.gan_loss not in ("lsgan", "nonsaturating"):
             raise ValueError(f"gan_loss is lsgan or nonsaturating, not {config.gan_loss!r}")
+        if config.target_class_weight > 0 and not pair(config.pair).same_classes:
+            raise ValueError(f"target_class_weight needs two domains with the same classes; {config.pair} has not")
         super().__init__(config)
 
         def generator() -> TranslationGenerator:
@@ -172,7 +178,9 @@ class CycleGAN(LatentModel):
         self.b_train: torch.Tensor | None = None
         self.b_val: torch.Tensor | None = None
         self._step: dict[str, torch.Tensor] | None = None  # the latest generator pass, for the D step after it
-        self._judge: dict[str, nn.Module] = {}  # domain A's classifier while training (semantic term; not saved)
+        # while training, never saved: "a" reads translations into B as A's classifier (semantic term), "b" as a
+        # classifier of B (target class term)
+        self._judge: dict[str, nn.Module] = {}
 
     @property
     def pair(self):
@@ -222,9 +230,13 @@ class CycleGAN(LatentModel):
             if not path.exists():
                 raise ValueError(f"the semantic term reads translations with {p.a}'s classifier, and there is none at "
                                  f"{path}: train one, or set semantic_weight to 0")
-            judge = load_checkpoint(path).model.eval().to(splits.train_x.device)
-            judge.requires_grad_(False)
-            self._judge = {"a": judge}
+            self._judge["a"] = load_checkpoint(path).model.eval()
+        if self.config.target_class_weight > 0:
+            from aae.core.metrics.translation import training_judge
+
+            self._judge["b"] = training_judge(p.b)
+        for judge in self._judge.values():
+            judge.to(splits.train_x.device).requires_grad_(False)
         return {"domain_b": p.b, "domain_b_train_images": len(b.train_x)}
 
     def domain_b_batch(self, n: int, device: torch.device) -> torch.Tensor:
@@ -248,7 +260,8 @@ class CycleGAN(LatentModel):
     def generator_losses(self, a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor | None = None) -> PhaseOutput:
         """Both generators' loss on a batch of each domain: adversarial + cycle (× weight) + identity (× weight),
         and with `labels` of A's images and a semantic weight, domain A's classifier's cross-entropy on their
-        translations into B (× weight; CyCADA's semantic consistency, from the labels of the data trained on)."""
+        translations into B (× weight; CyCADA's semantic consistency, from the labels of the data trained on), and
+        with a target class weight the same read by a classifier of domain B."""
         cfg = self.config
         fake_b, fake_a = self.g_ab(a), self.g_ba(b)
         with frozen(self.d_a), frozen(self.d_b):
@@ -267,6 +280,12 @@ class CycleGAN(LatentModel):
             semantic = F.cross_entropy(self._judge["a"](fake_b).float(), labels)
             loss = loss + cfg.semantic_weight * semantic
             logs["semantic"] = semantic.detach()
+        if cfg.target_class_weight > 0 and labels is not None:
+            if "b" not in self._judge:
+                raise RuntimeError("the target class term needs domain B's classifier: call prepare_training first")
+            target_class = F.cross_entropy(self._judge["b"](fake_b).float(), labels)
+            loss = loss + cfg.target_class_weight * target_class
+            logs["target_class"] = target_class.detach()
         self._step = {"a": a, "b": b, "fake_a": fake_a.detach(), "fake_b": fake_b.detach()}
         return PhaseOutput(loss, logs)
 
