@@ -19,7 +19,7 @@ from typing import Any, Literal
 import torch
 
 from aae.core.data import Splits
-from aae.core.device import DeviceChoice, describe_device, pick_device, resolve_precision
+from aae.core.device import DeviceChoice, describe_device, pick_device, precision_note, resolve_precision
 from aae.core.distributed import SINGLE, World, average_gradients, shard
 from aae.core.graphed import GraphedStep, set_capturable
 from aae.core.graphed import supported as graph_supported
@@ -338,7 +338,8 @@ class Trainer:
         step = self.start_epoch * self.steps_per_epoch
         self.model.train()
         self._emit("start", step, self.start_epoch, started,
-                   message="; ".join(filter(None, [describe_device(self.device), self.graph_note])))
+                   message="; ".join(filter(None, [describe_device(self.device), self.graph_note,
+                                                   precision_note(self.precision, self.device)])))
         status: Literal["done", "cancelled"] = "done"
         epoch = self.start_epoch
         while epoch < self.config.epochs:
