@@ -49,9 +49,8 @@ class CycleGANConfig(ModelConfig):
     semantic_weight: float = setting(0.0, "weight of semantic consistency (CyCADA): the first domain's shipped "
                                           "classifier must read each translated training image as its label; 0: off")
     target_class_weight: float = setting(
-        0.0, "weight of a class term in the second domain: a classifier trained on its training images and labels "
-             "(a seed the evaluation does not read with) must read each translated training image as its label; uses "
-             "the second domain's labels, and only pairs with the same classes; 0: off")
+        0.0, "weight of a class term: a classifier of the second domain (not evaluation's) must read each translated "
+             "training image as its label; 0: off")
     upsampling: Literal["transposed", "resize"] = setting(
         "transposed", "how the generators grow the image back: transposed convolutions, or nearest-neighbour "
                       "resizing and a convolution (no checkerboard)")
