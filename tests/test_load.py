@@ -107,8 +107,15 @@ def test_two_sessions_get_every_page(server):
         assert len(runs) == 3, f"session {index} moved no control on Latent traversal"
 
 
+def _dropped() -> int:
+    return SERVER["log"].read_text(errors="replace").count("closed sessions past their time")
+
+
 def test_the_checks_can_fail(server):
-    """A missing page is an error, and a slider sent a yes/no instead of its numbers shows an exception element."""
+    """A missing page is an error, and a slider sent a yes/no instead of its numbers shows an exception element.
+    The server then drops that session like any other once its time for a reconnect is up: emptying its widget
+    states deserialised the wrong value, which raised and ended the thread that drops sessions and releases caches
+    for good."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
     async def probe():
@@ -124,9 +131,16 @@ def test_the_checks_can_fail(server):
         finally:
             await session.close()
 
+    before = _dropped()
     missing, broken = asyncio.run(asyncio.wait_for(probe(), timeout=90))
     assert missing.error and "not found" in missing.error
     assert broken.exceptions, f"no exception element for a wrong widget value (status {broken.status})"
+    deadline = time.monotonic() + RECONNECT_S + 30
+    while _dropped() == before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    log = SERVER["log"].read_text(errors="replace")
+    assert "Exception in thread aae-idle-release" not in log and "idle watch met an error" not in log, log[-3000:]
+    assert _dropped() > before, "the session with the wrong widget value was never dropped"
 
 
 def _rss_mb(pid: int) -> float:
@@ -163,13 +177,10 @@ def test_a_closed_session_is_dropped_once_its_time_for_a_reconnect_is_up(server)
     """Streamlit drops a closed session past its reconnect time only when a later session disconnects, so the last
     visitor's session (its state, the models and images its widgets refer to) stayed on an idle server for good.
     The idle server drops it itself, and releases what it held."""
-    def dropped() -> int:
-        return SERVER["log"].read_text(errors="replace").count("closed sessions past their time")
-
-    before = dropped()
+    before = _dropped()
     runs = asyncio.run(asyncio.wait_for(student(server, 1), timeout=120))
     assert all(run.status == "FINISHED_SUCCESSFULLY" for _, run, _ in runs)
     deadline = time.monotonic() + RECONNECT_S + 30
-    while dropped() == before and time.monotonic() < deadline:
+    while _dropped() == before and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert dropped() > before, "the closed session was still kept after its time for a reconnect"
+    assert _dropped() > before, "the closed session was still kept after its time for a reconnect"

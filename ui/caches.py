@@ -100,13 +100,25 @@ def drop_expired_sessions() -> int:
         return 0
     for _, info in expired:
         info.session.shutdown()
-        try:
-            info.session._session_state.clear()
-            info.session._browser_queue.clear()
-            info.session._fragment_storage.clear()  # a fragment's function holds the page's locals: its models
-        except AttributeError:
-            pass
+        _empty(info.session)
     return len(expired)
+
+
+def _empty(session) -> None:
+    """Empty a shut-down session's state, queue and fragments. Its widget states are dropped as they are: emptying
+    them through the mapping deserialises each one, and a value a browser sent in the wrong form (a yes/no for a
+    slider) raised there, which ended the thread that drops sessions and releases caches."""
+    state = getattr(session, "_session_state", None)
+    widgets = getattr(getattr(state, "_state", state), "_new_widget_state", None)
+    for raw in (getattr(widgets, "states", None), getattr(widgets, "widget_metadata", None)):
+        if isinstance(raw, dict):
+            raw.clear()
+    for part in ("_session_state", "_browser_queue", "_fragment_storage"):  # a fragment holds the page's models
+        try:
+            if hasattr(session, part):
+                getattr(session, part).clear()
+        except Exception as error:  # noqa: BLE001 - one session's leftovers never stop the server's housekeeping
+            _log.warning("a dropped session's %s could not be emptied: %s", part.strip("_"), error)
 
 
 def _watch_for_idle(seconds: float, release: Callable[[], int], drop: Callable[[], int]) -> None:
@@ -117,19 +129,22 @@ def _watch_for_idle(seconds: float, release: Callable[[], int], drop: Callable[[
         time.sleep(max(0.5, min(5.0, seconds / 4)))
         if not Runtime.exists():
             return  # the server has stopped
-        connected = Runtime.instance().state != RuntimeState.NO_SESSIONS_CONNECTED
-        if connected:
-            idle_since, released = None, False
-        elif idle_since is None:
-            idle_since = time.monotonic()
-        elif not released and time.monotonic() - idle_since >= seconds:
-            count = release()
-            released = True
-            _log.warning("no session for %.0f s: released the shared caches (%d resource caches and the data "
-                         "caches)", seconds, count)
-        elif released and drop():
-            release()  # what the dropped sessions held
-            _log.warning("closed sessions past their time for a reconnect dropped, and their memory released")
+        try:
+            connected = Runtime.instance().state != RuntimeState.NO_SESSIONS_CONNECTED
+            if connected:
+                idle_since, released = None, False
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif not released and time.monotonic() - idle_since >= seconds:
+                count = release()
+                released = True
+                _log.warning("no session for %.0f s: released the shared caches (%d resource caches and the data "
+                             "caches)", seconds, count)
+            elif released and drop():
+                release()  # what the dropped sessions held
+                _log.warning("closed sessions past their time for a reconnect dropped, and their memory released")
+        except Exception:  # noqa: BLE001 - the server's housekeeping goes on whatever one round met
+            _log.exception("the idle watch met an error; it goes on")
 
 
 @st.cache_resource(show_spinner=False)
