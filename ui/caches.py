@@ -121,16 +121,28 @@ def _empty(session) -> None:
             _log.warning("a dropped session's %s could not be emptied: %s", part.strip("_"), error)
 
 
+def _session_ids(runtime) -> set[str]:
+    """The ids of the sessions the server keeps, connected or closed and kept for a reconnect (empty with a
+    Streamlit that keeps them elsewhere)."""
+    try:
+        return {info.session.id for info in runtime._session_mgr.list_sessions()}
+    except (AttributeError, RuntimeError):
+        return set()
+
+
 def _watch_for_idle(seconds: float, release: Callable[[], int], drop: Callable[[], int]) -> None:
     from streamlit.runtime import Runtime, RuntimeState
 
-    idle_since, released = None, False
+    idle_since, released, known = None, False, set()
     while True:
         time.sleep(max(0.5, min(5.0, seconds / 4)))
         if not Runtime.exists():
             return  # the server has stopped
         try:
-            connected = Runtime.instance().state != RuntimeState.NO_SESSIONS_CONNECTED
+            # a visit shorter than one look (a page or two of a warm server takes under a second) counts too
+            sessions = _session_ids(Runtime.instance())
+            visited, known = bool(sessions - known), sessions
+            connected = visited or Runtime.instance().state != RuntimeState.NO_SESSIONS_CONNECTED
             if connected:
                 idle_since, released = None, False
             elif idle_since is None:
