@@ -287,7 +287,8 @@ def test_aae_eval_reports_class_preservation_both_ways(trained, capsys):
     expected = set(catalog.entry("cyclegan").metrics)
     assert expected <= set(row) and expected <= set(METRICS)
     assert {k for k in row if k.startswith("class_preservation")} == {
-        f"class_preservation{part}_{way}" for part in ("", "_untranslated", "_matched") for way in ("ab", "ba")}
+        f"class_preservation{part}_{way}" for part in ("", "_untranslated", "_matched") for way in ("ab", "ba")} | {
+        "class_preservation_pixels_ab"}  # a second reader where the target is the 8×8 digits
     assert all(0 <= row[k] <= 1 for k in expected if k.startswith(("class_", "translation_conf")))
     assert all(math.isfinite(row[k]) for k in expected)
     # one epoch of tiny generators barely moves them: translating changes little of what the classifier reads
@@ -335,3 +336,21 @@ def test_a_sweeps_figures_of_a_cyclegan_read_the_validation_images_of_both_domai
     assert _metric(plan, figures) == "val_class_preservation_ba"
     with pytest.raises(ValueError, match="--metric"):
         _metric(plan, {"val_cycle_error_ab": 0.1})
+
+
+def test_a_reader_of_another_kind_reads_translations_into_the_8x8_digits(trained, data_dir):
+    """Beside the CNN, `aae eval` reads MNIST → 8×8 translations with a support-vector machine on the 8×8 grid, which
+    a translation trained against a CNN judge cannot have been tuned to. It reads the 8×8 validation digits
+    themselves as their classes; the eval figure is its reading of the translations."""
+    from aae.core.checkpoints import load_checkpoint
+    from aae.core.metrics.translation import direction_report, pixel_reader
+
+    digits = load_domain("digits8", data_dir=data_dir)
+    assert float((pixel_reader(digits.val_x) == digits.val_y).float().mean()) > 0.97
+    model = load_checkpoint(trained).model
+    report = direction_report(model, "ab", split="val", data_dir=data_dir, limit=300)
+    translated = model.translate(load_domain("mnist", data_dir=data_dir).val_x[:300].reshape(-1, 1, 28, 28), "ab")
+    expected = float((pixel_reader(translated) == report.labels).float().mean())
+    assert report.metrics()["class_preservation_pixels_ab"] == pytest.approx(expected)
+    assert "class_preservation_pixels_ba" not in direction_report(model, "ba", split="val", data_dir=data_dir,
+                                                                  limit=50).metrics()

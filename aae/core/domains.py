@@ -136,7 +136,13 @@ def to_domain(image: torch.Tensor, domain: str) -> torch.Tensor:
     x = x.reshape(-1, 1, FRAME, FRAME)
     if domain != "digits8":
         return x
+    return upscale_digits8(digits8_grid(x))
+
+
+def digits8_grid(images: torch.Tensor) -> torch.Tensor:
+    """28×28 images (N, 1, 28, 28) in [0, 1] -> (N, 8, 8) grey levels 0–16, the form `load_digits` keeps its digits
+    in: the 20×20 box averaged down to 8×8 and rounded."""
+    x = torch.as_tensor(images, dtype=torch.float32).reshape(-1, 1, FRAME, FRAME)
     margin = (FRAME - BOX) // 2
     small = F.interpolate(x[..., margin:margin + BOX, margin:margin + BOX], size=(8, 8), mode="area")
-    levels = (small.clamp(0, 1) * DIGITS8_LEVELS).round()
-    return upscale_digits8(levels[:, 0])
+    return (small.clamp(0, 1) * DIGITS8_LEVELS).round()[:, 0]

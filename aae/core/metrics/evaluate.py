@@ -89,6 +89,10 @@ METRICS: dict[str, Metric] = {
            ("class_preservation_untranslated", "  the same classifier on untranslated images", "untranslated", "",
             "the naive baseline: the source images read as they are by the target domain's classifier"),
        )},
+    "class_preservation_pixels_ab": Metric(
+        "class kept, A→B, read by a pixel SVM", "class kept (SVM)", "higher",
+        "as class kept, read by a support-vector machine on the 8×8 grid: a reader of another kind than the "
+        "classifier a translation may be trained against"),
 }
 
 
