@@ -83,20 +83,22 @@ def test_the_stylegan_and_cyclegan_targets_are_judged_from_their_cards_with_the_
                                            "ppl": 10.0, "ppl_w": 12.0}},
              report.DENSE_GAN: {"metrics": {"frechet": 140.0}},
              report.CYCLEGAN: {"metrics": {"class_preservation_ab": 0.62, "class_preservation_ba": 0.85,
+                                           "class_preservation_pixels_ab": 0.915,
                                            "class_preservation_untranslated_ba": 0.82}}}
     verdicts = [row["met?"] for row in report.model_targets(cards)]
     assert verdicts == ["no: 1 missing", "yes: 0.050 above", "yes: 110.0 lower", "no: W is 1.2× rougher",
-                        "no: 28.0 points below", "yes: +3.0 points"]
+                        "no: 28.0 points below", "yes: 1.5 points above", "yes: +3.0 points"]
     del cards[report.DENSE_GAN], cards[report.STYLEGAN]["metrics"]["sample_confidence"]
+    del cards[report.CYCLEGAN]["metrics"]["class_preservation_pixels_ab"]
     cards[report.CYCLEGAN]["metrics"]["class_preservation_ba"] = 0.82  # no better than the naive upscale
     verdicts = [row["met?"] for row in report.model_targets(cards)]
-    assert verdicts[1] == verdicts[2] == "not measured" and verdicts[5] == "no: +0.0 points"
+    assert verdicts[1] == verdicts[2] == verdicts[5] == "not measured" and verdicts[6] == "no: +0.0 points"
     # over the recipe's seeds: each figure's mean ± std, and the lift over the naive upscale seed by seed
     figures = {"recipes": {report.CYCLEGAN: {"class_preservation_ba": {"0": 0.86, "1": 0.88, "2": 0.90},
                                              "class_preservation_untranslated_ba": {"0": 0.82, "1": 0.82, "2": 0.82}},
                            report.STYLEGAN: {"ppl": {"0": 10.0, "1": 12.0}, "ppl_w": {"0": 4.0, "1": 6.0}}}}
     seeds = [row["over the recipe's seeds (mean ± std)"] for row in report.model_targets(cards, figures)]
-    assert seeds[5] == "88.00 ± 2.00 % (3 seeds); lift +6.0 ± 2.0 points (3 seeds)"
+    assert seeds[6] == "88.00 ± 2.00 % (3 seeds); lift +6.0 ± 2.0 points (3 seeds)"
     assert seeds[3] == "W 5 ± 1.4 (2 seeds); z 11.0 ± 1.4 (2 seeds)" and seeds[0] == "not measured yet"
 
 
