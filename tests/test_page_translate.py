@@ -67,6 +67,16 @@ def test_translate_page_shows_the_grid_the_figures_and_where_translation_fails(t
     assert f"**{margin:+.1f} points**" in caption and "(300 images; this model, trained with seed 0)" in caption
 
 
+def test_mnist_to_8x8_shows_the_second_readers_figure_beside_the_classifiers(tiny_cyclegan):
+    """Into the 8×8 digits, the page shows the class kept as the SVM on the 8×8 grid reads it, from the card."""
+    at = run_page("translate", translate_model_path=str(tiny_cyclegan), translate_direction="ab")
+    assert not at.error
+    figures = at.session_state["translate_figures"]
+    card = load_checkpoint(tiny_cyclegan).card["metrics"]
+    assert figures["class_preservation_pixels_ab"] == card["class_preservation_pixels_ab"]
+    assert "class kept (SVM) ↑" in [m.label for m in at.metric]
+
+
 def test_an_uploaded_digit_is_brought_into_the_source_domain_and_translated(tiny_cyclegan):
     from aae.core.domains import load_digits8
 

@@ -150,7 +150,7 @@ with right:
     st.subheader("Does the class survive?")
     metrics = entry.card.get("metrics") or {}
     keys = [f"{k}_{direction}" for k in ("class_preservation", "class_preservation_untranslated",
-                                         *TRANSLATION_KEYS[1:])]
+                                         "class_preservation_pixels", *TRANSLATION_KEYS[1:])]
     figures = {k: metrics[k] for k in keys if isinstance(metrics.get(k), (int, float))}
     if not figures:
         st.info(f"{entry.name} has not been measured yet: `aae eval {entry.path} --write` stores its figures "
