@@ -273,18 +273,15 @@ class CycleGAN(LatentModel):
             identity = cycle_loss(b, self.g_ab(b)) + cycle_loss(a, self.g_ba(a))
             loss = loss + cfg.identity_weight * identity
             logs["identity"] = identity.detach()
-        if cfg.semantic_weight > 0 and labels is not None:
-            if "a" not in self._judge:
-                raise RuntimeError("the semantic term needs domain A's classifier: call prepare_training first")
-            semantic = F.cross_entropy(self._judge["a"](fake_b).float(), labels)
-            loss = loss + cfg.semantic_weight * semantic
-            logs["semantic"] = semantic.detach()
-        if cfg.target_class_weight > 0 and labels is not None:
-            if "b" not in self._judge:
-                raise RuntimeError("the target class term needs domain B's classifier: call prepare_training first")
-            target_class = F.cross_entropy(self._judge["b"](fake_b).float(), labels)
-            loss = loss + cfg.target_class_weight * target_class
-            logs["target_class"] = target_class.detach()
+        for term, domain, weight in (("semantic", "a", cfg.semantic_weight),
+                                     ("target_class", "b", cfg.target_class_weight)):
+            if weight > 0 and labels is not None:  # a classifier of `domain` reads A's translations into B
+                if domain not in self._judge:
+                    raise RuntimeError(f"the {term.replace('_', ' ')} term needs domain {domain.upper()}'s classifier: "
+                                       "call prepare_training first")
+                read = F.cross_entropy(self._judge[domain](fake_b).float(), labels)
+                loss = loss + weight * read
+                logs[term] = read.detach()
         self._step = {"a": a, "b": b, "fake_a": fake_a.detach(), "fake_b": fake_b.detach()}
         return PhaseOutput(loss, logs)
 
