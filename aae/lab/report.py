@@ -366,17 +366,17 @@ def model_targets(cards: dict[str, Any], figures: dict[str, Any] | None = None) 
            lambda w, z: (f"W {w:.2f}, z {z:.2f}", w < z,
                          f"W is {z / w:.1f}× smoother" if w < z else f"W is {w / z:.1f}× rougher"),
            over_seeds(figures, STYLEGAN, ["ppl_w", "ppl"], lambda m: "W " if m == "ppl_w" else "z "))
+    def class_kept(kept: float) -> tuple[str, bool, str]:
+        return (f"{kept:.1%}", kept >= CLASS_KEPT,
+                f"{100 * abs(kept - CLASS_KEPT):.1f} points {'above' if kept >= CLASS_KEPT else 'below'}")
+
     target(CYCLEGAN, f"MNIST test digits translated into the 8×8 digits' style keep their class (read by the 8×8 "
                      f"digits' classifier) ≥ {CLASS_KEPT:.0%}", [_number(cycle, "class_preservation_ab")],
-           lambda kept: (f"{kept:.1%}", kept >= CLASS_KEPT,
-                         f"{100 * abs(kept - CLASS_KEPT):.1f} points {'above' if kept >= CLASS_KEPT else 'below'}"),
-           over_seeds(figures, CYCLEGAN, ["class_preservation_ab"]))
+           class_kept, over_seeds(figures, CYCLEGAN, ["class_preservation_ab"]))
     target(CYCLEGAN, f"the same translations read by a reader of another kind, an SVM on the 8×8 grid (a check that "
                      f"the figure above is no CNN fooled) ≥ {CLASS_KEPT:.0%}",
            [_number(cycle, "class_preservation_pixels_ab")],
-           lambda kept: (f"{kept:.1%}", kept >= CLASS_KEPT,
-                         f"{100 * abs(kept - CLASS_KEPT):.1f} points {'above' if kept >= CLASS_KEPT else 'below'}"),
-           over_seeds(figures, CYCLEGAN, ["class_preservation_pixels_ab"]))
+           class_kept, over_seeds(figures, CYCLEGAN, ["class_preservation_pixels_ab"]))
     seeds = per_recipe.get(CYCLEGAN, {})
     kept, naive = seeds.get("class_preservation_ba", {}), seeds.get("class_preservation_untranslated_ba", {})
     lifts = [100 * (kept[s] - naive[s]) for s in kept if s in naive]

@@ -183,7 +183,7 @@ def training_judge(domain: str):
     for the 8×8 digits, the classifier trained on their training split with seed JUDGE_SEED."""
     if domain != "digits8":
         raise ValueError(f"no classifier of {domain} is kept apart from the one evaluation reads with")
-    return train_digits8_classifier(JUDGE_SEED)[0]
+    return digits8_classifier(JUDGE_SEED)
 
 
 def domain_classifier(domain: str, *, classifier=None):
